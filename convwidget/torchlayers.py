@@ -1,0 +1,372 @@
+"""Settings -> a real ``torch.nn`` layer, run on an input that makes the arithmetic visible.
+
+This is the only module of convwidget that builds torch layers from settings and
+runs them. The input holds each cell's index (row-major, ``0 .. H*W-1``) in every
+channel; a convolution gets a weight of ones and a bias of zero, so every output
+value is the sum of the input indices its window covers (times the channels per
+group), a max pool shows the largest index in its window and an average pool
+their mean. PyTorch is the oracle: whatever it answers, or the message it
+refuses with, is what the widget shows beside convwidget's own arithmetic.
+
+The layer runs with one intra-op thread, switched around the call and restored
+after: with both cores of a small machine busy, torch's default thread pool made
+a tiny convolution hundreds of times slower.
+
+>>> from convwidget.torchlayers import LayerSpec, run_layer
+>>> spec = LayerSpec.from_settings(kind="conv", kernel_size=3, padding=1)
+>>> result = run_layer(spec, (4, 4))
+>>> result.output_shape
+(1, 1, 4, 4)
+>>> result.values[0]
+[10.0, 18.0, 24.0, 18.0]
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence, Union
+
+import torch
+from torch import nn
+
+__all__ = [
+    "KINDS",
+    "LayerSpec",
+    "TorchResult",
+    "build_layer",
+    "layer_code",
+    "one_thread",
+    "run_layer",
+]
+
+KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool")
+
+Pair = tuple[int, int]
+PaddingValue = Union[Pair, str]
+
+
+def _pair(name: str, value: Any) -> Pair:
+    """Normalise an int or a 2-sequence of ints to a pair, naming the parameter if it is bad."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be an int or a pair of ints, not {value!r}")
+    if isinstance(value, int):
+        return (value, value)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an int or a pair of ints, not {value!r}") from None
+    if len(items) == 1:
+        items = items * 2
+    if len(items) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        raise ValueError(
+            f"{name} must be an int or a pair of ints (height, width), not {value!r}"
+        )
+    return (items[0], items[1])
+
+
+def _padding(value: Any) -> PaddingValue:
+    if isinstance(value, str):
+        if value not in ("same", "valid"):
+            raise ValueError(f"padding must be a number, a pair, 'same' or 'valid', not {value!r}")
+        return value
+    return _pair("padding", value)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One 2-d layer's settings, in PyTorch's parameter names.
+
+    Values are normalised to (height, width) pairs; ``padding`` may also be
+    ``'same'`` or ``'valid'``. Only the parameters the kind has are passed to
+    torch (``ceil_mode`` for pooling, ``output_padding`` for a transposed
+    convolution, ``count_include_pad`` for an average pool, channels and groups
+    for convolutions).
+
+    >>> LayerSpec.from_settings(kind="max_pool", kernel_size=2).stride
+    (2, 2)
+    """
+
+    kind: str = "conv"
+    kernel_size: Pair = (3, 3)
+    stride: Pair = (1, 1)
+    padding: PaddingValue = (0, 0)
+    dilation: Pair = (1, 1)
+    output_padding: Pair = (0, 0)
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+    in_channels: int = 1
+    out_channels: int = 1
+    groups: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {self.kind!r}")
+
+    @classmethod
+    def from_settings(cls, **settings: Any) -> "LayerSpec":
+        """Build from keyword settings in PyTorch's names (ints or per-dim pairs).
+
+        A pool without ``stride`` takes the kernel size as its stride, as in
+        PyTorch. Unknown names are refused.
+
+        >>> LayerSpec.from_settings(kernel_size=(3, 5), padding="same").padding
+        'same'
+        """
+        allowed = set(cls.__dataclass_fields__)
+        unknown = set(settings) - allowed
+        if unknown:
+            raise ValueError(
+                f"unknown setting(s) {', '.join(sorted(unknown))}; "
+                f"use {', '.join(sorted(allowed))}"
+            )
+        kind = settings.get("kind", "conv")
+        kernel = _pair("kernel_size", settings.get("kernel_size", 3))
+        stride_value = settings.get("stride")
+        if stride_value is None:
+            stride_value = kernel if kind in ("max_pool", "avg_pool") else 1
+        return cls(
+            kind=kind,
+            kernel_size=kernel,
+            stride=_pair("stride", stride_value),
+            padding=_padding(settings.get("padding", 0)),
+            dilation=_pair("dilation", settings.get("dilation", 1)),
+            output_padding=_pair("output_padding", settings.get("output_padding", 0)),
+            ceil_mode=bool(settings.get("ceil_mode", False)),
+            count_include_pad=bool(settings.get("count_include_pad", True)),
+            in_channels=int(settings.get("in_channels", 1)),
+            out_channels=int(settings.get("out_channels", 1)),
+            groups=int(settings.get("groups", 1)),
+        )
+
+    @property
+    def is_pool(self) -> bool:
+        return self.kind in ("max_pool", "avg_pool")
+
+    def parameter_count(self) -> int:
+        """Learnable parameters of the layer as PyTorch builds it by default (bias on).
+
+        >>> LayerSpec.from_settings(kernel_size=3, in_channels=3, out_channels=8).parameter_count()
+        224
+        """
+        if self.is_pool:
+            return 0
+        k = self.kernel_size[0] * self.kernel_size[1]
+        if self.kind == "conv":
+            weights = self.out_channels * (self.in_channels // max(self.groups, 1)) * k
+        else:
+            weights = self.in_channels * (self.out_channels // max(self.groups, 1)) * k
+        return weights + self.out_channels
+
+
+def _arg(value: PaddingValue | Pair) -> Any:
+    """Pass a symmetric pair to torch as one int, as people write it."""
+    if isinstance(value, tuple) and value[0] == value[1]:
+        return value[0]
+    return value
+
+
+def layer_code(spec: LayerSpec) -> str:
+    """The ``torch.nn`` expression that builds ``spec``'s layer, as a learner would write it.
+
+    >>> layer_code(LayerSpec.from_settings(kernel_size=3, padding=1))
+    'nn.Conv2d(1, 1, kernel_size=3, stride=1, padding=1)'
+    >>> layer_code(LayerSpec.from_settings(kind="max_pool", kernel_size=2, ceil_mode=True))
+    'nn.MaxPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=True)'
+    """
+    parts = [f"kernel_size={_arg(spec.kernel_size)!r}", f"stride={_arg(spec.stride)!r}",
+             f"padding={_arg(spec.padding)!r}"]
+    if spec.kind == "conv":
+        head = f"nn.Conv2d({spec.in_channels}, {spec.out_channels}, "
+        if spec.dilation != (1, 1):
+            parts.append(f"dilation={_arg(spec.dilation)!r}")
+        if spec.groups != 1:
+            parts.append(f"groups={spec.groups}")
+    elif spec.kind == "conv_transpose":
+        head = f"nn.ConvTranspose2d({spec.in_channels}, {spec.out_channels}, "
+        if spec.output_padding != (0, 0):
+            parts.append(f"output_padding={_arg(spec.output_padding)!r}")
+        if spec.groups != 1:
+            parts.append(f"groups={spec.groups}")
+        if spec.dilation != (1, 1):
+            parts.append(f"dilation={_arg(spec.dilation)!r}")
+    elif spec.kind == "max_pool":
+        head = "nn.MaxPool2d("
+        if spec.dilation != (1, 1):
+            parts.append(f"dilation={_arg(spec.dilation)!r}")
+        if spec.ceil_mode:
+            parts.append("ceil_mode=True")
+    else:
+        head = "nn.AvgPool2d("
+        if spec.ceil_mode:
+            parts.append("ceil_mode=True")
+        if not spec.count_include_pad:
+            parts.append("count_include_pad=False")
+    return head + ", ".join(parts) + ")"
+
+
+def build_layer(spec: LayerSpec) -> nn.Module:
+    """Build the real ``torch.nn`` layer for ``spec``, in eval mode, weights ones and bias zero.
+
+    Raises whatever torch raises for settings it refuses at construction
+    (e.g. ``in_channels must be divisible by groups``).
+
+    >>> build_layer(LayerSpec.from_settings(kind="avg_pool", kernel_size=2))
+    AvgPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
+    """
+    k, s, p, d = spec.kernel_size, spec.stride, spec.padding, spec.dilation
+    layer: nn.Module
+    if spec.kind == "conv":
+        layer = nn.Conv2d(spec.in_channels, spec.out_channels, k, stride=s, padding=p,
+                          dilation=d, groups=spec.groups)
+    elif spec.kind == "conv_transpose":
+        if isinstance(p, str):
+            # torch raises a bare TypeError deep inside; say it the way a learner can act on.
+            raise ValueError(
+                f"ConvTranspose2d takes a numeric padding, not padding={p!r}; "
+                "use a number (padding='valid' is padding=0)"
+            )
+        layer = nn.ConvTranspose2d(spec.in_channels, spec.out_channels, k, stride=s, padding=p,
+                                   output_padding=spec.output_padding, groups=spec.groups,
+                                   dilation=d)
+    elif spec.kind == "max_pool":
+        if isinstance(p, str):
+            raise ValueError(f"MaxPool2d takes a numeric padding, not padding={p!r}; use a number")
+        layer = nn.MaxPool2d(k, stride=s, padding=p, dilation=d, ceil_mode=spec.ceil_mode)
+    else:
+        if isinstance(p, str):
+            raise ValueError(f"AvgPool2d takes a numeric padding, not padding={p!r}; use a number")
+        layer = nn.AvgPool2d(k, stride=s, padding=p, ceil_mode=spec.ceil_mode,
+                             count_include_pad=spec.count_include_pad)
+    with torch.no_grad():
+        for name, param in layer.named_parameters():
+            param.fill_(1.0 if name == "weight" else 0.0)
+    return layer.eval()
+
+
+@dataclass(frozen=True)
+class TorchResult:
+    """What PyTorch said about one setting.
+
+    ``output_shape`` is the full NCHW shape, or None when PyTorch refused, in
+    which case ``error`` holds its own message (first line, as raised).
+    ``values`` holds channel 0 of the output as nested lists when the output
+    has at most ``max_cells`` cells.
+    """
+
+    spec: LayerSpec
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...] | None
+    values: list[list[float]] | None
+    error: str | None
+    error_type: str | None
+    parameter_count: int | None
+    code: str
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def spatial(self) -> tuple[int, ...] | None:
+        """Output height and width, or None if PyTorch refused."""
+        return None if self.output_shape is None else self.output_shape[2:]
+
+
+class one_thread:
+    """Context manager: torch runs on one intra-op thread inside, the old count restored after.
+
+    >>> import torch
+    >>> before = torch.get_num_threads()
+    >>> with one_thread():
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+
+    def __enter__(self) -> "one_thread":
+        self._before = torch.get_num_threads()
+        if self._before != 1:
+            torch.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if torch.get_num_threads() != self._before:
+            torch.set_num_threads(self._before)
+
+
+_LAYERS: "OrderedDict[LayerSpec, nn.Module]" = OrderedDict()
+_INPUTS: "OrderedDict[tuple[int, int, int], torch.Tensor]" = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def _cached_layer(spec: LayerSpec) -> nn.Module:
+    layer = _LAYERS.get(spec)
+    if layer is None:
+        layer = build_layer(spec)
+        _LAYERS[spec] = layer
+        if len(_LAYERS) > _CACHE_SIZE:
+            _LAYERS.popitem(last=False)
+    else:
+        _LAYERS.move_to_end(spec)
+    return layer
+
+
+def index_input(channels: int, height: int, width: int) -> torch.Tensor:
+    """A (1, channels, height, width) float tensor holding each cell's row-major index.
+
+    >>> index_input(1, 2, 3)
+    tensor([[[[0., 1., 2.],
+              [3., 4., 5.]]]])
+    """
+    key = (channels, height, width)
+    x = _INPUTS.get(key)
+    if x is None:
+        x = torch.arange(height * width, dtype=torch.float32).reshape(1, 1, height, width)
+        x = x.expand(1, channels, height, width).contiguous()
+        _INPUTS[key] = x
+        if len(_INPUTS) > _CACHE_SIZE:
+            _INPUTS.popitem(last=False)
+    return x
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0] if len(text) > 600 else text
+
+
+def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 144) -> TorchResult:
+    """Build ``spec``'s layer, run it on an index input of ``input_size`` (H, W), report.
+
+    Never raises for a setting PyTorch refuses: the result carries PyTorch's
+    message. Layers and inputs are cached, so a slider dragged back and forth
+    does not rebuild them.
+
+    >>> r = run_layer(LayerSpec.from_settings(kind="conv", kernel_size=5), (3, 3))
+    >>> r.output_shape is None, r.error_type
+    (True, 'RuntimeError')
+    """
+    height, width = _pair("input_size", tuple(input_size))
+    code = layer_code(spec)
+    shape = (1, spec.in_channels, height, width)
+    try:
+        if height < 1 or width < 1:
+            raise ValueError(f"input_size must be at least 1×1, not {height}×{width}")
+        layer = _cached_layer(spec)
+        x = index_input(spec.in_channels, height, width)
+        with one_thread(), torch.no_grad(), warnings.catch_warnings():
+            # e.g. padding='same' with an even kernel warns about a padded copy: not the learner's concern.
+            warnings.simplefilter("ignore")
+            y = layer(x)
+    except (RuntimeError, ValueError, TypeError, IndexError) as err:
+        return TorchResult(spec, shape, None, None, _first_line(err), type(err).__name__,
+                           None, code)
+    out_shape = tuple(int(n) for n in y.shape)
+    values = None
+    if y.shape[2] * y.shape[3] <= max_cells:
+        values = y[0, 0].tolist()
+    params = sum(p.numel() for p in layer.parameters())
+    return TorchResult(spec, shape, out_shape, values, None, None, params, code)
+
