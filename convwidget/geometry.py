@@ -1,0 +1,480 @@
+"""Which input cells each output cell reads: the data every picture is drawn from.
+
+Standard library only (part of the core). Sizes come from :mod:`convwidget.arithmetic`;
+this module adds *where* each window sits.
+
+Coordinates
+-----------
+Every dimension has a *grid*: the cells a picture draws. A grid coordinate is an input
+index for convolution and pooling (padding cells are negative or ``>= size``), and an index
+into the *stretched* input for transposed convolution (input cell ``i`` sits at ``i *
+stride``, the ``stride - 1`` cells between are inserted zeros, and the implicit padding
+``dilation * (kernel_size - 1) - padding`` is negative or past the end). A transposed
+convolution is drawn as the direct convolution it equals (Dumoulin & Visin, "A guide to
+convolution arithmetic for deep learning"): stride 1 over the stretched, padded input.
+
+>>> g = layer_geometry("conv", (5, 5), kernel_size=3, stride=2, padding=1)
+>>> g.output_size, g.n_steps
+((3, 3), 9)
+>>> w = g.window(1)
+>>> w.out_cell, w.taps[:3]
+((0, 1), ((-1, 1), (-1, 2), (-1, 3)))
+>>> g.cell_role((-1, 1)), g.cell_role((0, 1))
+('padding', 'input')
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Union
+
+from .arithmetic import (
+    conv_output_size,
+    conv_transpose_output_size,
+    pool_output_size,
+    same_padding,
+)
+from .errors import ShapeError
+
+__all__ = ["KINDS", "ROLES", "DimGeometry", "Geometry", "Window", "layer_geometry"]
+
+Kind = Literal["conv", "conv_transpose", "max_pool", "avg_pool"]
+KINDS: tuple[str, ...] = ("conv", "conv_transpose", "max_pool", "avg_pool")
+
+#: What a grid cell is. ``input``: a real input cell. ``padding``: zero padding (for max
+#: pooling: ignored, PyTorch pads with -inf). ``zero``: a zero inserted between input cells
+#: by a transposed convolution's stride. ``output_padding``: the extra implicit padding
+#: ``output_padding`` adds on the bottom/right of a transposed convolution. ``overhang``:
+#: beyond the padded input, reached only by a ``ceil_mode`` pooling window (PyTorch clips
+#: the window there). ``cropped``: a stretched cell cut off because ``padding`` exceeds
+#: ``dilation * (kernel_size - 1)`` (transposed convolution only).
+ROLES: tuple[str, ...] = ("input", "padding", "zero", "output_padding", "overhang", "cropped")
+
+Cell = tuple[int, ...]
+IntOrTuple = Union[int, Sequence[int]]
+Padding = Union[int, str, Sequence[int]]
+
+
+@dataclass(frozen=True)
+class DimGeometry:
+    """One spatial dimension of a layer's sliding window.
+
+    Attributes
+    ----------
+    kind, size, kernel_size, stride, dilation, output_padding, ceil_mode
+        The settings, PyTorch's names (``size`` is the input size).
+    padding
+        ``(left, right)`` padding as the user gave it (``'same'`` resolved).
+    output
+        PyTorch's output size in this dimension.
+    grid_start, grid_stop
+        The grid coordinates drawn, ``range(grid_start, grid_stop)``.
+    first_tap
+        Grid coordinate of the first tap of window 0.
+    window_stride
+        How far the window moves per output cell, in grid cells (1 for transposed).
+    stretch
+        Grid distance between neighbouring input cells (``stride`` for transposed, else 1).
+    dropped
+        Index of the window a ``ceil_mode`` pool drops because it would start in the
+        right padding, or None.
+
+    >>> d = layer_geometry("max_pool", (5,), kernel_size=2, stride=2, ceil_mode=True).dims[0]
+    >>> d.output, d.taps(2), d.role(5)
+    (3, (4, 5), 'overhang')
+    """
+
+    kind: str
+    size: int
+    kernel_size: int
+    stride: int
+    dilation: int
+    padding: tuple[int, int]
+    output_padding: int
+    ceil_mode: bool
+    output: int
+    grid_start: int
+    grid_stop: int
+    first_tap: int
+    window_stride: int
+    stretch: int
+    dropped: int | None
+
+    @property
+    def effective_kernel(self) -> int:
+        """Cells the window spans: ``dilation * (kernel_size - 1) + 1``."""
+        return self.dilation * (self.kernel_size - 1) + 1
+
+    @property
+    def implicit_padding(self) -> tuple[int, int]:
+        """Padding of the grid the window slides over, ``(left, right)``.
+
+        For a transposed convolution: ``dilation * (kernel_size - 1) - padding`` on each side
+        plus ``output_padding`` on the right (negative means cells are cropped). Otherwise the
+        padding itself.
+        """
+        if self.kind == "conv_transpose":
+            p = self.dilation * (self.kernel_size - 1) - self.padding[0]
+            return (p, p + self.output_padding)
+        return self.padding
+
+    @property
+    def n_windows(self) -> int:
+        """Output cells plus the window PyTorch drops (if any)."""
+        return self.output + (self.dropped is not None)
+
+    @property
+    def grid_size(self) -> int:
+        return self.grid_stop - self.grid_start
+
+    @property
+    def input_stop(self) -> int:
+        """One past the grid coordinate of the last input cell."""
+        return (self.size - 1) * self.stretch + 1
+
+    def taps(self, index: int) -> tuple[int, ...]:
+        """Grid coordinates read by output index ``index`` (the kernel taps, holes skipped)."""
+        start = self.first_tap + index * self.window_stride
+        return tuple(start + j * self.dilation for j in range(self.kernel_size))
+
+    def role(self, coord: int) -> str:
+        """What grid cell ``coord`` is: one of :data:`ROLES`."""
+        if self.kind == "conv_transpose":
+            left, right = self.implicit_padding
+            if coord < -left or coord >= self.input_stop + right:
+                return "cropped"
+            if 0 <= coord < self.input_stop:
+                return "input" if coord % self.stretch == 0 else "zero"
+            if coord < 0 or coord < self.input_stop + max(left, 0):
+                return "padding"
+            return "output_padding"
+        if 0 <= coord < self.size:
+            return "input"
+        if -self.padding[0] <= coord < self.size + self.padding[1]:
+            return "padding"
+        return "overhang"
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """:meth:`role` of every drawn grid cell, ``grid_start`` first."""
+        return tuple(self.role(c) for c in range(self.grid_start, self.grid_stop))
+
+    def input_index(self, coord: int) -> int | None:
+        """The input index at grid coordinate ``coord``, or None if it is not an input cell."""
+        if self.role(coord) != "input":
+            return None
+        return coord // self.stretch
+
+    def overhangs(self, index: int) -> bool:
+        """True if window ``index`` reaches past the padded input (``ceil_mode`` only)."""
+        return any(self.role(c) == "overhang" for c in self.taps(index))
+
+
+_PRIORITY = {"cropped": 0, "overhang": 1, "output_padding": 2, "padding": 3, "zero": 4}
+
+
+def _combine(roles: Sequence[str]) -> str:
+    if all(r == "input" for r in roles):
+        return "input"
+    return min((r for r in roles if r != "input"), key=_PRIORITY.__getitem__)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One position of the sliding window.
+
+    Attributes
+    ----------
+    step
+        Row-major index of the output cell, or None for a window PyTorch drops.
+    out_cell
+        The output cell (for a dropped window: the index it would have had).
+    taps
+        Grid cells the kernel taps read, row-major, including padding, inserted zeros and
+        overhang (dilation holes are not taps).
+    inputs
+        The real input cells among the taps, as input indices.
+    dropped
+        True for a ``ceil_mode`` window PyTorch drops (it would start in the right padding).
+    overhang
+        True if the window reaches past the padded input (``ceil_mode``; PyTorch clips it).
+    """
+
+    step: int | None
+    out_cell: Cell
+    taps: tuple[Cell, ...]
+    inputs: tuple[Cell, ...]
+    dropped: bool = False
+    overhang: bool = False
+
+    @property
+    def start(self) -> Cell:
+        """Grid cell of the window's first (top-left) tap."""
+        return self.taps[0]
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where every window of a layer sits on its (padded or stretched) input grid.
+
+    Build with :func:`layer_geometry`. Dimensions are ``(height, width)`` or ``(width,)``.
+
+    >>> g = layer_geometry("conv", (4,), kernel_size=3, dilation=2, padding=1)
+    >>> g.output_size, g.window(0).taps, g.window(0).inputs
+    ((2,), ((-1,), (1,), (3,)), ((1,), (3,)))
+    """
+
+    kind: str
+    dims: tuple[DimGeometry, ...]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.dims)
+
+    @property
+    def input_size(self) -> tuple[int, ...]:
+        return tuple(d.size for d in self.dims)
+
+    @property
+    def output_size(self) -> tuple[int, ...]:
+        return tuple(d.output for d in self.dims)
+
+    @property
+    def kernel_size(self) -> tuple[int, ...]:
+        return tuple(d.kernel_size for d in self.dims)
+
+    @property
+    def effective_kernel(self) -> tuple[int, ...]:
+        return tuple(d.effective_kernel for d in self.dims)
+
+    @property
+    def n_steps(self) -> int:
+        """Number of output cells (the animation's steps)."""
+        return math.prod(self.output_size)
+
+    @property
+    def grid_start(self) -> Cell:
+        """Grid coordinate of the drawn grid's top-left cell."""
+        return tuple(d.grid_start for d in self.dims)
+
+    @property
+    def grid_shape(self) -> tuple[int, ...]:
+        return tuple(d.grid_size for d in self.dims)
+
+    @property
+    def has_dropped(self) -> bool:
+        return any(d.dropped is not None for d in self.dims)
+
+    def cell_role(self, cell: Cell) -> str:
+        """What grid cell ``cell`` is: one of :data:`ROLES`."""
+        return _combine([d.role(c) for d, c in zip(self.dims, cell)])
+
+    def out_cell(self, step: int) -> Cell:
+        """The output cell of ``step`` (row-major)."""
+        if not 0 <= step < self.n_steps:
+            raise IndexError(f"step {step} is out of range: this layer has {self.n_steps} output cells")
+        cell = []
+        for d in reversed(self.dims):
+            step, i = divmod(step, d.output)
+            cell.append(i)
+        return tuple(reversed(cell))
+
+    def step_of(self, out_cell: Cell) -> int:
+        """The step (row-major index) of output cell ``out_cell``."""
+        step = 0
+        for d, i in zip(self.dims, out_cell):
+            if not 0 <= i < d.output:
+                raise IndexError(f"output cell {tuple(out_cell)} is outside the output {self.output_size}")
+            step = step * d.output + i
+        return step
+
+    def _window(self, out_cell: Cell, step: int | None) -> Window:
+        per_dim = [d.taps(i) for d, i in zip(self.dims, out_cell)]
+        taps = tuple(itertools.product(*per_dim))
+        inputs = tuple(
+            tuple(d.input_index(c) for d, c in zip(self.dims, tap))  # type: ignore[misc]
+            for tap in taps
+            if all(d.role(c) == "input" for d, c in zip(self.dims, tap))
+        )
+        dropped = any(d.dropped is not None and i == d.dropped for d, i in zip(self.dims, out_cell))
+        overhang = any(d.overhangs(i) for d, i in zip(self.dims, out_cell))
+        return Window(step, tuple(out_cell), taps, inputs, dropped, overhang)
+
+    def window(self, step: int) -> Window:
+        """The window that output cell number ``step`` (row-major) reads."""
+        return self._window(self.out_cell(step), step)
+
+    def windows(self) -> Iterator[Window]:
+        """Every output cell's window, in step order."""
+        for step in range(self.n_steps):
+            yield self.window(step)
+
+    def dropped_windows(self) -> tuple[Window, ...]:
+        """Windows a ``ceil_mode`` pool computes the size for but PyTorch drops.
+
+        >>> g = layer_geometry("max_pool", (5, 5), kernel_size=2, stride=2, padding=1, ceil_mode=True)
+        >>> g.output_size, [w.out_cell for w in g.dropped_windows()][:2]
+        ((3, 3), [(0, 3), (1, 3)])
+        """
+        ranges = [range(d.n_windows) for d in self.dims]
+        return tuple(
+            self._window(cell, None)
+            for cell in itertools.product(*ranges)
+            if any(d.dropped is not None and i == d.dropped for d, i in zip(self.dims, cell))
+        )
+
+
+def _per_dim(name: str, value: IntOrTuple, ndim: int) -> tuple[int, ...]:
+    if isinstance(value, bool):
+        raise ShapeError(f"{name} must be an integer or a tuple of {ndim}, got {value!r}")
+    if isinstance(value, int):
+        return (value,) * ndim
+    try:
+        values = tuple(value)
+    except TypeError:
+        raise ShapeError(f"{name} must be an integer or a tuple of {ndim}, got {value!r}") from None
+    if len(values) != ndim or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise ShapeError(
+            f"{name}={value!r} must be one integer or {ndim} integers, one per spatial dimension "
+            f"of the input"
+        )
+    return values
+
+
+def _dim(
+    kind: str,
+    size: int,
+    k: int,
+    s: int,
+    pad: int | str,
+    d: int,
+    op: int,
+    ceil_mode: bool,
+) -> DimGeometry:
+    if kind == "conv":
+        out = conv_output_size(size, k, s, pad, d)
+        if pad == "same":
+            left, right = same_padding(k, d)
+        elif pad == "valid":
+            left = right = 0
+        else:
+            left = right = int(pad)
+        return DimGeometry(
+            kind, size, k, s, d, (left, right), 0, False, out,
+            grid_start=-left, grid_stop=size + right, first_tap=-left,
+            window_stride=s, stretch=1, dropped=None,
+        )
+    if isinstance(pad, str):
+        raise ShapeError(
+            f"padding={pad!r} is only for convolutions (nn.Conv*d); "
+            f"{'transposed convolution' if kind == 'conv_transpose' else 'pooling'} takes an integer padding"
+        )
+    if kind == "conv_transpose":
+        out = conv_transpose_output_size(size, k, s, pad, op, d)
+        implicit = d * (k - 1) - pad
+        stop = (size - 1) * s + 1
+        return DimGeometry(
+            kind, size, k, s, d, (pad, pad), op, False, out,
+            grid_start=min(-implicit, 0), grid_stop=max(stop + implicit + op, stop),
+            first_tap=-implicit, window_stride=1, stretch=s, dropped=None,
+        )
+    # pooling: max pool with dilation, avg pool without
+    out = pool_output_size(size, k, s, pad, d, ceil_mode)
+    eff = d * (k - 1) + 1
+    dropped = None
+    if ceil_mode:
+        # ceil_mode counts a window for a partial tail; PyTorch then drops it again when
+        # it would start in the right padding ((out - 1) * stride >= size + padding).
+        raw = -(-(size + 2 * pad - eff) // s) + 1
+        if raw > out:
+            dropped = out
+    n_windows = out + (dropped is not None)
+    last = -pad + (n_windows - 1) * s + eff
+    return DimGeometry(
+        kind, size, k, s, d, (pad, pad), 0, ceil_mode, out,
+        grid_start=-pad, grid_stop=max(size + pad, last), first_tap=-pad,
+        window_stride=s, stretch=1, dropped=dropped,
+    )
+
+
+def layer_geometry(
+    kind: str,
+    input_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: Padding = 0,
+    dilation: IntOrTuple = 1,
+    output_padding: IntOrTuple = 0,
+    ceil_mode: bool = False,
+) -> Geometry:
+    """The sliding-window geometry of a layer, from PyTorch's parameter names.
+
+    Parameters
+    ----------
+    kind
+        ``"conv"``, ``"conv_transpose"``, ``"max_pool"`` or ``"avg_pool"``.
+    input_size
+        Spatial input size, ``(height, width)`` or ``(width,)`` (an int means 1-D).
+    kernel_size, stride, dilation, output_padding
+        An int, or one int per dimension. ``stride=None`` is PyTorch's default for the kind
+        (1 for convolutions, ``kernel_size`` for pooling).
+    padding
+        An int, one int per dimension, or ``'same'``/``'valid'`` (convolution only).
+    ceil_mode
+        Pooling only.
+
+    Raises
+    ------
+    ShapeError
+        For a setting PyTorch refuses, with the reason and a fix.
+
+    >>> g = layer_geometry("conv_transpose", (3, 3), kernel_size=3, stride=2, padding=1, output_padding=1)
+    >>> g.output_size, g.grid_shape, g.dims[0].implicit_padding
+    ((6, 6), (8, 8), (1, 2))
+    >>> g.dims[0].roles
+    ('padding', 'input', 'zero', 'input', 'zero', 'input', 'padding', 'output_padding')
+    >>> layer_geometry("conv", (2, 2), kernel_size=5)
+    Traceback (most recent call last):
+    ...
+    convwidget.errors.ShapeError: ...
+    """
+    if kind not in KINDS:
+        raise ShapeError(f"kind={kind!r} is not a layer kind convwidget draws; use one of {', '.join(map(repr, KINDS))}")
+    if isinstance(input_size, int) and not isinstance(input_size, bool):
+        input_size = (input_size,)
+    sizes = tuple(input_size)
+    if len(sizes) not in (1, 2):
+        raise ShapeError(
+            f"input_size={input_size!r} has {len(sizes)} dimensions; convwidget draws 1-D (width,) "
+            f"or 2-D (height, width) inputs"
+        )
+    ndim = len(sizes)
+    sizes = _per_dim("input_size", sizes, ndim)
+    ks = _per_dim("kernel_size", kernel_size, ndim)
+    if stride is None:
+        stride = ks if kind in ("max_pool", "avg_pool") else 1
+    ss = _per_dim("stride", stride, ndim)
+    ds = _per_dim("dilation", dilation, ndim)
+    ops = _per_dim("output_padding", output_padding, ndim)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ShapeError(f"padding={padding!r} is not understood; use an integer, 'same' or 'valid'")
+        ps: tuple[int | str, ...] = (padding,) * ndim
+    else:
+        ps = _per_dim("padding", padding, ndim)
+    if kind == "avg_pool" and any(d != 1 for d in ds):
+        raise ShapeError(f"dilation={dilation!r}: average pooling (nn.AvgPool*d) has no dilation; use dilation=1")
+    if kind != "conv_transpose" and any(ops):
+        raise ShapeError(
+            f"output_padding={output_padding!r} only exists for transposed convolution; use output_padding=0"
+        )
+    if ceil_mode and kind not in ("max_pool", "avg_pool"):
+        raise ShapeError("ceil_mode is a pooling setting; use ceil_mode=False for convolutions")
+    dims = tuple(
+        _dim(kind, n, k, s, p, d, op, bool(ceil_mode))
+        for n, k, s, p, d, op in zip(sizes, ks, ss, ps, ds, ops)
+    )
+    return Geometry(kind, dims)
