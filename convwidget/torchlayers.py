@@ -213,9 +213,10 @@ def build_layer(spec: LayerSpec) -> nn.Module:
     (e.g. ``in_channels must be divisible by groups``).
 
     >>> build_layer(LayerSpec.from_settings(kind="avg_pool", kernel_size=2))
-    AvgPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
+    AvgPool2d(kernel_size=2, stride=2, padding=0)
     """
-    k, s, p, d = spec.kernel_size, spec.stride, spec.padding, spec.dilation
+    # Symmetric pairs go in as one int, as in layer_code (so the reprs agree).
+    k, s, p, d = (_arg(v) for v in (spec.kernel_size, spec.stride, spec.padding, spec.dilation))
     layer: nn.Module
     if spec.kind == "conv":
         layer = nn.Conv2d(spec.in_channels, spec.out_channels, k, stride=s, padding=p,
@@ -228,7 +229,7 @@ def build_layer(spec: LayerSpec) -> nn.Module:
                 "use a number (padding='valid' is padding=0)"
             )
         layer = nn.ConvTranspose2d(spec.in_channels, spec.out_channels, k, stride=s, padding=p,
-                                   output_padding=spec.output_padding, groups=spec.groups,
+                                   output_padding=_arg(spec.output_padding), groups=spec.groups,
                                    dilation=d)
     elif spec.kind == "max_pool":
         if isinstance(p, str):

@@ -1,0 +1,177 @@
+"""convwidget.torchlayers: settings -> the real torch.nn layer, run on an index input.
+
+PyTorch is the oracle: layers are compared with layers built here directly from torch.nn,
+and the panel's teaching claim (each conv output is the sum of the input indices its window
+reads; max pool shows the largest) is checked against the core's geometry.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from convwidget.geometry import layer_geometry
+from convwidget.torchlayers import (
+    LayerSpec,
+    build_layer,
+    index_input,
+    layer_code,
+    one_thread,
+    run_layer,
+)
+
+SPECS = [
+    dict(kind="conv", kernel_size=3, stride=1, padding=1),
+    dict(kind="conv", kernel_size=(3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2)),
+    dict(kind="conv", kernel_size=4, padding="same"),
+    dict(kind="conv", kernel_size=3, padding="valid", in_channels=4, out_channels=6, groups=2),
+    dict(kind="conv_transpose", kernel_size=3, stride=2, padding=1, output_padding=1),
+    dict(kind="conv_transpose", kernel_size=(2, 3), stride=(3, 1), dilation=(1, 2)),
+    dict(kind="max_pool", kernel_size=2),
+    dict(kind="max_pool", kernel_size=3, stride=2, padding=1, dilation=2, ceil_mode=True),
+    dict(kind="avg_pool", kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+]
+
+
+def direct_layer(kind: str, **kw: object) -> nn.Module:
+    """The same layer, built straight from torch.nn (no convwidget code)."""
+    cls = {"conv": nn.Conv2d, "conv_transpose": nn.ConvTranspose2d,
+           "max_pool": nn.MaxPool2d, "avg_pool": nn.AvgPool2d}[kind]
+    if kind in ("conv", "conv_transpose"):
+        kw.setdefault("in_channels", 1)
+        kw.setdefault("out_channels", 1)
+    layer = cls(**kw)
+    with torch.no_grad():
+        for name, p in layer.named_parameters():
+            p.fill_(1.0 if name == "weight" else 0.0)
+    return layer
+
+
+@pytest.mark.parametrize("settings", SPECS, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+@pytest.mark.parametrize("size", [(7, 7), (5, 9)])
+def test_run_layer_matches_direct_torch(settings: dict, size: tuple[int, int]) -> None:
+    spec = LayerSpec.from_settings(**settings)
+    result = run_layer(spec, size, max_cells=10_000)
+    layer = direct_layer(**settings)
+    x = torch.arange(size[0] * size[1], dtype=torch.float32).reshape(1, 1, *size)
+    x = x.expand(1, spec.in_channels, *size)
+    expected = layer(x)
+    assert result.ok, result.error
+    assert result.output_shape == tuple(expected.shape)
+    assert result.values == expected[0, 0].tolist()
+    assert result.parameter_count == sum(p.numel() for p in layer.parameters())
+    assert result.parameter_count == spec.parameter_count()
+
+
+@pytest.mark.parametrize("settings", SPECS, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+def test_layer_code_builds_the_same_layer(settings: dict) -> None:
+    spec = LayerSpec.from_settings(**settings)
+    built = eval(layer_code(spec), {"nn": nn})  # our own generated text, not user input
+    assert repr(built) == repr(build_layer(spec))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(kind="conv", kernel_size=3, stride=2, padding=1),
+        dict(kind="conv", kernel_size=2, stride=3, padding=2, dilation=2),
+        dict(kind="conv_transpose", kernel_size=3, stride=2, padding=1, output_padding=1),
+        dict(kind="conv_transpose", kernel_size=2, stride=3, padding=0, dilation=2, output_padding=2),
+        dict(kind="max_pool", kernel_size=2, stride=2, padding=1, ceil_mode=True),
+        dict(kind="max_pool", kernel_size=3, stride=2, padding=1, dilation=2),
+    ],
+)
+@pytest.mark.parametrize("size", [(5, 5), (6, 4)])
+def test_values_are_what_the_window_shows(settings: dict, size: tuple[int, int]) -> None:
+    """Conv: the sum of the indices the window reads; max pool: the largest."""
+    spec = LayerSpec.from_settings(**settings)
+    result = run_layer(spec, size, max_cells=10_000)
+    geo = layer_geometry(
+        spec.kind, size, spec.kernel_size, spec.stride, spec.padding, spec.dilation,
+        output_padding=spec.output_padding, ceil_mode=spec.ceil_mode,
+    )
+    assert result.spatial == geo.output_size
+    assert result.values is not None
+    width = size[1]
+    for window in geo.windows():
+        r, c = window.out_cell
+        indices = [i * width + j for i, j in window.inputs]
+        if spec.kind == "max_pool":
+            assert result.values[r][c] == max(indices)
+        else:
+            assert result.values[r][c] == sum(indices)
+
+
+@pytest.mark.parametrize(
+    ("settings", "size", "message"),
+    [
+        (dict(kind="conv", kernel_size=5), (3, 3), "Kernel size can't be greater"),
+        (dict(kind="conv", kernel_size=3, stride=2, padding="same"), (8, 8), "padding='same'"),
+        (dict(kind="conv", kernel_size=3, in_channels=3, groups=2), (8, 8), "divisible by groups"),
+        (dict(kind="max_pool", kernel_size=3, padding=2), (8, 8), "at most half"),
+        (dict(kind="conv_transpose", kernel_size=3, stride=2, output_padding=2), (4, 4),
+         "output padding must be smaller"),
+        (dict(kind="conv_transpose", kernel_size=3, padding="same"), (4, 4), "numeric padding"),
+        (dict(kind="avg_pool", kernel_size=5), (4, 4), "too small"),
+    ],
+)
+def test_refusals_carry_pytorchs_message(settings: dict, size: tuple[int, int], message: str) -> None:
+    result = run_layer(LayerSpec.from_settings(**settings), size)
+    assert not result.ok
+    assert result.output_shape is None and result.values is None
+    assert message in result.error
+
+
+def test_values_only_for_small_outputs() -> None:
+    spec = LayerSpec.from_settings(kernel_size=3, padding=1)
+    assert run_layer(spec, (12, 12)).values is not None
+    big = run_layer(spec, (13, 13))
+    assert big.values is None and big.output_shape == (1, 1, 13, 13)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_one_thread_restores_the_thread_count(threads: int) -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            with one_thread():
+                assert torch.get_num_threads() == 1
+                raise RuntimeError("boom")
+        assert torch.get_num_threads() == threads
+        run_layer(LayerSpec.from_settings(kernel_size=9), (3, 3))  # refused inside the switch
+        assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_index_input_holds_cell_indices_in_every_channel() -> None:
+    x = index_input(3, 2, 4)
+    assert x.shape == (1, 3, 2, 4)
+    for ch in range(3):
+        assert x[0, ch].flatten().tolist() == list(range(8))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (dict(kernel=3), "unknown setting"),
+        (dict(kind="conv3d"), "kind must be one of"),
+        (dict(kernel_size=(1, 2, 3)), "kernel_size must be an int or a pair"),
+        (dict(padding="full"), "padding must be"),
+        (dict(stride=True), "stride must be an int"),
+    ],
+)
+def test_bad_settings_name_the_parameter(settings: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        LayerSpec.from_settings(**settings)
+
+
+def test_pool_stride_defaults_to_kernel() -> None:
+    for kind, k in itertools.product(("max_pool", "avg_pool"), (2, (3, 2))):
+        spec = LayerSpec.from_settings(kind=kind, kernel_size=k)
+        default = direct_layer(kind, kernel_size=k).stride  # torch's own default
+        assert spec.stride == (default if isinstance(default, tuple) else (default, default))
