@@ -1,0 +1,721 @@
+"""Differential tests: convwidget's arithmetic against real PyTorch layers.
+
+PyTorch is the oracle. For every generated configuration we build the real
+``torch.nn`` layer (the constructor may refuse), run it on a CPU tensor of the
+generated shape (the forward may refuse), and compare with
+
+* ``convwidget.output_shape(layer, shape)``: the same shape, or ``ShapeError``
+  exactly when torch refuses;
+* the per-dimension functions (``conv_output_size``, ``conv_transpose_output_size``,
+  ``pool_output_size``) for every spatial dimension;
+* ``convwidget.explain(layer, shape)`` and ``explain(sizes, kernel, ...)``:
+  ``.ok`` and ``.output_size``.
+
+The configurations come from a seeded generator (reproducible; sizes mostly
+1..12 so that the corners are hit often). Set ``CONVWIDGET_DIFF_EXAMPLES`` to
+run more configurations per family than the default.
+
+Nothing here restates a formula: the expected answer is always what torch did.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+import convwidget  # noqa: E402
+from convwidget import (  # noqa: E402
+    ShapeError,
+    conv_output_size,
+    conv_transpose_output_size,
+    explain,
+    output_shape,
+    pool_output_size,
+)
+
+torch.set_num_threads(1)
+
+EXAMPLES = int(os.environ.get("CONVWIDGET_DIFF_EXAMPLES", "2000"))
+SEED = int(os.environ.get("CONVWIDGET_DIFF_SEED", "20261125"))
+# Exceptions by which torch refuses a layer or an input. NotImplementedError is a
+# RuntimeError; IndexError is what torch raises for a dimension out of range.
+TORCH_REFUSALS = (RuntimeError, ValueError, IndexError)
+
+
+# --------------------------------------------------------------------------- #
+# Configurations and the oracle
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class Case:
+    """One generated configuration: a layer class with arguments and an input shape."""
+
+    cls: type
+    kwargs: dict[str, Any]
+    shape: tuple[int, ...]
+    # For the per-dimension check: a function returning, per spatial dim, a thunk
+    # that calls convwidget's per-dimension function (None: no per-dim check).
+    perdim: Callable[[], list[Callable[[], int]]] | None = None
+    # explain(sizes, kernel, ...) keyword arguments (None: no such check).
+    explain_kwargs: dict[str, Any] | None = None
+    # True when any torch refusal of this case can only come from the spatial
+    # arithmetic (valid channels/ndim/groups, zero padding mode), so the
+    # per-dimension functions must refuse too.
+    spatial_only: bool = True
+    n_spatial: int = 0
+    train: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        mode = "" if self.train else ".eval()"
+        return f"nn.{self.cls.__name__}({args}){mode}"
+
+
+@dataclass
+class Refused:
+    message: str
+
+    def __str__(self) -> str:
+        return f"refuses ({self.message})"
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0][:160] if lines else ''}"
+
+
+def torch_build(case: Case) -> Any:
+    """The real layer, or Refused if the constructor refuses."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            layer = case.cls(**case.kwargs)
+    except TORCH_REFUSALS as err:
+        return Refused(_first_line(err))
+    layer.train(case.train)
+    return layer
+
+
+def torch_run(layer: Any, shape: tuple[int, ...]) -> tuple[int, ...] | Refused:
+    """What torch does with an input of this shape: the output shape or Refused."""
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            out = layer(torch.zeros(shape))
+    except TORCH_REFUSALS as err:
+        return Refused(_first_line(err))
+    return tuple(out.shape)
+
+
+def ours(fn: Callable[[], Any]) -> Any:
+    """convwidget's answer: a value, Refused for ShapeError, or the unexpected exception."""
+    try:
+        return fn()
+    except ShapeError as err:
+        return Refused(f"ShapeError: {str(err)[:160]}")
+    except Exception as err:  # any other exception is a bug worth reporting
+        return err
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, BaseException):
+        return f"raised {type(v).__name__}: {v}"
+    return str(v)
+
+
+def _empty_transpose(case: Case, truth: Any) -> bool:
+    """A transposed convolution whose output has a size of 0.
+
+    torch 2.13 answers these by backend: the slow kernel refuses ("Output size is
+    too small"), oneDNN (groups > 1, or kernel == stride in 2-d/3-d, ...) returns an
+    empty tensor. ``nn.ConvTranspose1d(1, 1, 4, stride=4, padding=4)`` on
+    ``(1, 1, 2)`` is refused while ``nn.ConvTranspose2d`` with the same numbers on
+    ``(1, 1, 2, 2)`` returns ``(1, 1, 0, 0)``. convwidget may refuse them all.
+    """
+    return (
+        case.cls.__name__.startswith("ConvTranspose")
+        and not isinstance(truth, Refused)
+        and 0 in truth[-case.n_spatial:]
+    )
+
+
+def check_case(case: Case) -> list[str]:
+    """Compare convwidget with torch on one case; return human-readable mismatches."""
+    problems: list[str] = []
+    where = f"{case.text()} on input {case.shape}"
+
+    layer = torch_build(case)
+    if isinstance(layer, Refused):
+        truth: tuple[int, ...] | Refused = layer
+    else:
+        truth = torch_run(layer, case.shape)
+        got = ours(lambda: output_shape(layer, case.shape))
+        if isinstance(truth, Refused):
+            if not isinstance(got, Refused):
+                problems.append(f"output_shape: {where}: torch {truth}; convwidget {_fmt(got)}")
+        elif _empty_transpose(case, truth) and isinstance(got, Refused):
+            pass  # torch itself refuses this elsewhere: see _empty_transpose
+        elif isinstance(got, BaseException) or isinstance(got, Refused) or tuple(got) != truth:
+            problems.append(f"output_shape: {where}: torch {truth}; convwidget {_fmt(got)}")
+
+    if _empty_transpose(case, truth):
+        return problems  # per-dim answers are undefined here, see _empty_transpose
+    torch_ok = not isinstance(truth, Refused)
+    spatial = tuple(truth[-case.n_spatial:]) if (torch_ok and case.n_spatial) else None
+
+    # Per-dimension functions.
+    if case.perdim is not None and (torch_ok or case.spatial_only):
+        answers = [ours(thunk) for thunk in case.perdim()]
+        if torch_ok:
+            if any(isinstance(a, (Refused, BaseException)) for a in answers) or tuple(
+                answers
+            ) != spatial:
+                problems.append(
+                    f"per-dim: {where}: torch spatial {spatial}; convwidget "
+                    f"{[_fmt(a) for a in answers]}"
+                )
+        elif not any(isinstance(a, Refused) for a in answers):
+            problems.append(
+                f"per-dim: {where}: torch {truth}; convwidget {[_fmt(a) for a in answers]}"
+            )
+
+    # explain(sizes, kernel, ...) with per-dim tuples.
+    if case.explain_kwargs is not None and (torch_ok or case.spatial_only):
+        exp = ours(lambda: explain(**case.explain_kwargs))
+        if isinstance(exp, (Refused, BaseException)):
+            problems.append(f"explain(**{case.explain_kwargs!r}): {_fmt(exp)}")
+        elif bool(exp.ok) != torch_ok or (
+            torch_ok and tuple(exp.output_size) != spatial
+        ):
+            problems.append(
+                f"explain(**{case.explain_kwargs!r}) [{where}]: torch {truth}; "
+                f"convwidget ok={exp.ok} output_size={exp.output_size}"
+            )
+
+    # explain(layer, shape).
+    if case.explain_kwargs is not None and not isinstance(layer, Refused):
+        exp = ours(lambda: explain(layer, case.shape))
+        if isinstance(exp, (Refused, BaseException)):
+            problems.append(f"explain(layer, shape): {where}: {_fmt(exp)}")
+        elif bool(exp.ok) != torch_ok or (torch_ok and tuple(exp.output_size) != spatial):
+            problems.append(
+                f"explain(layer, shape): {where}: torch {truth}; "
+                f"convwidget ok={exp.ok} output_size={exp.output_size}"
+            )
+    return problems
+
+
+def run_family(cases: list[Case]) -> None:
+    problems: list[str] = []
+    for case in cases:
+        problems.extend(check_case(case))
+    if problems:
+        shown = "\n".join(problems[:15])
+        pytest.fail(f"{len(problems)} disagreements with torch in {len(cases)} cases:\n{shown}")
+
+
+# --------------------------------------------------------------------------- #
+# Generators
+# --------------------------------------------------------------------------- #
+
+
+def _size(rng: random.Random, dims: int) -> int:
+    """Mostly tiny sizes (corners), sometimes larger; smaller for 3-d layers."""
+    hi = 8 if dims == 3 else 12
+    return rng.randint(1, hi) if rng.random() < 0.9 else rng.randint(hi, 2 * hi + 5)
+
+
+def _per_dim(rng: random.Random, dims: int, draw: Callable[[], Any]) -> Any:
+    """An int for every dim (torch broadcasts it) or a tuple with one per dim."""
+    if rng.random() < 0.5:
+        return draw()
+    return tuple(draw() for _ in range(dims))
+
+
+def _expand(v: Any, dims: int) -> tuple:
+    return tuple(v) if isinstance(v, tuple) else (v,) * dims
+
+
+def _input_shape(
+    rng: random.Random, channels: int, spatial: list[int], dims: int
+) -> tuple[tuple[int, ...], bool]:
+    """(shape, ndim_ok): batched (N=1) or unbatched, sometimes a wrong number of dims."""
+    batched = rng.random() < 0.75
+    shape = ((1,) if batched else ()) + (channels,) + tuple(spatial)
+    if rng.random() < 0.05:
+        if rng.random() < 0.5:
+            shape = (1,) + shape  # one dim too many (or an extra batch dim)
+        elif len(shape) > 1:
+            shape = shape[1:]  # one dim too few
+        return shape, len(shape) in (dims + 1, dims + 2)
+    return shape, True
+
+
+def gen_conv(rng: random.Random, dims: int) -> Case:
+    cls = getattr(nn, f"Conv{dims}d")
+    groups = rng.choice([1, 1, 1, 2, 3])
+    in_ch = groups * rng.randint(1, 2)
+    out_ch = groups * rng.randint(1, 2)
+    groups_ok = True
+    if rng.random() < 0.05:
+        in_ch += 1
+        groups_ok = groups == 1
+    if rng.random() < 0.05:
+        out_ch += 1
+        groups_ok = groups_ok and groups == 1
+    kernel = _per_dim(rng, dims, lambda: rng.randint(1, 5))
+    stride = _per_dim(rng, dims, lambda: rng.choice([1, 1, 1, 2, 3, 4]))
+    dilation = _per_dim(rng, dims, lambda: rng.choice([1, 1, 1, 2, 3]))
+    r = rng.random()
+    if r < 0.12:
+        padding: Any = "same"
+        if rng.random() < 0.7:
+            stride = 1  # 'same' mostly with its legal stride
+    elif r < 0.18:
+        padding = "valid"
+    else:
+        padding = _per_dim(rng, dims, lambda: rng.randint(0, 4))
+    mode = rng.choice(["zeros", "zeros", "zeros", "reflect", "replicate", "circular"])
+    kwargs = dict(
+        in_channels=in_ch, out_channels=out_ch, kernel_size=kernel, stride=stride,
+        padding=padding, dilation=dilation, groups=groups, padding_mode=mode,
+    )
+    if rng.random() < 0.2:
+        kwargs["bias"] = False
+    x_ch = in_ch + (1 if rng.random() < 0.06 else 0)
+    spatial = [_size(rng, dims) for _ in range(dims)]
+    shape, ndim_ok = _input_shape(rng, x_ch, spatial, dims)
+    ks, ss, ds = _expand(kernel, dims), _expand(stride, dims), _expand(dilation, dims)
+    ps = (padding,) * dims if isinstance(padding, str) else _expand(padding, dims)
+
+    def perdim() -> list[Callable[[], int]]:
+        return [
+            (lambda i=i: conv_output_size(spatial[i], ks[i], ss[i], ps[i], ds[i]))
+            for i in range(dims)
+        ]
+
+    return Case(
+        cls, kwargs, shape, perdim=perdim,
+        explain_kwargs=dict(size=tuple(spatial), kernel_size=ks, stride=ss,
+                            padding=padding if isinstance(padding, str) else ps,
+                            dilation=ds, kind="conv"),
+        spatial_only=groups_ok and x_ch == in_ch and ndim_ok and mode == "zeros",
+        n_spatial=dims,
+    )
+
+
+def gen_conv_transpose(rng: random.Random, dims: int) -> Case:
+    cls = getattr(nn, f"ConvTranspose{dims}d")
+    groups = rng.choice([1, 1, 1, 2])
+    in_ch = groups * rng.randint(1, 2)
+    out_ch = groups * rng.randint(1, 2)
+    groups_ok = True
+    if rng.random() < 0.05:
+        in_ch += 1
+        groups_ok = groups == 1
+    kernel = _per_dim(rng, dims, lambda: rng.randint(1, 5))
+    stride = _per_dim(rng, dims, lambda: rng.choice([1, 1, 2, 3, 4]))
+    dilation = _per_dim(rng, dims, lambda: rng.choice([1, 1, 1, 2, 3]))
+    padding = _per_dim(rng, dims, lambda: rng.randint(0, 4))
+    output_padding = _per_dim(rng, dims, lambda: rng.choice([0, 0, 0, 1, 1, 2, 3]))
+    kwargs = dict(
+        in_channels=in_ch, out_channels=out_ch, kernel_size=kernel, stride=stride,
+        padding=padding, output_padding=output_padding, groups=groups, dilation=dilation,
+    )
+    x_ch = in_ch + (1 if rng.random() < 0.06 else 0)
+    spatial = [_size(rng, dims) for _ in range(dims)]
+    shape, ndim_ok = _input_shape(rng, x_ch, spatial, dims)
+    ks, ss, ds = _expand(kernel, dims), _expand(stride, dims), _expand(dilation, dims)
+    ps, ops = _expand(padding, dims), _expand(output_padding, dims)
+
+    def perdim() -> list[Callable[[], int]]:
+        return [
+            (lambda i=i: conv_transpose_output_size(
+                spatial[i], ks[i], ss[i], ps[i], ops[i], ds[i]))
+            for i in range(dims)
+        ]
+
+    return Case(
+        cls, kwargs, shape, perdim=perdim,
+        explain_kwargs=dict(size=tuple(spatial), kernel_size=ks, stride=ss, padding=ps,
+                            dilation=ds, kind="conv_transpose", output_padding=ops),
+        spatial_only=groups_ok and x_ch == in_ch and ndim_ok,
+        n_spatial=dims,
+    )
+
+
+def gen_max_pool(rng: random.Random, dims: int) -> Case:
+    cls = getattr(nn, f"MaxPool{dims}d")
+    kernel = _per_dim(rng, dims, lambda: rng.randint(1, 5))
+    stride = None if rng.random() < 0.3 else _per_dim(rng, dims, lambda: rng.randint(1, 4))
+    padding = _per_dim(rng, dims, lambda: rng.choice([0, 0, 1, 1, 2, 3]))
+    dilation = _per_dim(rng, dims, lambda: rng.choice([1, 1, 2, 3]))
+    ceil_mode = rng.random() < 0.5
+    kwargs = dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
+                  ceil_mode=ceil_mode)
+    spatial = [_size(rng, dims) for _ in range(dims)]
+    shape, ndim_ok = _input_shape(rng, rng.randint(1, 2), spatial, dims)
+    ks, ps, ds = _expand(kernel, dims), _expand(padding, dims), _expand(dilation, dims)
+    ss = (None,) * dims if stride is None else _expand(stride, dims)
+
+    def perdim() -> list[Callable[[], int]]:
+        return [
+            (lambda i=i: pool_output_size(spatial[i], ks[i], ss[i], ps[i], ds[i], ceil_mode))
+            for i in range(dims)
+        ]
+
+    return Case(
+        cls, kwargs, shape, perdim=perdim,
+        explain_kwargs=dict(size=tuple(spatial), kernel_size=ks,
+                            stride=None if stride is None else ss, padding=ps,
+                            dilation=ds, kind="max_pool", ceil_mode=ceil_mode),
+        spatial_only=ndim_ok, n_spatial=dims,
+    )
+
+
+def gen_avg_pool(rng: random.Random, dims: int) -> Case:
+    cls = getattr(nn, f"AvgPool{dims}d")
+    kernel = _per_dim(rng, dims, lambda: rng.randint(1, 5))
+    stride = None if rng.random() < 0.3 else _per_dim(rng, dims, lambda: rng.randint(1, 4))
+    padding = _per_dim(rng, dims, lambda: rng.choice([0, 0, 1, 1, 2, 3]))
+    ceil_mode = rng.random() < 0.5
+    kwargs: dict[str, Any] = dict(kernel_size=kernel, stride=stride, padding=padding,
+                                  ceil_mode=ceil_mode,
+                                  count_include_pad=rng.random() < 0.5)
+    if dims > 1 and rng.random() < 0.1:
+        kwargs["divisor_override"] = rng.randint(1, 4)
+    spatial = [_size(rng, dims) for _ in range(dims)]
+    shape, ndim_ok = _input_shape(rng, rng.randint(1, 2), spatial, dims)
+    ks, ps = _expand(kernel, dims), _expand(padding, dims)
+    ss = (None,) * dims if stride is None else _expand(stride, dims)
+
+    def perdim() -> list[Callable[[], int]]:
+        return [
+            (lambda i=i: pool_output_size(spatial[i], ks[i], ss[i], ps[i], 1, ceil_mode))
+            for i in range(dims)
+        ]
+
+    return Case(
+        cls, kwargs, shape, perdim=perdim,
+        explain_kwargs=dict(size=tuple(spatial), kernel_size=ks,
+                            stride=None if stride is None else ss, padding=ps,
+                            kind="avg_pool", ceil_mode=ceil_mode),
+        # AvgPool3d also refuses an input smaller than the kernel (a rule of the
+        # 3-d layer, not of the per-dimension arithmetic).
+        spatial_only=ndim_ok and dims != 3, n_spatial=dims,
+    )
+
+
+def gen_lp_pool(rng: random.Random, dims: int) -> Case:
+    cls = getattr(nn, f"LPPool{dims}d")
+    # LPPool1d multiplies by kernel_size, so torch itself breaks (TypeError) on a
+    # 1-tuple kernel: generate ints there.
+    kernel = rng.randint(1, 4) if dims == 1 else _per_dim(rng, dims, lambda: rng.randint(1, 4))
+    stride = None if rng.random() < 0.3 else _per_dim(rng, dims, lambda: rng.randint(1, 4))
+    ceil_mode = rng.random() < 0.5
+    kwargs = dict(norm_type=rng.choice([1, 2, 3.0]), kernel_size=kernel, stride=stride,
+                  ceil_mode=ceil_mode)
+    spatial = [_size(rng, dims) for _ in range(dims)]
+    shape, ndim_ok = _input_shape(rng, rng.randint(1, 2), spatial, dims)
+    ks = _expand(kernel, dims)
+    ss = (None,) * dims if stride is None else _expand(stride, dims)
+
+    def perdim() -> list[Callable[[], int]]:
+        return [
+            (lambda i=i: pool_output_size(spatial[i], ks[i], ss[i], 0, 1, ceil_mode))
+            for i in range(dims)
+        ]
+
+    return Case(cls, kwargs, shape, perdim=perdim,
+                spatial_only=ndim_ok and dims != 3, n_spatial=dims)
+
+
+def gen_adaptive(rng: random.Random, dims: int) -> Case:
+    cls = getattr(nn, rng.choice([f"AdaptiveAvgPool{dims}d", f"AdaptiveMaxPool{dims}d"]))
+
+    def one() -> int | None:
+        r = rng.random()
+        if r < 0.03:
+            return 0
+        return rng.randint(1, 8)
+
+    if rng.random() < 0.4 or dims == 1:
+        out: Any = one()
+        if dims == 1 and rng.random() < 0.2:
+            out = (out,)
+    else:
+        out = tuple(None if rng.random() < 0.25 else one() for _ in range(dims))
+    spatial = [_size(rng, dims) for _ in range(dims)]
+    shape, _ = _input_shape(rng, rng.randint(1, 2), spatial, dims)
+    return Case(cls, dict(output_size=out), shape)
+
+
+def gen_flatten(rng: random.Random) -> Case:
+    ndim = rng.randint(1, 5)
+    shape = tuple(rng.randint(1, 4) for _ in range(ndim))
+    if rng.random() < 0.3:
+        return Case(nn.Flatten, {}, shape)
+    start = rng.randint(-5, 4)
+    end = rng.randint(-5, 4)
+    return Case(nn.Flatten, dict(start_dim=start, end_dim=end), shape)
+
+
+def gen_unflatten(rng: random.Random) -> Case:
+    ndim = rng.randint(1, 4)
+    shape = [rng.randint(1, 4) for _ in range(ndim)]
+    dim = rng.randint(-ndim - 1, ndim)
+    idx = dim if -ndim <= dim < ndim else 0
+    n = rng.choice([1, 2, 3, 4, 6, 8, 12])
+    shape[idx] = n
+    # a factorisation of n (sometimes wrong, sometimes with -1)
+    factors = [d for d in range(1, n + 1) if n % d == 0]
+    a = rng.choice(factors)
+    sizes: list[int] = [a, n // a]
+    if rng.random() < 0.3:
+        b = rng.choice([d for d in range(1, n // a + 1) if (n // a) % d == 0])
+        sizes = [a, b, n // a // b]
+    if rng.random() < 0.2:
+        sizes[rng.randrange(len(sizes))] = -1
+    if rng.random() < 0.15:
+        sizes[rng.randrange(len(sizes))] += 1
+    if rng.random() < 0.05:
+        sizes = [-1, -1]
+    return Case(nn.Unflatten, dict(dim=dim, unflattened_size=tuple(sizes)), tuple(shape))
+
+
+def gen_linear(rng: random.Random) -> Case:
+    in_f, out_f = rng.randint(1, 6), rng.randint(1, 6)
+    lead = tuple(rng.randint(1, 3) for _ in range(rng.randint(0, 3)))
+    last = in_f if rng.random() < 0.85 else rng.randint(1, 6)
+    kwargs: dict[str, Any] = dict(in_features=in_f, out_features=out_f)
+    if rng.random() < 0.2:
+        kwargs["bias"] = False
+    return Case(nn.Linear, kwargs, lead + (last,))
+
+
+_SCALES = [0.5, 1.5, 2, 2.0, 3, 0.3, 1.1, 1.7, 0.75, 2.5, 1 / 3, 0.9, 1.25, 0.1]
+
+
+def gen_upsample(rng: random.Random) -> Case:
+    ndim = rng.choice([3, 3, 4, 4, 5, 2])
+    sdims = max(ndim - 2, 1)
+    mode = rng.choice(["nearest", "nearest", "nearest-exact", "linear", "bilinear",
+                       "bicubic", "trilinear"])
+    kwargs: dict[str, Any] = {}
+    if rng.random() < 0.5:
+        kwargs["size"] = (rng.randint(1, 9) if rng.random() < 0.5
+                          else tuple(rng.randint(1, 9) for _ in range(rng.choice(
+                              [sdims, sdims, sdims, sdims + 1]))))
+    else:
+        kwargs["scale_factor"] = (rng.choice(_SCALES) if rng.random() < 0.5
+                                  else tuple(rng.choice(_SCALES) for _ in range(rng.choice(
+                                      [sdims, sdims, sdims, sdims + 1]))))
+        if rng.random() < 0.2:
+            kwargs["recompute_scale_factor"] = True
+    kwargs["mode"] = mode
+    if mode in ("linear", "bilinear", "bicubic", "trilinear") and rng.random() < 0.5:
+        kwargs["align_corners"] = True
+    shape = tuple(rng.randint(1, 3) for _ in range(2)) + tuple(
+        rng.randint(1, 10) for _ in range(ndim - 2))
+    return Case(nn.Upsample, kwargs, shape[:ndim])
+
+
+def gen_pixel(rng: random.Random) -> Case:
+    r = rng.randint(1, 3)
+    ndim = rng.choice([3, 4, 4, 5, 2])
+    if rng.random() < 0.5:
+        c = r * r * rng.randint(1, 2) + (1 if rng.random() < 0.15 else 0)
+        spatial = [rng.randint(1, 5), rng.randint(1, 5)]
+        shape = (1,) * max(ndim - 3, 0) + (c,) + tuple(spatial)
+        return Case(nn.PixelShuffle, dict(upscale_factor=r), shape[-ndim:])
+    spatial = [r * rng.randint(1, 4) + (1 if rng.random() < 0.15 else 0) for _ in range(2)]
+    shape = (1,) * max(ndim - 3, 0) + (rng.randint(1, 3),) + tuple(spatial)
+    return Case(nn.PixelUnshuffle, dict(downscale_factor=r), shape[-ndim:])
+
+
+def gen_preserving(rng: random.Random) -> Case:
+    kind = rng.choice(["act", "bn", "in", "ln", "gn", "drop"])
+    ndim = rng.randint(1, 5)
+    shape = tuple(rng.choice([1, 1, 2, 3, 4]) for _ in range(ndim))
+    train = rng.random() < 0.6
+    ch = shape[1] if ndim > 1 else shape[0]
+    if rng.random() < 0.1:
+        ch += 1
+    if kind == "act":
+        cls = rng.choice([nn.ReLU, nn.Identity, nn.Tanh, nn.GELU, nn.LeakyReLU, nn.Sigmoid])
+        return Case(cls, {}, shape, train=train)
+    if kind == "bn":
+        d = rng.randint(1, 3)
+        return Case(getattr(nn, f"BatchNorm{d}d"), dict(num_features=ch), shape, train=train)
+    if kind == "in":
+        d = rng.randint(1, 3)
+        kwargs = dict(num_features=ch, affine=rng.random() < 0.5)
+        if rng.random() < 0.2:
+            kwargs["track_running_stats"] = True
+        return Case(getattr(nn, f"InstanceNorm{d}d"), kwargs, shape, train=train)
+    if kind == "ln":
+        k = rng.randint(1, min(3, ndim))
+        normalized = list(shape[-k:])
+        if rng.random() < 0.1:
+            normalized[0] += 1
+        if rng.random() < 0.05:
+            normalized = [1] + normalized
+        return Case(nn.LayerNorm, dict(normalized_shape=tuple(normalized)), shape, train=train)
+    if kind == "gn":
+        g = rng.choice([d for d in range(1, ch + 1) if ch % d == 0])
+        if rng.random() < 0.05:
+            g = ch + 1
+        return Case(nn.GroupNorm, dict(num_groups=g, num_channels=ch), shape, train=train)
+    cls = rng.choice([nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout])
+    return Case(cls, dict(p=0.5), shape, train=train)
+
+
+def _cases(gen: Callable[[random.Random], Case], name: str, n: int = EXAMPLES) -> list[Case]:
+    rng = random.Random(f"{SEED}-{name}")
+    return [gen(rng) for _ in range(n)]
+
+
+SPATIAL_FAMILIES: dict[str, Callable[[random.Random], Case]] = {}
+for _d in (1, 2, 3):
+    SPATIAL_FAMILIES[f"Conv{_d}d"] = lambda rng, d=_d: gen_conv(rng, d)
+    SPATIAL_FAMILIES[f"ConvTranspose{_d}d"] = lambda rng, d=_d: gen_conv_transpose(rng, d)
+    SPATIAL_FAMILIES[f"MaxPool{_d}d"] = lambda rng, d=_d: gen_max_pool(rng, d)
+    SPATIAL_FAMILIES[f"AvgPool{_d}d"] = lambda rng, d=_d: gen_avg_pool(rng, d)
+    SPATIAL_FAMILIES[f"AdaptivePool{_d}d"] = lambda rng, d=_d: gen_adaptive(rng, d)
+    if hasattr(nn, f"LPPool{_d}d"):
+        SPATIAL_FAMILIES[f"LPPool{_d}d"] = lambda rng, d=_d: gen_lp_pool(rng, d)
+
+OTHER_FAMILIES: dict[str, Callable[[random.Random], Case]] = {
+    "Flatten": gen_flatten,
+    "Unflatten": gen_unflatten,
+    "Linear": gen_linear,
+    "Upsample": gen_upsample,
+    "PixelShuffle/Unshuffle": gen_pixel,
+    "shape-preserving": gen_preserving,
+}
+
+
+@pytest.mark.parametrize("family", sorted(SPATIAL_FAMILIES))
+def test_spatial_family_agrees_with_torch(family: str) -> None:
+    run_family(_cases(SPATIAL_FAMILIES[family], family))
+
+
+@pytest.mark.parametrize("family", sorted(OTHER_FAMILIES))
+def test_other_family_agrees_with_torch(family: str) -> None:
+    run_family(_cases(OTHER_FAMILIES[family], family))
+
+
+def test_generators_hit_both_outcomes() -> None:
+    """The generated cases are not all accepted or all refused by torch."""
+    for name, gen in {**SPATIAL_FAMILIES, **OTHER_FAMILIES}.items():
+        outcomes = set()
+        for case in _cases(gen, name, 300):
+            layer = torch_build(case)
+            truth = layer if isinstance(layer, Refused) else torch_run(layer, case.shape)
+            outcomes.add(isinstance(truth, Refused))
+        assert outcomes == {True, False}, name
+
+
+# --------------------------------------------------------------------------- #
+# output_shape runs no tensor operation
+# --------------------------------------------------------------------------- #
+
+from torch.overrides import TorchFunctionMode  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+
+
+class _NoTensorOps(TorchDispatchMode):
+    """Fails on any ATen operation, on any device (meta included)."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
+        raise AssertionError(f"output_shape ran a tensor operation: {func}")
+
+
+class _NoTorchFunctions(TorchFunctionMode):
+    """Fails on any torch function call; reading a tensor attribute is allowed."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
+        if getattr(func, "__name__", "") == "__get__":
+            return func(*args, **(kwargs or {}))
+        raise AssertionError(f"output_shape called a torch function: {func}")
+
+
+def _layers_for_no_ops() -> list[tuple[Any, tuple[int, ...]]]:
+    return [
+        (nn.Conv2d(3, 8, 3, stride=2, padding=1), (1, 3, 32, 32)),
+        (nn.Conv1d(2, 4, 4, padding="same", padding_mode="reflect", dilation=2), (1, 2, 9)),
+        (nn.Conv3d(1, 2, 3, padding="valid"), (1, 4, 5, 6)),
+        (nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1), (1, 4, 5, 5)),
+        (nn.MaxPool2d(2, ceil_mode=True), (1, 1, 7, 7)),
+        (nn.AvgPool3d(2, padding=1), (1, 1, 3, 3, 3)),
+        (nn.AdaptiveAvgPool2d((None, 3)), (1, 2, 8, 8)),
+        (nn.LPPool1d(2, 3), (1, 1, 9)),
+        (nn.Flatten(), (2, 3, 4, 5)),
+        (nn.Unflatten(1, (2, 3)), (1, 6)),
+        (nn.Linear(5, 3), (2, 5)),
+        (nn.Upsample(scale_factor=1.5), (1, 1, 4, 4)),
+        (nn.PixelShuffle(2), (1, 8, 3, 3)),
+        (nn.PixelUnshuffle(2), (1, 2, 4, 4)),
+        (nn.BatchNorm2d(3), (2, 3, 4, 4)),
+        (nn.LayerNorm((4, 4)), (2, 3, 4, 4)),
+        (nn.GroupNorm(2, 4), (1, 4, 3)),
+        (nn.ReLU(), (2, 3)),
+        (nn.Dropout(), (2, 3)),
+        (nn.Identity(), (7,)),
+        # refusals must not run a tensor operation either
+        (nn.Conv2d(3, 8, 5), (1, 3, 2, 2)),
+        (nn.Conv1d(3, 8, 3), (1, 4, 9)),
+        (nn.Linear(5, 3), (2, 4)),
+    ]
+
+
+@pytest.mark.parametrize("mode_cls", [_NoTensorOps, _NoTorchFunctions])
+def test_output_shape_runs_no_tensor_operation(mode_cls: type, monkeypatch) -> None:
+    cases = _layers_for_no_ops()
+    # What it should say, computed before any mode is active.
+    expected = [ours(lambda layer=layer, s=s: output_shape(layer, s)) for layer, s in cases]
+    # Forward passes and the functional API are off limits too.
+    for layer, _ in cases:
+        monkeypatch.setattr(
+            layer, "forward",
+            lambda *a, **k: (_ for _ in ()).throw(AssertionError("forward was called")),
+        )
+    for name in dir(torch.nn.functional):
+        if not name.startswith("_") and callable(getattr(torch.nn.functional, name)):
+            monkeypatch.setattr(
+                torch.nn.functional, name,
+                lambda *a, _n=name, **k: (_ for _ in ()).throw(
+                    AssertionError(f"torch.nn.functional.{_n} was called")),
+            )
+    with mode_cls():
+        got = [ours(lambda layer=layer, s=s: output_shape(layer, s)) for layer, s in cases]
+    for (layer, s), e, g in zip(cases, expected, got):
+        assert not isinstance(g, BaseException), f"{layer} on {s}: {g!r}"
+        assert type(g) is type(e) and (isinstance(g, Refused) or g == e), (layer, s, e, g)
+    # and the answers are torch's
+    monkeypatch.undo()
+    for (layer, s), g in zip(cases, got):
+        truth = torch_run(layer, s)
+        assert isinstance(g, Refused) == isinstance(truth, Refused), (layer, s, g, truth)
+        assert isinstance(g, Refused) or g == truth, (layer, s, g, truth)
+
+
+def test_import_convwidget_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, convwidget; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(os.path.dirname(convwidget.__file__)))
+    assert out.stdout.strip() == "False"
