@@ -109,6 +109,7 @@ class WindowFigure:
         self._needs_full_draw = True
         self._legend_key: tuple[str, ...] | None = None
         self._legend: Any = None
+        self._stacked = False
         self._build_artists()
         if geometry is not None:
             self.set_geometry(geometry)
@@ -163,14 +164,14 @@ class WindowFigure:
                                    linewidths=0.8, zorder=5, animated=anim)
         self.extent = Rectangle((0, 0), 1, 1, fill=False, edgecolor=PALETTE["edge"],
                                 linewidth=2.2, zorder=6, animated=anim)
-        self.lit = Rectangle((0, 0), 1, 1, facecolor=PALETTE["tap"], edgecolor=PALETTE["edge"],
+        self.lit = Rectangle((0, 0), 1, 1, facecolor=to_rgba(PALETTE["tap"], 0.7), edgecolor=PALETTE["edge"],
                              linewidth=2.2, zorder=6, animated=anim)
         self.ax_in.add_collection(self.taps)
         self.ax_in.add_patch(self.extent)
         self.ax_out.add_patch(self.lit)
         self.link = ConnectionPatch((0, 0), (0, 0), coordsA=self.ax_in.transData,
                                     coordsB=self.ax_out.transData, color=PALETTE["edge"],
-                                    linewidth=1.5, alpha=0.8, zorder=7, animated=anim)
+                                    linewidth=1.2, alpha=0.7, zorder=7, animated=anim)
         fig.add_artist(self.link)
         self.caption = fig.text(0.5, 0.14, "", ha="center", va="center", fontsize=10,
                                 color=PALETTE["text"], animated=anim)
@@ -249,11 +250,11 @@ class WindowFigure:
             shown = [w for w in dropped if sum(i > 0 for i in w.out_cell) <= 1 and min(w.out_cell) == 0][:2]
             self.in_dropped.set_verts([_window_box(w, rows, cols) for w in shown])
             self.out_dropped.set_verts([_cell_box(*w.out_cell) for w in dropped])
-            self.note.set_text("dashed: window PyTorch drops (it would start in the right padding)")
         else:
             self.in_dropped.set_verts([])
             self.out_dropped.set_verts([])
-            self.note.set_text("")
+        self.note.set_text(_note(geometry, bool(dropped)))
+        self.note.set_color(PALETTE["edge"] if dropped else PALETTE["text"])
         for coll in (self.in_dropped, self.out_dropped):
             coll.set_visible(bool(dropped))
 
@@ -287,8 +288,9 @@ class WindowFigure:
         verts = []
         faces = []
         styles = []
-        tap_rgba = to_rgba(PALETTE["tap"])
-        soft_rgba = to_rgba(PALETTE["tap"], 0.45)
+        # translucent, so the indices written in small grids stay readable under the window
+        tap_rgba = to_rgba(PALETTE["tap"], 0.7)
+        soft_rgba = to_rgba(PALETTE["tap"], 0.35)
         counts = {"input": 0, "padding": 0, "zero": 0, "output_padding": 0, "overhang": 0, "cropped": 0}
         for r, c in window.taps:
             role = _role2(rows, cols, r, c)
@@ -314,8 +316,14 @@ class WindowFigure:
         self.lit.set_width(1)
         self.lit.set_height(1)
         self.lit.set_linestyle("--" if window.dropped else "-")
-        self.link.xy1 = ((c0 + c1) / 2, (r0 + r1) / 2)
-        self.link.xy2 = (ocol, orow)
+        # from the window's right edge to the output cell's left edge: the line crosses
+        # as few labelled cells as possible
+        if self._stacked:
+            self.link.xy1 = ((c0 + c1) / 2, r1 + 0.5)
+            self.link.xy2 = (ocol, orow - 0.5)
+        else:
+            self.link.xy1 = (c1 + 0.5, (r0 + r1) / 2)
+            self.link.xy2 = (ocol - 0.5, orow)
         self.caption.set_text(_caption(g, window, counts))
         if self._interactive:
             self.figure.canvas.draw_idle()
@@ -399,16 +407,27 @@ class WindowFigure:
 
     # ------------------------------------------------------------------ helpers
     def _layout(self, grid_r: int, grid_c: int, out_r: int, out_c: int) -> float:
-        """Place both axes so cells are square and the same size on both grids."""
+        """Place both axes so cells are square and the same size on both grids: side by side,
+        or input above output when that gives bigger cells (wide, flat inputs; 1-D)."""
         pw, ph = self.figure.bbox.width, self.figure.bbox.height
-        top, bottom, side, gap = 30.0, 70.0, 12.0, 56.0
-        avail_w, avail_h = pw - 2 * side - gap, ph - top - bottom
-        cell = min(avail_w / (grid_c + out_c), avail_h / max(grid_r, out_r), _MAX_CELL_PX)
+        top, bottom, side, gap, title = 30.0, 70.0, 12.0, 56.0, 26.0
+        avail_w, avail_h = pw - 2 * side, ph - top - bottom
+        beside = min((avail_w - gap) / (grid_c + out_c), avail_h / max(grid_r, out_r))
+        stacked = min(avail_w / max(grid_c, out_c), (avail_h - gap / 2 - title) / (grid_r + out_r))
+        self._stacked = stacked > beside * 1.15
+        cell = min(stacked if self._stacked else beside, _MAX_CELL_PX)
         in_w, in_h, out_w, out_h = grid_c * cell, grid_r * cell, out_c * cell, out_r * cell
-        left = (pw - (in_w + gap + out_w)) / 2
-        mid = bottom + avail_h / 2
-        self.ax_in.set_position((left / pw, (mid - in_h / 2) / ph, in_w / pw, in_h / ph))
-        self.ax_out.set_position(((left + in_w + gap) / pw, (mid - out_h / 2) / ph, out_w / pw, out_h / ph))
+        if self._stacked:
+            block = in_h + gap / 2 + title + out_h
+            in_y = bottom + (avail_h + block) / 2 - in_h
+            out_y = bottom + (avail_h - block) / 2
+            self.ax_in.set_position(((pw - in_w) / 2 / pw, in_y / ph, in_w / pw, in_h / ph))
+            self.ax_out.set_position(((pw - out_w) / 2 / pw, out_y / ph, out_w / pw, out_h / ph))
+        else:
+            left = (pw - (in_w + gap + out_w)) / 2
+            mid = bottom + avail_h / 2
+            self.ax_in.set_position((left / pw, (mid - in_h / 2) / ph, in_w / pw, in_h / ph))
+            self.ax_out.set_position(((left + in_w + gap) / pw, (mid - out_h / 2) / ph, out_w / pw, out_h / ph))
         return cell
 
     def _set_labels(self, g: Geometry, rows: Any, cols: Any, cell: float) -> None:
@@ -546,6 +565,13 @@ def _place(ax: Any, pool: list[Any], items: list[tuple[float, float, str, str]],
         text.set_visible(False)
 
 
+def _per_dim_text(values: list[int]) -> str:
+    """``2`` when every dimension agrees, else ``(2, 1)``."""
+    if len(set(values)) == 1:
+        return str(values[0])
+    return "(" + ", ".join(map(str, values)) + ")"
+
+
 def _fmt(size: tuple[int, ...]) -> str:
     return "×".join(map(str, size))
 
@@ -556,16 +582,33 @@ def _input_title(g: Geometry) -> str:
     pads = [d.padding for d in g.dims]
     if all(p[0] == p[1] for p in pads):
         pad = ",".join(str(p[0]) for p in pads) if len(set(pads)) > 1 else str(pads[0][0])
+    elif len(set(pads)) == 1:
+        pad = f"{pads[0][0]} top/left, {pads[0][1]} bottom/right"
     else:
-        pad = ",".join(f"({a},{b})" for a, b in pads)
+        pad = ", ".join(f"({a}, {b})" for a, b in pads)
     if g.kind == "conv_transpose":
-        s = ",".join(str(d.stride) for d in g.dims)
-        return f"{names[g.kind]}: input {_fmt(g.input_size)} stretched (stride {s}) to {_fmt(g.grid_shape)}"
+        s = _per_dim_text([d.stride for d in g.dims])
+        return f"{names[g.kind]}: input {_fmt(g.input_size)}, stride {s}, stretched to {_fmt(g.grid_shape)}"
     return f"{names[g.kind]}: input {_fmt(g.input_size)}, padding {pad}"
 
 
 def _output_title(g: Geometry) -> str:
     return f"output {_fmt(g.output_size)}"
+
+
+def _note(g: Geometry, dropped: bool) -> str:
+    if g.kind == "conv_transpose":
+        zeros = _per_dim_text([d.stride - 1 for d in g.dims])
+        pad = _per_dim_text([d.implicit_padding[0] for d in g.dims])
+        text = f"equivalent conv: {zeros} zero(s) between input cells, implicit padding d(k−1)−p = {pad}"
+        if any(d.output_padding for d in g.dims):
+            text += f", output_padding {_per_dim_text([d.output_padding for d in g.dims])} bottom/right"
+        return text
+    if dropped:
+        return "dashed: window PyTorch drops (ceil_mode; it would start in the right padding)"
+    if any(d.ceil_mode and any(d.overhangs(i) for i in range(d.output)) for d in g.dims):
+        return "ceil_mode: the last window reaches past the padded input; PyTorch clips it there"
+    return ""
 
 
 def _caption(g: Geometry, w: Window, counts: dict[str, int]) -> str:
