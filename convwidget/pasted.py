@@ -128,6 +128,8 @@ def _code_words(line: str) -> tuple[list[tuple[str, int, int]], str]:
 
 def _is_prose(line: str) -> bool:
     """Two identifiers side by side ("my model") never happen in Python code."""
+    if _REPR_ENTRY.match(line):  # "(0-2): 3 x Linear(...)" in a printed model
+        return False
     words, stripped = _code_words(line)
     if not words:
         return False
@@ -284,7 +286,7 @@ def _repair(src: str) -> tuple[str, str | None]:
         note = f"ignored {len(extra)} unmatched closing bracket(s)"
     if stack:
         closers = "".join({"(": ")", "[": "]", "{": "}"}[b] for b, _ in reversed(stack))
-        src = src.rstrip().rstrip("\\") + closers
+        src = src.rstrip().rstrip("\\") + "\n" + closers  # own line: the last may be a comment
         note = (f"the paste looks truncated (bracket opened on line {stack[-1][1]} is never "
                 f"closed); closed it with {closers!r}")
     return src, note
@@ -675,14 +677,21 @@ class _Forward:
                 if self.size_dim(stmt.value, data) == 0:
                     self.batch.add(target)
                     continue
-                self.expr(stmt.value, data)
+                self.statement(stmt.value, data, stmt)
                 data = target
                 continue
             if isinstance(stmt, ast.Return) and stmt.value is not None:
-                self.expr(stmt.value, data)
+                self.statement(stmt.value, data, stmt)
                 return self.steps
             raise _NotChain("not a simple chain of layer calls", stmt)
         raise _NotChain("forward has no return", self.fn)
+
+    def statement(self, value: ast.AST, data: str, stmt: ast.stmt) -> None:
+        try:
+            self.expr(value, data)
+        except _NotChain as nc:
+            what = f"`{self.r.segment(nc.node)}` " if nc.node is not value else ""
+            raise _NotChain(f"{what}not a simple chain of calls on `{data}`", stmt) from nc
 
     def size_dim(self, node: ast.AST, data: str) -> int | None:
         """i for x.size(i), x.shape[i], x.size()[i]; 0 for a batch-size alias."""
@@ -956,6 +965,12 @@ def _read_module(r: _Reader, tree: ast.Module) -> list:
         if isinstance(stmt, ast.Expr):
             if isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
                 continue  # a docstring or a string of prose
+            v = stmt.value
+            if isinstance(v, ast.Name) or (
+                    isinstance(v, ast.Call) and _is_name(v.func, "print")
+                    and all(isinstance(a, ast.Name) for a in v.args) and not v.keywords):
+                r.notes.append(f"ignored `{r.segment(v)}` on line {stmt.lineno}")
+                continue  # `model` or `print(model)` after the definition
             items.extend(r.layers_of(stmt.value))
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
                 and isinstance(stmt.targets[0], (ast.Name, ast.Attribute)):
@@ -1152,14 +1167,14 @@ def parse(text: str) -> nn.Sequential:
             _REPR_ENTRY.match(line) for line in src.split("\n")):
         src = _from_repr(src, notes)
     repaired, repair_note = _repair(src)
-    candidates = [repaired]
+    candidates = [(repaired, "")]
     if repair_note and "truncated" in repair_note:
         for point in _cut_points(src):
             cut, _ = _repair(src[:point])
-            if cut not in candidates:
-                candidates.append(cut)
+            if cut not in [c for c, _ in candidates]:
+                candidates.append((cut, " ".join(src[point:].split())))
     first_error: Exception | None = None
-    for attempt, candidate in enumerate(candidates):
+    for candidate, tail in candidates:
         tried_notes = list(notes)
         try:
             items = _parse_source(candidate, tried_notes)
@@ -1168,8 +1183,9 @@ def parse(text: str) -> nn.Sequential:
             continue
         if repair_note:
             tried_notes.append(repair_note)
-        if attempt:
-            tried_notes.append("ignored the incomplete last statement of the truncated paste")
+        if tail:
+            shown = tail if len(tail) <= 60 else tail[:57] + "..."
+            tried_notes.append(f"ignored the incomplete end of the truncated paste: `{shown}`")
         notes = tried_notes
         break
     else:
