@@ -24,8 +24,7 @@ _ELEMENTWISE = {
     "Identity", "ReLU", "ReLU6", "LeakyReLU", "RReLU", "ELU", "SELU", "CELU", "GELU",
     "SiLU", "Mish", "Sigmoid", "Tanh", "Hardtanh", "Hardswish", "Hardsigmoid",
     "Hardshrink", "Softshrink", "Softplus", "Softsign", "Tanhshrink", "Threshold",
-    "LogSigmoid", "Dropout", "AlphaDropout", "FeatureAlphaDropout", "Dropout2d",
-    "Dropout3d",
+    "LogSigmoid", "Dropout", "AlphaDropout",
 }
 _SOFTMAX = {"Softmax", "LogSoftmax", "Softmin"}
 
@@ -186,6 +185,14 @@ def _pool(layer: Any, shape: Shape, name: str) -> Shape:
 
 def _adaptive(layer: Any, shape: Shape, name: str) -> Shape:
     n = _spatial_n(name)
+    if name.startswith("AdaptiveAvgPool") and n >= 2:
+        # aten computes a global average as a mean over the last n dims, on any
+        # input with enough dims (the tuple form needs one more, in Python).
+        enough = n if isinstance(layer.output_size, int) else n + 1
+        if len(shape) >= enough:
+            wanted = ar.per_dim(layer.output_size, n, "output_size")
+            if all((s if w is None else w) == 1 for s, w in zip(shape[-n:], wanted)):
+                return shape[:-n] + (1,) * n
     _ndims(layer, shape, (n + 1, n + 2), _batch_example(n))
     sizes = shape[-n:]
     if any(s == 0 for s in sizes):
@@ -276,10 +283,11 @@ def _instancenorm(layer: Any, shape: Shape, name: str) -> Shape:
     n = _spatial_n(name)
     _ndims(layer, shape, (n + 1, n + 2), _batch_example(n))
     c = shape[-(n + 1)]
-    if layer.affine and c != layer.num_features:
+    if (layer.affine or layer.track_running_stats) and c != layer.num_features:
+        # its weight or running statistics hold num_features values
         raise ShapeError(
-            f"{name}({layer.num_features}, affine=True) gets {c} channels (input "
-            f"{_fmt(shape)}); use nn.{name}({c}, affine=True)"
+            f"{name}({layer.num_features}) gets {c} channels (input {_fmt(shape)}, "
+            f"channels at dimension {len(shape) - n - 1}); use nn.{name}({c}, ...)"
         )
     if (layer.training or not layer.track_running_stats) and math.prod(shape[-n:]) == 1:
         raise ShapeError(
@@ -306,6 +314,12 @@ def _groupnorm(layer: Any, shape: Shape, name: str) -> Shape:
             f"GroupNorm({layer.num_groups}, {layer.num_channels}) gets {shape[1]} channels "
             f"(input {_fmt(shape)}); use num_channels={shape[1]}"
         )
+    if shape[0] * shape[1] // layer.num_groups * math.prod(shape[2:]) == 1:
+        raise ShapeError(
+            f"GroupNorm({layer.num_groups}, {layer.num_channels}) on {_fmt(shape)} "
+            "normalises groups of a single value; PyTorch needs more than 1 value per "
+            "group: use fewer groups, a larger input or a batch of 2 or more"
+        )
     return shape
 
 
@@ -315,10 +329,17 @@ def _upsample(layer: Any, shape: Shape, name: str) -> Shape:
     _ndims(layer, shape, allowed, f"(N, C, ...) for mode={layer.mode!r}")
     n = len(shape) - 2
     if layer.size is not None:
-        sizes = ar.per_dim(layer.size, n, "size")
-        return shape[:2] + tuple(sizes)
-    scales = ar.per_dim(layer.scale_factor, n, "scale_factor")
-    return shape[:2] + tuple(int(math.floor(float(s) * f)) for s, f in zip(shape[2:], scales))
+        sizes = tuple(ar.per_dim(layer.size, n, "size"))
+    else:
+        scales = ar.per_dim(layer.scale_factor, n, "scale_factor")
+        sizes = tuple(int(math.floor(float(s) * f)) for s, f in zip(shape[2:], scales))
+    if min(shape[2:]) < 1 or min(sizes) < 1:
+        raise ShapeError(
+            f"Upsample turns the spatial size {_fmt(shape[2:])} into {_fmt(sizes)}; "
+            "PyTorch needs every input and output size above 0: use a larger "
+            "scale_factor or input"
+        )
+    return shape[:2] + sizes
 
 
 def _pixel_shuffle(layer: Any, shape: Shape, name: str) -> Shape:
@@ -381,6 +402,19 @@ def _dropout1d(layer: Any, shape: Shape, name: str) -> Shape:
     return shape
 
 
+def _feature_dropout(layer: Any, shape: Shape, name: str) -> Shape:
+    # aten returns early (no check) outside training, for p of 0 or 1 and for an
+    # empty input; Dropout3d adds a batch dimension to anything not 5-D first.
+    dims = len(shape) + (name == "Dropout3d" and len(shape) != 5)
+    active = layer.training and 0 < layer.p < 1 and math.prod(shape) > 0
+    if active and dims < 2:
+        raise ShapeError(
+            f"{name} in training mode drops whole channels, so it needs at least a 2-D "
+            f"input, got {_fmt(shape)}; use nn.Dropout for a 1-D input"
+        )
+    return shape
+
+
 def _rule(name: str) -> Callable[[Any, Shape, str], Shape] | None:
     if name in _ELEMENTWISE:
         return lambda layer, shape, name: shape
@@ -390,7 +424,8 @@ def _rule(name: str) -> Callable[[Any, Shape, str], Shape] | None:
         "Upsample": _upsample, "UpsamplingNearest2d": _upsample,
         "UpsamplingBilinear2d": _upsample, "PixelShuffle": _pixel_shuffle,
         "PixelUnshuffle": _pixel_shuffle, "Sequential": _sequential,
-        "Dropout1d": _dropout1d, "BatchNorm1d": _batchnorm, "BatchNorm2d": _batchnorm,
+        "Dropout1d": _dropout1d, "Dropout2d": _feature_dropout,
+        "Dropout3d": _feature_dropout, "FeatureAlphaDropout": _feature_dropout, "BatchNorm1d": _batchnorm, "BatchNorm2d": _batchnorm,
         "BatchNorm3d": _batchnorm,
     }
     if name in table:
