@@ -1,0 +1,415 @@
+"""ConvExplorer without a browser: set `.value` on controls, read the panels.
+
+PyTorch is the oracle: expected shapes come from torch.nn layers built here from the
+explorer's settings, never from convwidget's formula.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+import ipywidgets as W
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from convwidget import ConvExplorer
+from convwidget.widgets import CSS_CLASSES
+
+KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool")
+
+
+# ---------------------------------------------------------------- oracle and helpers
+def torch_output(settings: dict[str, Any]) -> tuple[int, int] | None:
+    """Spatial output of the real torch.nn layer for `settings`, or None if torch refuses."""
+    s = settings
+    kind = s["kind"]
+    try:
+        if kind == "conv":
+            layer: nn.Module = nn.Conv2d(s["in_channels"], s["out_channels"], s["kernel_size"],
+                                         s["stride"], s["padding"], s["dilation"], s["groups"])
+        elif kind == "conv_transpose":
+            layer = nn.ConvTranspose2d(s["in_channels"], s["out_channels"], s["kernel_size"],
+                                       s["stride"], s["padding"], s["output_padding"], s["groups"],
+                                       dilation=s["dilation"])
+        elif kind == "max_pool":
+            layer = nn.MaxPool2d(s["kernel_size"], s["stride"], s["padding"], s["dilation"],
+                                 ceil_mode=s["ceil_mode"])
+        else:
+            layer = nn.AvgPool2d(s["kernel_size"], s["stride"], s["padding"], ceil_mode=s["ceil_mode"],
+                                 count_include_pad=s["count_include_pad"])
+        with torch.no_grad():
+            y = layer(torch.zeros(1, s["in_channels"], *s["input_size"]))
+    except (RuntimeError, ValueError) as err:
+        assert str(err)
+        return None
+    return tuple(y.shape[2:])  # type: ignore[return-value]
+
+
+def text(widget: W.Widget) -> str:
+    """Visible text of an HTML widget (tags stripped, entities kept simple)."""
+    return re.sub(r"<[^>]+>", "", widget.value).replace("&nbsp;", " ").replace("&#x27;", "'")
+
+
+def walk(widget: W.Widget) -> Iterator[W.Widget]:
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from walk(child)
+
+
+def assert_consistent(e: ConvExplorer) -> None:
+    """The panels agree with each other and with real torch; nothing escaped as an error."""
+    assert e.error_box.layout.display == "none", e.error_box.value
+    expected = torch_output(e.settings)
+    assert e.output_size == expected, (e.settings, e.output_size, expected)
+    panel = text(e.torch_panel)
+    if expected is None:
+        assert "Output: refused" in text(e.output_label)
+        assert "PyTorch refuses" in panel and "✓ both refuse" in panel
+        assert e.picture_error.layout.display == ""
+        assert e.step.disabled
+    else:
+        h, w = expected
+        assert f"Output: {h} × {w}" in text(e.output_label)
+        assert "✓ agrees with the calculator" in panel and "✗" not in panel
+        c = e.settings["out_channels"] if e.settings["kind"].startswith("conv") else e.settings["in_channels"]
+        assert f"torch.Size([1, {c}, {h}, {w}])" in panel
+        assert e.picture_error.layout.display == "none"
+        assert e.step.max == h * w - 1
+
+
+@pytest.fixture
+def explorer() -> ConvExplorer:
+    return ConvExplorer(kind="conv", input_size=(8, 8), kernel_size=3, stride=1, padding=1)
+
+
+# ---------------------------------------------------------------- readout
+def test_initial_panels(explorer: ConvExplorer) -> None:
+    assert explorer.output_size == (8, 8)
+    assert_consistent(explorer)
+    assert "⌊(8 + 2·1 − 1·(3 − 1) − 1) / 1⌋ + 1 = 8" in text(explorer.formula_text)
+    assert "\\(" in explorer.formula.value  # LaTeX for MathJax
+    assert "Parameters: 10" in text(explorer.params)
+    assert "3 × 3 input cells" in text(explorer.receptive)
+    assert explorer.picture.value[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("control", "value"),
+    [("input.h", 13), ("kernel.h", 5), ("stride.h", 2), ("padding.h", 0), ("dilation.h", 2)],
+)
+def test_moving_a_slider_updates_every_panel(explorer: ConvExplorer, control: str, value: int) -> None:
+    pair, part = control.split(".")
+    getattr(getattr(explorer, pair), part).value = value
+    assert getattr(getattr(explorer, pair), "w").value == value  # "H = W" is ticked
+    assert_consistent(explorer)
+
+
+def test_square_link(explorer: ConvExplorer) -> None:
+    explorer.input.square.value = False
+    explorer.input.h.value = 12
+    assert explorer.settings["input_size"] == (12, 8)
+    assert_consistent(explorer)
+    explorer.input.square.value = True
+    assert explorer.settings["input_size"] == (12, 12)
+    assert explorer.input.w.disabled
+    assert_consistent(explorer)
+
+
+def test_torch_panel_shows_values_that_the_window_sums(explorer: ConvExplorer) -> None:
+    explorer.set(input_size=4, kernel_size=2, stride=1, padding=0)
+    # 4x4 indices 0..15, a 2x2 window of ones: cell (0, 0) is 0 + 1 + 4 + 5
+    explorer.row.value, explorer.col.value = 0, 0
+    assert "PyTorch's value there: 10" in text(explorer.step_label)
+    explorer.row.value, explorer.col.value = 2, 2
+    assert explorer.step.value == 8
+    assert "PyTorch's value there: 50" in text(explorer.step_label)  # 10 + 11 + 14 + 15
+    assert "output values" in text(explorer.torch_panel)
+
+
+def test_torch_panel_for_a_refused_setting_shows_both_messages(explorer: ConvExplorer) -> None:
+    explorer.set(input_size=3, padding=0, kernel_size=5)
+    panel = text(explorer.torch_panel)
+    assert "Kernel size can't be greater than actual input size" in panel  # torch's own words
+    assert "kernel spans 5 cells" in panel  # convwidget's explanation
+    assert explorer.output_size is None
+    assert_consistent(explorer)
+    explorer.kernel.h.value = 3  # still usable
+    assert explorer.output_size == (1, 1)
+    assert_consistent(explorer)
+
+
+def test_groups_that_do_not_divide_are_refused_like_torch(explorer: ConvExplorer) -> None:
+    explorer.set(in_channels=3, out_channels=6, groups=2)
+    assert explorer.output_size is None
+    assert "divisible by groups" in text(explorer.formula)
+    assert_consistent(explorer)
+    explorer.in_channels.value = 4
+    assert explorer.output_size == (8, 8)
+    n = sum(p.numel() for p in nn.Conv2d(4, 6, 3, groups=2).parameters())
+    assert f"Parameters: {n} = 6·2·3·3 weights + 6 bias" in text(explorer.params)
+    assert_consistent(explorer)
+
+
+def test_the_layer_runs_with_one_thread_and_restores_the_count(explorer: ConvExplorer) -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        explorer.stride.h.value = 2
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------- picture
+def test_picture_changes_and_returns_byte_identical(explorer: ConvExplorer) -> None:
+    first = explorer.picture.value
+    explorer.stride.h.value = 2
+    second = explorer.picture.value
+    assert second != first
+    explorer._frames.clear()  # render again rather than reuse the cached frame
+    explorer.stride.h.value = 1
+    assert explorer.picture.value == first
+    explorer.step.value = 5
+    assert explorer.picture.value != first
+    explorer._frames.clear()
+    explorer.step.value = 0
+    assert explorer.picture.value == first
+
+
+def test_step_lights_the_window_brute_force(explorer: ConvExplorer) -> None:
+    explorer.set(input_size=(6, 7), kernel_size=(3, 2), stride=(2, 3), padding=(1, 0), dilation=(1, 2))
+    assert_consistent(explorer)
+    oh, ow = explorer.output_size
+    for r in range(oh):
+        for c in range(ow):
+            explorer.row.value, explorer.col.value = r, c
+            assert explorer.step.value == r * ow + c
+            lit = explorer.figure.highlighted()
+            assert lit["out_cell"] == (r, c)
+            # brute force: tap (i, j) of output (r, c) reads input (r·s − p + i·d, c·s − p + j·d)
+            expected = {(r * 2 - 1 + i * 1, c * 3 - 0 + j * 2) for i in range(3) for j in range(2)}
+            assert set(lit["taps"]) == expected
+
+
+def test_play_is_linked_to_the_step_slider(explorer: ConvExplorer) -> None:
+    link = explorer.play_link
+    assert isinstance(link, W.jslink((W.IntSlider(), "value"), (W.IntSlider(), "value")).__class__)
+    assert link.source == (explorer.play, "value") and link.target == (explorer.step, "value")
+    assert explorer.play.max == explorer.step.max == 63
+
+
+# ---------------------------------------------------------------- scripting
+ROUND_TRIPS = [
+    dict(kind="conv", input_size=(32, 32), kernel_size=3, stride=1, padding=1, dilation=1),
+    dict(kind="conv", input_size=(9, 12), kernel_size=(3, 5), stride=(2, 1), padding="same"),
+    dict(kind="conv", input_size=10, kernel_size=4, padding="valid", in_channels=4, out_channels=8, groups=2),
+    dict(kind="conv_transpose", input_size=5, kernel_size=3, stride=2, padding=1, output_padding=1),
+    dict(kind="max_pool", input_size=7, kernel_size=2, ceil_mode=True),
+    dict(kind="max_pool", input_size=(8, 9), kernel_size=3, stride=2, padding=1, dilation=(2, 1)),
+    dict(kind="avg_pool", input_size=6, kernel_size=3, stride=2, padding=1, ceil_mode=True,
+         count_include_pad=False, in_channels=3),
+]
+
+
+@pytest.mark.parametrize("settings", ROUND_TRIPS, ids=lambda s: f"{s['kind']}-{s['input_size']}")
+def test_settings_round_trip(settings: dict[str, Any]) -> None:
+    e = ConvExplorer(**settings)
+    assert_consistent(e)
+    again = ConvExplorer(**e.settings)
+    assert again.settings == e.settings
+    other = ConvExplorer()
+    assert other.set(**e.settings) is other
+    assert other.settings == e.settings
+    assert other.output_size == e.output_size
+    assert other.torch_panel.value == e.torch_panel.value
+    assert other.formula.value == e.formula.value
+
+
+def test_set_moves_the_controls_and_updates_once(explorer: ConvExplorer, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    original = explorer._refresh
+    monkeypatch.setattr(explorer, "_refresh", lambda: (calls.append(1), original()))
+    explorer.set(kind="max_pool", input_size=(10, 12), kernel_size=2, stride=2, ceil_mode=True)
+    assert len(calls) == 1
+    assert (explorer.kind.value, explorer.input.h.value, explorer.input.w.value) == ("max_pool", 10, 12)
+    assert not explorer.input.square.value
+    assert explorer.ceil_mode.value and explorer.ceil_mode.layout.display == ""
+    assert explorer.output_padding.row.layout.display == "none"
+    assert_consistent(explorer)
+
+
+def test_pool_stride_defaults_to_the_kernel_like_pytorch() -> None:
+    e = ConvExplorer(kind="avg_pool", input_size=8, kernel_size=2)
+    assert e.settings["stride"] == (2, 2) and e.output_size == (4, 4)
+
+
+def test_scripted_values_outside_a_range_widen_it_and_are_explained() -> None:
+    e = ConvExplorer(kind="max_pool", input_size=100, kernel_size=2, padding=3)
+    assert e.input.h.max >= 100
+    assert e.settings["padding"] == (3, 3)
+    assert e.output_size is None  # torch: pad should be at most half of kernel size
+    assert_consistent(e)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (dict(kernel=3), "unknown setting"),
+        (dict(kind="conv3d"), "kind must be one of"),
+        (dict(input_size=(1, 2, 3)), "input_size must be an int or a pair"),
+        (dict(padding="full"), "padding must be"),
+        (dict(kind="max_pool", padding="same"), "only for convolutions"),
+        (dict(groups=0), "groups must be a positive int"),
+    ],
+)
+def test_bad_settings_name_the_parameter(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ConvExplorer(**settings)
+
+
+# ---------------------------------------------------------------- bounds and visibility
+def test_bounds_follow_the_settings(explorer: ConvExplorer) -> None:
+    explorer.kind.value = "max_pool"
+    explorer.kernel.h.value = 5
+    assert explorer.padding.h.max == 2  # PyTorch: at most half the kernel
+    explorer.padding.h.value = 2
+    explorer.kernel.h.value = 3
+    assert explorer.padding.h.max == 1 and explorer.padding.h.value == 1
+    assert_consistent(explorer)
+    explorer.kind.value = "conv_transpose"
+    explorer.stride.h.value = 3
+    assert explorer.output_padding.h.max == 2  # < max(stride, dilation)
+    explorer.output_padding.h.value = 2
+    explorer.stride.h.value = 1
+    assert explorer.output_padding.h.max == 0 and explorer.output_padding.h.value == 0
+    assert_consistent(explorer)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_shows_its_own_controls(explorer: ConvExplorer, kind: str) -> None:
+    explorer.kind.value = kind
+    shown = lambda w: w.layout.display != "none"  # noqa: E731
+    assert shown(explorer.output_padding.row) == (kind == "conv_transpose")
+    assert shown(explorer.ceil_mode) == kind.endswith("pool")
+    assert shown(explorer.count_include_pad) == (kind == "avg_pool")
+    assert shown(explorer.dilation.row) == (kind != "avg_pool")
+    assert shown(explorer.padding_mode) == (kind == "conv")
+    assert shown(explorer.groups) == kind.startswith("conv")
+    assert_consistent(explorer)
+
+
+def test_same_padding_mode(explorer: ConvExplorer) -> None:
+    explorer.padding_mode.value = "same"
+    assert explorer.settings["padding"] == "same" and explorer.padding.h.disabled
+    explorer.kernel.h.value = 4
+    assert explorer.output_size == (8, 8)
+    assert_consistent(explorer)
+    explorer.stride.h.value = 2  # PyTorch refuses 'same' with a stride
+    assert explorer.output_size is None
+    assert_consistent(explorer)
+    explorer.kind.value = "max_pool"  # 'same' is a convolution setting: back to a number
+    assert explorer.padding_mode.value == "number" and not explorer.padding.h.disabled
+    assert_consistent(explorer)
+
+
+# ---------------------------------------------------------------- robustness
+def test_a_failing_callback_is_shown_as_text(explorer: ConvExplorer, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> bytes:
+        raise RuntimeError("renderer exploded")
+
+    monkeypatch.setattr(explorer.figure, "to_png", broken)
+    explorer.stride.h.value = 2  # must not raise
+    assert explorer.error_box.layout.display == ""
+    assert "renderer exploded" in explorer.error_box.value
+    assert "Output: 8 × 8" not in text(explorer.output_label)  # calculator still updated (4 × 4)
+    monkeypatch.undo()
+    explorer.stride.h.value = 3
+    assert explorer.error_box.layout.display == "none"
+    assert_consistent(explorer)
+
+
+def sweep_values(slider: W.Widget) -> list[Any]:
+    if isinstance(slider, W.Checkbox):
+        return [not slider.value, slider.value]
+    if isinstance(slider, W.Dropdown):
+        return [v for _, v in slider.options] if isinstance(slider.options[0], tuple) else list(slider.options)
+    lo, hi = slider.min, min(slider.max, 24)
+    values = sorted({lo, hi, *range(lo, min(hi, lo + 6) + 1)})
+    return values + [slider.value]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sweep_every_control_no_exception_escapes(kind: str) -> None:
+    """Each control over its range (H and W apart), for every kind: nothing escapes, the
+    calculator agrees with real torch, or refuses exactly when torch does."""
+    e = ConvExplorer(kind=kind, input_size=(5, 6), kernel_size=3, stride=2)
+    controls: list[W.Widget] = [e.padding_mode]
+    for pair in e.pairs:
+        controls += [pair.square, pair.h, pair.w]
+        pair.square.value = False
+    controls += [e.ceil_mode, e.count_include_pad, e.in_channels, e.out_channels, e.groups]
+    swept = 0
+    for control in controls:
+        if control.layout.display == "none" or control.disabled:
+            continue
+        for value in sweep_values(control):
+            if isinstance(control, W.BoundedIntText):
+                value = min(value, 4)
+            control.value = value  # an exception escaping here fails the test
+            assert_consistent(e)
+            swept += 1
+    assert swept > 40
+    for other in KINDS:
+        e.kind.value = other
+        assert_consistent(e)
+
+
+settings_strategy = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(KINDS),
+        "input_size": st.tuples(st.integers(1, 12), st.integers(1, 12)),
+        "kernel_size": st.tuples(st.integers(1, 6), st.integers(1, 6)),
+        "stride": st.tuples(st.integers(1, 4), st.integers(1, 4)),
+        "padding": st.one_of(st.tuples(st.integers(0, 4), st.integers(0, 4)),
+                             st.sampled_from(["same", "valid"])),
+        "dilation": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+        "output_padding": st.tuples(st.integers(0, 3), st.integers(0, 3)),
+        "ceil_mode": st.booleans(),
+        "count_include_pad": st.booleans(),
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def shared_explorer() -> ConvExplorer:
+    return ConvExplorer()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(s=settings_strategy)
+def test_scripted_settings_agree_with_torch(shared_explorer: ConvExplorer, s: dict[str, Any]) -> None:
+    """Any scripted setting: output_size is torch's, or None exactly when torch refuses."""
+    if s["kind"] != "conv" and isinstance(s["padding"], str):
+        s["padding"] = 0
+    if s["kind"] == "avg_pool":
+        s["dilation"] = 1
+    if s["kind"] != "conv_transpose":
+        s["output_padding"] = 0
+    shared_explorer.set(**s)
+    assert_consistent(shared_explorer)
+
+
+# ---------------------------------------------------------------- CSS classes for the browser test
+def test_every_widget_has_a_cw_class(explorer: ConvExplorer) -> None:
+    classes = set()
+    for w in walk(explorer):
+        own = [c for c in w._dom_classes if c.startswith("cw-")]
+        assert own, f"{type(w).__name__} {getattr(w, 'description', '')!r} has no cw- class"
+        classes.update(own)
+    assert set(CSS_CLASSES) <= classes
+    assert "cw-explorer" in explorer._dom_classes
+
