@@ -413,3 +413,30 @@ def test_every_widget_has_a_cw_class(explorer: ConvExplorer) -> None:
     assert set(CSS_CLASSES) <= classes
     assert "cw-explorer" in explorer._dom_classes
 
+
+
+# ---------------------------------------------------------------- export buttons
+@pytest.mark.parametrize(("button", "ext", "magic"), [("export_gif", "gif", b"GIF8"),
+                                                      ("export_html", "html", b"<!DOCTYPE html>")])
+def test_export_buttons_write_a_file_with_progress(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, button: str, ext: str, magic: bytes
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    e = ConvExplorer(input_size=5, kernel_size=3, stride=2, padding=1)
+    seen: list[int] = []
+    e.export_progress.observe(lambda change: seen.append(change["new"]), names="value")
+    getattr(e, button).click()
+    assert e.error_box.layout.display == "none", e.error_box.value
+    files = list(tmp_path.glob(f"*.{ext}"))
+    assert len(files) == 1 and files[0].read_bytes().startswith(magic)
+    assert seen[-1] == e.export_progress.max == 9  # one tick per output cell
+    assert e.export_progress.layout.display == "none"  # hidden again when done
+    assert files[0].name in e.export_link.value and "base64," in e.export_link.value
+
+
+def test_export_of_a_refused_setting_says_so(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    e = ConvExplorer(input_size=2, kernel_size=5)
+    e.export_gif.click()
+    assert "Nothing to export" in e.export_link.value
+    assert not list(tmp_path.iterdir())
