@@ -118,32 +118,28 @@ class ViewAs(nn.Module):
 # --------------------------------------------------------------------------- text cleanup
 
 
-def _code_words(line: str) -> tuple[list[tuple[str, int, int]], str]:
-    """Identifiers of a line outside string literals and comments (roughly), and the line
-    with those blanked out."""
-    stripped = re.sub(r"'[^']*'|\"[^\"]*\"", lambda m: " " * len(m.group()), line)
-    stripped = stripped.split("#", 1)[0]
-    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(stripped)], stripped
+_PROSE_TOKEN = re.compile(
+    r"(?P<s>[rbfuRBFU]{0,2}('[^'\n]*'|\"[^\"\n]*\"))|(?P<w>[A-Za-z_]\w*)|(?P<n>\d[\w.]*)"
+    r"|(?P<c>[)\]}])|(?P<o>\S)")
 
 
 def _is_prose(line: str) -> bool:
-    """Two identifiers side by side ("my model") never happen in Python code."""
+    """A name after a name, number, string or closing bracket, with only a space between
+    ("my model", "print(model) gives") never happens in Python code outside keywords."""
     if _REPR_ENTRY.match(line):  # "(0-2): 3 x Linear(...)" in a printed model
         return False
-    words, stripped = _code_words(line)
-    if not words:
-        return False
-    for (w1, _, e1), (w2, s2, _) in zip(words, words[1:]):
-        gap = stripped[e1:s2]
-        if gap.strip() == "" and gap and not (
-            keyword.iskeyword(w1) or keyword.iskeyword(w2)
-            or w1 in _SOFT_KEYWORDS or w2 in _SOFT_KEYWORDS
-        ):
-            # "1e5" style numbers are not words: make sure w1 is not the tail of a number
-            before = stripped[: e1 - len(w1)]
-            if before.endswith(tuple("0123456789.")):
-                continue
+    prev: tuple[str, str, int] | None = None
+    for m in _PROSE_TOKEN.finditer(line):
+        kind = m.lastgroup or "o"
+        text = m.group()
+        if kind == "o" and text == "#":
+            break
+        if kind == "w" and (keyword.iskeyword(text) or text in _SOFT_KEYWORDS):
+            kind = "k"
+        if (prev is not None and kind == "w" and prev[0] in ("w", "n", "c", "s")
+                and line[prev[2]: m.start()].strip() == "" and prev[2] < m.start()):
             return True
+        prev = (kind, text, m.end())
     return False
 
 

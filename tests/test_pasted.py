@@ -1,0 +1,634 @@
+"""convwidget.pasted: pasted text -> meta-device nn.Sequential, never running the text.
+
+PyTorch is the oracle: parsed layers are compared with the layers torch builds from the
+same code, functional calls turned into modules are run against the functional call, and
+forward-pass shapes of the parsed model are compared with the real model's.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import convwidget
+from convwidget.pasted import PasteError, ViewAs, load_model, parse
+
+import models  # tests/models.py: reference models built from torch.nn
+
+
+def leaves(model: nn.Module) -> list[tuple[str, str]]:
+    """(qualified name, repr) of every leaf module, in order."""
+    return [(name, repr(m)) for name, m in model.named_modules() if not list(m.children())]
+
+
+def kinds(model: nn.Module) -> list[str]:
+    return [r.split("(")[0] for _, r in leaves(model)]
+
+
+def build_for_real(text: str, name: str) -> nn.Module:
+    """The oracle: run a (trusted, test-authored) paste with Python and build class `name`."""
+    code = text.split("```python")[1].split("```")[0] if "```python" in text else text
+    namespace: dict = {}
+    exec(compile(code, "<trusted test text>", "exec"), namespace)  # noqa: S102 - our own text
+    return namespace[name]().to_empty(device="meta")
+
+
+def on_meta(model: nn.Module) -> bool:
+    tensors = list(model.parameters()) + list(model.buffers())
+    return all(t.device.type == "meta" for t in tensors)
+
+
+# --------------------------------------------------------------------------- texts
+
+CIFAR_FORUM = '''\
+Hi all, I'm new to PyTorch. I get "mat1 and mat2 shapes cannot be multiplied" with this:
+
+```python
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class CNN(nn.Module):
+    """CNN."""
+
+    def __init__(self):
+        """CNN Builder."""
+        super(CNN, self).__init__()
+
+        self.conv_layer = nn.Sequential(
+
+            # Conv Layer block 1
+            nn.Conv2d(in_channels=3, out_channels=32, kernel_size=3, padding=1),
+            nn.BatchNorm2d(32),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels=32, out_channels=64, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=2, stride=2),
+
+            # Conv Layer block 2
+            nn.Conv2d(in_channels=64, out_channels=128, kernel_size=3, padding=1),
+            nn.BatchNorm2d(128),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels=128, out_channels=128, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=2, stride=2),
+            nn.Dropout2d(p=0.05),
+
+            # Conv Layer block 3
+            nn.Conv2d(in_channels=128, out_channels=256, kernel_size=3, padding=1),
+            nn.BatchNorm2d(256),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels=256, out_channels=256, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=2, stride=2),
+        )
+
+
+        self.fc_layer = nn.Sequential(
+            nn.Dropout(p=0.1),
+            nn.Linear(4096, 1024),
+            nn.ReLU(inplace=True),
+            nn.Linear(1024, 512),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=0.1),
+            nn.Linear(512, 10)
+        )
+
+
+    def forward(self, x):
+        """Perform forward."""
+
+        # conv layers
+        x = self.conv_layer(x)
+
+        # flatten
+        x = x.view(x.size(0), -1)
+
+        # fc layer
+        x = self.fc_layer(x)
+
+        return x
+```
+
+Thanks in advance!
+'''
+
+LENET_LINES = """\
+nn.Conv2d(1, 6, 5),          # 28x28 -> 24x24
+nn.ReLU(),
+nn.MaxPool2d(2, 2),          # -> 12x12
+nn.Conv2d(6, 16, 5),         # -> 8x8
+nn.ReLU(),
+nn.MaxPool2d(2, 2),          # -> 4x4
+nn.Flatten(),
+nn.Linear(16 * 4 * 4, 120),  # 256 -> 120
+nn.ReLU(),
+nn.Linear(120, 84),
+nn.ReLU(),
+nn.Linear(84, 10),
+"""
+
+LENET_CLASS = """\
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 4 * 4, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+net = Net()
+print(net)
+"""
+
+
+# --------------------------------------------------------------------------- the forum net
+
+
+def test_forum_cifar_net_matches_the_real_model() -> None:
+    model = parse(CIFAR_FORUM)
+    real = build_for_real(CIFAR_FORUM, "CNN")
+    parsed = dict(leaves(model))
+    expected = dict(leaves(real))
+    # every layer of the real model, under the same qualified name, built the same way
+    assert {k: parsed[k] for k in expected} == expected
+    # forward's x.view(x.size(0), -1) became a Flatten between the two blocks
+    assert list(dict(model.named_children())) == ["conv_layer", "view", "fc_layer"]
+    assert isinstance(model.view, nn.Flatten) and model.view.start_dim == 1
+    assert on_meta(model)
+    # the parsed model computes the same shapes as the real one
+    x = torch.empty(2, 3, 32, 32, device="meta")
+    assert model(x).shape == real(x).shape == (2, 10)
+    lines = CIFAR_FORUM.split("\n")
+    assert lines[model.convwidget_lines["fc_layer.1"] - 1].strip() == "nn.Linear(4096, 1024),"
+    assert lines[model.convwidget_lines["conv_layer.0"] - 1].strip().startswith("nn.Conv2d(in_ch")
+
+
+def test_forum_cifar_net_without_forward_gets_a_flatten_and_a_note() -> None:
+    text = CIFAR_FORUM.split("    def forward")[0]
+    model = parse(text)
+    assert list(dict(model.named_children())) == ["conv_layer", "flatten", "fc_layer"]
+    assert any("inserted nn.Flatten() as 'flatten' before 'fc_layer'" in n
+               and "'fc_layer.1'" in n and "forward" in n for n in model.convwidget_notes)
+    x = torch.empty(1, 3, 32, 32, device="meta")
+    assert model(x).shape == (1, 10)
+
+
+def test_forum_cifar_net_with_the_view_trap_keeps_the_bug() -> None:
+    text = CIFAR_FORUM.replace("x.view(x.size(0), -1)", "x.view(-1, 256 * 2 * 2)")
+    model = parse(text)
+    assert isinstance(model.view, ViewAs) and model.view.shape == (-1, 1024)
+    # the batch size changes instead of failing, exactly as in the real model
+    real = build_for_real(text, "CNN")
+    x = torch.empty(2, 3, 32, 32, device="meta")
+    assert model.conv_layer(x).shape == (2, 256, 4, 4)
+    assert model.view(model.conv_layer(x)).shape == (8, 1024)
+    # the real model fails at fc_layer.1 (in_features 4096), and so does the parsed one
+    refusal = r"\[8, 1024\] X \[4096, 1024\]"  # the meta device's "mat1 and mat2" message
+    with pytest.raises(RuntimeError, match=refusal):
+        real(x)
+    with pytest.raises(RuntimeError, match=refusal):
+        model(x)
+
+
+# --------------------------------------------------------------------------- layers equal torch's
+
+LAYER_CASES = [
+    ("nn.Conv2d(3, 32, 3, padding=1)", lambda: nn.Conv2d(3, 32, 3, padding=1)),
+    ("nn.Conv2d(3, 32, kernel_size=(3, 5), stride=2, dilation=(1, 2), bias=False)",
+     lambda: nn.Conv2d(3, 32, kernel_size=(3, 5), stride=2, dilation=(1, 2), bias=False)),
+    ("nn.Conv1d(1, 8, 9, padding='same', padding_mode='reflect')",
+     lambda: nn.Conv1d(1, 8, 9, padding="same", padding_mode="reflect")),
+    ("torch.nn.Conv3d(1, 4, (3, 3, 3), groups=1)", lambda: nn.Conv3d(1, 4, (3, 3, 3))),
+    ("nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1, output_padding=1)",
+     lambda: nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1, output_padding=1)),
+    ("nn.BatchNorm2d(32, momentum=0.01)", lambda: nn.BatchNorm2d(32, momentum=0.01)),
+    ("nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)",
+     lambda: nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)),
+    ("nn.AvgPool2d(2)", lambda: nn.AvgPool2d(2)),
+    ("nn.AdaptiveAvgPool2d((7, 7))", lambda: nn.AdaptiveAvgPool2d((7, 7))),
+    ("nn.Linear(4096, 1024)", lambda: nn.Linear(4096, 1024)),
+    ("nn.Linear(32 * 8 * 8, 10, bias=False)", lambda: nn.Linear(2048, 10, bias=False)),
+    ("nn.Linear(100000, 100000)", lambda: nn.Linear(100000, 100000, device="meta")),
+    ("nn.LazyLinear(10)", lambda: nn.LazyLinear(10)),
+    ("nn.Dropout(p=0.1)", lambda: nn.Dropout(p=0.1)),
+    ("nn.LeakyReLU(0.2, inplace=True)", lambda: nn.LeakyReLU(0.2, inplace=True)),
+    ("nn.Flatten(start_dim=2)", lambda: nn.Flatten(start_dim=2)),
+    ("nn.Upsample(scale_factor=2, mode='bilinear', align_corners=False)",
+     lambda: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)),
+    ("nn.Embedding(1000, 64, padding_idx=0)", lambda: nn.Embedding(1000, 64, padding_idx=0)),
+    ("nn.LSTM(40, 128, 2, batch_first=True, bidirectional=True)",
+     lambda: nn.LSTM(40, 128, 2, batch_first=True, bidirectional=True)),
+    ("nn.GroupNorm(8, 64, eps=1e-6)", lambda: nn.GroupNorm(8, 64, eps=1e-6)),
+    ("nn.LayerNorm([64, 8, 8])", lambda: nn.LayerNorm([64, 8, 8])),
+    ("nn.PReLU(-(-4))", lambda: nn.PReLU(4)),
+    ("nn.Softmax(dim=-1)", lambda: nn.Softmax(dim=-1)),
+]
+
+
+@pytest.mark.parametrize(("text", "build"), LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
+def test_parsed_layer_equals_the_torch_layer(text: str, build) -> None:
+    model = parse(text)
+    (layer,) = list(model.children())
+    real = build()
+    assert type(layer) is type(real)
+    assert repr(layer) == repr(real)
+    if not isinstance(real, nn.modules.lazy.LazyModuleMixin):
+        assert {k: v.shape for k, v in layer.state_dict().items()} == {
+            k: v.shape for k, v in real.state_dict().items()}
+    assert on_meta(layer)
+
+
+def test_a_huge_linear_costs_no_memory() -> None:
+    model = parse("nn.Linear(100000, 100000)")
+    assert model[0].weight.shape == (100000, 100000)
+    assert model[0].weight.is_meta and model[0].bias.is_meta
+
+
+def test_device_in_the_text_is_ignored_with_a_note() -> None:
+    model = parse("nn.Linear(10, 5, device='cuda', dtype=torch.float16)")
+    assert model[0].weight.is_meta and model[0].weight.dtype == torch.float16
+    assert any("ignored device=" in n for n in model.convwidget_notes)
+
+
+# --------------------------------------------------------------------------- equivalent pastes
+
+LENET_LEAVES = [
+    "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))", "ReLU()",
+    "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)",
+    "Conv2d(6, 16, kernel_size=(5, 5), stride=(1, 1))", "ReLU()",
+    "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)",
+    "Flatten(start_dim=1, end_dim=-1)",
+    "Linear(in_features=256, out_features=120, bias=True)", "ReLU()",
+    "Linear(in_features=120, out_features=84, bias=True)", "ReLU()",
+    "Linear(in_features=84, out_features=10, bias=True)",
+]
+
+EQUIVALENT = {
+    "lines with comments and trailing commas": LENET_LINES,
+    "nn.Sequential fragment": "model = nn.Sequential(\n" + textwrap.indent(LENET_LINES, "    ")
+    + ")\n",
+    "indented lines from inside a Sequential, with its closing bracket":
+        textwrap.indent(LENET_LINES, "        ") + "    )\n",
+    "lines without commas": LENET_LINES.replace("),", ")"),
+    "torch.nn prefix": LENET_LINES.replace("nn.", "torch.nn."),
+    "bare class names": "from torch.nn import Conv2d, ReLU, MaxPool2d, Flatten, Linear\n"
+        + LENET_LINES.replace("nn.", ""),
+    "import alias": "import torch.nn as tnn\n" + LENET_LINES.replace("nn.", "tnn."),
+    "markdown fence and prose": "Here is my model:\n\n```python\nimport torch\nfrom torch "
+        "import nn\n" + LENET_LINES + "```\nWhat should in_features be?\n",
+    "prose without fences": "Here is my model:\n" + LENET_LINES + "Thanks for any help\n",
+    "interactive prompts": ">>> import torch.nn as nn\n>>> model = nn.Sequential(\n"
+        + textwrap.indent(LENET_LINES, "...     ") + "... )\n>>> model\nSequential(\n"
+        "  (0): Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))\n)\n",
+    "a variable defined in the text": "hidden = 120\n"
+        + LENET_LINES.replace("120", "hidden"),
+    "truncated after the last layer": "nn.Sequential(\n" + LENET_LINES,
+    "class with a functional forward": LENET_CLASS,
+    "printed repr": repr(nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+        nn.MaxPool2d(2, 2), nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84),
+        nn.ReLU(), nn.Linear(84, 10))),
+}
+
+
+@pytest.mark.parametrize("text", list(EQUIVALENT.values()), ids=list(EQUIVALENT))
+def test_equivalent_pastes_give_the_same_layers(text: str) -> None:
+    model = parse(text)
+    assert [r for _, r in leaves(model)] == LENET_LEAVES
+    assert on_meta(model)
+    assert model(torch.empty(3, 1, 28, 28, device="meta")).shape == (3, 10)
+
+
+def test_lenet_class_names_follow_forward() -> None:
+    model = parse(LENET_CLASS)
+    assert list(dict(model.named_children())) == [
+        "conv1", "relu", "max_pool2d", "conv2", "relu_1", "max_pool2d_1", "flatten", "fc1",
+        "relu_2", "fc2", "relu_3", "fc3"]
+    # same output shape as the real LeNet of the test models, on the meta device
+    x = torch.empty(4, 1, 28, 28, device="meta")
+    assert model(x).shape == models.LeNet(fc_in=256)(torch.empty(4, 1, 28, 28)).shape
+    assert any("ignored 2 statement(s) outside it" in n for n in model.convwidget_notes)
+
+
+def test_a_module_used_twice_in_forward_becomes_two_named_modules() -> None:
+    text = LENET_CLASS.replace(
+        "self.conv2 = nn.Conv2d(6, 16, 5)",
+        "self.conv2 = nn.Conv2d(6, 16, 5)\n        self.pool = nn.MaxPool2d(2, 2)",
+    ).replace("F.max_pool2d(F.relu(self.conv1(x)), 2)", "self.pool(F.relu(self.conv1(x)))"
+              ).replace("F.max_pool2d(F.relu(self.conv2(x)), 2)",
+                        "self.pool(F.relu(self.conv2(x)))")
+    model = parse(text)
+    names = list(dict(model.named_children()))
+    assert names[:6] == ["conv1", "relu", "pool", "conv2", "relu_1", "pool_1"]
+    assert model.pool is not model.pool_1 and repr(model.pool) == repr(model.pool_1)
+    assert any("self.pool is used more than once" in n for n in model.convwidget_notes)
+
+
+def test_forward_that_is_not_a_chain_falls_back_to_init_order() -> None:
+    text = """
+class Res(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(16, 16, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, num_classes)
+    def forward(self, x):
+        identity = x
+        x = self.conv(x) + identity
+        return self.fc(self.pool(x).flatten(1))
+"""
+    model = parse(text)
+    assert list(dict(model.named_children())) == ["conv", "pool", "flatten", "fc"]
+    assert model.fc.out_features == 10  # from the __init__ default
+    notes = " ".join(model.convwidget_notes)
+    assert "forward is not a simple chain" in notes and "line 10" in notes
+    assert "inserted nn.Flatten()" in notes
+
+
+def test_ordered_dict_names_and_nested_sequentials_keep_qualified_names() -> None:
+    text = """
+from collections import OrderedDict
+model = nn.Sequential(OrderedDict([
+    ('features', nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2))),
+    ('head', nn.Sequential(nn.Dropout(0.5), nn.Linear(8 * 13 * 13, 10))),
+]))
+"""
+    model = parse(text)
+    real = nn.Sequential(__import__("collections").OrderedDict([
+        ("features", nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2))),
+        ("flatten", nn.Flatten()),
+        ("head", nn.Sequential(nn.Dropout(0.5), nn.Linear(8 * 13 * 13, 10))),
+    ]))
+    assert leaves(model) == leaves(real)
+
+
+# --------------------------------------------------------------------------- functional calls
+
+FUNCTIONAL = [
+    ("F.relu(x)", lambda t: F.relu(t)),
+    ("F.max_pool2d(x, 2)", lambda t: F.max_pool2d(t, 2)),
+    ("F.max_pool2d(x, 3, 2, 1, 1, True)", lambda t: F.max_pool2d(t, 3, 2, 1, 1, True)),
+    ("F.max_pool2d(x, kernel_size=(2, 3), stride=1)",
+     lambda t: F.max_pool2d(t, kernel_size=(2, 3), stride=1)),
+    ("F.avg_pool2d(x, 3, 2, 1, True, False)", lambda t: F.avg_pool2d(t, 3, 2, 1, True, False)),
+    ("F.adaptive_avg_pool2d(x, (1, 1))", lambda t: F.adaptive_avg_pool2d(t, (1, 1))),
+    ("F.leaky_relu(x, 0.2)", lambda t: F.leaky_relu(t, 0.2)),
+    ("F.log_softmax(x, dim=1)", lambda t: F.log_softmax(t, dim=1)),
+    ("F.dropout(x, 0.5, training=self.training)", lambda t: t),  # eval mode
+    ("torch.flatten(x, 1)", lambda t: torch.flatten(t, 1)),
+    ("torch.flatten(x)", lambda t: torch.flatten(t)),
+    ("x.flatten(2)", lambda t: t.flatten(2)),
+    ("x.view(x.size(0), -1)", lambda t: t.view(t.size(0), -1)),
+    ("x.view(x.shape[0], 6, -1)", lambda t: t.view(t.shape[0], 6, -1)),
+    ("x.view(-1, 7 * 7)", lambda t: t.view(-1, 7 * 7)),
+    ("x.reshape(-1, 98)", lambda t: t.reshape(-1, 98)),
+    ("torch.sigmoid(x)", lambda t: torch.sigmoid(t)),
+    ("x.relu()", lambda t: t.relu()),
+]
+
+
+@pytest.mark.parametrize(("call", "reference"), FUNCTIONAL, ids=[c[0] for c in FUNCTIONAL])
+def test_functional_call_in_forward_becomes_an_equivalent_module(call: str, reference) -> None:
+    text = f"""
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 6, 3)
+    def forward(self, x):
+        x = self.conv(x)
+        x = {call}
+        return x
+"""
+    model = parse(text)
+    (added,) = list(model.children())[1:]
+    t = torch.randn(2, 6, 14, 14)
+    torch.testing.assert_close(added.eval()(t), reference(t))
+
+
+def test_view_minus_one_records_what_was_written() -> None:
+    text = "class N(nn.Module):\n def __init__(self):\n  super().__init__()\n" \
+           "  self.c = nn.Conv2d(3, 16, 5)\n  self.fc = nn.Linear(400, 10)\n" \
+           " def forward(self, x):\n  x = self.c(x)\n  x = x.view(-1, 16 * 5 * 5)\n" \
+           "  return self.fc(x)\n"
+    model = parse(text)
+    assert repr(model.view) == "ViewAs(-1, 400)"
+    t = torch.randn(2, 16, 10, 10)  # 1600 values per sample: the batch becomes 8
+    assert model.view(t).shape == t.view(-1, 400).shape == (8, 400)
+
+
+# --------------------------------------------------------------------------- truncated pastes
+
+
+def test_truncated_paste_is_closed_and_noted() -> None:
+    text = "model = nn.Sequential(\n    nn.Conv2d(3, 8, 3),\n    nn.ReLU(),\n" \
+           "    nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU()"
+    model = parse(text)
+    assert kinds(model) == ["Conv2d", "ReLU", "Conv2d", "ReLU"]
+    assert any("truncated" in n for n in model.convwidget_notes)
+
+
+def test_paste_cut_mid_layer_drops_the_incomplete_layer() -> None:
+    text = "nn.Sequential(\n    nn.Conv2d(3, 8, 3),\n    nn.ReLU(),\n    nn.Linear(8, "
+    model = parse(text)
+    assert kinds(model) == ["Conv2d", "ReLU"]
+    assert any("ignored the incomplete end" in n and "nn.Linear(8," in n
+               for n in model.convwidget_notes)
+
+
+def test_class_cut_mid_string_and_stray_closers() -> None:
+    text = CIFAR_FORUM.split("```python")[1].split("nn.Conv2d(in_channels=128, out_channels=256")[0]
+    model = parse(text + "nn.Conv2d(3, 'abc")
+    assert len(model.conv_layer) == 13
+    model = parse("nn.Linear(3, 4)))\n")
+    assert kinds(model) == ["Linear"]
+    assert any("unmatched closing" in n for n in model.convwidget_notes)
+
+
+# --------------------------------------------------------------------------- hostile text
+
+HOSTILE = {
+    "import and run": ("__import__('os').system('touch {sentinel}')", r"__import__"),
+    "open a file": ("nn.Linear(open('/etc/passwd'))", r"line 1: refused `open\('/etc/passwd'\)`"),
+    "huge power": ("nn.Conv2d(3, 2**10**10, 3)", r"refused `2\*\*10\*\*10`.*2\*\*40"),
+    "big product": ("nn.Linear(2**20 * 2**21, 3)", r"larger than 2\*\*40"),
+    "lambda": ("nn.Sequential(lambda x: x)", r"refused `lambda x: x`"),
+    "lambda argument": ("nn.Linear((lambda: 3)(), 2)", r"lambda"),
+    "subclasses walk": ("nn.Module.__subclasses__()", r"__subclasses__"),
+    "dunder walk": ("nn.Linear.__init__.__globals__['os'].system('ls')", r"__globals__"),
+    "getattr": ("getattr(nn, 'Linear')(3, 4)", r"getattr"),
+    "os.system in an argument": ("nn.Linear(os.system('touch {sentinel}'), 3)", r"os\.system"),
+    "a name": ("nn.Linear(in_features, 3)", r"`in_features` is not given a literal value"),
+    "comprehension": ("nn.Sequential(*[nn.ReLU() for _ in range(3)])", r"for _ in range"),
+    "f-string": ("nn.Conv2d(3, 8, 3, padding=f'{1}')", r"f-string"),
+    "private class": ("nn._ConvNd(1, 2, 3)", r"`_ConvNd` is not a public torch.nn layer"),
+    "not a layer class": ("nn.init.zeros_(3)", r"nn\.init\.zeros_"),
+    "container that wraps modules": ("nn.DataParallel(3)", r"DataParallel"),
+    "private keyword": ("nn.Embedding(3, 4, _weight=1)", r"private keyword `_weight`"),
+    "a loop of 10**9 layers": ("nn.LSTM(10, 20, 10**9)", r"more than 1000 layers"),
+    "10 MB string": ("nn.Linear(1, 2)\n" + "#" * 10_000_000, r"10000016 characters"),
+    "deeply nested brackets": ("nn.Linear(" + "(" * 5000 + "1" + ")" * 5000 + ", 2)",
+                               r"nested more than 50 deep"),
+    "deeply nested unary": ("nn.Linear(" + "-" * 50_000 + "1, 2)", r"nested too deeply"),
+    "long sum": ("nn.Linear(" + "+".join(["1"] * 30_000) + ", 2)", r"nested too deeply"),
+    "class without parentheses": ("nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU)",
+                                  r"`nn\.ReLU` is a class, not a layer; write `nn\.ReLU\(\)`"),
+    "hostile __init__": ("class A(nn.Module):\n  def __init__(self):\n    super().__init__()\n"
+                         "    self.a = nn.Linear(__import__('os').getpid(), 2)\n",
+                         r"line 4: refused `__import__\('os'\)\.getpid\(\)`"),
+    "loop in __init__": ("class A(nn.Module):\n  def __init__(self):\n    super().__init__()\n"
+                         "    for i in range(3): self.add_module(str(i), nn.ReLU())\n",
+                         r"line 4: .*straight-line"),
+    "pasted helper class": ("class B(nn.Module):\n  pass\nclass A(nn.Module):\n"
+                            "  def __init__(self):\n    super().__init__()\n    self.b = B()\n",
+                            r"line 6: refused `B\(\)`: `B` is a class defined in the paste"),
+    "torch refuses the arguments": ("nn.Conv2d(3, 8)", r"torch refused nn\.Conv2d\(3, 8\)"),
+    "no layers": ("Here is my model, what is wrong with it?", r"found no torch\.nn layers"),
+    "not code": ("nn.Linear(3, 4) = 5", r"not Python code"),
+}
+
+
+@pytest.mark.parametrize(("text", "match"), list(HOSTILE.values()), ids=list(HOSTILE))
+def test_hostile_text_is_refused_and_never_run(text: str, match: str, tmp_path, monkeypatch
+                                               ) -> None:
+    sentinel = tmp_path / "pwned"
+    text = text.replace("{sentinel}", str(sentinel))
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("parse tried to run something")
+
+    for name in ("eval", "exec"):
+        monkeypatch.setattr(builtins, name, forbidden)
+    monkeypatch.setattr(os, "system", forbidden)
+    monkeypatch.setattr(subprocess, "Popen", forbidden)
+    modules_before = set(sys.modules)
+    with pytest.raises(ValueError, match=match) as info:
+        parse(text)
+    monkeypatch.undo()
+    assert isinstance(info.value, PasteError)
+    assert not sentinel.exists()
+
+
+def test_refusal_messages_name_the_line() -> None:
+    text = "nn.Conv2d(3, 8, 3),\nnn.ReLU(),\nnn.Linear(open('x'), 2),\n"
+    with pytest.raises(PasteError, match=r"^line 3: refused `open\('x'\)`") as info:
+        parse(text)
+    assert info.value.line == 3
+
+
+def test_statements_outside_the_model_class_are_ignored_not_run(tmp_path) -> None:
+    sentinel = tmp_path / "pwned"
+    text = LENET_CLASS + f"\nimport os\nos.system('touch {sentinel}')\n"
+    model = parse(text)
+    assert not sentinel.exists()
+    assert any("ignored 3 statement(s)" in n for n in model.convwidget_notes)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from([
+    "nn.Conv2d(3, 8, 3)", "nn.ReLU()", "nn.Linear(", "(", ")", ",", "\n", "    ", "# c\n",
+    "class A(nn.Module):\n", "def __init__(self):\n", "self.a = ", "x = self.a(x)\n",
+    "'", '"""', "**", "9" * 13, "-", "lambda", "Here is", "```", ">>> ", "(0): ", "=", ":",
+    "F.relu(x)", "x.view(-1, 4)", "return x\n", "nn.Sequential(", "OrderedDict([('a', ",
+]), max_size=40))
+def test_any_text_gives_a_sequential_or_a_value_error(pieces: list[str]) -> None:
+    try:
+        model = parse("".join(pieces))
+    except ValueError:
+        return
+    assert isinstance(model, nn.Sequential)
+    assert on_meta(model)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 64), st.integers(1, 64), st.integers(1, 7), st.integers(1, 4),
+       st.integers(0, 3), st.integers(1, 3), st.booleans())
+def test_conv_text_builds_what_torch_builds(cin, cout, k, s, p, d, bias) -> None:
+    code = f"nn.Conv2d({cin}, {cout}, {k}, stride={s}, padding={p}, dilation={d}, bias={bias})"
+    real = nn.Conv2d(cin, cout, k, stride=s, padding=p, dilation=d, bias=bias)
+    (layer,) = parse(code).children()
+    assert repr(layer) == repr(real)
+    assert [w.shape for w in layer.parameters()] == [w.shape for w in real.parameters()]
+
+
+# --------------------------------------------------------------------------- printed repr
+
+
+@pytest.mark.parametrize("build", [
+    lambda: models.CifarNet(device="meta"),
+    lambda: models.VGG(device="meta"),
+    lambda: models.Autoencoder(),
+], ids=["cifar", "vgg16", "autoencoder"])
+def test_printed_repr_of_a_real_model_parses_back(build) -> None:
+    real = build()
+    model = parse(f"print(model) gives:\n\n{real!r}\n")
+    expected = leaves(real)
+    got = [item for item in leaves(model) if not item[0].startswith("flatten")]
+    assert got == expected
+
+
+# --------------------------------------------------------------------------- load_model and API
+
+
+def test_load_model_imports_a_class(tmp_path, monkeypatch) -> None:
+    (tmp_path / "mynet_for_convwidget.py").write_text(
+        "import torch.nn as nn\nclass Net(nn.Sequential):\n"
+        "    def __init__(self):\n        super().__init__(nn.Linear(3, 4))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    model = load_model("mynet_for_convwidget:Net")
+    assert type(model).__name__ == "Net" and model[0].in_features == 3
+
+
+def test_load_model_reads_a_file_and_stdin(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "model.txt"
+    path.write_text(LENET_LINES)
+    assert [r for _, r in leaves(load_model(str(path)))] == LENET_LEAVES
+    monkeypatch.setattr(sys, "stdin", io.StringIO(LENET_LINES))
+    assert [r for _, r in leaves(load_model("-"))] == LENET_LEAVES
+
+
+@pytest.mark.parametrize(("spec", "match"), [
+    ("no_such_module_for_convwidget:Net", r"cannot import 'no_such_module_for_convwidget'"),
+    ("torch.nn:NoSuchLayer", r"has no 'NoSuchLayer'"),
+    ("torch.nn:Linear", r"cannot be built with no arguments"),
+    ("not a spec", r"neither a file nor 'package\.module:ClassName'"),
+])
+def test_load_model_refusals(spec: str, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        load_model(spec)
+
+
+def test_parse_is_the_public_convwidget_parse() -> None:
+    assert convwidget.parse is parse
+
+
+def test_parse_refuses_non_text() -> None:
+    with pytest.raises(TypeError, match="takes the pasted text as a str"):
+        parse(b"nn.ReLU()")  # type: ignore[arg-type]
+
+
+def test_parse_never_imports_anything_new() -> None:
+    before = set(sys.modules)
+    parse(CIFAR_FORUM + "\nimport antigravity\nfrom this import s\n")
+    assert not {"antigravity", "this"} & (set(sys.modules) - before)
