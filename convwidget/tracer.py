@@ -440,14 +440,14 @@ def _merged(in_shape: Shape, out_shape: Shape) -> tuple[int, Shape] | None:
     """If out merges consecutive dims of in (same number of values), (start, merged dims)."""
     if len(out_shape) >= len(in_shape) or math.prod(in_shape) != math.prod(out_shape):
         return None
+    if not out_shape:
+        return None
     k = 0
-    while k < len(out_shape) and in_shape[k] == out_shape[k]:
+    while k < len(out_shape) - 1 and in_shape[k] == out_shape[k]:
         k += 1
     tail = 0
     while (tail < len(out_shape) - k - 1 and in_shape[-1 - tail] == out_shape[-1 - tail]):
         tail += 1
-    if k >= len(out_shape):
-        return None  # only size-1 dims squeezed away at the end
     merged = tuple(in_shape[k:len(in_shape) - tail])
     if math.prod(merged) != out_shape[k] or len(merged) < 2:
         return None
@@ -674,9 +674,7 @@ class _Tracer(TorchFunctionMode):
                 name, f"{name} ({kind}) has {attr}={norm_c} but receives {got} channels from "
                       f"{self._origin(frame.source)} (input {_fmt(shape)}).", fix)
             self.problems.append(frame.problem)
-            fixed = list(shape)
-            fixed[1] = norm_c
-            return self._empty(fixed, x)
+            return None  # a fixed norm layer keeps the shape: let what arrived pass on
         if isinstance(module, nn.LayerNorm):
             want = tuple(module.normalized_shape)
             if shape[-len(want):] == want:
@@ -688,7 +686,7 @@ class _Tracer(TorchFunctionMode):
                       f"dimension(s) of its input are {list(got_t)}.",
                 f"nn.LayerNorm({got_t[0] if len(got_t) == 1 else list(got_t)})")
             self.problems.append(frame.problem)
-            return self._empty((*shape[:len(shape) - len(want)], *want), x)
+            return None
         return None
 
     def hook(self, module: nn.Module, args: tuple, output: Any) -> None:
@@ -1028,7 +1026,7 @@ def input_size_range(model: nn.Module | str, input_shape: Sequence[int], dim: in
     ...                     nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
     >>> r = input_size_range(net, (1, 3, 32, 32), dim=-1)
     >>> r.low, r.high, r.shape, r.smallest
-    (32, 35, (1, 8, 32, 8), 4)
+    (32, 35, (1, 8, 8, 8), 4)
     """
     if isinstance(model, str):
         from .pasted import parse
@@ -1133,8 +1131,9 @@ def main_trace(argv_or_args: Sequence[str] | argparse.Namespace | None = None) -
             args = parser.parse_args(list(argv_or_args) if argv_or_args is not None else None)
         except SystemExit as exc:
             return int(exc.code or 0)
-    spec = getattr(args, "file", None) or getattr(args, "FILE", None)
-    text = str(getattr(args, "input", "") or "")
+    spec = getattr(args, "model", None) or getattr(args, "file", None)
+    given = getattr(args, "input", None)
+    text = ",".join(map(str, given)) if isinstance(given, (tuple, list)) else str(given or "")
     try:
         shape = _check_shape([s for s in text.replace("x", ",").replace("×", ",").split(",")
                               if s.strip()])
@@ -1142,15 +1141,12 @@ def main_trace(argv_or_args: Sequence[str] | argparse.Namespace | None = None) -
         print(f"convwidget trace: --input must be the input shape as comma-separated whole "
               f"numbers, batch first, e.g. --input 1,3,32,32 (got {text!r})", file=sys.stderr)
         return 2
-    warmer = warm_up(background=True)
     try:
         from .pasted import load_model
         model = load_model(spec)
     except (ValueError, ImportError, OSError, AttributeError, TypeError, SyntaxError) as err:
         print(f"convwidget trace: cannot load a model from {spec!r}: {err}", file=sys.stderr)
         return 2
-    if warmer is not None:
-        warmer.join()
     try:
         report = trace(model, shape)
     except (ValueError, TypeError) as err:

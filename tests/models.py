@@ -33,7 +33,6 @@ class LeNet(nn.Module):
         self.fc1 = _linear(fc_in, 120)
         self.fc2 = nn.Linear(120, 84)
         self.fc3 = nn.Linear(84, 10)
-        self.flat = fc_in if fc_in is not None else 400
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))

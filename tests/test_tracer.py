@@ -1,0 +1,528 @@
+"""The model shape tracer, checked against PyTorch itself.
+
+The oracle for "which in_features does this Linear need" is a LazyLinear dry run: the same
+model built with ``nn.LazyLinear`` run on a real CPU tensor (``models.true_in_features``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from models import (  # noqa: E402
+    VGG,
+    AudioNet,
+    Autoencoder,
+    CifarNet,
+    LeNet,
+    ResNet50,
+    VideoNet,
+    dilated_ceil_net,
+    flatten2_head,
+    true_in_features,
+)
+
+from convwidget.tracer import (  # noqa: E402
+    Problem,
+    TraceReport,
+    input_size_range,
+    main_trace,
+    trace,
+)
+
+# name -> (builder taking fc_in, input shape small enough for a real CPU forward)
+CASES: dict[str, tuple[Callable[[Any], nn.Module], tuple[int, ...]]] = {
+    "lenet": (lambda fc: LeNet(fc), (2, 1, 32, 32)),
+    "cifar": (lambda fc: CifarNet(fc), (2, 3, 32, 32)),
+    "cifar-37": (lambda fc: CifarNet(fc), (2, 3, 37, 37)),
+    "cifar-nonsquare": (lambda fc: CifarNet(fc, width=8), (2, 3, 40, 28)),
+    "vgg16-adaptive": (lambda fc: VGG(fc, width=8), (1, 3, 64, 64)),
+    "vgg16-fixed": (lambda fc: VGG(fc, width=8, adaptive=False), (1, 3, 96, 64)),
+    "resnet50": (lambda fc: ResNet50(fc, width=8), (1, 3, 64, 64)),
+    "resnet50-avgpool7": (lambda fc: ResNet50(fc, width=16, global_pool=False),
+                          (1, 3, 256, 224)),
+    "audio-1d": (lambda fc: AudioNet(fc), (2, 1, 8000)),
+    "video-3d": (lambda fc: VideoNet(fc), (1, 1, 16, 40, 48)),
+    "dilated-ceil": (lambda fc: dilated_ceil_net(fc), (2, 3, 64, 64)),
+    "dilated-ceil-odd": (lambda fc: dilated_ceil_net(fc), (2, 3, 57, 61)),
+    "autoencoder": (lambda fc: Autoencoder(fc), (2, 1, 28, 28)),
+    "flatten-start2": (lambda fc: flatten2_head(fc), (2, 3, 32, 32)),
+}
+
+_TRUTH: dict[str, tuple[dict[str, int], tuple[int, ...]]] = {}
+
+
+def truth(case: str) -> tuple[dict[str, int], tuple[int, ...]]:
+    """(in_features each Linear gets, output shape), from PyTorch on real tensors."""
+    if case not in _TRUTH:
+        build, shape = CASES[case]
+        lazy = build(None)
+        seen = true_in_features(lazy, shape)
+        with torch.no_grad():
+            out = lazy(torch.zeros(shape))
+        _TRUTH[case] = (seen, tuple(out.shape))
+    return _TRUTH[case]
+
+
+def first_fc(case: str) -> tuple[str, int]:
+    seen, _ = truth(case)
+    return next(iter(seen.items()))
+
+
+# ----------------------------------------------------------------------------- in_features
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_right_model_traces_clean_and_matches_pytorch(case: str) -> None:
+    build, shape = CASES[case]
+    seen, out_shape = truth(case)
+    model = build(first_fc(case)[1])
+    report = trace(model, shape)
+    assert report.ok, str(report)
+    assert report.problems == []
+    assert report.linear_in_features == seen
+    assert list(report.linear_in_features) == list(seen)  # execution order
+    assert report.output_shape == out_shape
+    # PyTorch agrees: the real model runs with these in_features
+    with torch.no_grad():
+        assert tuple(model(torch.zeros(shape)).shape) == out_shape
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("delta", [-1, 7])
+def test_wrong_linear_is_reported_and_the_trace_goes_on(case: str, delta: int) -> None:
+    build, shape = CASES[case]
+    seen, out_shape = truth(case)
+    name, need = first_fc(case)
+    model = build(need + delta)
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied|size mismatch|"
+                                           "mat1 and mat2"):
+        with torch.no_grad():
+            model(torch.zeros(shape))  # PyTorch refuses the wrong model
+    report = trace(model, shape)
+    assert not report.ok
+    assert report.error is None  # continued past the mismatch
+    assert report.linear_in_features == seen
+    assert report.output_shape == out_shape
+    assert [p.step for p in report.problems] == [name]
+    problem = report.problems[0]
+    assert f"in_features={need + delta}" in problem.message
+    out_features = dict(model.named_modules())[name].out_features
+    assert problem.fix.startswith(f"nn.Linear({need}, {out_features})")
+    assert "nn.LazyLinear" in problem.alternative
+    row = next(r for r in report.rows if r.name == name)
+    assert row.needed == {"in_features": need}
+    assert row.problem is problem
+
+
+def test_forum_cifar_net_answer_and_fix_line() -> None:
+    report = trace(CifarNet(fc_in=1024), (1, 3, 32, 32))
+    assert report.linear_in_features == {"fc_layer.1": 4096, "fc_layer.3": 1024,
+                                         "fc_layer.6": 512}
+    (problem,) = report.problems
+    assert problem.fix == ("nn.Linear(4096, 1024)  # 256 channels × 4 × 4 after "
+                           "conv_layer.17 (MaxPool2d)")
+    assert problem.alternative == ("# or let PyTorch infer it on the first batch: "
+                                   "nn.LazyLinear(1024)")
+    assert "256 channels × 4 × 4" in problem.message
+    flat = report.flatten_row
+    assert flat is not None and flat.flatten == "256 channels × 4 × 4 = 4096"
+    assert flat.input_shape == (1, 256, 4, 4)
+
+
+def test_linear_without_flatten_explains_the_last_dimension() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Linear(64, 10))
+    report = trace(model, (1, 3, 10, 10))
+    (problem,) = report.problems
+    assert report.linear_in_features == {"1": 8}
+    assert "last dimension only (8)" in problem.message
+    assert problem.fix.startswith("nn.Flatten(), nn.Linear(512, 10)")
+    assert report.output_shape == (1, 8, 8, 10)
+
+
+def test_every_problem_in_one_trace() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(3, 16, 3), nn.BatchNorm2d(12), nn.Conv2d(8, 32, 3, padding=1),
+        nn.GroupNorm(4, 24), nn.Flatten(), nn.Linear(10, 5), nn.LayerNorm(6), nn.Linear(7, 2))
+    with pytest.raises(RuntimeError, match="running_mean should contain 16 elements"):
+        model(torch.zeros(1, 3, 8, 8))
+    report = trace(model, (1, 3, 8, 8))
+    assert report.error is None
+    assert [p.step for p in report.problems] == ["1", "2", "3", "5", "6", "7"]
+    fixes = [p.fix for p in report.problems]
+    assert fixes[0].startswith("nn.BatchNorm2d(16, eps=1e-05")
+    assert fixes[1] == "nn.Conv2d(16, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"
+    assert fixes[2] == "nn.GroupNorm(4, 32)"
+    assert fixes[3].startswith("nn.Linear(1152, 5)  # 32 channels × 6 × 6 after 3 (GroupNorm)")
+    assert fixes[4] == "nn.LayerNorm(5)"
+    assert fixes[5].startswith("nn.Linear(5, 2)")
+    assert report.linear_in_features == {"5": 1152, "7": 5}
+    assert report.output_shape == (1, 2)
+    # the fixed model runs in PyTorch with exactly these values
+    fixed = nn.Sequential(
+        nn.Conv2d(3, 16, 3), nn.BatchNorm2d(16), nn.Conv2d(16, 32, 3, padding=1),
+        nn.GroupNorm(4, 32), nn.Flatten(), nn.Linear(1152, 5), nn.LayerNorm(5), nn.Linear(5, 2))
+    assert fixed(torch.zeros(1, 3, 8, 8)).shape == (1, 2)
+
+
+def test_input_too_small_stops_with_a_sentence_and_the_rows_so_far() -> None:
+    model = CifarNet().eval()
+    with pytest.raises(RuntimeError, match="Output size is too small|too small"):
+        model(torch.zeros(1, 3, 4, 4))
+    report = trace(model, (1, 3, 4, 4))
+    assert not report.ok
+    assert report.error is not None and report.error.startswith(
+        "conv_layer.17 (MaxPool2d) cannot take input [1, 256, 1, 1]")
+    assert report.output_shape is None
+    assert [r.name for r in report.rows][-1] == "conv_layer.16"
+    assert "cannot take input" in str(report)
+
+
+# ----------------------------------------------------------------------------- functional rows
+
+
+def test_functional_calls_get_rows() -> None:
+    report = trace(LeNet(), (1, 1, 32, 32))
+    ops = [r.op for r in report.rows]
+    assert ops == ["Conv2d", "F.relu", "F.max_pool2d", "Conv2d", "F.relu", "F.max_pool2d",
+                   "torch.flatten", "Linear", "F.relu", "Linear", "F.relu", "Linear"]
+    pool = report.rows[2]
+    assert pool.name == "F.max_pool2d(x, (2, 2))"
+    assert pool.input_shape == (1, 6, 28, 28) and pool.output_shape == (1, 6, 14, 14)
+    real = F.max_pool2d(torch.zeros(1, 6, 28, 28), (2, 2))
+    assert pool.explanation is not None
+    assert pool.explanation.output_size == tuple(real.shape[2:])
+    assert report.rows[6].flatten == "16 channels × 5 × 5 = 400"
+
+
+def test_residual_blocks_and_functional_pooling() -> None:
+    model = ResNet50(device="meta")
+    report = trace(model, (2, 3, 224, 224))
+    assert report.ok
+    adds = [r for r in report.rows if r.op == "Tensor.add_"]
+    assert len(adds) == 16  # one residual sum per bottleneck block
+    assert adds[0].name == "layer1.0: x += y"
+    assert adds[0].input_shapes == ((2, 256, 56, 56), (2, 256, 56, 56))
+    names = [r.name for r in report.rows]
+    assert "F.max_pool2d(x, 3, stride=2, padding=1)" in names
+    assert "F.adaptive_avg_pool2d(x, 1)" in names
+    assert report.rows[-2].op == "torch.flatten" and report.rows[-2].flatten == (
+        "2048 channels × 1 × 1 = 2048")
+    assert report.linear_in_features == {"fc": 2048}
+    assert report.output_shape == (2, 1000)
+    assert report.total_params == 25_557_032  # torchvision's resnet50 count
+
+
+def test_shared_module_gets_a_row_per_call() -> None:
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.conv(self.conv(x)) + x
+
+    report = trace(Twice(), (1, 4, 8, 8))
+    assert [r.name for r in report.rows] == ["conv", "conv", "x + y"]
+
+
+# ----------------------------------------------------------------------------- the view trap
+
+
+def test_view_minus_one_batch_bug_is_flagged_with_the_fix() -> None:
+    model = CifarNet(fc_in=1024, view="minus1").eval()
+    with torch.no_grad():  # PyTorch itself: silently 4x the batch
+        assert model(torch.zeros(2, 3, 32, 32)).shape == (8, 10)
+    report = trace(model, (2, 3, 32, 32))
+    assert not report.ok
+    view_problem, linear_problem = report.problems
+    assert view_problem.step == "x.view(-1, 1024)"
+    assert "turns the batch of 2 into a batch of 8" in view_problem.message
+    assert view_problem.fix.startswith("x = x.flatten(1)  # or x.view(x.size(0), -1)")
+    assert linear_problem.fix.startswith("nn.Linear(4096, 1024)")
+    assert report.output_shape == (2, 10)  # continued as if the batch were kept
+
+
+def test_view_minus_one_that_does_not_divide_is_flagged_too() -> None:
+    model = CifarNet(fc_in=1000, view="minus1")
+    with pytest.raises(RuntimeError, match="invalid for input of size"):
+        model(torch.zeros(1, 3, 32, 32))
+    report = trace(model, (1, 3, 32, 32))
+    assert report.error is None
+    assert "fails (shape '[-1, 1000]' is invalid" in report.problems[0].message
+    assert report.linear_in_features["fc_layer.1"] == 4096
+
+
+def test_view_minus_one_with_the_right_size_is_fine() -> None:
+    report = trace(CifarNet(fc_in=4096, view="minus1"), (4, 3, 32, 32))
+    assert report.ok
+
+
+# ----------------------------------------------------------------------------- untouched model
+
+
+def snapshot(model: nn.Module) -> dict[str, Any]:
+    return {
+        "params": [(n, p, None if isinstance(p, nn.UninitializedParameter) else
+                    p.detach().clone(), p.requires_grad, p.device, p.dtype)
+                   for n, p in model.named_parameters()],
+        "buffers": [(n, b, None if isinstance(b, nn.UninitializedBuffer) else b.clone(),
+                     b.device, b.dtype) for n, b in model.named_buffers()],
+        "training": [(n, m.training) for n, m in model.named_modules()],
+        "hooks": [(n, dict(m._forward_hooks), dict(m._forward_pre_hooks),
+                   dict(m._forward_hooks_with_kwargs), dict(m._forward_pre_hooks_with_kwargs),
+                   dict(m._forward_hooks_always_called), dict(m._backward_hooks),
+                   m._forward_hooks, m._forward_pre_hooks)
+                  for n, m in model.named_modules()],
+        "classes": [(n, type(m)) for n, m in model.named_modules()],
+        "dicts": [(n, list(m.__dict__), list(m._parameters), list(m._buffers))
+                  for n, m in model.named_modules()],
+    }
+
+
+def assert_unchanged(model: nn.Module, before: dict[str, Any]) -> None:
+    after = snapshot(model)
+    for (n, p, v, rg, dev, dt), (n2, p2, _, rg2, dev2, dt2) in zip(before["params"],
+                                                                   after["params"]):
+        assert n == n2 and p is p2 and rg == rg2 and dev == dev2 and dt == dt2
+        assert v is None or torch.equal(p2.detach(), v)
+    assert len(before["params"]) == len(after["params"])
+    for (n, b, v, dev, dt), (n2, b2, _, dev2, dt2) in zip(before["buffers"], after["buffers"]):
+        assert n == n2 and b is b2 and dev == dev2 and dt == dt2
+        assert v is None or torch.equal(b2, v)
+    assert before["training"] == after["training"]
+    for h, h2 in zip(before["hooks"], after["hooks"]):
+        assert h[:7] == h2[:7]
+        assert h[7] is h2[7] and h[8] is h2[8]  # the same dict objects
+    assert before["classes"] == after["classes"]
+    assert before["dicts"] == after["dicts"]
+
+
+def mixed_model() -> nn.Module:
+    model = CifarNet(fc_in=1000, width=4)  # wrong Linear: the continuation path too
+    model.train()
+    model.conv_layer[1].eval()  # a mix of modes must come back exactly
+    calls: list[str] = []
+    model.conv_layer[0].register_forward_hook(lambda m, a, o: calls.append("user hook"))
+    model.fc_layer.register_forward_pre_hook(lambda m, a: None)
+    model.conv_layer[0].weight.requires_grad_(False)
+    return model
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 32, 32), (1, 3, 4, 4), (1, 3, 32)],
+                         ids=["wrong-linear", "input-too-small", "bad-rank"])
+def test_model_is_exactly_as_before(shape: tuple[int, ...]) -> None:
+    model = mixed_model()
+    before = snapshot(model)
+    report = trace(model, shape)
+    assert not report.ok
+    assert_unchanged(model, before)
+
+
+def test_model_in_double_precision_keeps_its_dtype_and_is_traced_in_it() -> None:
+    model = LeNet().double()
+    before = snapshot(model)
+    report = trace(model, (1, 1, 32, 32), training=True)
+    assert report.ok
+    assert_unchanged(model, before)
+
+
+def test_lazy_layers_are_not_materialized() -> None:
+    model = nn.Sequential(nn.LazyConv2d(8, 3), nn.LazyBatchNorm2d(), nn.ReLU(), nn.Flatten(),
+                          nn.LazyLinear(10))
+    before = snapshot(model)
+    report = trace(model, (2, 3, 16, 16))
+    assert report.ok
+    assert report.linear_in_features == {"4": 8 * 14 * 14}
+    assert report.output_shape == (2, 10)
+    assert_unchanged(model, before)
+    assert model[4].has_uninitialized_params() and type(model[4]) is nn.LazyLinear
+    # PyTorch's own dry run agrees
+    model(torch.zeros(2, 3, 16, 16))
+    assert model[4].in_features == 8 * 14 * 14
+
+
+def test_huge_conv3d_net_traces_without_allocating() -> None:
+    # Linear(100000, 100000) would be 40 GB of real weights: build just that layer on meta.
+    model = VideoNet(fc_in=100_000, fc_out=100_000, fc_device="meta")
+    report = trace(model, (8, 1, 256, 256, 256))
+    # conv s2 p1 k3: 256 -> 128; pool 2: 64; conv p1: 64; pool 2: 32 (checked at small size
+    # against real torch in test_right_model_traces_clean_and_matches_pytorch[video-3d])
+    assert report.linear_in_features == {"fc": 16 * 32 * 32 * 32}
+    assert report.output_shape == (8, 100_000)
+    assert report.problems[0].fix.startswith("nn.Linear(524288, 100000)")
+    assert model.features[0].weight.device.type == "cpu"
+
+
+def test_unbatched_conv_input() -> None:
+    model = nn.Sequential(nn.Conv1d(2, 4, 3), nn.Flatten(0), nn.Linear(4 * 8, 3))
+    assert model(torch.zeros(2, 10)).shape == (3,)
+    report = trace(model, (2, 10))
+    assert report.ok and report.output_shape == (3,)
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def test_plain_text_is_aligned_and_lists_problems() -> None:
+    text = str(trace(CifarNet(fc_in=1024), (1, 3, 32, 32)))
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("#"))
+    table = lines[header:header + 27]
+    col = table[0].index("input")
+    for line in table[1:]:
+        assert line[col - 2:col] == "  " and line[col] == "["
+    assert "Linear in_features needed: fc_layer.1=4096" in text
+    assert "nn.Linear(4096, 1024)  # 256 channels × 4 × 4 after conv_layer.17" in text
+    assert re.search(r"^\*\d+\s+x\.view\(1, -1\)", text, re.M)
+
+
+def test_html_table_highlights_flatten_and_fix() -> None:
+    report = trace(CifarNet(fc_in=1024), (1, 3, 32, 32))
+    page = report._repr_html_()
+    assert '<tr class="cw-flatten">' in page
+    assert "flatten: 256 channels × 4 × 4 = 4096" in page
+    assert "needs in_features=4096" in page
+    assert "<pre>nn.Linear(4096, 1024)  # 256 channels × 4 × 4 after conv_layer.17 " in page
+    assert 'class="cw-answer"' in page
+
+
+def test_html_escapes_names() -> None:
+    class Weird(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.add_module("<b>", nn.Linear(3, 2))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return getattr(self, "<b>")(x)
+
+    page = trace(Weird(), (1, 4))._repr_html_()
+    assert "&lt;b&gt;" in page and "<td><b></td>" not in page
+
+
+# ----------------------------------------------------------------------------- input sizes
+
+
+def real_flatten_shape(n: int) -> tuple[int, ...] | None:
+    model = CifarNet(width=32).conv_layer  # same arithmetic, tiny channels
+    try:
+        with torch.no_grad():
+            return tuple(model(torch.zeros(1, 3, 32, n)).shape)
+    except RuntimeError:
+        return None
+
+
+def test_input_size_range_cifar_against_pytorch() -> None:
+    r = trace(CifarNet(), (1, 3, 32, 32)).input_size_range(dim=-1)
+    assert (r.low, r.high, r.shape, r.smallest) == (32, 39, (1, 256, 4, 4), 8)
+    same = [n for n in range(20, 50) if real_flatten_shape(n) == (1, 8, 4, 4)]
+    assert same == list(range(r.low, r.high + 1))
+    assert real_flatten_shape(r.smallest) is not None
+    assert real_flatten_shape(r.smallest - 1) is None
+    assert "32..39" in str(r)
+
+
+@pytest.mark.parametrize("size", [8, 9, 40, 100])
+def test_input_size_range_is_an_interval_around_size(size: int) -> None:
+    r = input_size_range(CifarNet(width=8), (1, 3, 32, size))
+    assert r.low <= size <= r.high
+    assert real_flatten_shape(r.low)[-1] == real_flatten_shape(r.high)[-1]  # type: ignore
+    assert real_flatten_shape(r.low - 1) != real_flatten_shape(r.low)
+    assert real_flatten_shape(r.high + 1) != real_flatten_shape(r.high)
+
+
+def test_input_size_range_refuses_a_size_the_model_cannot_take() -> None:
+    from convwidget import ShapeError
+
+    with pytest.raises(ShapeError, match="does not accept input size 4"):
+        input_size_range(CifarNet(), (1, 3, 32, 4))
+    with pytest.raises(ValueError, match="dim=7 is outside the input shape"):
+        input_size_range(CifarNet(), (1, 3, 32, 32), dim=7)
+
+
+# ----------------------------------------------------------------------------- inputs, CLI
+
+CIFAR_TEXT = """
+self.conv_layer = nn.Sequential(
+    nn.Conv2d(3, 32, kernel_size=3, padding=1), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
+    nn.Conv2d(32, 64, kernel_size=3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2, 2),
+    nn.Conv2d(64, 128, kernel_size=3, padding=1), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
+    nn.Conv2d(128, 128, kernel_size=3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2, 2),
+    nn.Conv2d(128, 256, kernel_size=3, padding=1), nn.BatchNorm2d(256), nn.ReLU(inplace=True),
+    nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2, 2),
+)
+self.fc_layer = nn.Sequential(
+    nn.Dropout(p=0.1),
+    nn.Linear(1024, 1024),
+)
+"""
+
+
+def test_pasted_text_is_traced_with_the_parser_notes() -> None:
+    report = trace(CIFAR_TEXT, (1, 3, 32, 32))
+    assert report.linear_in_features == {"fc_layer.1": 4096}
+    assert any("inserted nn.Flatten()" in n for n in report.notes)
+    assert report.problems[0].fix.startswith("nn.Linear(4096, 1024)  # 256 channels × 4 × 4")
+
+
+@pytest.mark.parametrize("bad", [(1, 3, -2), (), "1,3", (1.5, 3), None])
+def test_bad_input_shape_is_a_value_error(bad: Any) -> None:
+    with pytest.raises(ValueError, match="input_shape must be a sequence of non-negative"):
+        trace(LeNet(), bad)
+
+
+def test_not_a_model_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="needs a torch.nn.Module or pasted PyTorch text"):
+        trace(42, (1, 3))  # type: ignore[arg-type]
+
+
+def test_cli_prints_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "model.txt"
+    f.write_text(CIFAR_TEXT)
+    assert main_trace([str(f), "--input", "1,3,32,32"]) == 1
+    out = capsys.readouterr().out
+    assert "fc_layer.1=4096" in out and "nn.Linear(4096, 1024)" in out
+    f.write_text(CIFAR_TEXT.replace("nn.Linear(1024, 1024)", "nn.Linear(4096, 1024)"))
+    assert main_trace([str(f), "--input", "1,3,32,32"]) == 0
+    assert main_trace(["torch.nn:Identity", "--input", "2,5"]) == 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nowhere/model.txt", "--input", "1,3,32,32"], "cannot load a model from"),
+    (["torch.nn:NoSuchLayer", "--input", "1,3"], "cannot load a model from"),
+    (["torch.nn:Identity", "--input", "1,a3"], "--input must be the input shape"),
+    (["torch.nn:Identity", "--input=-1,3"], "--input must be the input shape"),
+])
+def test_cli_bad_input_is_a_sentence_and_exit_2(argv: list[str], message: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main_trace(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_cli_through_the_package_entry_point(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from convwidget.cli import main
+
+    f = tmp_path / "model.txt"
+    f.write_text(CIFAR_TEXT)
+    assert main(["trace", str(f), "--input", "1,3,32,32"]) == 1
+    assert "nn.Linear(4096, 1024)" in capsys.readouterr().out
+
+
+def test_problem_str_and_report_types() -> None:
+    report = trace(nn.Sequential(nn.Linear(3, 2)), (1, 4))
+    assert isinstance(report, TraceReport)
+    assert isinstance(report.problems[0], Problem)
+    assert str(report.problems[0]).splitlines()[1] == "    nn.Linear(4, 2)"
+    assert math.prod(report.output_shape or ()) == 2
