@@ -93,6 +93,7 @@ def _conv(layer: Any, shape: Shape, name: str) -> Shape:
     transposed = name.startswith("ConvTranspose") or name.startswith("LazyConvTranspose")
     lazy = name.startswith("Lazy") and _is_uninitialized(layer)
     if not lazy:
+        _groups_check(layer)
         _channels_check(layer, shape, layer.in_channels, "in_channels", n)
     if any(s == 0 for s in shape[-n:]) or shape[-(n + 1)] == 0:
         raise ShapeError(f"{_short(layer)} got an empty input {_fmt(shape)}")
@@ -116,6 +117,16 @@ def _conv(layer: Any, shape: Shape, name: str) -> Shape:
         except ShapeError as err:
             raise _in_dim(err, i, n) from None
     return shape[: -(n + 1)] + (layer.out_channels,) + tuple(out)
+
+
+def _groups_check(layer: Any) -> None:
+    g, ci, co = layer.groups, layer.in_channels, layer.out_channels
+    if g < 1 or ci % g or co % g:
+        common = [d for d in range(1, min(ci, co) + 1) if ci % d == 0 and co % d == 0]
+        raise ShapeError(
+            f"groups={g} must divide both in_channels={ci} and out_channels={co} (each "
+            f"group is its own small convolution); use groups in {common}"
+        )
 
 
 def _check_pad_mode(mode: str, size: int, pad: tuple[int, int]) -> None:
