@@ -144,7 +144,7 @@ def _empty_transpose(case: Case, truth: Any) -> bool:
     ``(1, 1, 2, 2)`` returns ``(1, 1, 0, 0)``. convwidget may refuse them all.
     """
     return (
-        case.cls.__name__.startswith("ConvTranspose")
+        "ConvTranspose" in case.cls.__name__
         and not isinstance(truth, Refused)
         and 0 in truth[-case.n_spatial:]
     )
@@ -156,11 +156,15 @@ def check_case(case: Case) -> list[str]:
     where = f"{case.text()} on input {case.shape}"
 
     layer = torch_build(case)
+    layer_exp: Any = None
     if isinstance(layer, Refused):
         truth: tuple[int, ...] | Refused = layer
     else:
-        truth = torch_run(layer, case.shape)
+        # convwidget first: a forward pass initialises (and re-classes) lazy layers.
         got = ours(lambda: output_shape(layer, case.shape))
+        if case.explain_kwargs is not None:
+            layer_exp = ours(lambda: explain(layer, case.shape))
+        truth = torch_run(layer, case.shape)
         if isinstance(truth, Refused):
             if not isinstance(got, Refused):
                 problems.append(f"output_shape: {where}: torch {truth}; convwidget {_fmt(got)}")
@@ -205,7 +209,7 @@ def check_case(case: Case) -> list[str]:
 
     # explain(layer, shape).
     if case.explain_kwargs is not None and not isinstance(layer, Refused):
-        exp = ours(lambda: explain(layer, case.shape))
+        exp = layer_exp
         if isinstance(exp, (Refused, BaseException)):
             problems.append(f"explain(layer, shape): {where}: {_fmt(exp)}")
         elif bool(exp.ok) != torch_ok or (torch_ok and tuple(exp.output_size) != spatial):
@@ -523,11 +527,15 @@ def gen_upsample(rng: random.Random) -> Case:
                                       [sdims, sdims, sdims, sdims + 1]))))
         if rng.random() < 0.2:
             kwargs["recompute_scale_factor"] = True
+    shape = tuple(rng.randint(1, 3) for _ in range(2)) + tuple(
+        rng.randint(1, 10) for _ in range(ndim - 2))
+    if rng.random() < 0.15:
+        kwargs.pop("recompute_scale_factor", None)
+        return Case(rng.choice([nn.UpsamplingNearest2d, nn.UpsamplingBilinear2d]), kwargs,
+                    shape[:ndim])
     kwargs["mode"] = mode
     if mode in ("linear", "bilinear", "bicubic", "trilinear") and rng.random() < 0.5:
         kwargs["align_corners"] = True
-    shape = tuple(rng.randint(1, 3) for _ in range(2)) + tuple(
-        rng.randint(1, 10) for _ in range(ndim - 2))
     return Case(nn.Upsample, kwargs, shape[:ndim])
 
 
@@ -545,7 +553,7 @@ def gen_pixel(rng: random.Random) -> Case:
 
 
 def gen_preserving(rng: random.Random) -> Case:
-    kind = rng.choice(["act", "bn", "in", "ln", "gn", "drop"])
+    kind = rng.choice(["act", "bn", "in", "ln", "gn", "drop", "drop", "softmax"])
     ndim = rng.randint(1, 5)
     shape = tuple(rng.choice([1, 1, 2, 3, 4]) for _ in range(ndim))
     train = rng.random() < 0.6
@@ -557,7 +565,10 @@ def gen_preserving(rng: random.Random) -> Case:
         return Case(cls, {}, shape, train=train)
     if kind == "bn":
         d = rng.randint(1, 3)
-        return Case(getattr(nn, f"BatchNorm{d}d"), dict(num_features=ch), shape, train=train)
+        kwargs = dict(num_features=ch)
+        if rng.random() < 0.2:
+            kwargs["track_running_stats"] = False  # then eval() normalises by the batch too
+        return Case(getattr(nn, f"BatchNorm{d}d"), kwargs, shape, train=train)
     if kind == "in":
         d = rng.randint(1, 3)
         kwargs = dict(num_features=ch, affine=rng.random() < 0.5)
@@ -577,8 +588,74 @@ def gen_preserving(rng: random.Random) -> Case:
         if rng.random() < 0.05:
             g = ch + 1
         return Case(nn.GroupNorm, dict(num_groups=g, num_channels=ch), shape, train=train)
-    cls = rng.choice([nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout])
-    return Case(cls, dict(p=0.5), shape, train=train)
+    if kind == "softmax":
+        cls = rng.choice([nn.Softmax, nn.LogSoftmax, nn.Softmin])
+        return Case(cls, dict(dim=rng.choice([None, -1, 0, 1, 2, 3, 4, -3, -5])), shape)
+    cls = rng.choice([nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
+                      nn.FeatureAlphaDropout])
+    return Case(cls, dict(p=rng.choice([0.0, 0.5, 0.5, 1.0])), shape, train=train)
+
+
+def gen_padlayer(rng: random.Random) -> Case:
+    dims = rng.randint(1, 3)
+    kind = rng.choice(["ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad",
+                       "CircularPad"])
+    cls = getattr(nn, f"{kind}{dims}d")
+    if rng.random() < 0.3:
+        padding: Any = rng.randint(0, 4)
+    else:  # negative padding crops
+        padding = tuple(rng.choice([-2, -1, 0, 0, 1, 2, 3, 4]) for _ in range(2 * dims))
+    kwargs: dict[str, Any] = dict(padding=padding)
+    if kind == "ConstantPad":
+        kwargs["value"] = 1.5
+    ndim = dims + rng.choice([1, 2, 2, 2, 0, 3])
+    shape = tuple(rng.randint(1, 6) for _ in range(ndim))
+    return Case(cls, kwargs, shape)
+
+
+def gen_lazy(rng: random.Random) -> Case:
+    """Lazy layers before their first forward: in_channels/in_features unknown."""
+    if rng.random() < 0.25:
+        shape = tuple(rng.randint(1, 4) for _ in range(rng.randint(1, 3)))
+        return Case(nn.LazyLinear, dict(out_features=rng.randint(1, 5)), shape)
+    dims = rng.randint(1, 3)
+    transposed = rng.random() < 0.4
+    case = (gen_conv_transpose if transposed else gen_conv)(rng, dims)
+    kwargs = dict(case.kwargs)
+    kwargs.pop("in_channels")
+    if kwargs.get("groups", 1) != 1:
+        kwargs["groups"] = 1
+    cls = getattr(nn, f"Lazy{case.cls.__name__}")
+    return Case(cls, kwargs, case.shape, n_spatial=case.n_spatial)
+
+
+def gen_sequential(rng: random.Random) -> Case:
+    """Conv -> act -> pool -> Flatten -> Linear, with in_features right or wrong."""
+    dims = rng.randint(1, 2)
+    conv = gen_conv(rng, dims)
+    pool = gen_max_pool(rng, dims) if rng.random() < 0.5 else gen_avg_pool(rng, dims)
+    conv.kwargs["padding_mode"] = "zeros"
+    layers: list[tuple[type, dict[str, Any]]] = [
+        (conv.cls, conv.kwargs), (nn.ReLU, {}), (pool.cls, pool.kwargs), (nn.Flatten, {})]
+    # in_features: what torch's prefix produces (the oracle), or a near miss
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            prefix = nn.Sequential(*[c(**k) for c, k in layers])
+            features = prefix(torch.zeros(conv.shape)).shape[-1]
+    except TORCH_REFUSALS:
+        features = rng.randint(1, 20)
+    if rng.random() < 0.2:
+        features += rng.choice([-1, 1])
+    layers.append((nn.Linear, dict(in_features=max(features, 1), out_features=3)))
+    return Case(_SequentialOf, dict(layers=layers), conv.shape)
+
+
+class _SequentialOf(nn.Sequential):
+    """nn.Sequential built from (class, kwargs) pairs, so a case prints as its layers."""
+
+    def __init__(self, layers: list[tuple[type, dict[str, Any]]]) -> None:
+        super().__init__(*[cls(**kwargs) for cls, kwargs in layers])
 
 
 def _cases(gen: Callable[[random.Random], Case], name: str, n: int = EXAMPLES) -> list[Case]:
@@ -603,6 +680,9 @@ OTHER_FAMILIES: dict[str, Callable[[random.Random], Case]] = {
     "Upsample": gen_upsample,
     "PixelShuffle/Unshuffle": gen_pixel,
     "shape-preserving": gen_preserving,
+    "padding layers": gen_padlayer,
+    "lazy layers": gen_lazy,
+    "Sequential": gen_sequential,
 }
 
 
