@@ -1,4 +1,4 @@
-"""The sliding-window picture: Matplotlib artists built once, updated in place.
+"""The sliding-window picture: built once, updated in place, a step in a few milliseconds.
 
 :class:`WindowFigure` draws a :class:`~convwidget.geometry.Geometry`: the input grid with
 its padding ring (grey, hatched), a transposed convolution's inserted zeros (white, "0") and
@@ -8,34 +8,42 @@ holes left unfilled inside the window's outline), the output grid with the curre
 input draws its outside taps dashed; windows PyTorch drops are dashed vermilion on both grids.
 
 It uses :class:`matplotlib.figure.Figure` directly (no pyplot, no backend, no global state):
-render with :meth:`WindowFigure.to_png` and show the bytes in an ``ipywidgets.Image``. A step
-only redraws the moving artists over a cached background (blitting), so a step costs a few
-milliseconds; :meth:`WindowFigure.set_geometry` moves and re-sizes the existing artists.
+render with :meth:`WindowFigure.to_png` and show the bytes in an ``ipywidgets.Image``.
+
+How it stays fast: cells are a whole number of pixels, so the static picture (grids, hatching,
+outlines, indices, titles, legend) is composed once per setting with numpy and written straight
+into the Agg buffer; text is rasterised once per string with FreeType and cached (a Matplotlib
+``Text`` costs ~0.3 ms per glyph here). Only the moving artists (taps, window outline, lit
+cell, link line) go through Matplotlib on each step, in data coordinates of two invisible axes.
 
 >>> from convwidget.geometry import layer_geometry
 >>> fig = WindowFigure(layer_geometry("conv", (5, 5), kernel_size=3, stride=2, padding=1))
 >>> fig.show_step(4)
 >>> fig.highlighted()["out_cell"], fig.highlighted()["taps"][:2]
 ((1, 1), [(1, 1), (1, 2)])
+>>> fig.caption
+'step 5/9: output (1, 1) reads 9 taps: 9 on input'
 >>> fig.to_png()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
 True
 """
 
 from __future__ import annotations
 
-import io
+import functools
+import struct
 import textwrap
+import zlib
 from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.patches import ConnectionPatch, Patch, PathPatch, Rectangle
-from matplotlib.path import Path
+from matplotlib.font_manager import FontProperties, findfont, get_font
+from matplotlib.patches import ConnectionPatch, Rectangle
 
-from .geometry import ROLES, Geometry, Window
+from .geometry import ROLES, Geometry, Window, _combine
 
 __all__ = ["PALETTE", "WindowFigure"]
 
@@ -53,15 +61,37 @@ PALETTE: dict[str, str] = {
     "edge": "#d55e00",  # vermilion: window outline, dropped windows
     "input_border": "#0072b2",  # blue: the real input's border
     "grid": "#7f7f7f",
+    "hatch": "#8f8f8f",
     "text": "#1a1a1a",
+    "error_bg": "#fff4e0",
 }
 
-_LABEL_MAX = 12  # cells a side up to which indices are written in cells (text is slow)
-_MAX_CELL_PX = 44.0
+_LABEL_MAX = 12  # cells a side up to which indices are written in cells
+_MAX_CELL_PX = 44
+_HATCH = {"padding": PALETTE["hatch"], "output_padding": "#5f5f5f"}
+# role of a 2-D cell from the roles of its row and column
+_COMBINED = np.array([[ROLES.index(_combine((a, b))) for b in ROLES] for a in ROLES], dtype=np.intp)
 
 
-def _rgba_table() -> np.ndarray:
-    return np.array([to_rgba(PALETTE[r]) for r in ROLES], dtype=np.float32)
+def _rgb(name_or_hex: str) -> np.ndarray:
+    return np.array([round(255 * v) for v in to_rgba(PALETTE.get(name_or_hex, name_or_hex))[:3]], np.uint8)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_mask(text: str, size_pt: float, dpi: float) -> np.ndarray:
+    """Anti-aliased coverage (uint8, rows x cols) of one line of text, cached per string.
+
+    FreeType through Matplotlib's own font object: the same glyphs Matplotlib draws, at a
+    fraction of the cost of drawing a ``Text`` artist.
+    """
+    font = get_font(findfont(FontProperties(family="DejaVu Sans")))
+    font.clear()
+    font.set_size(size_pt, dpi)
+    font.set_text(text, 0.0)
+    font.draw_glyphs_to_bitmap(antialiased=True)
+    mask = np.asarray(font.get_image()).copy()
+    mask.setflags(write=False)
+    return mask
 
 
 class WindowFigure:
@@ -74,11 +104,14 @@ class WindowFigure:
         until :meth:`set_geometry`.
     figsize, dpi
         Size of the picture (inches, dots per inch).
+    caption
+        Write the step caption (which output cell, how many taps on input/padding) into the
+        picture. A widget may turn it off and show :attr:`caption` as text beside the picture.
     figure
         Draw into this existing Figure instead (e.g. one made by ipympl's
-        ``%matplotlib widget``); artists are then not "animated" and every update calls
-        ``figure.canvas.draw_idle()``. By default a private Agg-backed Figure is used and
-        nothing is shown until you call :meth:`to_png`.
+        ``%matplotlib widget``): the static picture becomes a figure image, artists are not
+        "animated", and every update calls ``figure.canvas.draw_idle()``. By default a private
+        Agg-backed Figure is used and nothing is shown until you call :meth:`to_png`.
 
     >>> from convwidget.geometry import layer_geometry
     >>> fig = WindowFigure(layer_geometry("max_pool", (5, 5), kernel_size=2, ceil_mode=True))
@@ -92,6 +125,7 @@ class WindowFigure:
         *,
         figsize: tuple[float, float] = (8.0, 4.0),
         dpi: float = 100.0,
+        caption: bool = True,
         figure: Figure | None = None,
     ) -> None:
         self._interactive = figure is not None
@@ -99,73 +133,43 @@ class WindowFigure:
             figure = Figure(figsize=figsize, dpi=dpi, facecolor="white")
             FigureCanvasAgg(figure)
         self.figure = figure
-        self._animated = not self._interactive
-        self._rgba = _rgba_table()
+        self.show_caption = caption
         self.geometry: Geometry | None = None
         self.window: Window | None = None
         self.step: int = 0
         self.error: str | None = None
-        self._background: Any = None
-        self._needs_full_draw = True
-        self._legend_key: tuple[str, ...] | None = None
-        self._legend: Any = None
+        self.caption: str = ""
+        #: indices written in cells, ``{"input": [((row, col), text), ...], "output": [...]}``
+        self.labels: dict[str, list[tuple[tuple[int, int], str]]] = {"input": [], "output": []}
+        #: output cells drawn as ghosts: windows PyTorch drops (``ceil_mode``)
+        self.dropped_cells: list[tuple[int, ...]] = []
         self._stacked = False
+        self._cell = 1
+        self._size = (0, 0)
+        self._background = np.empty((0, 0, 4), np.uint8)
+        self._bg_image: Any = None
         self._build_artists()
         if geometry is not None:
             self.set_geometry(geometry)
         else:
-            self._set_axes_visible(False)
+            self._compose_blank()
 
     # ------------------------------------------------------------------ building
     def _build_artists(self) -> None:
         fig = self.figure
-        anim = self._animated
+        anim = not self._interactive
         self.ax_in = fig.add_axes((0.05, 0.2, 0.4, 0.7))
         self.ax_out = fig.add_axes((0.55, 0.2, 0.4, 0.7))
         for ax in (self.ax_in, self.ax_out):
             ax.set_axis_off()
             ax.set_autoscale_on(False)
-        blank = np.zeros((1, 1, 4), dtype=np.float32)
-        kw = dict(interpolation="nearest", resample=False, origin="upper", aspect="auto", zorder=1)
-        self.in_image = self.ax_in.imshow(blank, **kw)
-        self.out_image = self.ax_out.imshow(blank, **kw)
-        self.in_hatch = PathPatch(
-            Path([(0, 0)]), facecolor="none", edgecolor=PALETTE["grid"], linewidth=0,
-            hatch="///", zorder=1.5,
-        )
-        self.ax_in.add_patch(self.in_hatch)
-        grid_kw = dict(colors=PALETTE["grid"], linewidths=0.6, zorder=2)
-        self.in_lines = LineCollection([], **grid_kw)
-        self.out_lines = LineCollection([], **grid_kw)
-        self.ax_in.add_collection(self.in_lines)
-        self.ax_out.add_collection(self.out_lines)
-        self.in_border = Rectangle((0, 0), 1, 1, fill=False, edgecolor=PALETTE["input_border"],
-                                   linewidth=2.0, zorder=3)
-        self.padded_border = Rectangle((0, 0), 1, 1, fill=False, edgecolor=PALETTE["grid"],
-                                       linewidth=1.2, linestyle=(0, (4, 2)), zorder=3)
-        self.ax_in.add_patch(self.in_border)
-        self.ax_in.add_patch(self.padded_border)
-        dropped_kw = dict(facecolors="none", edgecolors=PALETTE["edge"], linewidths=1.6,
-                          linestyles="--", zorder=4)
-        self.in_dropped = PolyCollection([], **dropped_kw)
-        self.out_dropped = PolyCollection([], hatch="xx", **dropped_kw)
-        self.ax_in.add_collection(self.in_dropped)
-        self.ax_out.add_collection(self.out_dropped)
-        self.in_labels: list[Any] = []
-        self.out_labels: list[Any] = []
-        self.note = fig.text(0.5, 0.085, "", ha="center", va="center", fontsize=9,
-                             color=PALETTE["edge"])
-        self.error_text = fig.text(0.5, 0.5, "", ha="center", va="center", fontsize=11,
-                                   color=PALETTE["text"], visible=False,
-                                   bbox=dict(boxstyle="round,pad=0.8", facecolor="#fff4e0",
-                                             edgecolor=PALETTE["edge"]))
-        # moving artists (drawn over the cached background on every step)
+        # the moving artists: the only things Matplotlib draws on a step
         self.taps = PolyCollection([], facecolors=PALETTE["tap"], edgecolors=PALETTE["edge"],
                                    linewidths=0.8, zorder=5, animated=anim)
         self.extent = Rectangle((0, 0), 1, 1, fill=False, edgecolor=PALETTE["edge"],
                                 linewidth=2.2, zorder=6, animated=anim)
-        self.lit = Rectangle((0, 0), 1, 1, facecolor=to_rgba(PALETTE["tap"], 0.7), edgecolor=PALETTE["edge"],
-                             linewidth=2.2, zorder=6, animated=anim)
+        self.lit = Rectangle((0, 0), 1, 1, facecolor=to_rgba(PALETTE["tap"], 0.7),
+                             edgecolor=PALETTE["edge"], linewidth=2.2, zorder=6, animated=anim)
         self.ax_in.add_collection(self.taps)
         self.ax_in.add_patch(self.extent)
         self.ax_out.add_patch(self.lit)
@@ -173,17 +177,7 @@ class WindowFigure:
                                     coordsB=self.ax_out.transData, color=PALETTE["edge"],
                                     linewidth=1.2, alpha=0.7, zorder=7, animated=anim)
         fig.add_artist(self.link)
-        self.caption = fig.text(0.5, 0.14, "", ha="center", va="center", fontsize=10,
-                                color=PALETTE["text"], animated=anim)
-        self._moving = [self.taps, self.extent, self.lit, self.link, self.caption]
-
-    def _set_axes_visible(self, visible: bool) -> None:
-        for ax in (self.ax_in, self.ax_out):
-            ax.set_visible(visible)
-        for a in (self.link, self.caption, self.note):
-            a.set_visible(visible)
-        if self._legend is not None:
-            self._legend.set_visible(visible)
+        self._moving = [self.taps, self.extent, self.lit, self.link]
 
     # ------------------------------------------------------------------ public API
     @property
@@ -198,71 +192,9 @@ class WindowFigure:
         current step, clamped to the new output)."""
         self.geometry = geometry
         self.error = None
-        self.error_text.set_visible(False)
-        self._set_axes_visible(True)
-        rows, cols = _rows_cols(geometry)
-        n_grid_r, n_grid_c = rows.grid_size, cols.grid_size
-        n_out_r, n_out_c = rows.n_windows, cols.n_windows  # includes dropped windows
-        cell = self._layout(n_grid_r, n_grid_c, n_out_r, n_out_c)
-
-        # input grid: role colours as one image
-        codes = np.array([ROLES.index(r) for r in _grid_roles(geometry)], dtype=np.intp)
-        self.in_image.set_data(self._rgba[codes.reshape(n_grid_r, n_grid_c)])
-        r0, c0 = rows.grid_start, cols.grid_start
-        x0, x1 = c0 - 0.5, c0 + n_grid_c - 0.5
-        y0, y1 = r0 - 0.5, r0 + n_grid_r - 0.5
-        self.in_image.set_extent((x0, x1, y1, y0))
-        self.ax_in.set_xlim(x0, x1)
-        self.ax_in.set_ylim(y1, y0)
-        lw = 0.0 if cell < 3 else (0.35 if cell < 8 else 0.7)
-        self.in_lines.set_segments(_grid_segments(x0, x1, y0, y1))
-        self.in_lines.set_linewidth(lw)
-        # real input and padded edge outlines
-        pr, pc = rows.implicit_padding, cols.implicit_padding
-        self.in_border.set_bounds(-0.5, -0.5, cols.input_stop, rows.input_stop)
-        pad_x0, pad_x1 = -max(pc[0], 0) - 0.5, cols.input_stop + max(pc[1], 0) - 0.5
-        pad_y0, pad_y1 = -max(pr[0], 0) - 0.5, rows.input_stop + max(pr[1], 0) - 0.5
-        self.padded_border.set_bounds(pad_x0, pad_y0, pad_x1 - pad_x0, pad_y1 - pad_y0)
-        has_pad = (pad_x0, pad_x1, pad_y0, pad_y1) != (-0.5, cols.input_stop - 0.5, -0.5, rows.input_stop - 0.5)
-        self.padded_border.set_visible(has_pad)
-        self.in_hatch.set_visible(has_pad)
-        if has_pad:
-            self.in_hatch.set_path(_ring(pad_x0, pad_x1, pad_y0, pad_y1,
-                                         -0.5, cols.input_stop - 0.5, -0.5, rows.input_stop - 0.5))
-
-        # output grid, with ghost cells for dropped windows
-        out = np.zeros((n_out_r, n_out_c, 4), dtype=np.float32)
-        out[: rows.output, : cols.output] = to_rgba(PALETTE["output"])
-        self.out_image.set_data(out)
-        ox1, oy1 = n_out_c - 0.5, n_out_r - 0.5
-        self.out_image.set_extent((-0.5, ox1, oy1, -0.5))
-        self.ax_out.set_xlim(-0.5, ox1)
-        self.ax_out.set_ylim(oy1, -0.5)
-        self.out_lines.set_segments(_grid_segments(-0.5, cols.output - 0.5, -0.5, rows.output - 0.5))
-        self.out_lines.set_linewidth(lw)
-
-        dropped = geometry.dropped_windows()
-        if geometry.ndim == 1:
-            dropped = tuple(Window(w.step, (0, *w.out_cell), tuple((0, *t) for t in w.taps),
-                                   w.inputs, w.dropped, w.overhang) for w in dropped)
-        if dropped:
-            # one representative dropped window per dimension keeps the picture readable
-            shown = [w for w in dropped if sum(i > 0 for i in w.out_cell) <= 1 and min(w.out_cell) == 0][:2]
-            self.in_dropped.set_verts([_window_box(w, rows, cols) for w in shown])
-            self.out_dropped.set_verts([_cell_box(*w.out_cell) for w in dropped])
-        else:
-            self.in_dropped.set_verts([])
-            self.out_dropped.set_verts([])
-        self.note.set_text(_note(geometry, bool(dropped)))
-        self.note.set_color(PALETTE["edge"] if dropped else PALETTE["text"])
-        for coll in (self.in_dropped, self.out_dropped):
-            coll.set_visible(bool(dropped))
-
-        self._set_labels(geometry, rows, cols, cell)
-        self.ax_in.set_title(_input_title(geometry), fontsize=10, color=PALETTE["text"])
-        self.ax_out.set_title(_output_title(geometry), fontsize=10, color=PALETTE["text"])
-        self._set_legend(geometry, bool(dropped))
-        self._needs_full_draw = True
+        for a in self._moving:
+            a.set_visible(True)
+        self._compose(geometry)
         if step is None:
             step = min(self.step, geometry.n_steps - 1)
         self.show_step(step)
@@ -278,33 +210,24 @@ class WindowFigure:
         """Show any window of the current geometry, including one PyTorch drops
         (from :meth:`Geometry.dropped_windows`)."""
         g = self.geometry
-        if g is None:
+        if g is None or self.error is not None:
             return
         self.window = window
         if g.ndim == 1:
-            window = Window(window.step, (0, *window.out_cell), tuple((0, *t) for t in window.taps),
-                            tuple((0, *c) for c in window.inputs), window.dropped, window.overhang)
+            window = _window_2d(window)
         rows, cols = _rows_cols(g)
-        verts = []
-        faces = []
-        styles = []
         # translucent, so the indices written in small grids stay readable under the window
         tap_rgba = to_rgba(PALETTE["tap"], 0.7)
         soft_rgba = to_rgba(PALETTE["tap"], 0.35)
-        counts = {"input": 0, "padding": 0, "zero": 0, "output_padding": 0, "overhang": 0, "cropped": 0}
+        clear = (0.0, 0.0, 0.0, 0.0)
+        verts, faces, styles = [], [], []
+        counts = dict.fromkeys(ROLES, 0)
         for r, c in window.taps:
-            role = _role2(rows, cols, r, c)
+            role = _combine((rows.role(r), cols.role(c)))
             counts[role] += 1
             verts.append(_cell_box(r, c))
-            if role == "input":
-                faces.append(tap_rgba)
-                styles.append("solid")
-            elif role in ("overhang", "cropped"):
-                faces.append((0.0, 0.0, 0.0, 0.0))
-                styles.append("--")
-            else:
-                faces.append(soft_rgba)
-                styles.append("solid")
+            faces.append(tap_rgba if role == "input" else clear if role in ("overhang", "cropped") else soft_rgba)
+            styles.append("--" if role in ("overhang", "cropped") else "solid")
         self.taps.set_verts(verts)
         self.taps.set_facecolors(faces)
         self.taps.set_linestyles(styles)
@@ -312,30 +235,43 @@ class WindowFigure:
         self.extent.set_bounds(c0 - 0.5, r0 - 0.5, c1 - c0 + 1, r1 - r0 + 1)
         self.extent.set_linestyle("--" if window.dropped else "-")
         orow, ocol = window.out_cell
-        self.lit.set_xy((ocol - 0.5, orow - 0.5))
-        self.lit.set_width(1)
-        self.lit.set_height(1)
+        self.lit.set_bounds(ocol - 0.5, orow - 0.5, 1, 1)
         self.lit.set_linestyle("--" if window.dropped else "-")
-        # from the window's right edge to the output cell's left edge: the line crosses
-        # as few labelled cells as possible
         if self._stacked:
             self.link.xy1 = ((c0 + c1) / 2, r1 + 0.5)
             self.link.xy2 = (ocol, orow - 0.5)
         else:
+            # right edge of the window to left edge of the cell: crosses few labelled cells
             self.link.xy1 = (c1 + 0.5, (r0 + r1) / 2)
             self.link.xy2 = (ocol - 0.5, orow)
-        self.caption.set_text(_caption(g, window, counts))
+        self.caption = _caption(g, self.window, counts)
         if self._interactive:
+            self._update_figure_image()
             self.figure.canvas.draw_idle()
 
     def show_error(self, message: str) -> None:
-        """Replace the drawing by ``message`` (e.g. why PyTorch refuses the setting)."""
+        """Replace the drawing by ``message`` (e.g. why PyTorch refuses the setting); the
+        next :meth:`set_geometry` brings the drawing back."""
         self.error = message
-        self._set_axes_visible(False)
-        self.error_text.set_text(textwrap.fill(message, 70))
-        self.error_text.set_visible(True)
-        self._needs_full_draw = True
+        self.caption = ""
+        for a in self._moving:
+            a.set_visible(False)
+        pw, ph = self._pixels()
+        bg = np.full((ph, pw, 4), 255, np.uint8)
+        lines = textwrap.wrap(message, 72) or [""]
+        size = 11.0
+        masks = [_text_mask(line, size, self.figure.dpi) for line in lines]
+        line_h = max(m.shape[0] for m in masks) + 6
+        box_w = min(pw - 20, max(m.shape[1] for m in masks) + 40)
+        box_h = line_h * len(masks) + 30
+        x0, y0 = (pw - box_w) // 2, max(0, (ph - box_h) // 2)
+        bg[y0:y0 + box_h, x0:x0 + box_w, :3] = _rgb("error_bg")
+        _outline(bg, y0, x0, y0 + box_h - 1, x0 + box_w - 1, _rgb("edge"), 2)
+        for i, m in enumerate(masks):
+            _paste(bg, m, _rgb("text"), x0 + 20 + m.shape[1] / 2, y0 + 15 + line_h * i + line_h / 2)
+        self._background = bg
         if self._interactive:
+            self._update_figure_image()
             self.figure.canvas.draw_idle()
 
     def highlighted(self) -> dict[str, Any]:
@@ -347,7 +283,7 @@ class WindowFigure:
         """
         taps = []
         for path in self.taps.get_paths():
-            (cx, cy) = path.vertices[:4].mean(axis=0)
+            cx, cy = path.vertices[:4].mean(axis=0)
             taps.append((int(round(cy)), int(round(cx))))
         x, y = self.lit.get_xy()
         ex, ey = self.extent.get_xy()
@@ -356,46 +292,48 @@ class WindowFigure:
             "out_cell": (int(round(y + 0.5)), int(round(x + 0.5))),
             "extent": (
                 (int(round(ey + 0.5)), int(round(ex + 0.5))),
-                (int(round(ey + self.extent.get_height() - 0.5)), int(round(ex + self.extent.get_width() - 0.5))),
+                (int(round(ey + self.extent.get_height() - 0.5)),
+                 int(round(ex + self.extent.get_width() - 0.5))),
             ),
         }
 
     # ------------------------------------------------------------------ rendering
-    def render(self) -> memoryview:
-        """Render the current state into the Agg buffer and return it (RGBA rows).
+    def render(self) -> np.ndarray:
+        """Render the current frame into the Agg buffer and return it (``(h, w, 4)`` uint8,
+        a view: copy it if you keep it past the next render).
 
-        A full draw happens only after :meth:`set_geometry` / :meth:`show_error`; a step
-        restores the cached background and draws the moving artists over it.
+        The static picture is copied into the buffer (no Matplotlib drawing), the caption
+        pasted, and only the moving artists drawn by Matplotlib.
         """
         canvas = self.figure.canvas
-        if not isinstance(canvas, FigureCanvasAgg):
-            raise TypeError("render() needs the Agg canvas WindowFigure makes; draw interactive figures with their canvas")
-        if self._needs_full_draw or self._background is None:
-            canvas.draw()  # animated artists are skipped: this is the background
-            self._background = canvas.copy_from_bbox(self.figure.bbox)
-            self._needs_full_draw = False
-        else:
-            canvas.restore_region(self._background)
+        if self._interactive or not isinstance(canvas, FigureCanvasAgg):
+            canvas.draw()
+            return np.asarray(canvas.buffer_rgba())
+        renderer = canvas.get_renderer()
+        buf = np.asarray(renderer.buffer_rgba())
+        if buf.shape != self._background.shape:
+            # the figure was resized or its dpi changed: lay everything out again
+            if self.error is not None:
+                self.show_error(self.error)
+            elif self.geometry is not None:
+                self._compose(self.geometry)
+            else:
+                self._compose_blank()
+        np.copyto(buf, self._background)
         if self.error is None and self.geometry is not None:
-            renderer = canvas.get_renderer()
+            if self.show_caption and self.caption:
+                self._paste_caption(buf)
             for artist in self._moving:
                 artist.draw(renderer)
-        return canvas.buffer_rgba()
+        return buf
 
     def to_rgba(self) -> np.ndarray:
         """The current frame as an ``(height, width, 4)`` uint8 array (a copy)."""
-        return np.array(self.render(), copy=True)
+        return self.render().copy()
 
     def to_png(self, compress_level: int = 1) -> bytes:
-        """The current frame as PNG bytes (fast, low compression by default)."""
-        from PIL import Image  # matplotlib depends on Pillow
-
-        buf = self.render()
-        h, w = buf.shape[:2]
-        image = Image.frombuffer("RGBA", (w, h), buf, "raw", "RGBA", 0, 1)
-        out = io.BytesIO()
-        image.save(out, format="png", compress_level=compress_level)
-        return out.getvalue()
+        """The current frame as PNG bytes (RGB; fast, low compression by default)."""
+        return _encode_png(self.render(), compress_level)
 
     def _repr_png_(self) -> bytes:
         return self.to_png()
@@ -403,94 +341,295 @@ class WindowFigure:
     def close(self) -> None:
         """Drop the figure's artists (the Figure is not registered with pyplot)."""
         self.figure.clear()
-        self._background = None
+        self._background = np.empty((0, 0, 4), np.uint8)
 
-    # ------------------------------------------------------------------ helpers
-    def _layout(self, grid_r: int, grid_c: int, out_r: int, out_c: int) -> float:
-        """Place both axes so cells are square and the same size on both grids: side by side,
-        or input above output when that gives bigger cells (wide, flat inputs; 1-D)."""
-        pw, ph = self.figure.bbox.width, self.figure.bbox.height
-        top, bottom, side, gap, title = 30.0, 70.0, 12.0, 56.0, 26.0
-        avail_w, avail_h = pw - 2 * side, ph - top - bottom
-        beside = min((avail_w - gap) / (grid_c + out_c), avail_h / max(grid_r, out_r))
-        stacked = min(avail_w / max(grid_c, out_c), (avail_h - gap / 2 - title) / (grid_r + out_r))
-        self._stacked = stacked > beside * 1.15
-        cell = min(stacked if self._stacked else beside, _MAX_CELL_PX)
-        in_w, in_h, out_w, out_h = grid_c * cell, grid_r * cell, out_c * cell, out_r * cell
-        if self._stacked:
-            block = in_h + gap / 2 + title + out_h
-            in_y = bottom + (avail_h + block) / 2 - in_h
-            out_y = bottom + (avail_h - block) / 2
-            self.ax_in.set_position(((pw - in_w) / 2 / pw, in_y / ph, in_w / pw, in_h / ph))
-            self.ax_out.set_position(((pw - out_w) / 2 / pw, out_y / ph, out_w / pw, out_h / ph))
-        else:
-            left = (pw - (in_w + gap + out_w)) / 2
-            mid = bottom + avail_h / 2
-            self.ax_in.set_position((left / pw, (mid - in_h / 2) / ph, in_w / pw, in_h / ph))
-            self.ax_out.set_position(((left + in_w + gap) / pw, (mid - out_h / 2) / ph, out_w / pw, out_h / ph))
-        return cell
+    # ------------------------------------------------------------------ composing
+    def _pixels(self) -> tuple[int, int]:
+        return int(round(self.figure.bbox.width)), int(round(self.figure.bbox.height))
 
-    def _set_labels(self, g: Geometry, rows: Any, cols: Any, cell: float) -> None:
+    def _compose_blank(self) -> None:
+        pw, ph = self._pixels()
+        self._background = np.full((ph, pw, 4), 255, np.uint8)
+        for a in self._moving:
+            a.set_visible(False)
+
+    def _compose(self, g: Geometry) -> None:
+        """Lay out both grids and compose the static picture with numpy."""
+        pw, ph = self._pixels()
         dpi = self.figure.dpi
-        size = max(4.0, min(9.0, cell * 0.34 * 72 / dpi))
-        in_items: list[tuple[float, float, str, str]] = []
-        out_items: list[tuple[float, float, str, str]] = []
-        if max(rows.grid_size, cols.grid_size) <= _LABEL_MAX and cell >= 12:
-            width = cols.size
-            for r in range(rows.grid_start, rows.grid_stop):
-                for c in range(cols.grid_start, cols.grid_stop):
-                    role = _role2(rows, cols, r, c)
+        rows, cols = _rows_cols(g)
+        n_out_r, n_out_c = rows.n_windows, cols.n_windows  # includes dropped windows
+        cell, (in_x, in_y), (out_x, out_y) = self._layout(
+            pw, ph, rows.grid_size, cols.grid_size, n_out_r, n_out_c)
+        self._cell = cell
+        bg = np.full((ph, pw, 4), 255, np.uint8)
+
+        # input grid
+        codes = _COMBINED[np.array([ROLES.index(r) for r in rows.roles])[:, None],
+                          np.array([ROLES.index(c) for c in cols.roles])[None, :]]
+        table = np.stack([_rgb(r) for r in ROLES])
+        hatch = {ROLES.index(r): _rgb(col) for r, col in _HATCH.items()}
+        _draw_grid(bg, in_y, in_x, codes, table, cell, hatch)
+        r0, c0 = rows.grid_start, cols.grid_start
+
+        def box(ra: int, ca: int, rb: int, cb: int) -> tuple[int, int, int, int]:
+            """Pixel rectangle of grid cells ra..rb-1, ca..cb-1 (array rows/cols)."""
+            return (in_y + (ra - r0) * cell, in_x + (ca - c0) * cell,
+                    in_y + (rb - r0) * cell, in_x + (cb - c0) * cell)
+
+        pr, pc = rows.implicit_padding, cols.implicit_padding
+        padded = box(-max(pr[0], 0), -max(pc[0], 0), rows.input_stop + max(pr[1], 0),
+                     cols.input_stop + max(pc[1], 0))
+        real = box(0, 0, rows.input_stop, cols.input_stop)
+        if padded != real:
+            _outline(bg, *padded, _rgb("grid"), 1, dash=4)
+        _outline(bg, *real, _rgb("input_border"), 2)
+
+        dropped = g.dropped_windows()
+        if g.ndim == 1:
+            dropped = tuple(_window_2d(w) for w in dropped)
+        # one dropped window per edge keeps the input readable; all of them on the output
+        for w in [w for w in dropped if min(w.out_cell) == 0][:2]:
+            (ta, tb), (tc, td) = w.taps[0], w.taps[-1]
+            _outline(bg, *box(ta, tb, tc + 1, td + 1), _rgb("edge"), 2, dash=6)
+
+        # output grid, with ghost cells for dropped windows
+        out_codes = np.zeros((n_out_r, n_out_c), np.intp)
+        out_codes[rows.output:, :] = 1
+        out_codes[:, cols.output:] = 1
+        out_table = np.stack([_rgb("output"), np.array([255, 255, 255], np.uint8)])
+        _draw_grid(bg, out_y, out_x, out_codes, out_table, cell, {1: _rgb("#f0b48a")},
+                   hatch_both=True)
+        self.dropped_cells = [w.out_cell for w in dropped]
+        for w in dropped:
+            r, c = w.out_cell
+            _outline(bg, out_y + r * cell, out_x + c * cell, out_y + (r + 1) * cell,
+                     out_x + (c + 1) * cell, _rgb("edge"), 1, dash=3)
+
+        # indices in cells (small grids only: they are the values the torch panel feeds in)
+        size = float(np.clip(cell * 0.34 * 72 / dpi, 5.0, 9.5))
+        self.labels: dict[str, list[tuple[tuple[int, int], str]]] = {"input": [], "output": []}
+        if max(rows.grid_size, cols.grid_size) <= _LABEL_MAX and cell >= 14:
+            text_rgb, zero_rgb = _rgb("text"), _rgb("grid")
+            for i, r in enumerate(range(rows.grid_start, rows.grid_stop)):
+                for j, c in enumerate(range(cols.grid_start, cols.grid_stop)):
+                    role = ROLES[codes[i, j]]
+                    cy, cx = in_y + i * cell + (cell + 1) / 2, in_x + j * cell + (cell + 1) / 2
                     if role == "input":
-                        i, j = rows.input_index(r) if g.ndim == 2 else 0, cols.input_index(c)
-                        in_items.append((c, r, str(i * width + j), PALETTE["text"]))
+                        index = str(rows.input_index(r) * cols.size + cols.input_index(c))
+                        _paste(bg, _text_mask(index, size, dpi), text_rgb, cx, cy)
+                        self.labels["input"].append(((r, c), index))
                     elif role == "zero":
-                        in_items.append((c, r, "0", PALETTE["grid"]))
-        if max(rows.output, cols.output) <= _LABEL_MAX and cell >= 12:
+                        _paste(bg, _text_mask("0", size, dpi), zero_rgb, cx, cy)
+                        self.labels["input"].append(((r, c), "0"))
+        if max(rows.output, cols.output) <= _LABEL_MAX and cell >= 14:
             for r in range(rows.output):
                 for c in range(cols.output):
-                    out_items.append((c, r, str(r * cols.output + c), PALETTE["text"]))
-        _place(self.ax_in, self.in_labels, in_items, size)
-        _place(self.ax_out, self.out_labels, out_items, size)
+                    index = str(r * cols.output + c)
+                    _paste(bg, _text_mask(index, size, dpi), _rgb("text"),
+                           out_x + c * cell + (cell + 1) / 2, out_y + r * cell + (cell + 1) / 2)
+                    self.labels["output"].append(((r, c), index))
 
-    def _set_legend(self, g: Geometry, dropped: bool) -> None:
-        present = set(_grid_roles(g))
-        order = ["input", "padding", "zero", "output_padding", "overhang", "cropped"]
+        # titles above the grids, note and legend below
+        in_w, in_h = cols.grid_size * cell, rows.grid_size * cell
+        out_w = n_out_c * cell
+        title = _text_mask(_input_title(g), 10.0, dpi)
+        _paste(bg, title, _rgb("text"), np.clip(in_x + in_w / 2, title.shape[1] / 2 + 2, pw - title.shape[1] / 2 - 2),
+               in_y - 12)
+        _paste(bg, _text_mask(_output_title(g), 10.0, dpi), _rgb("text"), out_x + out_w / 2, out_y - 12)
+        note = _note(g, bool(dropped))
+        if note:
+            _paste(bg, _text_mask(note, 9.0, dpi), _rgb("edge" if dropped else "text"), pw / 2, ph - 34)
+        self._draw_legend(bg, g, {ROLES[i] for i in np.unique(codes)}, bool(dropped), ph - 12)
+        self._caption_y = ph - 56
+        self._background = bg
+
+        # the axes the moving artists live in: data coordinates = grid coordinates, exactly
+        # on the pixel lines composed above
+        for ax, (x, y), (nr, nc), (ry, cx0) in (
+            (self.ax_in, (in_x, in_y), (rows.grid_size, cols.grid_size), (r0, c0)),
+            (self.ax_out, (out_x, out_y), (n_out_r, n_out_c), (0, 0)),
+        ):
+            w_px, h_px = nc * cell, nr * cell
+            ax.set_position(((x + 0.5) / pw, (ph - y - 0.5 - h_px) / ph, w_px / pw, h_px / ph))
+            ax.set_xlim(cx0 - 0.5, cx0 + nc - 0.5)
+            ax.set_ylim(ry + nr - 0.5, ry - 0.5)
+        lw = 2.2 if cell >= 8 else 1.2
+        self.extent.set_linewidth(lw)
+        self.lit.set_linewidth(lw)
+        self.taps.set_linewidth(0.8 if cell >= 8 else 0.4)
+        if self._interactive:
+            self._update_figure_image()
+
+    def _layout(self, pw: int, ph: int, grid_r: int, grid_c: int, out_r: int, out_c: int
+                ) -> tuple[int, tuple[int, int], tuple[int, int]]:
+        """Whole-pixel cells, the same size on both grids: side by side, or input above
+        output when that gives bigger cells (wide, flat inputs; 1-D). Returns the cell size
+        and the array (x, y) of each grid's top-left pixel."""
+        top, bottom, side, gap, title = 30, 72, 12, 56, 26
+        avail_w, avail_h = pw - 2 * side, ph - top - bottom
+        beside = min((avail_w - gap) / (grid_c + out_c), avail_h / max(grid_r, out_r))
+        stacked = min(avail_w / max(grid_c, out_c), (avail_h - gap // 2 - title) / (grid_r + out_r))
+        self._stacked = stacked > beside * 1.15
+        cell = int(max(1, min(stacked if self._stacked else beside, _MAX_CELL_PX)))
+        in_w, in_h, out_w, out_h = grid_c * cell, grid_r * cell, out_c * cell, out_r * cell
+        if self._stacked:
+            block = in_h + gap // 2 + title + out_h
+            in_y = top + max(0, (avail_h - block) // 2)
+            out_y = in_y + in_h + gap // 2 + title
+            return cell, ((pw - in_w) // 2, in_y), ((pw - out_w) // 2, out_y)
+        left = max(0, (pw - (in_w + gap + out_w)) // 2)
+        mid = top + avail_h // 2
+        return cell, (left, mid - in_h // 2), (left + in_w + gap, mid - out_h // 2)
+
+    def _draw_legend(self, bg: np.ndarray, g: Geometry, present: set[str], dropped: bool, y: int) -> None:
         names = {
             "input": "input cell",
-            "padding": "padding (max pool: ignored)" if g.kind == "max_pool" else "zero padding",
-            "zero": "inserted zero (stride)",
+            "padding": "padding (ignored by max)" if g.kind == "max_pool" else "zero padding",
+            "zero": "inserted zero",
             "output_padding": "output_padding",
-            "overhang": "beyond padded input (clipped)",
-            "cropped": "cropped (padding > kernel reach)",
+            "overhang": "outside (clipped)",
+            "cropped": "cropped",
         }
-        key = tuple(r for r in order if r in present) + (("dropped",) if dropped else ())
-        if key == self._legend_key:
-            return
-        if self._legend is not None:
-            self._legend.remove()
-        handles = []
-        for role in key:
-            if role == "dropped":
-                handles.append(Patch(facecolor="none", edgecolor=PALETTE["edge"], linestyle="--",
-                                     label="dropped by PyTorch"))
-                continue
-            hatch = "///" if role in ("padding", "output_padding") else None
-            handles.append(Patch(facecolor=PALETTE[role], edgecolor=PALETTE["grid"], hatch=hatch,
-                                 label=names[role]))
-        handles.append(Patch(facecolor=PALETTE["tap"], edgecolor=PALETTE["edge"], label="kernel tap"))
-        self._legend = self.figure.legend(handles=handles, loc="lower center", ncol=len(handles),
-                                          fontsize=8, frameon=False, handlelength=1.4,
-                                          columnspacing=1.2, bbox_to_anchor=(0.5, 0.0))
-        self._legend_key = key
+        entries = [(r, names[r]) for r in ROLES if r in present] + [("tap", "kernel tap")]
+        if dropped:
+            entries.append(("dropped", "dropped by PyTorch"))
+        dpi = self.figure.dpi
+        masks = [_text_mask(label, 8.0, dpi) for _, label in entries]
+        sw, gap = 14, 14
+        total = sum(sw + 5 + m.shape[1] for m in masks) + gap * (len(masks) - 1)
+        x = max(2, (bg.shape[1] - total) // 2)
+        for (key, _), m in zip(entries, masks):
+            y0, x0 = y - 5, x
+            if key == "dropped":
+                _outline(bg, y0, x0, y0 + 10, x0 + sw, _rgb("edge"), 1, dash=3)
+            else:
+                bg[y0:y0 + 10, x0:x0 + sw, :3] = _rgb(key)
+                if key in _HATCH:
+                    _hatch(bg, y0, x0, y0 + 10, x0 + sw, _rgb(_HATCH[key]))
+                _outline(bg, y0, x0, y0 + 10, x0 + sw, _rgb("edge" if key == "tap" else "grid"), 1)
+            _paste(bg, m, _rgb("text"), x0 + sw + 5 + m.shape[1] / 2, y)
+            x += sw + 5 + m.shape[1] + gap
+
+    def _paste_caption(self, buf: np.ndarray) -> None:
+        mask = _text_mask(self.caption, 10.0, self.figure.dpi)
+        _paste(buf, mask, _rgb("text"), buf.shape[1] / 2, self._caption_y)
+
+    def _update_figure_image(self) -> None:
+        """Interactive figures: show the composed picture as a figure image."""
+        bg = self._background.copy()
+        if self.show_caption and self.caption and self.error is None:
+            self._paste_caption(bg)
+        if self._bg_image is None:
+            self._bg_image = self.figure.figimage(bg, 0, 0, origin="upper", zorder=-10)
+        else:
+            self._bg_image.set_data(bg)
 
 
-# ---------------------------------------------------------------------- module helpers
+# ---------------------------------------------------------------------- numpy drawing
+def _draw_grid(bg: np.ndarray, y: int, x: int, codes: np.ndarray, table: np.ndarray, cell: int,
+               hatch: dict[int, np.ndarray], hatch_both: bool = False) -> None:
+    """Cells of colour ``table[codes]``, ``cell`` pixels each, grid lines between, hatching.
+
+    Cells are whole pixels, so each cell's colour is broadcast into a (rows, cell, cols,
+    cell) view of the picture: no per-pixel indexing.
+    """
+    nr, nc = codes.shape
+    ph, pw = bg.shape[:2]
+    # cells that fit in the picture (huge grids are cut at the edge rather than failing)
+    nr, nc = min(nr, (ph - y) // cell), min(nc, (pw - x) // cell)
+    if nr <= 0 or nc <= 0:
+        return
+    codes = codes[:nr, :nc]
+    region = bg[y:y + nr * cell, x:x + nc * cell, :3]
+    blocks = region.reshape(nr, cell, nc, cell, 3)
+    blocks[:] = table[codes][:, None, :, None, :]
+    if hatch:
+        yy, xx = np.ogrid[y:y + nr * cell, x:x + nc * cell]
+        diag = (xx + yy) % 7 == 0
+        if hatch_both:
+            diag = diag | ((xx - yy) % 7 == 0)
+        diag = diag.reshape(nr, cell, nc, cell)
+        for code, color in hatch.items():
+            cells = codes == code
+            if cells.any():
+                blocks[diag & cells[:, None, :, None]] = color
+    if cell >= 3:
+        line = _rgb("grid") if cell >= 8 else np.array([185, 185, 185], np.uint8)
+        full = bg[y:y + nr * cell + 1, x:x + nc * cell + 1, :3]
+        full[::cell, :] = line
+        full[:, ::cell] = line
+
+
+def _hatch(bg: np.ndarray, y0: int, x0: int, y1: int, x1: int, color: np.ndarray) -> None:
+    yy, xx = np.ogrid[y0:y1, x0:x1]
+    bg[y0:y1, x0:x1, :3][(xx + yy) % 5 == 0] = color
+
+
+def _outline(bg: np.ndarray, y0: int, x0: int, y1: int, x1: int, color: np.ndarray, width: int,
+             dash: int = 0) -> None:
+    """A rectangle outline on pixel lines y0, y1 and x0, x1 (inclusive), optionally dashed."""
+    ph, pw = bg.shape[:2]
+    half = width // 2
+    for (ya, yb, xa, xb, along) in (
+        (y0 - half, y0 - half + width, x0, x1 + 1, "x"),
+        (y1 - half, y1 - half + width, x0, x1 + 1, "x"),
+        (y0, y1 + 1, x0 - half, x0 - half + width, "y"),
+        (y0, y1 + 1, x1 - half, x1 - half + width, "y"),
+    ):
+        ya, yb, xa, xb = max(ya, 0), min(yb, ph), max(xa, 0), min(xb, pw)
+        if ya >= yb or xa >= xb:
+            continue
+        seg = bg[ya:yb, xa:xb, :3]
+        if dash:
+            pos = np.arange(xa, xb) if along == "x" else np.arange(ya, yb)
+            on = (pos // dash) % 2 == 0
+            if along == "x":
+                seg[:, on] = color
+            else:
+                seg[on, :] = color
+        else:
+            seg[:] = color
+
+
+def _paste(bg: np.ndarray, mask: np.ndarray, color: np.ndarray, cx: float, cy: float) -> None:
+    """Alpha-blend a text coverage mask, centred on array position (cx, cy)."""
+    h, w = mask.shape
+    y0, x0 = int(round(cy - h / 2)), int(round(cx - w / 2))
+    ph, pw = bg.shape[:2]
+    ya, xa = max(y0, 0), max(x0, 0)
+    yb, xb = min(y0 + h, ph), min(x0 + w, pw)
+    if ya >= yb or xa >= xb:
+        return
+    a = mask[ya - y0:yb - y0, xa - x0:xb - x0, None].astype(np.uint16)
+    region = bg[ya:yb, xa:xb, :3]
+    region[:] = (region * (255 - a) + color.astype(np.uint16) * a + 127) // 255
+
+
+def _encode_png(rgba: np.ndarray, level: int) -> bytes:
+    """A PNG (RGB, no filtering) straight from the RGBA buffer with zlib: the picture is
+    mostly flat colour, so this is as small as Pillow's and several times faster."""
+    h, w = rgba.shape[:2]
+    raw = np.empty((h, 1 + 3 * w), np.uint8)
+    raw[:, 0] = 0
+    raw[:, 1:].reshape(h, w, 3)[:] = rgba[:, :, :3]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + chunk(b"IEND", b""))
+
+
+# ---------------------------------------------------------------------- geometry helpers
 class _UnitDim:
     """A stand-in row dimension for 1-D layers."""
 
     grid_start, grid_stop, grid_size = 0, 1, 1
     size = output = n_windows = input_stop = 1
     implicit_padding = (0, 0)
+    roles = ("input",)
 
     @staticmethod
     def role(coord: int) -> str:
@@ -507,62 +646,14 @@ def _rows_cols(g: Geometry) -> tuple[Any, Any]:
     return g.dims[0], g.dims[1]
 
 
-def _role2(rows: Any, cols: Any, r: int, c: int) -> str:
-    from .geometry import _combine
-
-    return _combine([rows.role(r), cols.role(c)])
-
-
-def _grid_roles(g: Geometry) -> list[str]:
-    from .geometry import _combine
-
-    rows, cols = _rows_cols(g)
-    col_roles = [cols.role(c) for c in range(cols.grid_start, cols.grid_stop)]
-    out = []
-    for r in range(rows.grid_start, rows.grid_stop):
-        rr = rows.role(r)
-        out.extend(_combine((rr, cr)) for cr in col_roles)
-    return out
-
-
-def _grid_segments(x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
-    xs = np.arange(x0, x1 + 0.5)
-    ys = np.arange(y0, y1 + 0.5)
-    v = np.stack([np.stack([xs, np.full_like(xs, y0)], 1), np.stack([xs, np.full_like(xs, y1)], 1)], 1)
-    h = np.stack([np.stack([np.full_like(ys, x0), ys], 1), np.stack([np.full_like(ys, x1), ys], 1)], 1)
-    return np.concatenate([v, h])
-
-
-def _ring(ox0: float, ox1: float, oy0: float, oy1: float,
-          ix0: float, ix1: float, iy0: float, iy1: float) -> Path:
-    """A rectangle with a rectangular hole (the padding ring), for hatching."""
-    outer = [(ox0, oy0), (ox1, oy0), (ox1, oy1), (ox0, oy1), (ox0, oy0)]
-    inner = [(ix0, iy0), (ix0, iy1), (ix1, iy1), (ix1, iy0), (ix0, iy0)]
-    codes = [Path.MOVETO] + [Path.LINETO] * 3 + [Path.CLOSEPOLY]
-    return Path(outer + inner, codes + codes)
+def _window_2d(w: Window) -> Window:
+    """A 1-D window on row 0 of a one-row grid."""
+    return Window(w.step, (0, *w.out_cell), tuple((0, *t) for t in w.taps),
+                  tuple((0, *c) for c in w.inputs), w.dropped, w.overhang)
 
 
 def _cell_box(r: int, c: int) -> list[tuple[float, float]]:
     return [(c - 0.5, r - 0.5), (c + 0.5, r - 0.5), (c + 0.5, r + 0.5), (c - 0.5, r + 0.5)]
-
-
-def _window_box(w: Window, rows: Any, cols: Any) -> list[tuple[float, float]]:
-    (r0, c0), (r1, c1) = w.taps[0], w.taps[-1]
-    return [(c0 - 0.5, r0 - 0.5), (c1 + 0.5, r0 - 0.5), (c1 + 0.5, r1 + 0.5), (c0 - 0.5, r1 + 0.5)]
-
-
-def _place(ax: Any, pool: list[Any], items: list[tuple[float, float, str, str]], size: float) -> None:
-    """Reuse Text artists from ``pool`` for ``items``; hide the rest."""
-    while len(pool) < len(items):
-        pool.append(ax.text(0, 0, "", ha="center", va="center", zorder=4.5, clip_on=True))
-    for text, (x, y, s, color) in zip(pool, items):
-        text.set_position((x, y))
-        text.set_text(s)
-        text.set_color(color)
-        text.set_fontsize(size)
-        text.set_visible(True)
-    for text in pool[len(items):]:
-        text.set_visible(False)
 
 
 def _per_dim_text(values: list[int]) -> str:

@@ -319,12 +319,15 @@ class Geometry:
         >>> g.output_size, [w.out_cell for w in g.dropped_windows()][:2]
         ((3, 3), [(0, 3), (1, 3)])
         """
-        ranges = [range(d.n_windows) for d in self.dims]
-        return tuple(
-            self._window(cell, None)
-            for cell in itertools.product(*ranges)
-            if any(d.dropped is not None and i == d.dropped for d, i in zip(self.dims, cell))
-        )
+        cells = {
+            cell
+            for k, dim in enumerate(self.dims)
+            if dim.dropped is not None
+            for cell in itertools.product(*(
+                [dim.dropped] if j == k else range(other.n_windows) for j, other in enumerate(self.dims)
+            ))
+        }
+        return tuple(self._window(cell, None) for cell in sorted(cells))
 
 
 def _per_dim(name: str, value: IntOrTuple, ndim: int) -> tuple[int, ...]:

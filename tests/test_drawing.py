@@ -1,0 +1,178 @@
+"""convwidget.drawing: the artists show what PyTorch computes, frames are reproducible,
+and no global Matplotlib state is touched."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import matplotlib
+import pytest
+
+from convwidget import ShapeError
+from convwidget.drawing import WindowFigure
+from convwidget.geometry import layer_geometry
+
+from test_geometry import torch_dependencies  # tests/ is on sys.path (no package)
+
+CASES = [
+    ("conv", (5, 5), dict(kernel_size=3, stride=2, padding=1)),
+    ("conv", (7, 7), dict(kernel_size=3, dilation=2, padding=1)),
+    ("conv", (6, 5), dict(kernel_size=(4, 2), padding=(2, 0), stride=(1, 2))),
+    ("conv", (9,), dict(kernel_size=3, stride=2, padding=1)),
+    ("conv_transpose", (3, 3), dict(kernel_size=3, stride=2, padding=1, output_padding=1)),
+    ("conv_transpose", (3, 2), dict(kernel_size=(2, 3), stride=(3, 1), dilation=(1, 2))),
+    ("max_pool", (5, 5), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True)),
+    ("avg_pool", (6, 5), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ("conv", (32, 32), dict(kernel_size=3, stride=2, padding=1)),
+]
+
+
+def grid_to_input(g, cell):
+    """Grid cell -> input index (the stretched grid of a transposed conv divides by stride)."""
+    return tuple(c // d.stretch for c, d in zip(cell, g.dims))
+
+
+@pytest.fixture(scope="module")
+def fig():
+    f = WindowFigure()
+    yield f
+    f.close()
+
+
+@pytest.mark.parametrize(("kind", "size", "kw"), CASES, ids=str)
+def test_lit_cells_are_what_torch_reads(fig, kind, size, kw):
+    """Read the tap squares back from the artists and compare with real PyTorch."""
+    g = layer_geometry(kind, size, **kw)
+    out_size, deps = torch_dependencies(kind, size, **kw)
+    fig.set_geometry(g, 0)
+    steps = range(g.n_steps) if g.n_steps <= 40 else range(0, g.n_steps, 7)
+    for step in steps:
+        fig.show_step(step)
+        lit = fig.highlighted()
+        out_cell = g.out_cell(step)
+        if g.ndim == 1:
+            assert all(r == 0 for r, _ in lit["taps"]) and lit["out_cell"][0] == 0
+            taps = [(c,) for _, c in lit["taps"]]
+            assert lit["out_cell"][1:] == out_cell
+        else:
+            taps = lit["taps"]
+            assert lit["out_cell"] == out_cell
+        read = {grid_to_input(g, t) for t in taps if g.cell_role(t) == "input"}
+        assert read == deps[out_cell]
+        # the outline spans the dilated kernel, corner to corner
+        first, last = lit["extent"]
+        if g.ndim == 2:
+            assert (first, last) == (taps[0], taps[-1])
+        assert fig.to_png()  # every step renders
+
+
+def test_steps_blit_to_the_same_png_as_a_full_draw(fig):
+    g = layer_geometry("conv", (5, 5), kernel_size=3, stride=2, padding=1)
+    fig.set_geometry(g, 0)
+    first = fig.to_png()  # full draw
+    fig.show_step(3)
+    third = fig.to_png()  # blitted
+    fig.show_step(0)
+    assert fig.to_png() == first
+    assert third != first
+    fresh = WindowFigure(g)
+    fresh.show_step(3)
+    assert fresh.to_png() == third  # blitted frame == full draw of that step
+    fresh.close()
+
+
+def test_geometry_round_trip_gives_identical_png(fig):
+    a = layer_geometry("conv_transpose", (3, 3), kernel_size=3, stride=2, padding=1, output_padding=1)
+    b = layer_geometry("max_pool", (32, 32), kernel_size=3, stride=2, ceil_mode=True)
+    fig.set_geometry(a, 5)
+    before = fig.to_png()
+    fig.set_geometry(b, 100)
+    assert fig.to_png() != before
+    fig.set_geometry(a, 5)
+    assert fig.to_png() == before
+
+
+def test_error_replaces_drawing_and_geometry_restores_it(fig):
+    g = layer_geometry("conv", (5, 5), kernel_size=3)
+    fig.set_geometry(g, 2)
+    drawing = fig.to_png()
+    with pytest.raises(ShapeError, match="kernel") as err:
+        layer_geometry("conv", (2, 2), kernel_size=5)
+    fig.show_error(str(err.value))
+    assert fig.n_steps == 0 and fig.error == str(err.value)
+    shown = fig.to_png()
+    assert shown != drawing
+    fig.show_step(1)  # ignored while the error shows
+    assert fig.to_png() == shown
+    fig.set_geometry(g, 2)
+    assert fig.error is None and fig.to_png() == drawing
+
+
+def test_dropped_window_can_be_shown(fig):
+    g = layer_geometry("max_pool", (5, 5), kernel_size=2, stride=2, padding=1, ceil_mode=True)
+    fig.set_geometry(g, 0)
+    normal = fig.to_png()
+    dropped = next(w for w in g.dropped_windows() if w.out_cell == (0, 3))
+    fig.show_window(dropped)
+    lit = fig.highlighted()
+    assert lit["out_cell"] == (0, 3)
+    assert lit["taps"] == list(dropped.taps)
+    assert fig.to_png() != normal
+    # the ghost output cells of the dropped windows are on the output axes
+    assert fig.dropped_cells == [w.out_cell for w in g.dropped_windows()]
+
+
+def test_step_clamped_when_the_output_shrinks(fig):
+    fig.set_geometry(layer_geometry("conv", (8, 8), kernel_size=3), 30)
+    fig.set_geometry(layer_geometry("conv", (4, 4), kernel_size=3))
+    assert fig.step == 3 and fig.highlighted()["out_cell"] == (1, 1)
+
+
+def test_no_global_state_changed():
+    before = copy.deepcopy(dict(matplotlib.rcParams))
+    f = WindowFigure(layer_geometry("conv", (6, 6), kernel_size=3, padding=1))
+    f.show_step(4)
+    f.to_png()
+    f.set_geometry(layer_geometry("max_pool", (5, 5), kernel_size=2, ceil_mode=True))
+    f.to_png()
+    f.close()
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_drawing_never_imports_pyplot():
+    code = (
+        "import sys\n"
+        "from convwidget.drawing import WindowFigure\n"
+        "from convwidget.export import to_html\n"
+        "from convwidget.geometry import layer_geometry\n"
+        "f = WindowFigure(layer_geometry('conv', (5, 5), kernel_size=3))\n"
+        "f.to_png(); to_html(f, max_frames=2)\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_small_grids_get_indices_large_grids_do_not(fig):
+    fig.set_geometry(layer_geometry("conv", (5, 5), kernel_size=3, padding=1))
+    assert [text for _, text in fig.labels["input"]] == [str(i) for i in range(25)]
+    assert fig.labels["input"][6] == ((1, 1), "6")
+    assert [text for _, text in fig.labels["output"]] == [str(i) for i in range(25)]
+    fig.set_geometry(layer_geometry("conv_transpose", (2, 2), kernel_size=2, stride=3))
+    labels = dict(fig.labels["input"])  # stretched grid: input i at i * stride, zeros between
+    assert (labels[(0, 3)], labels[(3, 0)], labels[(3, 3)], labels[(1, 2)]) == ("1", "2", "3", "0")
+    fig.set_geometry(layer_geometry("conv", (32, 32), kernel_size=3, padding=1))
+    assert fig.labels == {"input": [], "output": []}
+
+
+def test_empty_figure_renders_and_waits_for_a_geometry():
+    f = WindowFigure()
+    assert f.n_steps == 0
+    assert f.to_png()[:4] == b"\x89PNG"
+    f.set_geometry(layer_geometry("avg_pool", (4,), kernel_size=2))
+    assert f.n_steps == 2
+    f.close()
