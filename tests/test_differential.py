@@ -20,11 +20,14 @@ Nothing here restates a formula: the expected answer is always what torch did.
 
 from __future__ import annotations
 
+import ast
 import math
+import re
 import os
 import random
 import warnings
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable
 
 import pytest
@@ -134,6 +137,48 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+# The derivation a learner reads must compute torch's answer: each DimExplanation
+# line, e.g. "⌊(32 + 2·1 − 1·(3 − 1) − 1) / 2⌋ + 1 = 16", is parsed (ast, no eval)
+# and evaluated exactly.
+_WORDS = re.compile(r"\s*\([A-Za-z][^()]*\)")  # "(last window dropped)" and the like
+_SYMBOLS = {"⌊": " _floor(", "⌋": ")", "⌈": " _ceil(", "⌉": ")", "·": "*", "×": "*",
+            "−": "-", "–": "-"}
+
+
+def evaluate_text(text: str) -> Fraction:
+    """Exact value of the left side of a derivation line.
+
+    >>> evaluate_text("⌊(32 + 2·1 − 1·(3 − 1) − 1) / 2⌋ + 1 = 16")
+    Fraction(16, 1)
+    """
+    expr = _WORDS.sub("", text.rsplit("=", 1)[0])
+    for symbol, python in _SYMBOLS.items():
+        expr = expr.replace(symbol, python)
+
+    def value(node: ast.AST) -> Fraction:
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return Fraction(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -value(node.operand)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](value(node.left), value(node.right))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("_floor", "_ceil") and len(node.args) == 1):
+            rounding = math.floor if node.func.id == "_floor" else math.ceil
+            return Fraction(rounding(value(node.args[0])))
+        raise ValueError(f"cannot read {ast.unparse(node)!r} in {text!r}")
+
+    return value(ast.parse(expr.strip(), mode="eval").body)
+
+
+_OPS: dict[type, Callable[[Fraction, Fraction], Fraction]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
+
+
 def _empty_transpose(case: Case, truth: Any) -> bool:
     """A transposed convolution whose output has a size of 0.
 
@@ -148,6 +193,24 @@ def _empty_transpose(case: Case, truth: Any) -> bool:
         and not isinstance(truth, Refused)
         and 0 in truth[-case.n_spatial:]
     )
+
+
+def _check_explanation(exp: Any, label: str) -> list[str]:
+    """The per-dimension lines of an accepted explanation evaluate to its sizes."""
+    problems = []
+    if exp.ok:
+        for dim, out in zip(exp.dims, exp.output_size):
+            try:
+                value = evaluate_text(dim.text)
+            except (ValueError, SyntaxError, ZeroDivisionError) as err:
+                problems.append(f"{label}: cannot read the derivation {dim.text!r}: {err}")
+                continue
+            if value != out or dim.output != out or not dim.text.rstrip().endswith(f"= {out}"):
+                problems.append(f"{label}: derivation {dim.text!r} evaluates to {value}, "
+                                f"output {out}")
+    elif not (isinstance(exp.error, str) and exp.error.strip()):
+        problems.append(f"{label}: refused without a sentence (error={exp.error!r})")
+    return problems
 
 
 def check_case(case: Case) -> list[str]:
@@ -206,6 +269,8 @@ def check_case(case: Case) -> list[str]:
                 f"explain(**{case.explain_kwargs!r}) [{where}]: torch {truth}; "
                 f"convwidget ok={exp.ok} output_size={exp.output_size}"
             )
+        else:
+            problems.extend(_check_explanation(exp, f"explain(**{case.explain_kwargs!r})"))
 
     # explain(layer, shape).
     if case.explain_kwargs is not None and not isinstance(layer, Refused):
@@ -217,6 +282,8 @@ def check_case(case: Case) -> list[str]:
                 f"explain(layer, shape): {where}: torch {truth}; "
                 f"convwidget ok={exp.ok} output_size={exp.output_size}"
             )
+        else:
+            problems.extend(_check_explanation(exp, f"explain(layer, shape): {where}"))
     return problems
 
 
