@@ -348,6 +348,7 @@ class _Reader:
         self.bare: dict[str, str] = {}  # from torch.nn import Conv2d as C -> {'C': 'Conv2d'}
         self.classes: dict[str, ast.ClassDef] = {}
         self.variables: dict[str, Any] = {}
+        self.used_lists: set[str] = set()  # "<layers>name" unpacked into a Sequential
 
     # ----- helpers
     def segment(self, node: ast.AST, limit: int = 60) -> str:
@@ -520,10 +521,19 @@ class _Reader:
             if len(elts) == 1 and self.ordered_dict_items(elts[0]) is not None:
                 return self.ordered_dict_items(elts[0]) or []
             items: list[_Item] = []
-            for i, e in enumerate(elts):
-                if isinstance(e, ast.Starred):
-                    raise self.refuse(e)
-                items.append((str(i), self.layer(e, depth + 1), getattr(e, "lineno", line)))
+            for e in elts:
+                if isinstance(e, ast.Starred):  # nn.Sequential(*layers), layers a pasted list
+                    key = f"<layers>{e.value.id}" if isinstance(e.value, ast.Name) else ""
+                    if key not in self.variables:
+                        raise self.refuse(e, "only a list of layers written out in the paste "
+                                             "can be unpacked with *")
+                    self.used_lists.add(key)
+                    base = len(items)
+                    items.extend([(str(base + k), layer, ln)
+                                  for k, (_, layer, ln) in enumerate(self.variables[key])])
+                    continue
+                items.append((str(len(items)), self.layer(e, depth + 1),
+                              getattr(e, "lineno", line)))
             return items
         args = [self.literal(a, depth + 1) for a in node.args]
         kwargs: dict[str, Any] = {}
@@ -861,6 +871,8 @@ def _read_class(r: _Reader, init: ast.FunctionDef | None, forward: ast.FunctionD
                     entries[key] = (layer, stmt.lineno)
                 else:
                     r.variables[f"<layer>{key}"] = (layer, stmt.lineno)
+                    if isinstance(layer, list):
+                        r.variables[f"<layers>{key}"] = layer
             elif isinstance(value, ast.Name) and f"<layer>{value.id}" in r.variables and is_self:
                 entries[key] = r.variables[f"<layer>{value.id}"]
             else:
@@ -927,9 +939,6 @@ def _is_super_init(node: ast.AST) -> bool:
 
 def _read_module(r: _Reader, tree: ast.Module) -> list:
     body = tree.body
-    if len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Tuple) \
-            and not r.is_layer_expr(body[0].value):
-        pass
     for stmt in body:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             r.imports(stmt)
@@ -974,6 +983,12 @@ def _read_module(r: _Reader, tree: ast.Module) -> list:
             name = t.id if isinstance(t, ast.Name) else t.attr
             if isinstance(t, ast.Attribute) and not _is_name(t.value, "self"):
                 raise r.refuse(t)
+            if isinstance(t, ast.Name) and isinstance(stmt.value, (ast.List, ast.Tuple)) \
+                    and r.is_layer_expr(stmt.value):
+                made = r.layers_of(stmt.value)
+                r.variables[f"<layers>{name}"] = made
+                items.append((f"<layers>{name}", made, stmt.lineno))  # unless unpacked later
+                continue
             if r.is_layer_expr(stmt.value) or isinstance(stmt.value, ast.Call):
                 made = r.layers_of(stmt.value)
                 if len(made) == 1 and isinstance(made[0][1], list) and len(body) == 1:
@@ -986,6 +1001,9 @@ def _read_module(r: _Reader, tree: ast.Module) -> list:
             r.notes.append(f"ignored def {stmt.name} on line {stmt.lineno}")
         else:
             raise r.refuse(stmt, "not a torch.nn layer, a list of them, or a literal assignment")
+    # lists that were unpacked into a Sequential are part of it, not layers of their own
+    items = [it for it in items if it[0] not in r.used_lists]
+    items = [(("" if n.startswith("<layers>") else n), layer, ln) for n, layer, ln in items]
     if len(items) == 1 and isinstance(items[0][1], list):
         return items[0][1]  # a lone nn.Sequential(...): its children are the model
     return items
@@ -1039,7 +1057,6 @@ def _insert_flatten(items: list, notes: list[str]) -> None:
                 if not need:
                     i += 1
                     continue
-                target = f"{prefix}{name}"
             else:
                 kind = type(layer).__name__
                 if _SPATIAL.search(kind):
@@ -1054,7 +1071,6 @@ def _insert_flatten(items: list, notes: list[str]) -> None:
                 if not need:
                     i += 1
                     continue
-                target = prefix + name
             j = i
             while j > 0 and not isinstance(items[j - 1][1], list) \
                     and isinstance(items[j - 1][1], _ELEMENTWISE):
@@ -1070,7 +1086,6 @@ def _insert_flatten(items: list, notes: list[str]) -> None:
                          f"(nn.Linear '{state['linear']}' comes after conv/pool layers, last "
                          f"'{state['spatial']}', with no flatten in the text; the flatten "
                          "usually lives in forward)")
-            del target
             state["spatial"] = None
             i += 2
         return False

@@ -632,3 +632,15 @@ def test_parse_never_imports_anything_new() -> None:
     before = set(sys.modules)
     parse(CIFAR_FORUM + "\nimport antigravity\nfrom this import s\n")
     assert not {"antigravity", "this"} & (set(sys.modules) - before)
+
+
+def test_a_pasted_list_of_layers_can_be_unpacked_into_a_sequential() -> None:
+    text = """
+layers = [nn.Conv2d(1, 4, 3), nn.ReLU()]
+head = [nn.Flatten(), nn.Linear(4 * 26 * 26, 10)]
+model = nn.Sequential(*layers, *head)
+"""
+    real = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2704, 10))
+    assert leaves(parse(text)) == leaves(real)
+    with pytest.raises(PasteError, match=r"refused `\*layers`: only a list of layers written"):
+        parse("nn.Sequential(*layers)")
