@@ -134,6 +134,8 @@ class Row:
     problem: Problem | None = None
     source: int | None = None
     module: Any = field(default=None, repr=False, compare=False)
+    call: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    """For a functional conv/pool row: its kind and settings in PyTorch's names."""
 
     @property
     def input_shape(self) -> Shape | None:
@@ -472,32 +474,51 @@ def _explain_module(module: nn.Module, shape: Shape) -> Any:
         return None
 
 
-def _explain_functional(name: str, x: torch.Tensor, args: tuple, kwargs: dict) -> Any:
+def _functional_call(name: str, args: tuple, kwargs: dict) -> dict[str, Any] | None:
+    """A functional conv/pool call's settings in PyTorch's names, or None."""
+    if name in _POOL_KIND:
+        kind = _POOL_KIND[name]
+        names = _POOL_ARGS[kind]
+        bound = dict(zip(names, args[1:]))
+        bound.update({k: v for k, v in kwargs.items() if k in names})
+        if "kernel_size" not in bound:
+            return None
+        bound["stride"] = bound.get("stride") or bound["kernel_size"]
+        bound.setdefault("padding", 0)
+        bound.setdefault("ceil_mode", False)
+        if kind == "max_pool":
+            bound.setdefault("dilation", 1)
+        return {"kind": kind, "nd": int(name[-2]), **bound}
+    if name in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                "conv_transpose3d"):
+        kind = "conv_transpose" if name.startswith("conv_transpose") else "conv"
+        bound = dict(zip(_CONV_ARGS[kind], args[1:]))
+        bound.update({k: v for k, v in kwargs.items() if k in _CONV_ARGS[kind]})
+        weight = bound.pop("weight", None)
+        bound.pop("bias", None)
+        if not isinstance(weight, torch.Tensor):
+            return None
+        groups = int(bound.get("groups", 1))
+        if kind == "conv":
+            chans = {"in_channels": weight.shape[1] * groups, "out_channels": weight.shape[0]}
+        else:
+            chans = {"in_channels": weight.shape[0], "out_channels": weight.shape[1] * groups}
+        return {"kind": kind, "nd": int(name[-2]), "kernel_size": tuple(weight.shape[2:]),
+                "stride": 1, "padding": 0, "dilation": 1, "groups": groups, **chans,
+                **({"output_padding": 0} if kind == "conv_transpose" else {}), **bound}
+    return None
+
+
+def _explain_functional(call: dict[str, Any], x: torch.Tensor) -> Any:
     try:
         from . import explain
-        if name in _POOL_KIND:
-            kind = _POOL_KIND[name]
-            names = _POOL_ARGS[kind]
-            bound = dict(zip(names, args[1:]))
-            bound.update({k: v for k, v in kwargs.items() if k in names})
-            nd = int(name[-2])
-            stride = bound.get("stride") or None
-            return explain(tuple(x.shape[-nd:]), bound["kernel_size"], stride,
-                           bound.get("padding", 0), bound.get("dilation", 1), kind=kind,
-                           ceil_mode=bool(bound.get("ceil_mode", False)))
-        if name.startswith(("conv1d", "conv2d", "conv3d", "conv_transpose")):
-            kind = "conv_transpose" if name.startswith("conv_transpose") else "conv"
-            names = _CONV_ARGS[kind]
-            bound = dict(zip(names, args[1:]))
-            bound.update({k: v for k, v in kwargs.items() if k in names})
-            nd = int(name[-2])
-            kernel = tuple(bound["weight"].shape[2:])
-            return explain(tuple(x.shape[-nd:]), kernel, bound.get("stride", 1),
-                           bound.get("padding", 0), bound.get("dilation", 1), kind=kind,
-                           output_padding=bound.get("output_padding", 0))
+        nd = call["nd"]
+        return explain(tuple(x.shape[-nd:]), call["kernel_size"], call["stride"],
+                       call["padding"], call.get("dilation", 1), kind=call["kind"],
+                       output_padding=call.get("output_padding", 0),
+                       ceil_mode=bool(call.get("ceil_mode", False)))
     except Exception:  # optional, as above
         return None
-    return None
 
 
 def _params_of(module: nn.Module) -> int:
@@ -782,8 +803,10 @@ class _Tracer(TorchFunctionMode):
         op = f"{'Tensor' if ns == 'x' else ns}.{name}" if ns else name
         row = Row(len(self.rows), row_name, op, False, in_shapes, tuple(t.shape),
                   problem=problem, source=self._source(x))
-        if self.explain and ns == "F":
-            row.explanation = _explain_functional(name, x, args, kwargs)
+        if self.explain and ns in ("F", "torch"):
+            row.call = _functional_call(name, args, kwargs)
+            if row.call is not None:
+                row.explanation = _explain_functional(row.call, x)
         self._add_flatten(row)
         self.rows.append(row)
         self._mark(t, row.index)

@@ -1,0 +1,133 @@
+"""torchinfo's ``summary`` against ``convwidget.trace``: time and extra peak memory.
+
+Each measurement runs in its own subprocess, which builds the model with real CPU weights
+(as a user has it), then times the first call (cold: includes PyTorch's one-off imports
+for the meta device) and then repeated calls (warm). Peak memory is the process's resident
+high-water mark (VmHWM, reset through /proc/self/clear_refs just before the call) minus the
+resident size before it: the extra memory the call needs on top of the model.
+
+Run:  /work/venv/bin/python benchmarks/bench_trace.py [--runs 3] [--quick]
+Needs torchinfo (the ``bench`` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# name -> (builder expression in tests/models.py, input shape)
+CASES = {
+    "CIFAR net 1×3×32×32": ("CifarNet()", (1, 3, 32, 32)),
+    "VGG-16 32×3×224×224": ("VGG()", (32, 3, 224, 224)),
+    "ResNet-50 32×3×224×224": ("ResNet50()", (32, 3, 224, 224)),
+    "Conv3d net 4×1×128³": ("VideoNet(fc_in=16 * 16 * 16 * 16)", (4, 1, 128, 128, 128)),
+}
+
+
+def _rss_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def child(tool: str, case: str, repeats: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "tests"))
+    import torch
+
+    import models  # noqa: F401  (the builders)
+
+    expr, shape = CASES[case]
+    with torch.no_grad():
+        model = eval(expr, vars(models))  # our own table above, not user input
+    if tool == "torchinfo":
+        from torchinfo import summary
+
+        def call() -> None:
+            summary(model, input_size=shape, verbose=0, device="cpu")
+    else:
+        from convwidget.tracer import trace
+
+        def call() -> None:
+            trace(model, shape)
+
+    results = {}
+    for phase, n in (("cold", 1), ("warm", repeats)):
+        times, peaks = [], []
+        for _ in range(n):
+            before = _rss_kb("VmRSS")
+            resettable = _reset_peak()
+            t0 = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - t0)
+            peak = _rss_kb("VmHWM") if resettable else _rss_kb("VmRSS")
+            peaks.append(max(0, peak - before) / 1024)
+        results[phase] = {"time": statistics.median(times), "mem": statistics.median(peaks)}
+    print(json.dumps(results))
+
+
+def run(tool: str, case: str, repeats: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", tool, case, str(repeats)],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def fmt_time(s: float) -> str:
+    return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="subprocesses per tool and model")
+    parser.add_argument("--quick", action="store_true", help="CIFAR net and VGG-16 only")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        tool, case, repeats = args.child
+        child(tool, case, int(repeats))
+        return
+    cases = list(CASES)[:2] if args.quick else list(CASES)
+    rows = []
+    for case in cases:
+        res = {}
+        for tool, repeats in (("trace", 20), ("torchinfo", 2)):
+            runs = [run(tool, case, repeats) for _ in range(args.runs)]
+            res[tool] = {ph: {k: statistics.median(r[ph][k] for r in runs)
+                              for k in ("time", "mem")} for ph in ("cold", "warm")}
+            print(f"  measured {tool:9s} on {case}", file=sys.stderr)
+        rows.append((case, res))
+
+    head = (f"{'model':24s} {'phase':5s} {'torchinfo':>10s} {'trace':>10s} {'speed-up':>9s}"
+            f" {'torchinfo mem':>14s} {'trace mem':>10s}")
+    print(f"medians of {args.runs} subprocesses each (warm: median of repeated calls in a "
+          f"process); mem = extra peak RSS over the built model")
+    print(head)
+    print("-" * len(head))
+    for case, res in rows:
+        for ph in ("cold", "warm"):
+            ti, tr = res["torchinfo"][ph], res["trace"][ph]
+            print(f"{case:24s} {ph:5s} {fmt_time(ti['time']):>10s} {fmt_time(tr['time']):>10s}"
+                  f" {ti['time'] / tr['time']:>8.0f}× {ti['mem']:>11.0f} MB"
+                  f" {tr['mem']:>7.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

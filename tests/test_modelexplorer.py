@@ -1,0 +1,176 @@
+"""ModelExplorer without a browser: set ``.value`` on controls, check the readouts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from models import AudioNet, CifarNet, LeNet, VideoNet  # noqa: E402
+
+from convwidget.modelexplorer import ModelExplorer, conv_settings  # noqa: E402
+from convwidget.tracer import trace  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def app() -> ModelExplorer:
+    return ModelExplorer(CifarNet(fc_in=1024), (1, 3, 32, 32))
+
+
+def test_answer_table_and_fix_show_4096(app: ModelExplorer) -> None:
+    app.set_input(32)
+    assert "<b>4096</b> = 256 channels × 4 × 4" in app.answer.value
+    assert "⚠ has 1024" in app.answer.value
+    assert "nn.Linear(4096, 1024)  # 256 channels × 4 × 4 after conv_layer.17" in \
+        app.problems.value
+    assert "nn.LazyLinear(1024)" in app.problems.value
+    assert '<tr class="cw-flatten">' in app.table.value
+    assert "flatten: 256 channels × 4 × 4 = 4096" in app.table.value
+    assert "needs in_features=4096" in app.table.value
+
+
+def test_css_classes_for_browser_tests(app: ModelExplorer) -> None:
+    assert "cw-model-explorer" in app._dom_classes
+    for widget, name in [(app.table, "cw-model-table"), (app.answer, "cw-model-answer"),
+                         (app.problems, "cw-model-problems"), (app.layer, "cw-model-layer"),
+                         (app.conv_box, "cw-model-conv"), (app.link, "cw-model-link"),
+                         (app.range_label, "cw-model-range"),
+                         (app.range_button, "cw-model-range-button"),
+                         (app.size_sliders[0], "cw-model-size-height"),
+                         (app.size_sliders[1], "cw-model-size-width")]:
+        assert name in widget._dom_classes
+
+
+def test_linked_sliders_retrace_live(app: ModelExplorer) -> None:
+    app.set_input(32)
+    assert app.link.value
+    app.size_sliders[1].value = 40
+    assert app.input_shape == (1, 3, 40, 40)
+    assert app.report.linear_in_features["fc_layer.1"] == 256 * 5 * 5
+    assert "<b>6400</b> = 256 channels × 5 × 5" in app.answer.value
+    app.link.value = False
+    app.size_sliders[0].value = 16
+    assert app.input_shape == (1, 3, 16, 40)
+    assert app.report.linear_in_features["fc_layer.1"] == 256 * 2 * 5
+    app.link.value = True
+    app.set_input(32)
+    assert app.input_shape == (1, 3, 32, 32)
+
+
+def test_slider_to_a_size_the_model_refuses_keeps_the_widget_usable(app: ModelExplorer) -> None:
+    app.size_sliders[0].value = 4
+    assert app.report.error is not None
+    assert "cannot take input" in app.problems.value
+    assert "forward pass stops" in app.answer.value or "needs" not in app.answer.value
+    app.set_input(32)
+    assert app.report.linear_in_features["fc_layer.1"] == 4096
+
+
+def test_choosing_a_pool_row_opens_conv_explorer_with_its_settings(app: ModelExplorer) -> None:
+    app.set_input(32)
+    labels = [label for label, _ in app.layer.options]
+    assert "17: conv_layer.17 (MaxPool2d) on [1, 256, 8, 8]" in labels
+    app.layer.value = 17
+    explorer = app.explorer
+    assert explorer is not None and explorer in app.conv_box.children
+    s = explorer.settings
+    assert (s["kind"], s["input_size"], s["kernel_size"], s["stride"]) == (
+        "max_pool", (8, 8), (2, 2), (2, 2))
+    assert explorer.output_size == app.report.rows[17].output_shape[2:]
+    assert "cw-selected" in app.table.value
+    # a slider move updates the open explorer to the new input it receives
+    app.set_input(40)
+    assert app.explorer.settings["input_size"] == (10, 10)
+    assert app.explorer.output_size == (5, 5)
+    app.layer.value = 0  # a convolution
+    s = app.explorer.settings
+    assert (s["kind"], s["input_size"], s["padding"], s["in_channels"], s["out_channels"]) == (
+        "conv", (40, 40), (1, 1), 3, 32)
+    app.layer.value = None
+    assert app.conv_box.children == () and app.explorer is None
+    app.set_input(32)
+
+
+def test_range_button_fills_the_range(app: ModelExplorer) -> None:
+    app.set_input(32)
+    app.range_button.click()
+    assert "from <b>32</b> to <b>39</b>" in app.range_label.value
+    assert "smallest width the layers accept is <b>8</b>" in app.range_label.value
+    app.set_input(33)
+    assert app.range_label.value == ""  # stale range cleared
+
+
+def test_functional_pool_rows_open_too() -> None:
+    app = ModelExplorer(LeNet(), (1, 1, 32, 32))
+    explorer = app.open_layer("F.max_pool2d(x, 2)")
+    assert explorer.settings["kind"] == "max_pool"
+    assert explorer.settings["input_size"] == (10, 10)
+    assert explorer.output_size == (5, 5)
+    with pytest.raises(ValueError, match="no conv/pool step named 'nope'"):
+        app.open_layer("nope")
+
+
+def test_pasted_text_and_a_clean_model() -> None:
+    app = ModelExplorer("nn.Conv2d(3, 8, 3), nn.MaxPool2d(2), nn.Linear(8 * 15 * 15, 10)",
+                        (1, 3, 32, 32))
+    assert app.report.ok
+    assert "✓ every layer agrees" in app.problems.value
+    assert "<b>1800</b> = 8 channels × 15 × 15 <span>✓</span>" in app.answer.value
+
+
+def test_one_and_three_dimensional_models() -> None:
+    audio = ModelExplorer(AudioNet(), (1, 1, 8000))
+    assert [s.description for s in audio.size_sliders] == ["length"]
+    assert audio.report.ok
+    ex = audio.open_layer("features.0")
+    assert ex.settings["input_size"] == (1, 8000)
+    assert ex.settings["kernel_size"] == (1, 80) and ex.settings["stride"] == (1, 16)
+    assert ex.output_size == (1, 496)
+    video = ModelExplorer(VideoNet(), (1, 1, 32, 64, 64))
+    assert [s.description for s in video.size_sliders] == ["depth", "height", "width"]
+    video.set_input(32, 64, 72)
+    assert video.report.linear_in_features["fc"] == 16 * 4 * 8 * 9
+
+
+def test_model_untouched_by_the_widget() -> None:
+    model = CifarNet(fc_in=4096, width=8)
+    params = [(p, p.detach().clone()) for p in model.parameters()]
+    model.train()
+    app = ModelExplorer(model, (2, 3, 32, 32))
+    app.set_input(48)
+    app.layer.value = 5
+    assert all(p is q and torch.equal(p, v) for (p, v), q in zip(params, model.parameters()))
+    assert all(m.training for m in model.modules())
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+def test_conv_settings_for_transposed_and_avg_pool() -> None:
+    model = nn.Sequential(nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1),
+                          nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True,
+                                       count_include_pad=False), nn.ReLU())
+    r = trace(model, (1, 4, 5, 6))
+    t, a, relu = (conv_settings(row) for row in r.rows)
+    assert t == {"kind": "conv_transpose", "input_size": (5, 6), "kernel_size": (3, 3),
+                 "stride": (2, 2), "padding": (1, 1), "dilation": (1, 1),
+                 "output_padding": (1, 1), "in_channels": 4, "out_channels": 2, "groups": 1}
+    assert a == {"kind": "avg_pool", "input_size": (10, 12), "kernel_size": (3, 3),
+                 "stride": (2, 2), "padding": (1, 1), "ceil_mode": True,
+                 "count_include_pad": False}
+    assert relu is None
+    from convwidget.widgets import ConvExplorer
+
+    for settings, row in ((t, r.rows[0]), (a, r.rows[1])):
+        assert ConvExplorer(**settings).output_size == row.output_shape[2:]
+
+
+def test_bad_input_shape_is_refused() -> None:
+    with pytest.raises(ValueError, match="input_shape must be"):
+        ModelExplorer(LeNet(), (1, 1, -3, 32))
+    app = ModelExplorer(LeNet(), (1, 1, 32, 32))
+    with pytest.raises(ValueError, match="set_input needs 1 or 2 sizes"):
+        app.set_input(1, 2, 3)
