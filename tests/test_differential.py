@@ -960,3 +960,20 @@ def test_pool_output_size_is_torchs_avg_pool(n: int, k: int, s: int | None, p: i
     assert _our_size(lambda: pool_output_size(n, k, s, p, 1, ceil)) == truth
     exp = explain(n, k, s, p, kind="avg_pool", ceil_mode=ceil)
     assert (exp.output_size[0] if exp.ok else None) == truth
+
+
+@pytest.mark.parametrize("mode_cls", [_NoTensorOps, _NoTorchFunctions])
+def test_output_shape_runs_no_tensor_operation_on_generated_cases(mode_cls: type) -> None:
+    """The same guard over a sample of every generated family, refusals included."""
+    layers = []
+    for name, gen in {**SPATIAL_FAMILIES, **OTHER_FAMILIES}.items():
+        for case in _cases(gen, name, 60):
+            layer = torch_build(case)
+            if not isinstance(layer, Refused):
+                layers.append((layer, case))
+    expected = [ours(lambda: output_shape(layer, case.shape)) for layer, case in layers]
+    with mode_cls():
+        got = [ours(lambda: output_shape(layer, case.shape)) for layer, case in layers]
+    for (layer, case), e, g in zip(layers, expected, got):
+        assert not isinstance(g, BaseException), f"{case.text()} on {case.shape}: {g!r}"
+        assert type(g) is type(e) and (isinstance(g, Refused) or g == e), (case.text(), e, g)
