@@ -1,0 +1,147 @@
+"""convwidget.export: GIF and HTML player, with nothing dropped silently."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from convwidget.drawing import WindowFigure
+from convwidget.export import frame_steps, to_gif, to_html
+from convwidget.geometry import layer_geometry
+
+CONV = dict(kind="conv", input_size=(5, 5), kernel_size=3, stride=2, padding=1)
+POOL = dict(kind="max_pool", input_size=(5, 5), kernel_size=2, stride=2, padding=1, ceil_mode=True)
+
+
+def gif_frames(path) -> list[np.ndarray]:
+    with Image.open(path) as im:
+        frames = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            frames.append(np.asarray(im.convert("RGB")))
+        return frames
+
+
+def player_frames(html: str) -> list[str]:
+    return re.findall(r'"([A-Za-z0-9+/=]{100,})"', html.split("var frames = ", 1)[1].split(";", 1)[0])
+
+
+def test_gif_has_one_frame_per_step(tmp_path):
+    g = layer_geometry(**CONV)
+    result = to_gif(g, tmp_path / "conv.gif", fps=5)
+    frames = gif_frames(tmp_path / "conv.gif")
+    assert len(frames) == g.n_steps == len(result.frames) and result.note is None
+    assert result.nbytes == (tmp_path / "conv.gif").stat().st_size
+    # consecutive frames differ (the window moves), and the first matches the figure's own frame
+    assert all(not np.array_equal(a, b) for a, b in zip(frames, frames[1:]))
+    fig = WindowFigure(g)
+    reference = fig.to_rgba()[..., :3].astype(int)
+    # the GIF palette is quantised: allow small colour differences, no moved pixels
+    assert np.abs(frames[0].astype(int) - reference).max() <= 24
+    with Image.open(tmp_path / "conv.gif") as im:
+        assert im.info["duration"] == 200 and im.info["loop"] == 0
+
+
+def test_gif_appends_dropped_windows_and_says_what_it_subsampled(tmp_path):
+    g = layer_geometry(**POOL)
+    result = to_gif(g, tmp_path / "pool.gif", max_frames=4)
+    assert result.frames == (0, 3, 5, 8)
+    assert result.dropped == 2  # one dropped window per edge
+    assert len(gif_frames(tmp_path / "pool.gif")) == 4 + 2
+    assert result.note == "this pass has 9 steps; the GIF shows 4 of them, evenly spaced (max_frames=4)"
+    none = to_gif(g, tmp_path / "pool2.gif", include_dropped=False)
+    assert none.dropped == 0 and len(gif_frames(tmp_path / "pool2.gif")) == 9
+
+
+def test_progress_is_reported_per_frame(tmp_path):
+    calls = []
+    g = layer_geometry(**POOL)
+    to_gif(g, tmp_path / "p.gif", progress=lambda i, n: calls.append((i, n)))
+    assert calls == [(i, 11) for i in range(1, 12)]
+    calls.clear()
+    to_html(g, max_frames=3, progress=lambda i, n: calls.append((i, n)))
+    assert calls == [(i, 5) for i in range(1, 6)]
+
+
+def test_text_progress(tmp_path, capsys):
+    to_gif(layer_geometry("conv", (3,), kernel_size=2), tmp_path / "t.gif", progress=True)
+    err = capsys.readouterr().err
+    assert "rendering frame 2/2" in err and err.endswith("\n")
+
+
+def test_figure_source_keeps_its_step(tmp_path):
+    fig = WindowFigure(layer_geometry(**CONV))
+    fig.show_step(5)
+    before = fig.to_png()
+    to_gif(fig, tmp_path / "f.gif")
+    to_html(fig, max_frames=2)
+    assert fig.step == 5 and fig.to_png() == before
+
+
+def test_html_player_holds_every_frame_and_controls(tmp_path):
+    g = layer_geometry(**CONV)
+    result = to_html(g, tmp_path / "player.html", fps=2)
+    html = result.html
+    assert result.note is None and result.frames == tuple(range(9))
+    frames = player_frames(html)
+    assert len(frames) == 9
+    fig = WindowFigure(g)
+    fig.show_step(4)
+    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(frames[4]))).convert("RGB"))
+    assert np.array_equal(shown, fig.to_rgba()[..., :3])
+    assert html.count("<button") == 4 and 'type="range"' in html and "setInterval" in html
+    assert "convwidget-player-note" not in html
+    written = (tmp_path / "player.html").read_text(encoding="utf-8")
+    assert written.startswith("<!DOCTYPE html>") and html in written
+    assert result._repr_html_() == html
+    # two players in one notebook do not share an element id
+    assert re.search(r'id="([^"]+)"', html).group(1) != re.search(r'id="([^"]+)"', to_html(g).html).group(1)
+
+
+def test_html_player_says_when_it_subsamples():
+    g = layer_geometry("conv", (12, 12), kernel_size=3, padding=1)
+    result = to_html(g, max_frames=10)
+    assert len(result.frames) == 10 and len(player_frames(result.html)) == 10
+    assert result.note == "this pass has 144 steps; the player shows 10 of them, evenly spaced (max_frames=10)"
+    assert result.note in result.html  # shown to the reader, under the picture
+
+
+def test_html_player_stays_under_max_bytes_and_says_so():
+    g = layer_geometry("conv", (12, 12), kernel_size=3, padding=1)
+    result = to_html(g, max_bytes=400_000)
+    assert result.nbytes <= 400_000
+    assert 1 < len(result.frames) < 144
+    assert result.frames[0] == 0 and result.frames[-1] == 143
+    assert "to stay under max_bytes=400000" in result.note and result.note in result.html
+
+
+@pytest.mark.parametrize(("kw", "error", "match"), [
+    (dict(max_frames=0), ValueError, "max_frames must be at least 1"),
+    (dict(progress="yes"), TypeError, "progress must be a callable"),
+])
+def test_bad_arguments(tmp_path, kw, error, match):
+    with pytest.raises(error, match=match):
+        to_gif(layer_geometry(**CONV), tmp_path / "x.gif", **kw)
+
+
+def test_sources_that_cannot_be_animated(tmp_path):
+    fig = WindowFigure()
+    with pytest.raises(ValueError, match="nothing to animate"):
+        to_gif(fig, tmp_path / "x.gif")
+    fig.set_geometry(layer_geometry(**CONV))
+    fig.show_error("kernel too big")
+    with pytest.raises(ValueError, match="nothing to animate"):
+        to_html(fig)
+    with pytest.raises(TypeError, match="Geometry or a WindowFigure"):
+        to_html("conv")
+
+
+def test_frame_steps_keep_ends_and_spacing():
+    assert frame_steps(1000, 5) == (0, 250, 500, 749, 999)
+    assert frame_steps(3, 1) == (0,)
+    assert len(set(frame_steps(571, 300))) == 300
