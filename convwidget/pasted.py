@@ -65,6 +65,10 @@ _PROMPT = re.compile(r"^\s*(>>>|\.\.\.)( |$)")
 _IPY_PROMPT = re.compile(r"^\s*(In \[\d*\]:|\s+\.\.\.:)( |$)")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SOFT_KEYWORDS = {"match", "case", "type", "_"}
+_WEB_CHARACTERS = str.maketrans({
+    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "", "\ufeff": "",
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2212": "-",
+})
 
 
 class PasteError(ValueError):
@@ -167,6 +171,9 @@ def _string_lines(lines: list[str]) -> set[int]:
 
 def _clean(text: str, notes: list[str]) -> str:
     """Strip what is not code, keeping line numbers (removed lines become blank)."""
+    if any(chr(c) in text for c in _WEB_CHARACTERS):  # copied from a web page or a word processor
+        text = text.translate(_WEB_CHARACTERS)
+        notes.append("replaced typographic quotes / non-breaking spaces copied from a web page")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4).split("\n")
     if len(lines) > MAX_LINES:
         raise PasteError(f"the text has {len(lines)} lines; parse reads at most {MAX_LINES}")
@@ -349,6 +356,7 @@ class _Reader:
         self.classes: dict[str, ast.ClassDef] = {}
         self.variables: dict[str, Any] = {}
         self.used_lists: set[str] = set()  # "<layers>name" unpacked into a Sequential
+        self.init_args: set[str] = set()
 
     # ----- helpers
     def segment(self, node: ast.AST, limit: int = 60) -> str:
@@ -422,6 +430,10 @@ class _Reader:
         if isinstance(node, ast.Name):
             if node.id in self.variables:
                 return self.variables[node.id]
+            if node.id in self.init_args:
+                raise self.refuse(node, f"`{node.id}` is an argument of __init__ with no default "
+                                        "in the paste; give it a default, or paste the line that "
+                                        f"builds the model with it, e.g. `Net({node.id}=10)`")
             raise self.refuse(node, f"`{node.id}` is not given a literal value in the pasted "
                                     "text; replace it by its value")
         if isinstance(node, ast.Attribute):
@@ -832,19 +844,30 @@ def _unique(name: str, used: set[str]) -> str:
 
 
 def _read_class(r: _Reader, init: ast.FunctionDef | None, forward: ast.FunctionDef | None,
-                cname: str) -> list:
+                cname: str, call: ast.Call | None = None) -> list:
     entries: dict[str, tuple[Any, int]] = {}
     if init is None:
         raise PasteError(f"class {cname} has no __init__ defining its layers", None)
     # literal defaults of __init__'s arguments: def __init__(self, num_classes=10)
     a = init.args
+    r.init_args.update(p.arg for p in a.args[1:] + a.kwonlyargs)
+    if call is not None:  # `model = Net(num_classes=10)` in the paste: those values
+        params = [p.arg for p in a.args[1:]]
+        given = dict(zip(params, call.args))
+        given.update({k.arg: k.value for k in call.keywords if k.arg})
+        for name, node in given.items():
+            try:
+                r.variables[name] = r.literal(node)
+            except PasteError:
+                pass
+        r.notes.append(f"__init__ arguments from `{r.segment(call)}` on line {call.lineno}")
     for arg, default in zip(a.args[len(a.args) - len(a.defaults):], a.defaults):
         try:
-            r.variables[arg.arg] = r.literal(default)
+            r.variables.setdefault(arg.arg, r.literal(default))
         except PasteError:
             pass
     for arg, kwdefault in zip(a.kwonlyargs, a.kw_defaults):
-        if kwdefault is not None:
+        if kwdefault is not None and arg.arg not in r.variables:
             try:
                 r.variables[arg.arg] = r.literal(kwdefault)
             except PasteError:
@@ -960,7 +983,10 @@ def _read_module(r: _Reader, tree: ast.Module) -> list:
         if others:
             r.notes.append(f"read class {cls.name}; ignored {len(others)} statement(s) outside "
                            f"it (first on line {others[0].lineno}: `{r.segment(others[0])}`)")
-        return _read_class(r, methods.get("__init__"), methods.get("forward"), cls.name)
+        calls = [n for s in others for n in ast.walk(s) if isinstance(n, ast.Call)
+                 and _is_name(n.func, cls.name)]
+        return _read_class(r, methods.get("__init__"), methods.get("forward"), cls.name,
+                           calls[0] if calls else None)
     if "__init__" in funcs:
         return _read_class(r, funcs["__init__"], funcs.get("forward"), "the pasted methods")
     items: list = []

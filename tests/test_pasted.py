@@ -644,3 +644,36 @@ model = nn.Sequential(*layers, *head)
     assert leaves(parse(text)) == leaves(real)
     with pytest.raises(PasteError, match=r"refused `\*layers`: only a list of layers written"):
         parse("nn.Sequential(*layers)")
+
+
+def test_init_arguments_come_from_defaults_or_the_line_that_builds_the_model() -> None:
+    text = """
+class Net(nn.Module):
+    def __init__(self, in_ch, num_classes=10, *, width=8):
+        super().__init__()
+        self.conv = nn.Conv2d(in_ch, width, 3)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(width, num_classes)
+"""
+    with pytest.raises(PasteError, match=r"line 5: .*`in_ch` is an argument of __init__ with no "
+                                         r"default"):
+        parse(text)
+    model = parse(text + "\nmodel = Net(3, width=16).to(device)\n")
+    assert (model.conv.in_channels, model.conv.out_channels) == (3, 16)
+    assert (model.fc.in_features, model.fc.out_features) == (16, 10)
+    assert any("__init__ arguments from `Net(3, width=16)`" in n for n in model.convwidget_notes)
+
+
+def test_text_copied_from_a_web_page() -> None:
+    text = "model\u00a0=\u00a0nn.Sequential(\n\u00a0\u00a0\u00a0\u00a0nn.Conv2d(3,\u00a08,\u00a03," \
+           "\u00a0padding=\u201csame\u201d),\n\u00a0\u00a0\u00a0\u00a0nn.ReLU(),\r\n)\r\n"
+    model = parse(text)
+    assert repr(model[0]) == repr(nn.Conv2d(3, 8, 3, padding="same"))
+    assert any("web page" in n for n in model.convwidget_notes)
+
+
+def test_ipython_prompts() -> None:
+    text = "In [1]: import torch.nn as nn\n\nIn [2]: net = nn.Sequential(nn.Linear(4, 3),\n" \
+           "   ...:                     nn.ReLU())\n\nIn [3]: net\nOut[3]:\nSequential(\n" \
+           "  (0): Linear(in_features=4, out_features=3, bias=True)\n)\n"
+    assert kinds(parse(text)) == ["Linear", "ReLU"]
