@@ -76,6 +76,9 @@ class Case:
     # per-dimension functions must refuse too.
     spatial_only: bool = True
     n_spatial: int = 0
+    # False when torch's answer depends on something the per-dimension functions
+    # are not told (negative padding is a crop for padding_mode != 'zeros').
+    sizes_comparable: bool = True
     train: bool = True
     notes: list[str] = field(default_factory=list)
 
@@ -242,7 +245,7 @@ def check_case(case: Case) -> list[str]:
     spatial = tuple(truth[-case.n_spatial:]) if (torch_ok and case.n_spatial) else None
 
     # Per-dimension functions.
-    if case.perdim is not None and (torch_ok or case.spatial_only):
+    if case.perdim is not None and case.sizes_comparable and (torch_ok or case.spatial_only):
         answers = [ours(thunk) for thunk in case.perdim()]
         if torch_ok:
             if any(isinstance(a, (Refused, BaseException)) for a in answers) or tuple(
@@ -258,7 +261,8 @@ def check_case(case: Case) -> list[str]:
             )
 
     # explain(sizes, kernel, ...) with per-dim tuples.
-    if case.explain_kwargs is not None and (torch_ok or case.spatial_only):
+    if (case.explain_kwargs is not None and case.sizes_comparable
+            and (torch_ok or case.spatial_only)):
         exp = ours(lambda: explain(**case.explain_kwargs))
         if isinstance(exp, (Refused, BaseException)):
             problems.append(f"explain(**{case.explain_kwargs!r}): {_fmt(exp)}")
@@ -314,6 +318,11 @@ def _per_dim(rng: random.Random, dims: int, draw: Callable[[], Any]) -> Any:
     return tuple(draw() for _ in range(dims))
 
 
+def _rare(rng: random.Random, good: int, bad: tuple[int, ...] = (0, -1)) -> int:
+    """Now and then a value torch refuses outright (zero or negative)."""
+    return rng.choice(bad) if rng.random() < 0.01 else good
+
+
 def _expand(v: Any, dims: int) -> tuple:
     return tuple(v) if isinstance(v, tuple) else (v,) * dims
 
@@ -353,9 +362,9 @@ def gen_conv(rng: random.Random, dims: int) -> Case:
     if rng.random() < 0.05:
         out_ch += 1
         groups_ok = groups_ok and groups == 1
-    kernel = _per_dim(rng, dims, lambda: rng.randint(1, 5))
-    stride = _per_dim(rng, dims, lambda: rng.choice([1, 1, 1, 2, 3, 4]))
-    dilation = _per_dim(rng, dims, lambda: rng.choice([1, 1, 1, 2, 3]))
+    kernel = _per_dim(rng, dims, lambda: _rare(rng, rng.randint(1, 5), (0,)))
+    stride = _per_dim(rng, dims, lambda: _rare(rng, rng.choice([1, 1, 1, 2, 3, 4])))
+    dilation = _per_dim(rng, dims, lambda: _rare(rng, rng.choice([1, 1, 1, 2, 3])))
     r = rng.random()
     if r < 0.12:
         padding: Any = "same"
@@ -364,7 +373,7 @@ def gen_conv(rng: random.Random, dims: int) -> Case:
     elif r < 0.18:
         padding = "valid"
     else:
-        padding = _per_dim(rng, dims, lambda: rng.randint(0, 4))
+        padding = _per_dim(rng, dims, lambda: _rare(rng, rng.randint(0, 4), (-1,)))
     mode = rng.choice(["zeros", "zeros", "zeros", "reflect", "replicate", "circular"])
     kwargs = dict(
         in_channels=in_ch, out_channels=out_ch, kernel_size=kernel, stride=stride,
@@ -391,6 +400,7 @@ def gen_conv(rng: random.Random, dims: int) -> Case:
                                                kind="conv")),
         spatial_only=groups_ok and x_ch == in_ch and ndim_ok and mode == "zeros",
         n_spatial=dims,
+        sizes_comparable=mode == "zeros" or isinstance(padding, str) or min(ps) >= 0,
     )
 
 
@@ -403,11 +413,12 @@ def gen_conv_transpose(rng: random.Random, dims: int) -> Case:
     if rng.random() < 0.05:
         in_ch += 1
         groups_ok = groups == 1
-    kernel = _per_dim(rng, dims, lambda: rng.randint(1, 5))
-    stride = _per_dim(rng, dims, lambda: rng.choice([1, 1, 2, 3, 4]))
-    dilation = _per_dim(rng, dims, lambda: rng.choice([1, 1, 1, 2, 3]))
-    padding = _per_dim(rng, dims, lambda: rng.randint(0, 4))
-    output_padding = _per_dim(rng, dims, lambda: rng.choice([0, 0, 0, 1, 1, 2, 3]))
+    kernel = _per_dim(rng, dims, lambda: _rare(rng, rng.randint(1, 5), (0,)))
+    stride = _per_dim(rng, dims, lambda: _rare(rng, rng.choice([1, 1, 2, 3, 4])))
+    dilation = _per_dim(rng, dims, lambda: _rare(rng, rng.choice([1, 1, 1, 2, 3])))
+    padding = _per_dim(rng, dims, lambda: _rare(rng, rng.randint(0, 4), (-1,)))
+    output_padding = _per_dim(rng, dims,
+                              lambda: _rare(rng, rng.choice([0, 0, 0, 1, 1, 2, 3]), (-1,)))
     kwargs = dict(
         in_channels=in_ch, out_channels=out_ch, kernel_size=kernel, stride=stride,
         padding=padding, output_padding=output_padding, groups=groups, dilation=dilation,
@@ -438,10 +449,11 @@ def gen_conv_transpose(rng: random.Random, dims: int) -> Case:
 
 def gen_max_pool(rng: random.Random, dims: int) -> Case:
     cls = getattr(nn, f"MaxPool{dims}d")
-    kernel = _per_dim(rng, dims, lambda: rng.randint(1, 5))
-    stride = None if rng.random() < 0.3 else _per_dim(rng, dims, lambda: rng.randint(1, 4))
-    padding = _per_dim(rng, dims, lambda: rng.choice([0, 0, 1, 1, 2, 3]))
-    dilation = _per_dim(rng, dims, lambda: rng.choice([1, 1, 2, 3]))
+    kernel = _per_dim(rng, dims, lambda: _rare(rng, rng.randint(1, 5)))
+    stride = None if rng.random() < 0.3 else _per_dim(
+        rng, dims, lambda: _rare(rng, rng.randint(1, 4)))
+    padding = _per_dim(rng, dims, lambda: _rare(rng, rng.choice([0, 0, 1, 1, 2, 3]), (-1,)))
+    dilation = _per_dim(rng, dims, lambda: _rare(rng, rng.choice([1, 1, 2, 3])))
     ceil_mode = rng.random() < 0.5
     kwargs = dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
                   ceil_mode=ceil_mode)
@@ -467,9 +479,10 @@ def gen_max_pool(rng: random.Random, dims: int) -> Case:
 
 def gen_avg_pool(rng: random.Random, dims: int) -> Case:
     cls = getattr(nn, f"AvgPool{dims}d")
-    kernel = _per_dim(rng, dims, lambda: rng.randint(1, 5))
-    stride = None if rng.random() < 0.3 else _per_dim(rng, dims, lambda: rng.randint(1, 4))
-    padding = _per_dim(rng, dims, lambda: rng.choice([0, 0, 1, 1, 2, 3]))
+    kernel = _per_dim(rng, dims, lambda: _rare(rng, rng.randint(1, 5)))
+    stride = None if rng.random() < 0.3 else _per_dim(
+        rng, dims, lambda: _rare(rng, rng.randint(1, 4)))
+    padding = _per_dim(rng, dims, lambda: _rare(rng, rng.choice([0, 0, 1, 1, 2, 3]), (-1,)))
     ceil_mode = rng.random() < 0.5
     kwargs: dict[str, Any] = dict(kernel_size=kernel, stride=stride, padding=padding,
                                   ceil_mode=ceil_mode,
