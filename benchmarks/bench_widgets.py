@@ -1,0 +1,160 @@
+"""ConvExplorer: time from a slider value change to every panel updated.
+
+In-process, no browser (widget comms are not connected, so no messages are sent): a
+control's ``.value`` is set and the clock stops when the calculator, the picture (PNG
+bytes) and the PyTorch panel all show the new setting. Beside it, in the same run and
+interleaved with it (so machine load hits both alike):
+
+* ``rebuild (same picture)``: what an ``ipywidgets.interact`` callback does with the
+  same drawing code: a new WindowFigure for every change, rendered to PNG, plus the same
+  calculator and torch work;
+* ``interact + pyplot``: the usual hand-written interact callback: ``plt.subplots``,
+  one Rectangle per cell, the window outline, ``savefig(bbox_inches="tight")`` as the
+  inline backend does, plus the same calculator and torch work.
+
+ConvExplorer is measured cold (the frame cache is emptied before every change, so the
+figure is redrawn: the honest first-visit cost) and warm (the value was seen before:
+dragging a slider back and forth).
+
+Run: python benchmarks/bench_widgets.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+from typing import Callable
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # a benchmark script may choose; the library never does
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from convwidget import explain  # noqa: E402
+from convwidget.drawing import WindowFigure  # noqa: E402
+from convwidget.geometry import layer_geometry  # noqa: E402
+from convwidget.torchlayers import LayerSpec, run_layer  # noqa: E402
+from convwidget.widgets import ConvExplorer  # noqa: E402
+
+SIZES = (5, 32, 64)
+
+
+def non_picture_work(n: int, stride: int) -> tuple[object, object]:
+    """The calculator and PyTorch work every approach does (identical for all)."""
+    e = explain((n, n), (3, 3), (stride, stride), (1, 1), (1, 1), kind="conv")
+    t = run_layer(LayerSpec.from_settings(kind="conv", kernel_size=3, stride=stride, padding=1), (n, n))
+    return e, t
+
+
+def rebuild_same_picture(n: int, stride: int) -> bytes:
+    non_picture_work(n, stride)
+    fig = WindowFigure(layer_geometry("conv", (n, n), 3, stride, 1))
+    try:
+        return fig.to_png()
+    finally:
+        fig.close()
+
+
+def interact_pyplot(n: int, stride: int) -> bytes:
+    """A typical hand-written interact callback (pyplot, patches, tight savefig)."""
+    expl, _ = non_picture_work(n, stride)
+    g = layer_geometry("conv", (n, n), 3, stride, 1)
+    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(8, 4))
+    for ax, size, off in ((ax_in, n + 2, -1), (ax_out, g.output_size[0], 0)):
+        for r in range(size):
+            for c in range(size):
+                ax.add_patch(Rectangle((c + off, r + off), 1, 1, facecolor="#dddddd", edgecolor="white"))
+        ax.set_xlim(off, size + off)
+        ax.set_ylim(size + off, off)
+        ax.set_aspect("equal")
+        ax.axis("off")
+    w = g.window(0)
+    for r, c in w.taps:
+        ax_in.add_patch(Rectangle((c, r), 1, 1, facecolor="#E69F00", alpha=0.8))
+    ax_out.add_patch(Rectangle((0, 0), 1, 1, facecolor="#0072B2"))
+    fig.suptitle(str(expl).splitlines()[0][:80], fontsize=9)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1e3
+
+
+def run(repeat: int) -> list[tuple[str, int, float]]:
+    rows: list[tuple[str, int, float]] = []
+    for n in SIZES:
+        e = ConvExplorer(kind="conv", input_size=(n, n), kernel_size=3, stride=1, padding=1)
+        times: dict[str, list[float]] = {k: [] for k in (
+            "ConvExplorer slider, cold", "ConvExplorer slider, warm", "  of which calculator",
+            "  of which torch panel", "ConvExplorer step, cold", "ConvExplorer step, warm",
+            "rebuild (same picture)", "interact + pyplot")}
+
+        def clock(name: str, fn: Callable[[], object]) -> None:
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+
+        for i in range(repeat):
+            # cold: the frame cache is emptied, so the figure really is redrawn
+            e._frames.clear()
+            before = e.picture.value  # stride 1
+            clock("ConvExplorer slider, cold", lambda: setattr(e.stride.h, "value", 2))
+            assert e.picture.value != before and "stride=2" in e.torch_panel.value
+            after = e.picture.value
+            e.stride.h.value = 1
+            # warm: back to a value seen a moment ago (dragging a slider to and fro)
+            clock("ConvExplorer slider, warm", lambda: setattr(e.stride.h, "value", 2))
+            assert e.picture.value == after and "stride=2" in e.torch_panel.value
+            e.stride.h.value = 1
+            spec = e._spec()
+            clock("  of which calculator", lambda: e._update_calculator(spec, e.input.value))
+            clock("  of which torch panel", lambda: e._update_torch(spec, e.input.value))
+            # a step of the animation (a Play tick): the figure is current, only the window moves
+            e.figure  # bring the figure up to date (as after any drawn frame)
+            step = 1 + i % e.step.max
+            clock("ConvExplorer step, cold", lambda st=step: setattr(e.step, "value", st))
+            clock("ConvExplorer step, warm", lambda: setattr(e.step, "value", 0))
+            stride = 1 + i % 2
+            clock("rebuild (same picture)", lambda s=stride: rebuild_same_picture(n, s))
+            if n <= 32 or i < 3:  # one patch per cell: 64×64 takes seconds; fewer samples
+                clock("interact + pyplot", lambda s=stride: interact_pyplot(n, s))
+        for name, samples in times.items():
+            rows.append((name, n, median_ms(samples)))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args(argv)
+    rows = run(args.repeat)
+    table: dict[str, dict[int, float]] = {}
+    for name, n, ms in rows:
+        table.setdefault(name, {})[n] = ms
+    head = f"{'median ms per change':32}" + "".join(f"{f'{n}×{n}':>10}" for n in SIZES)
+    print(f"ConvExplorer update benchmark, {args.repeat} repeats, Python {sys.version.split()[0]}, "
+          f"matplotlib {matplotlib.__version__}, load avg {os.getloadavg()[0]:.1f}")
+    print(head)
+    print("-" * len(head))
+    for name, by_size in table.items():
+        print(f"{name:32}" + "".join(f"{by_size[n]:10.2f}" for n in SIZES))
+    print("-" * len(head))
+    for base in ("rebuild (same picture)", "interact + pyplot"):
+        for ours in ("ConvExplorer slider, cold", "ConvExplorer slider, warm"):
+            ratios = "".join(f"{table[base][n] / table[ours][n]:9.1f}×" for n in SIZES)
+            print(f"{(base + ' / ' + ours.split(', ')[1])[:32]:32}{ratios}")
+    print("goals: slider update <= 16 ms median; >= 4x faster than rebuilding")
+
+
+if __name__ == "__main__":
+    main()
