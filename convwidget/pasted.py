@@ -46,6 +46,8 @@ MAX_INT = 2**40
 MAX_STR = 1_000
 MAX_SEQ = 1_000  # elements of a literal tuple/list
 MAX_REPEAT = 1_000  # arguments that make a constructor loop (num_layers, ...)
+MAX_LAYERS = 2_000  # ResNet-152 has about 500 leaf modules
+MAX_CUTS = 4  # places tried to cut a truncated paste back to
 
 # torch.nn classes that are not layers one can build from literals.
 _DENIED = {"Module", "Container", "DataParallel", "ParameterList", "ParameterDict", "ModuleDict"}
@@ -65,6 +67,7 @@ _PROMPT = re.compile(r"^\s*(>>>|\.\.\.)( |$)")
 _IPY_PROMPT = re.compile(r"^\s*(In \[\d*\]:|\s+\.\.\.:)( |$)")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SOFT_KEYWORDS = {"match", "case", "type", "_"}
+_LONE_WORD = re.compile(r"^\s*([A-Za-z_]\w*)\s*[:!?.]+\s*$")
 _WEB_CHARACTERS = str.maketrans({
     "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "", "\ufeff": "",
     "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2212": "-",
@@ -132,6 +135,9 @@ def _is_prose(line: str) -> bool:
     ("my model", "print(model) gives") never happens in Python code outside keywords."""
     if _REPR_ENTRY.match(line):  # "(0-2): 3 x Linear(...)" in a printed model
         return False
+    lone = _LONE_WORD.match(line)  # "Model:", "Thanks!", "Edit." are never code
+    if lone and not keyword.iskeyword(lone.group(1)):
+        return True
     prev: tuple[str, str, int] | None = None
     for m in _PROSE_TOKEN.finditer(line):
         kind = m.lastgroup or "o"
@@ -319,7 +325,7 @@ def _parse_variants(src: str) -> ast.Module:
     raise first
 
 
-def _cut_points(src: str, limit: int = 8) -> list[int]:
+def _cut_points(src: str, limit: int = MAX_CUTS) -> list[int]:
     """Offsets just after the last few ')' that end a line, for a truncated paste."""
     points = [m.end() for m in re.finditer(r"\)[ \t]*,?[ \t]*(#[^\n]*)?$", src, re.M)]
     return points[::-1][:limit]
@@ -357,6 +363,7 @@ class _Reader:
         self.variables: dict[str, Any] = {}
         self.used_lists: set[str] = set()  # "<layers>name" unpacked into a Sequential
         self.init_args: set[str] = set()
+        self.built = 0
 
     # ----- helpers
     def segment(self, node: ast.AST, limit: int = 60) -> str:
@@ -559,6 +566,12 @@ class _Reader:
                                   "built on the meta device")
                 continue
             kwargs[k.arg] = self.literal(k.value, depth + 1)
+        self.built += 1
+        if self.built > MAX_LAYERS:
+            err = PasteError(f"more than {MAX_LAYERS} layers; parse reads at most {MAX_LAYERS}",
+                             line)
+            err.fatal = True  # no use retrying a truncated paste at another cut
+            raise err
         return _build_layer(cls, args, kwargs, line)
 
     def children_from_keywords(self, node: ast.Call, depth: int) -> list:
@@ -1216,6 +1229,8 @@ def parse(text: str) -> nn.Sequential:
         try:
             items = _parse_source(candidate, tried_notes)
         except (PasteError, SyntaxError) as err:
+            if getattr(err, "fatal", False):
+                raise
             first_error = first_error or err
             continue
         if repair_note:
@@ -1243,7 +1258,11 @@ def parse(text: str) -> nn.Sequential:
 
 
 def _parse_source(src: str, notes: list[str]) -> list:
+    budget = 20 * MAX_CHARS  # characters given to ast.parse, so refusal stays quick
     for _ in range(50):  # drop prose lines that ast points at, a bounded number of times
+        budget -= 3 * len(src)
+        if budget < 0:
+            raise PasteError("too many lines that are not code; paste only the model's code")
         try:
             tree = _parse_variants(src)
             break

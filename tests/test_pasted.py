@@ -492,6 +492,8 @@ HOSTILE = {
                                r"nested more than 50 deep"),
     "deeply nested unary": ("nn.Linear(" + "-" * 50_000 + "1, 2)", r"nested too deeply"),
     "long sum": ("nn.Linear(" + "+".join(["1"] * 30_000) + ", 2)", r"nested too deeply"),
+    "2500 layers": ("nn.Sequential(\n" + "nn.ReLU(),\n" * 2500 + ")", r"more than 2000 layers"),
+    "many lines of prose": ("nn.ReLU()\n" + "Model:\nnn.ReLU(\n" * 4000, r"line \d+: "),
     "class without parentheses": ("nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU)",
                                   r"`nn\.ReLU` is a class, not a layer; write `nn\.ReLU\(\)`"),
     "hostile __init__": ("class A(nn.Module):\n  def __init__(self):\n    super().__init__()\n"
