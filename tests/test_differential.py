@@ -550,6 +550,11 @@ def gen_adaptive(rng: random.Random, dims: int) -> Case:
             out = (out,)
     else:
         out = tuple(None if rng.random() < 0.25 else one() for _ in range(dims))
+    r = rng.random()
+    if r < 0.02:
+        out = tuple(rng.randint(1, 4) for _ in range(dims + rng.choice([-1, 1]))) or (2, 2)
+    elif r < 0.03:
+        out = -1
     spatial = [_size(rng, dims) for _ in range(dims)]
     shape, _ = _input_shape(rng, rng.randint(1, 2), spatial, dims)
     return Case(cls, dict(output_size=out), shape)
@@ -595,6 +600,8 @@ def gen_linear(rng: random.Random) -> Case:
     kwargs: dict[str, Any] = dict(in_features=in_f, out_features=out_f)
     if rng.random() < 0.2:
         kwargs["bias"] = False
+    if rng.random() < 0.02:
+        return Case(nn.Linear, kwargs, ())  # a 0-d input
     return Case(nn.Linear, kwargs, lead + (last,))
 
 
@@ -617,6 +624,15 @@ def gen_upsample(rng: random.Random) -> Case:
                                       [sdims, sdims, sdims, sdims + 1]))))
         if rng.random() < 0.2:
             kwargs["recompute_scale_factor"] = True
+    r = rng.random()
+    if r < 0.02:
+        kwargs = {}  # neither size nor scale_factor
+    elif r < 0.04:
+        kwargs = dict(size=rng.randint(1, 5), scale_factor=2.0)  # both
+    elif r < 0.06:
+        kwargs = dict(scale_factor=rng.choice([0.0, -1.0, 0.0001]))
+    elif r < 0.08:
+        kwargs = dict(size=rng.choice([0, -1]))
     shape = tuple(rng.randint(1, 3) for _ in range(2)) + tuple(
         rng.randint(1, 10) for _ in range(ndim - 2))
     if rng.random() < 0.15:
@@ -624,8 +640,8 @@ def gen_upsample(rng: random.Random) -> Case:
         return Case(rng.choice([nn.UpsamplingNearest2d, nn.UpsamplingBilinear2d]), kwargs,
                     shape[:ndim])
     kwargs["mode"] = mode
-    if mode in ("linear", "bilinear", "bicubic", "trilinear") and rng.random() < 0.5:
-        kwargs["align_corners"] = True
+    if rng.random() < (0.5 if mode in ("linear", "bilinear", "bicubic", "trilinear") else 0.03):
+        kwargs["align_corners"] = True  # refused with the nearest modes
     return Case(nn.Upsample, kwargs, shape[:ndim])
 
 
@@ -672,7 +688,11 @@ def gen_preserving(rng: random.Random) -> Case:
             normalized[0] += 1
         if rng.random() < 0.05:
             normalized = [1] + normalized
-        return Case(nn.LayerNorm, dict(normalized_shape=tuple(normalized)), shape, train=train)
+        norm: Any = normalized[0] if len(normalized) == 1 and rng.random() < 0.5 else tuple(
+            normalized)
+        return Case(nn.LayerNorm, dict(normalized_shape=norm,
+                                       elementwise_affine=rng.random() < 0.8), shape,
+                    train=train)
     if kind == "gn":
         g = rng.choice([d for d in range(1, ch + 1) if ch % d == 0])
         if rng.random() < 0.05:
