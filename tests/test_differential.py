@@ -5,15 +5,28 @@ PyTorch is the oracle. For every generated configuration we build the real
 generated shape (the forward may refuse), and compare with
 
 * ``convwidget.output_shape(layer, shape)``: the same shape, or ``ShapeError``
-  exactly when torch refuses;
+  exactly when torch refuses (any other exception is a failure);
 * the per-dimension functions (``conv_output_size``, ``conv_transpose_output_size``,
   ``pool_output_size``) for every spatial dimension;
 * ``convwidget.explain(layer, shape)`` and ``explain(sizes, kernel, ...)``:
-  ``.ok`` and ``.output_size``.
+  ``.ok`` and ``.output_size``, and every accepted derivation line, parsed and
+  evaluated exactly, gives torch's size (the numbers a learner reads are right).
+
+Families: Conv/ConvTranspose/MaxPool/AvgPool/AdaptiveAvg+MaxPool/LPPool 1-3d,
+Flatten, Unflatten, Linear, Upsample (+ UpsamplingNearest2d/Bilinear2d),
+PixelShuffle/Unshuffle, shape-preserving layers (activations, BatchNorm,
+InstanceNorm, LayerNorm, GroupNorm, Dropout*, Softmax*), padding layers, lazy
+layers and Sequential chains; batched, unbatched and wrong-ndim inputs.
 
 The configurations come from a seeded generator (reproducible; sizes mostly
-1..12 so that the corners are hit often). Set ``CONVWIDGET_DIFF_EXAMPLES`` to
-run more configurations per family than the default.
+1..12 so that the corners are hit often); hypothesis adds the per-dimension
+functions against torch's functional ops over a wider range. Set
+``CONVWIDGET_DIFF_EXAMPLES`` (default 2000 per family) and
+``CONVWIDGET_DIFF_SEED`` to explore further.
+
+Also here: ``output_shape`` runs no tensor operation (a TorchDispatchMode and a
+TorchFunctionMode that fail on any op, with torch.nn.functional and forward
+patched out).
 
 Nothing here restates a formula: the expected answer is always what torch did.
 """
@@ -22,11 +35,11 @@ from __future__ import annotations
 
 import ast
 import math
-import re
 import os
 import random
+import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -80,7 +93,6 @@ class Case:
     # are not told (negative padding is a crop for padding_mode != 'zeros').
     sizes_comparable: bool = True
     train: bool = True
-    notes: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
