@@ -45,7 +45,7 @@ MAX_EXPR_DEPTH = 60  # nesting of the expressions we evaluate
 MAX_INT = 2**40
 MAX_STR = 1_000
 MAX_SEQ = 1_000  # elements of a literal tuple/list
-MAX_REPEAT = 1_000  # arguments that make a constructor loop (num_layers, ...)
+MAX_REPEAT = 200  # arguments that make a constructor loop (num_layers, ...)
 MAX_LAYERS = 2_000  # ResNet-152 has about 500 leaf modules
 MAX_CUTS = 4  # places tried to cut a truncated paste back to
 
@@ -622,7 +622,11 @@ def _nn_class(name: str) -> type | None:
 def _build_layer(cls: type, args: list, kwargs: dict, line: int) -> nn.Module:
     """Construct a torch.nn layer on the meta device (no weight memory)."""
     name = cls.__name__
-    loops = [v for k, v in kwargs.items() if "layers" in k]
+    try:  # name the positional arguments too: nn.Transformer(512, 8, 10**6)
+        named = inspect.signature(cls).bind_partial(*args, **kwargs).arguments
+    except TypeError:
+        named = dict(kwargs)
+    loops = [v for k, v in named.items() if "layers" in k]
     if issubclass(cls, nn.RNNBase) and len(args) > 2:
         loops.append(args[2])
     if any(isinstance(v, int) and v > MAX_REPEAT for v in loops):
