@@ -1062,12 +1062,21 @@ def input_size_range(model: nn.Module | str, input_shape: Sequence[int], dim: in
     cache: dict[int, tuple[bool, Shape | None]] = {}
     at = ["the flatten step"]
 
+    chain = _chain_layers(model)
+
     def probe(n: int) -> tuple[bool, Shape | None]:
         if n not in cache:
             shape[d] = n
-            r = trace(model, tuple(shape), training=training, dtype=dtype, explain=False)
-            key, where = _flatten_key(r)
-            cache[n] = (r.error is None, key)
+            fast = _chain_key(chain, tuple(shape)) if chain is not None else None
+            if fast is not None:
+                key, where = fast
+            else:
+                r = trace(model, tuple(shape), training=training, dtype=dtype, explain=False)
+                key, where = _flatten_key(r)
+                if r.error is not None:
+                    cache[n] = (False, key)
+                    return cache[n]
+            cache[n] = (True, key)
             if n == size:
                 at[0] = where
         return cache[n]
@@ -1121,6 +1130,43 @@ def input_size_range(model: nn.Module | str, input_shape: Sequence[int], dim: in
         smallest = hi
     return SizeRange(dim=d, size=size, low=low, high=high, shape=key, smallest=smallest,
                      at=at[0])
+
+
+def _chain_layers(model: nn.Module) -> list[nn.Module] | None:
+    """The layers of a plain ``nn.Sequential`` of torch.nn layers, else None."""
+    if type(model) is not nn.Sequential:
+        return None
+    layers: list[nn.Module] = []
+    for m in model:
+        if type(m) is nn.Sequential:
+            inner = _chain_layers(m)
+            if inner is None:
+                return None
+            layers.extend(inner)
+        elif not _is_builtin(m) or isinstance(m, LazyModuleMixin):
+            return None
+        else:
+            layers.append(m)
+    return layers
+
+
+def _chain_key(layers: list[nn.Module], shape: Shape) -> tuple[Shape, str] | None:
+    """The shape at a plain chain's flatten step by the core's arithmetic (microseconds a
+    layer instead of a trace). None when the arithmetic cannot say or refuses: the caller
+    then traces, so both paths always agree."""
+    try:
+        from .layers import output_shape
+        for m in layers:
+            if isinstance(m, nn.Flatten):
+                out = output_shape(m, shape)
+                if _merged(shape, out) is not None:
+                    return shape, "the flatten step"
+                shape = out
+                continue
+            shape = output_shape(m, shape)
+        return shape, "the output"
+    except Exception:  # ShapeError, or a layer the core does not know: trace instead
+        return None
 
 
 def _with(shape: list[int], d: int, n: int) -> list[int]:

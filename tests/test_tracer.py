@@ -526,3 +526,31 @@ def test_problem_str_and_report_types() -> None:
     assert isinstance(report.problems[0], Problem)
     assert str(report.problems[0]).splitlines()[1] == "    nn.Linear(4, 2)"
     assert math.prod(report.output_shape or ()) == 2
+
+
+class Wrapped(nn.Module):
+    """The same layers behind a custom forward: forces the re-tracing path."""
+
+    def __init__(self, seq: nn.Sequential) -> None:
+        super().__init__()
+        self.seq = seq
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.seq(x)
+
+
+@pytest.mark.parametrize("build, shape", [
+    (lambda: dilated_ceil_net(), (1, 3, 64, 64)),
+    (lambda: dilated_ceil_net(), (1, 3, 57, 61)),
+    (lambda: flatten2_head(), (1, 3, 32, 32)),
+    (lambda: CifarNet().conv_layer, (1, 3, 32, 32)),
+    (lambda: nn.Sequential(CifarNet().conv_layer, nn.Flatten(), nn.Linear(10, 2)), (1, 3, 33, 47)),
+    (lambda: nn.Sequential(nn.Conv1d(1, 4, 9, stride=4), nn.MaxPool1d(3, ceil_mode=True),
+                           nn.Flatten(), nn.Linear(7, 2)), (2, 1, 100)),
+])
+def test_size_range_fast_chain_path_agrees_with_tracing(build: Callable[[], nn.Module],
+                                                        shape: tuple[int, ...]) -> None:
+    seq = build()
+    fast = input_size_range(seq, shape)
+    slow = input_size_range(Wrapped(seq), shape)
+    assert fast == slow
