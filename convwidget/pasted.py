@@ -308,7 +308,7 @@ def _ast_parse(src: str) -> ast.Module:
         raise PasteError("the text is nested too deeply to read") from err
 
 
-def _parse_variants(src: str) -> ast.Module:
+def _parse_variants(src: str) -> tuple[ast.Module, str]:
     """ast.parse, retrying as a dedented fragment, with all indentation removed
     (no class/def), or wrapped in parentheses (comma-separated layer lines)."""
     first: SyntaxError | None = None
@@ -318,7 +318,7 @@ def _parse_variants(src: str) -> ast.Module:
         variants.append("(" + variants[-1] + "\n)")
     for variant in variants:
         try:
-            return _ast_parse(variant)
+            return _ast_parse(variant), variant
         except SyntaxError as err:
             first = first or err
     assert first is not None
@@ -522,6 +522,10 @@ class _Reader:
                 raise self.refuse(node, f"`{func.id}` is not a torch.nn layer class")
             raise self.refuse(node)
         cls = _nn_class(name)
+        if name in _DENIED:
+            raise self.refuse(node, f"parse cannot build nn.{name} from text (a dict or wrapper "
+                                    "of modules, or the base class); use "
+                                    "nn.Sequential, or import the model and trace it")
         if cls is None:
             raise self.refuse(node, f"`{name}` is not a public torch.nn layer class")
         line = node.lineno
@@ -1013,6 +1017,8 @@ def _read_module(r: _Reader, tree: ast.Module) -> list:
         if isinstance(stmt, ast.Expr):
             if isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
                 continue  # a docstring or a string of prose
+            if _is_super_init(stmt.value):
+                continue  # lines pasted from inside __init__
             v = stmt.value
             if isinstance(v, ast.Name) or (
                     isinstance(v, ast.Call) and _is_name(v.func, "print")
@@ -1268,7 +1274,7 @@ def _parse_source(src: str, notes: list[str]) -> list:
         if budget < 0:
             raise PasteError("too many lines that are not code; paste only the model's code")
         try:
-            tree = _parse_variants(src)
+            tree, src = _parse_variants(src)
             break
         except SyntaxError as err:
             lines = src.split("\n")

@@ -681,3 +681,20 @@ def test_ipython_prompts() -> None:
            "   ...:                     nn.ReLU())\n\nIn [3]: net\nOut[3]:\nSequential(\n" \
            "  (0): Linear(in_features=4, out_features=3, bias=True)\n)\n"
     assert kinds(parse(text)) == ["Linear", "ReLU"]
+
+
+def test_lines_from_inside_init_and_messages_quote_the_pasted_text() -> None:
+    body = """\
+        super(Net, self).__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.fc = nn.Linear(6 * 28 * 28, 10)
+"""
+    model = parse(body)
+    assert list(dict(model.named_children())) == ["conv1", "flatten", "fc"]
+    with pytest.raises(PasteError, match=r"^line 4: refused `open\(5\)` \(a call\)"):
+        parse(body + "        self.fc2 = nn.Linear(10, open(5))\n")
+
+
+def test_containers_parse_cannot_build() -> None:
+    with pytest.raises(PasteError, match=r"cannot build nn\.ModuleDict from text"):
+        parse("nn.ModuleDict({'a': nn.ReLU()})")
