@@ -322,33 +322,47 @@ def to_html(
         steps, note, dropped = _plan(fig, max_frames, include_dropped)
         g = fig.geometry
         assert g is not None
-        n = len(steps) + len(dropped)
-        # Estimate the size from the first frame and subsample up front when the player would
-        # be too big, so frames stay evenly spaced instead of the tail being cut off.
-        fig.show_step(steps[0])
-        per_frame = len(base64.b64encode(fig.to_png(compress_level=6))) + 4
-        budget = max(1, (max_bytes - 20_000) // per_frame - len(dropped))
-        if len(steps) > budget:
-            steps = frame_steps(g.n_steps, budget)
+        encoded: dict[int, str] = {}
+
+        def encode(step: int) -> str:
+            if step not in encoded:
+                fig.show_step(step)
+                encoded[step] = base64.b64encode(fig.to_png(compress_level=6)).decode("ascii")
+            return encoded[step]
+
+        extra = []
+        for window in dropped:
+            fig.show_window(window)
+            extra.append(base64.b64encode(fig.to_png(compress_level=6)).decode("ascii"))
+        overhead = len(_PLAYER) + 200 + sum(len(f) + 40 for f in extra) + (len(note) + 200 if note else 300)
+        # Size the player from the first frame, then check the real total: frames stay evenly
+        # spaced (fewer of them) instead of the tail being cut off.
+        per_frame = len(encode(steps[0])) + 30
+        capped = False
+        while True:
+            budget = max(1, (max_bytes - overhead) // per_frame)
+            if len(steps) > budget:
+                steps = frame_steps(g.n_steps, budget)
+                capped = True
+            n = len(steps) + len(dropped)
+            for i, step in enumerate(steps, 1):
+                encode(step)
+                if report is not None:
+                    report(i, n)
+            total = sum(len(encoded[s]) + 30 for s in steps)
+            if total + overhead <= max_bytes or len(steps) == 1:
+                break
+            per_frame = total // len(steps) + 1
+        if report is not None:
+            for j in range(len(steps) + 1, n + 1):
+                report(j, n)
+        if capped:
             note = (f"this pass has {g.n_steps} steps; the player shows {len(steps)} of them, "
                     f"evenly spaced, to stay under max_bytes={max_bytes}")
-            n = len(steps) + len(dropped)
         elif note:
             note = note.format(what="player")
-        frames: list[str] = []
-        labels: list[str] = []
-        for i, step in enumerate(steps, 1):
-            fig.show_step(step)
-            frames.append(base64.b64encode(fig.to_png(compress_level=6)).decode("ascii"))
-            labels.append(f"step {step + 1} / {g.n_steps}")
-            if report is not None:
-                report(i, n)
-        for j, window in enumerate(dropped, len(steps) + 1):
-            fig.show_window(window)
-            frames.append(base64.b64encode(fig.to_png(compress_level=6)).decode("ascii"))
-            labels.append("dropped by PyTorch")
-            if report is not None:
-                report(j, n)
+        frames = [encoded[s] for s in steps] + extra
+        labels = [f"step {s + 1} / {g.n_steps}" for s in steps] + ["dropped by PyTorch"] * len(extra)
         width = int(fig.figure.bbox.width)
     player_id = f"convwidget-player-{next(_player_ids)}"
     note_html = (f'<p class="convwidget-player-note" style="color:#a04000;margin:4px 0">'
