@@ -120,10 +120,13 @@ def run(repeat: int) -> list[tuple[str, int, float]]:
             clock("  of which calculator", lambda: e._update_calculator(spec, e.input.value))
             clock("  of which torch panel", lambda: e._update_torch(spec, e.input.value))
             # a step of the animation (a Play tick): the figure is current, only the window moves
-            e.figure  # bring the figure up to date (as after any drawn frame)
-            step = 1 + i % e.step.max
+            e._frames.clear()
+            e.step.value = 1 + i % e.step.max  # drawn in full: the next step blits
+            step = 1 + (i + 1) % e.step.max
             clock("ConvExplorer step, cold", lambda st=step: setattr(e.step, "value", st))
-            clock("ConvExplorer step, warm", lambda: setattr(e.step, "value", 0))
+            e.step.value = 0
+            clock("ConvExplorer step, warm", lambda st=step: setattr(e.step, "value", st))
+            e.step.value = 0
             stride = 1 + i % 2
             clock("rebuild (same picture)", lambda s=stride: rebuild_same_picture(n, s))
             if n <= 32 or i < 3:  # one patch per cell: 64×64 takes seconds; fewer samples

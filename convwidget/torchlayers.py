@@ -34,6 +34,7 @@ from torch import nn
 __all__ = [
     "KINDS",
     "LayerSpec",
+    "settings_from_layer",
     "TorchResult",
     "build_layer",
     "layer_code",
@@ -371,3 +372,46 @@ def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 14
     params = sum(p.numel() for p in layer.parameters())
     return TorchResult(spec, shape, out_shape, values, None, None, params, code)
 
+
+
+_LAYER_KINDS = {
+    nn.Conv2d: "conv",
+    nn.ConvTranspose2d: "conv_transpose",
+    nn.MaxPool2d: "max_pool",
+    nn.AvgPool2d: "avg_pool",
+}
+
+
+def settings_from_layer(layer: nn.Module) -> dict[str, Any]:
+    """The settings (PyTorch's names) of a 2-d conv/pool layer, for ``ConvExplorer(**settings)``.
+
+    >>> from torch import nn
+    >>> s = settings_from_layer(nn.Conv2d(3, 8, 5, stride=2, padding=2))
+    >>> s["kind"], s["kernel_size"], s["stride"], s["padding"], s["in_channels"]
+    ('conv', (5, 5), (2, 2), (2, 2), 3)
+    >>> settings_from_layer(nn.MaxPool2d(2))["stride"]
+    (2, 2)
+    """
+    kind = next((k for cls, k in _LAYER_KINDS.items() if isinstance(layer, cls)), None)
+    if kind is None:
+        names = ", ".join(cls.__name__ for cls in _LAYER_KINDS)
+        raise ValueError(f"ConvExplorer shows {names} layers, not {type(layer).__name__}")
+    padding = layer.padding
+    settings: dict[str, Any] = {
+        "kind": kind,
+        "kernel_size": _pair("kernel_size", layer.kernel_size),
+        "stride": _pair("stride", layer.stride if layer.stride is not None else layer.kernel_size),
+        "padding": padding if isinstance(padding, str) else _pair("padding", padding),
+    }
+    if kind in ("conv", "conv_transpose", "max_pool"):
+        settings["dilation"] = _pair("dilation", layer.dilation)
+    if kind in ("conv", "conv_transpose"):
+        settings.update(in_channels=layer.in_channels, out_channels=layer.out_channels,
+                        groups=layer.groups)
+    if kind == "conv_transpose":
+        settings["output_padding"] = _pair("output_padding", layer.output_padding)
+    if kind in ("max_pool", "avg_pool"):
+        settings["ceil_mode"] = bool(layer.ceil_mode)
+    if kind == "avg_pool":
+        settings["count_include_pad"] = bool(layer.count_include_pad)
+    return settings

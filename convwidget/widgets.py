@@ -524,6 +524,25 @@ class ConvExplorer(W.VBox):
                 out[name] = value
         return out
 
+    @classmethod
+    def from_layer(cls, layer: Any, input_size: Any) -> "ConvExplorer":
+        """A ConvExplorer showing a ``torch.nn`` Conv2d / ConvTranspose2d / MaxPool2d /
+        AvgPool2d layer on an input of ``input_size`` ((H, W), or a full NCHW / CHW shape).
+
+        >>> from torch import nn
+        >>> ConvExplorer.from_layer(nn.MaxPool2d(2), (1, 3, 8, 8)).output_size
+        (4, 4)
+        """
+        from .torchlayers import settings_from_layer
+
+        size = tuple(input_size)
+        if len(size) not in (2, 3, 4):
+            raise ValueError(f"input_size={input_size!r}: give (H, W), (C, H, W) or (N, C, H, W)")
+        settings = settings_from_layer(layer)
+        if len(size) > 2 and settings["kind"] in ("max_pool", "avg_pool"):
+            settings["in_channels"] = size[-3]
+        return cls(input_size=size[-2:], **settings)
+
     def set(self, **changes: Any) -> "ConvExplorer":
         """Move the controls to ``changes`` (PyTorch's names) and update every panel once.
 

@@ -175,3 +175,34 @@ def test_pool_stride_defaults_to_kernel() -> None:
         spec = LayerSpec.from_settings(kind=kind, kernel_size=k)
         default = direct_layer(kind, kernel_size=k).stride  # torch's own default
         assert spec.stride == (default if isinstance(default, tuple) else (default, default))
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        nn.Conv2d(3, 8, (3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=1),
+        nn.Conv2d(4, 4, 4, padding="same", groups=2),
+        nn.ConvTranspose2d(2, 6, 3, stride=2, padding=1, output_padding=1, groups=2),
+        nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True),
+        nn.AvgPool2d((2, 3), padding=1, ceil_mode=True, count_include_pad=False),
+    ],
+    ids=repr,
+)
+def test_settings_from_layer_rebuild_the_same_layer(layer: nn.Module) -> None:
+    from convwidget.torchlayers import settings_from_layer
+
+    rebuilt = build_layer(LayerSpec.from_settings(**settings_from_layer(layer)))
+    assert type(rebuilt) is type(layer)
+    for name in ("kernel_size", "stride", "padding", "dilation", "output_padding", "ceil_mode",
+                 "count_include_pad", "in_channels", "out_channels", "groups"):
+        if hasattr(layer, name):
+            def norm(v: object) -> object:
+                return (v, v) if isinstance(v, int) and not isinstance(v, bool) else v
+            assert norm(getattr(rebuilt, name)) == norm(getattr(layer, name)), name
+
+
+def test_settings_from_layer_refuses_other_layers() -> None:
+    from convwidget.torchlayers import settings_from_layer
+
+    with pytest.raises(ValueError, match="not Linear"):
+        settings_from_layer(nn.Linear(3, 4))

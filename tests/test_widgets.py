@@ -440,3 +440,52 @@ def test_export_of_a_refused_setting_says_so(tmp_path: Any, monkeypatch: pytest.
     e.export_gif.click()
     assert "Nothing to export" in e.export_link.value
     assert not list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------- receptive field, via torch's gradients
+def gradient_footprint(layer: nn.Module, size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(largest span, largest count of distinct input rows/cols) any one output cell reads,
+    measured by back-propagating from each output cell of the real layer."""
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.fill_(1.0)
+    x = torch.ones(1, 1, *size, requires_grad=True)
+    y = layer(x)
+    spans, counts = [0, 0], [0, 0]
+    for r in range(y.shape[2]):
+        for c in range(y.shape[3]):
+            (g,) = torch.autograd.grad(y[0, 0, r, c], x, retain_graph=True)
+            nz = g[0, 0].nonzero()
+            for dim in (0, 1):
+                idx = nz[:, dim].unique()
+                if len(idx):
+                    spans[dim] = max(spans[dim], int(idx.max() - idx.min()) + 1)
+                    counts[dim] = max(counts[dim], len(idx))
+    return (spans[0], spans[1]), (counts[0], counts[1])
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(kind="conv", kernel_size=(3, 2), stride=2, padding=0, dilation=(2, 3)),
+        dict(kind="avg_pool", kernel_size=(3, 2), stride=1),
+        dict(kind="conv_transpose", kernel_size=3, stride=2, padding=1),
+        dict(kind="conv_transpose", kernel_size=(4, 5), stride=(3, 2), dilation=(1, 2)),
+    ],
+)
+def test_receptive_field_matches_torch_gradients(settings: dict[str, Any]) -> None:
+    e = ConvExplorer(input_size=(12, 12), **settings)
+    s = e.settings
+    if s["kind"] == "conv":
+        layer: nn.Module = nn.Conv2d(1, 1, s["kernel_size"], s["stride"], s["padding"], s["dilation"])
+    elif s["kind"] == "avg_pool":
+        layer = nn.AvgPool2d(s["kernel_size"], s["stride"], s["padding"])
+    else:
+        layer = nn.ConvTranspose2d(1, 1, s["kernel_size"], s["stride"], s["padding"],
+                                   dilation=s["dilation"])
+    spans, counts = gradient_footprint(layer, (12, 12))
+    numbers = [tuple(map(int, m)) for m in re.findall(r"(\d+) × (\d+)", text(e.receptive))]
+    if s["kind"] == "conv_transpose":
+        assert numbers[1] == counts  # real input cells one output cell meets
+    else:
+        assert numbers[0] == spans  # the window's span, holes included
