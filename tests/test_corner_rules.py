@@ -20,6 +20,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
+F = torch.nn.functional
 
 from convwidget import (  # noqa: E402
     ShapeError,
@@ -28,6 +29,7 @@ from convwidget import (  # noqa: E402
     explain,
     output_shape,
     pool_output_size,
+    same_padding,
 )
 
 
@@ -396,3 +398,23 @@ def test_ceil_mode_sweep_against_torch() -> None:
                             problems.append((size, k, s, p, d, "dropped flag wrong",
                                              exp.dims[0].dropped_last_window))
     assert not problems, problems[:10]
+
+
+# --------------------------------------------------------------------------- #
+# 'same': PyTorch's split of the padding (the extra cell of an even span goes right)
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("k", range(1, 9))
+@pytest.mark.parametrize("d", range(1, 5))
+def test_same_padding_is_torchs_split(k: int, d: int) -> None:
+    left, right = same_padding(k, d)
+    torch.manual_seed(k * 10 + d)
+    x = torch.randn(1, 1, 13)
+    layer = nn.Conv1d(1, 1, k, padding="same", dilation=d, bias=False)
+    # the values prove the split: 'same' equals an explicit (left, right) zero pad
+    explicit = F.conv1d(F.pad(x, (left, right)), layer.weight, dilation=d)
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x), explicit)
+    assert left + right == d * (k - 1) and 0 <= right - left <= 1
+    assert conv_output_size(13, k, 1, "same", d) == 13
