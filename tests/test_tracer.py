@@ -554,3 +554,40 @@ def test_size_range_fast_chain_path_agrees_with_tracing(build: Callable[[], nn.M
     fast = input_size_range(seq, shape)
     slow = input_size_range(Wrapped(seq), shape)
     assert fast == slow
+
+
+def test_module_list_and_dict_with_a_custom_forward() -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks = nn.ModuleList([nn.Conv2d(3 if i == 0 else 8, 8, 3, padding=1)
+                                         for i in range(3)])
+            self.heads = nn.ModuleDict({"cls": nn.Linear(8, 5), "box": nn.Linear(8, 4)})
+
+        def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+            for block in self.blocks:
+                x = F.relu(block(x))
+            x = x.mean((2, 3))
+            return {k: head(x) for k, head in self.heads.items()}
+
+    model = Net()
+    real = model(torch.zeros(2, 3, 16, 16))
+    report = trace(model, (2, 3, 16, 16))
+    assert report.ok
+    assert [r.name for r in report.rows] == [
+        "blocks.0", "F.relu(x)", "blocks.1", "F.relu(x)", "blocks.2", "F.relu(x)",
+        "x.mean((2, 3))", "heads.cls", "heads.box"]
+    assert report.output_shape == tuple(real["cls"].shape)
+    assert report.linear_in_features == {"heads.cls": 8, "heads.box": 8}
+
+
+@pytest.mark.parametrize("case", ["cifar-nonsquare", "resnet50", "audio-1d", "video-3d",
+                                  "dilated-ceil-odd", "autoencoder"])
+def test_conv_and_pool_rows_carry_the_core_derivation(case: str) -> None:
+    build, shape = CASES[case]
+    report = trace(build(first_fc(case)[1]), shape)
+    explained = [r for r in report.rows if r.explanation is not None]
+    assert explained
+    for r in explained:
+        assert r.explanation.output_size == r.output_shape[-len(r.explanation.dims):], r.name
+        assert r.derivation
