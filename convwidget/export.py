@@ -334,40 +334,49 @@ def to_html(
         for window in dropped:
             fig.show_window(window)
             extra.append(base64.b64encode(fig.to_png(compress_level=6)).decode("ascii"))
-        overhead = len(_PLAYER) + 200 + sum(len(f) + 40 for f in extra) + (len(note) + 200 if note else 300)
-        # Size the player from the first frame, then check the real total: frames stay evenly
-        # spaced (fewer of them) instead of the tail being cut off.
-        per_frame = len(encode(steps[0])) + 30
-        capped = False
+        player_id = f"convwidget-player-{next(_player_ids)}"
+        width = int(fig.figure.bbox.width)
+        # Size the player from the first frame, then build it and check its real size: when
+        # too big, fewer frames, still evenly spaced (never a cut-off tail).
+        per_frame = len(encode(steps[0])) + 40
+        budget = max(1, (max_bytes - 2 * per_frame - 4000 - sum(len(f) for f in extra)) // per_frame)
+        capped = len(steps) > budget
+        if capped:
+            steps = frame_steps(g.n_steps, budget)
         while True:
-            budget = max(1, (max_bytes - overhead) // per_frame)
-            if len(steps) > budget:
-                steps = frame_steps(g.n_steps, budget)
-                capped = True
             n = len(steps) + len(dropped)
             for i, step in enumerate(steps, 1):
                 encode(step)
                 if report is not None:
                     report(i, n)
-            total = sum(len(encoded[s]) + 30 for s in steps)
-            if total + overhead <= max_bytes or len(steps) == 1:
+            if capped:
+                note = (f"this pass has {g.n_steps} steps; the player shows {len(steps)} of them, "
+                        f"evenly spaced, to stay under max_bytes={max_bytes}")
+            elif note:
+                note = note.format(what="player")
+            text = _player_html(player_id, width, [encoded[s] for s in steps] + extra,
+                                [f"step {s + 1} / {g.n_steps}" for s in steps]
+                                + ["dropped by PyTorch"] * len(extra), note, fps)
+            size = len(text.encode("utf-8"))
+            if size <= max_bytes or len(steps) == 1:
                 break
-            per_frame = total // len(steps) + 1
+            steps = frame_steps(g.n_steps, min(len(steps) - 1, int(len(steps) * max_bytes / size)))
+            capped = True
         if report is not None:
             for j in range(len(steps) + 1, n + 1):
                 report(j, n)
-        if capped:
-            note = (f"this pass has {g.n_steps} steps; the player shows {len(steps)} of them, "
-                    f"evenly spaced, to stay under max_bytes={max_bytes}")
-        elif note:
-            note = note.format(what="player")
-        frames = [encoded[s] for s in steps] + extra
-        labels = [f"step {s + 1} / {g.n_steps}" for s in steps] + ["dropped by PyTorch"] * len(extra)
-        width = int(fig.figure.bbox.width)
-    player_id = f"convwidget-player-{next(_player_ids)}"
+    out_path = None
+    if path is not None:
+        out_path = str(path)
+        Path(out_path).write_text(f"<!DOCTYPE html>\n<meta charset=\"utf-8\">\n{text}\n", encoding="utf-8")
+    return ExportResult(out_path, steps, g.n_steps, note, size, text, len(dropped))
+
+
+def _player_html(player_id: str, width: int, frames: list[str], labels: list[str],
+                 note: str | None, fps: float) -> str:
     note_html = (f'<p class="convwidget-player-note" style="color:#a04000;margin:4px 0">'
                  f"{html_lib.escape(note)}</p>\n" if note else "")
-    text = _PLAYER.format(
+    return _PLAYER.format(
         id=player_id,
         width=width,
         first="data:image/png;base64," + frames[0],
@@ -377,8 +386,3 @@ def to_html(
         labels=json.dumps(labels),
         interval=max(20, round(1000 / fps)),
     )
-    out_path = None
-    if path is not None:
-        out_path = str(path)
-        Path(out_path).write_text(f"<!DOCTYPE html>\n<meta charset=\"utf-8\">\n{text}\n", encoding="utf-8")
-    return ExportResult(out_path, steps, g.n_steps, note, len(text.encode("utf-8")), text, len(dropped))
