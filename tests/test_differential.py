@@ -818,6 +818,27 @@ def test_other_family_agrees_with_torch(family: str) -> None:
     run_family(_cases(OTHER_FAMILIES[family], family))
 
 
+ZERO_SIZE = os.environ.get("CONVWIDGET_DIFF_ZERO_SIZE", "") == "1"
+
+
+@pytest.mark.skipif(not ZERO_SIZE, reason="zero-size inputs: policy pending (mismatches.md "
+                    "7-13); CONVWIDGET_DIFF_ZERO_SIZE=1 runs them")
+@pytest.mark.parametrize("family", sorted({**SPATIAL_FAMILIES, **OTHER_FAMILIES}))
+def test_zero_size_inputs_agree_with_torch(family: str) -> None:
+    """The generated cases with one dimension (batch, channel or spatial) set to 0."""
+    rng = random.Random(f"{SEED}-zero-{family}")
+    cases = _cases({**SPATIAL_FAMILIES, **OTHER_FAMILIES}[family], family, EXAMPLES // 4)
+    for case in cases:
+        if case.shape:
+            shape = list(case.shape)
+            i = rng.randrange(len(shape))
+            shape[i] = 0
+            case.shape = tuple(shape)
+            if i < len(shape) - case.n_spatial:
+                case.spatial_only = False  # an empty batch or channel dim
+    run_family(cases)
+
+
 def test_generators_hit_both_outcomes() -> None:
     """The generated cases are not all accepted or all refused by torch."""
     for name, gen in {**SPATIAL_FAMILIES, **OTHER_FAMILIES}.items():
