@@ -167,12 +167,14 @@ class _PairControl:
         layout = W.Layout(width="300px")
         self.name = name
         self.h = _style(W.IntSlider(value=value, min=lo, max=hi, description=f"{label} H",
+                                    tooltip=f"{label} height",
                                     style=style, layout=layout, continuous_update=True),
                         f"cw-{name}", f"cw-{name}-h")
         if name in ("input", "kernel"):
             self.h.remove_class(f"cw-{name}")
-        self.w = _style(W.IntSlider(value=value, min=lo, max=hi, description=f"{label} {width_desc}",
-                                    style={"description_width": "20px"}, layout=W.Layout(width="232px"),
+        self.w = _style(W.IntSlider(value=value, min=lo, max=hi, description=width_desc,
+                                    tooltip=f"{label} width",
+                                    style={"description_width": "24px"}, layout=W.Layout(width="232px"),
                                     disabled=True, continuous_update=True),
                         f"cw-{name}-w")
         self.square = _style(W.Checkbox(value=True, description="H = W", indent=False,
@@ -328,7 +330,7 @@ class ConvExplorer(W.VBox):
              self.params, self.receptive], layout=W.Layout(min_width="320px", max_width="560px",
                                                             padding="0 0 0 12px")), "cw-calculator")
 
-        self.picture = _style(W.Image(format="png", layout=W.Layout(max_width="520px")), "cw-picture")
+        self.picture = _style(W.Image(format="png", layout=W.Layout(max_width="560px")), "cw-picture")
         self.picture_error = _style(W.HTML(layout=W.Layout(display="none", max_width="520px")),
                                     "cw-picture-error")
         self.play = _style(W.Play(value=0, min=0, max=0, interval=400, description="play",
