@@ -253,10 +253,10 @@ def to_gif(
 _PLAYER = """<div class="convwidget-player" id="{id}" style="font-family:sans-serif;max-width:{width}px">
 <img alt="sliding window, frame by frame" style="width:100%;image-rendering:auto" src="{first}">
 <div style="display:flex;gap:6px;align-items:center;margin-top:4px">
-<button type="button" data-act="first" title="first frame">&#x23EE;</button>
-<button type="button" data-act="prev" title="previous frame">&#x25C0;</button>
-<button type="button" data-act="play" title="play / pause">&#x25B6;</button>
-<button type="button" data-act="next" title="next frame">&#x25B6;&#x25B6;</button>
+<button type="button" data-act="first" title="first frame" aria-label="first frame">|&#x25C0;&#x25C0;</button>
+<button type="button" data-act="prev" title="previous frame" aria-label="previous frame">&#x25C0;|</button>
+<button type="button" data-act="play" title="play / pause" aria-label="play or pause">&#x25B6;</button>
+<button type="button" data-act="next" title="next frame" aria-label="next frame">|&#x25B6;</button>
 <input type="range" min="0" max="{last}" value="0" step="1" style="flex:1" aria-label="frame">
 <span class="convwidget-player-label" style="min-width:9em"></span>
 </div>
@@ -280,7 +280,7 @@ _PLAYER = """<div class="convwidget-player" id="{id}" style="font-family:sans-se
   root.querySelector('[data-act="next"]').onclick = function() {{ stop(); show(i + 1); }};
   play.onclick = function() {{
     if (timer) {{ stop(); return; }}
-    play.innerHTML = "&#x23F8;";
+    play.innerHTML = "||";
     timer = setInterval(function() {{ show(i + 1); }}, {interval});
   }};
   slider.oninput = function() {{ stop(); show(parseInt(slider.value, 10)); }};
