@@ -267,10 +267,12 @@ def _fmt(shape: Sequence[int] | None) -> str:
 
 _CSS = """<style>
 .cw-trace table{border-collapse:collapse;font-family:monospace;font-size:12px}
-.cw-trace td,.cw-trace th{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left}
+.cw-trace td,.cw-trace th{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;white-space:nowrap}
 .cw-trace tr.cw-flatten td{background:#fff3b0;font-weight:bold}
 .cw-trace tr.cw-linear td{background:#dbeafe}
-.cw-trace tr.cw-problem td{background:#fde2e2}
+.cw-trace tr.cw-problem td:first-child{border-left:5px solid #c0392b;color:#c0392b}
+.cw-trace tr.cw-problem:not(.cw-flatten):not(.cw-linear) td{background:#fde2e2}
+.cw-trace tr.cw-selected td{outline:2px solid #555}
 .cw-trace .cw-problems pre{background:#f6f6f6;padding:4px;margin:2px 0 8px 0}
 </style>"""
 
@@ -301,9 +303,11 @@ def report_html(report: TraceReport, *, selected: int | None = None) -> str:
             arith = f"<b>⚠ {e(need)}</b>" + (f"<br>{arith}" if arith else "")
         elif r.op in ("Linear", "LazyLinear") and r.input_shape:
             arith = f"in_features {r.input_shape[-1]}" + (f"<br>{arith}" if arith else "")
-        out.append(f'<tr class="{" ".join(classes)}"><td>{r.index}</td><td>{e(r.name)}</td>'
-                   f"<td>{e(r.op)}</td><td>{e(' & '.join(_fmt(s) for s in r.input_shapes[:2]))}"
-                   f"</td><td>{e(_fmt(r.output_shape))}</td><td>{r.params:,}</td>"
+        mark = "⚠" if r.problem else ""
+        out.append(f'<tr class="{" ".join(classes)}"><td>{mark}{r.index}</td>'
+                   f"<td>{e(r.name)}</td><td>{e(r.op)}</td>"
+                   f"<td>{e(' & '.join(_fmt(s) for s in r.input_shapes[:2]))}</td>"
+                   f"<td>{e(_fmt(r.output_shape))}</td><td>{f'{r.params:,}' if r.params else '—'}</td>"
                    f"<td>{arith}</td></tr>")
     out.append("</tbody></table>")
     if report.linear_in_features:
