@@ -211,6 +211,9 @@ class WindowFigure:
                                     linewidth=1.2, alpha=0.7, zorder=7, animated=anim)
         fig.add_artist(self.link)
         self._moving = [self.taps, self.extent, self.lit, self.link]
+        for artist in (self.taps, self.extent, self.lit):
+            # windows stay on the grid; clipping at the axes edge would halve edge outlines
+            artist.set_clip_on(False)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -253,20 +256,22 @@ class WindowFigure:
         tap_rgba = to_rgba(PALETTE["tap"], 0.7)
         soft_rgba = to_rgba(PALETTE["tap"], 0.35)
         clear = (0.0, 0.0, 0.0, 0.0)
-        verts, faces, styles = [], [], []
+        edge = to_rgba(PALETTE["edge"])
+        verts, faces, edges = [], [], []
         counts = dict.fromkeys(ROLES, 0)
         for r, c in window.taps:
             role = _combine((rows.role(r), cols.role(c)))
             counts[role] += 1
             verts.append(_cell_box(r, c))
             faces.append(tap_rgba if role == "input" else clear if role in ("overhang", "cropped") else soft_rgba)
-            styles.append("--" if role in ("overhang", "cropped") else "solid")
+            edges.append(clear if role in ("overhang", "cropped") else edge)  # outside: only the dotted outline
         self.taps.set_verts(verts)
         self.taps.set_facecolors(faces)
-        self.taps.set_linestyles(styles)
+        self.taps.set_edgecolors(edges)
         (r0, c0), (r1, c1) = window.taps[0], window.taps[-1]
         self.extent.set_bounds(c0 - 0.5, r0 - 0.5, c1 - c0 + 1, r1 - r0 + 1)
-        self.extent.set_linestyle("--" if window.dropped else "-")
+        # dashed: PyTorch drops the window; dotted: it reaches past the padded input
+        self.extent.set_linestyle("--" if window.dropped else ":" if window.overhang else "-")
         orow, ocol = window.out_cell
         self.lit.set_bounds(ocol - 0.5, orow - 0.5, 1, 1)
         self.lit.set_linestyle("--" if window.dropped else "-")
@@ -487,9 +492,8 @@ class WindowFigure:
             ax.set_position(((x + 0.5) / pw, (ph - y - 0.5 - h_px) / ph, w_px / pw, h_px / ph))
             ax.set_xlim(cx0 - 0.5, cx0 + nc - 0.5)
             ax.set_ylim(ry + nr - 0.5, ry - 0.5)
-        lw = 2.2 if cell >= 8 else 1.2
-        self.extent.set_linewidth(lw)
-        self.lit.set_linewidth(lw)
+        self.extent.set_linewidth(2.2 if cell >= 8 else 1.2)
+        self.lit.set_linewidth(2.2)  # the lit cell must stand out even when cells are tiny
         self.taps.set_linewidth(0.8 if cell >= 8 else 0.4)
         if self._interactive:
             self._update_figure_image()
