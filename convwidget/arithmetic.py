@@ -118,6 +118,10 @@ def resolve_padding(
     return p, p
 
 
+def _cells(n: int) -> str:
+    return f"{n} cell" if n == 1 else f"{n} cells"
+
+
 def _padding_text(left: int, right: int) -> str:
     return f"2×padding {left}" if left == right else f"padding {left} + {right}"
 
@@ -133,7 +137,7 @@ def _check_span(n: int, left: int, right: int, k: int, d: int, what: str) -> Non
     fix = f"use padding >= {need}" if left == right else "use more padding"
     smaller = "a smaller kernel/dilation" if d != 1 else "a smaller kernel"
     raise ShapeError(
-        f"{what} spans {span} cells ({kernel}) but the padded input has {padded} "
+        f"{what} spans {_cells(span)} ({kernel}) but the padded input has {padded} "
         f"(input {n} + {_padding_text(left, right)}); {fix} or {smaller}"
     )
 
@@ -177,7 +181,7 @@ def conv_output_size(
     ...
     convwidget.errors.ShapeError: kernel spans 7 cells (kernel_size=4, dilation=2) but the padded input has 5 (input 3 + 2×padding 1); use padding >= 2 or a smaller kernel/dilation
     """
-    n = _check_int("size", size, 0)
+    n = _check_int("size", size, 1)
     k = _check_int("kernel_size", kernel_size, 1)
     s = _check_int("stride", stride, 1)
     d = _check_int("dilation", dilation, 1)
@@ -215,7 +219,7 @@ def conv_transpose_output_size(
     ...
     convwidget.errors.ShapeError: output_padding=2 must be smaller than either stride (2) or dilation (1); use output_padding <= 1
     """
-    n = _check_int("size", size, 0)
+    n = _check_int("size", size, 1)
     k = _check_int("kernel_size", kernel_size, 1)
     s = _check_int("stride", stride, 1)
     if isinstance(padding, str):
@@ -275,7 +279,7 @@ def pool_output_size(
     ...
     convwidget.errors.ShapeError: output size would be 0: the window spans 3 cells (kernel_size=3) but the padded input has 2 (input 2 + 2×padding 0); use padding >= 1, a smaller kernel, or ceil_mode=True
     """
-    n = _check_int("size", size, 0)
+    n = _check_int("size", size, 1)
     k = _check_int("kernel_size", kernel_size, 1)
     s = k if stride is None else _check_int("stride", stride, 1)
     p = _check_int("padding", padding, 0)
@@ -294,14 +298,14 @@ def pool_output_size(
         kernel = f"kernel_size={k}" + (f", dilation={d}" if d != 1 else "")
         need = -(-(span - n) // 2)
         fixes = []
-        if need <= k // 2:
+        if 0 < need <= k // 2:
             fixes.append(f"padding >= {need}")
         fixes.append("a smaller kernel")
         if not ceil_mode and _pool_out(n, span, s, p, True) >= 1:
             fixes.append("ceil_mode=True")
         fix = ", ".join(fixes[:-1]) + (", or " if len(fixes) > 2 else " or ") + fixes[-1]
         raise ShapeError(
-            f"output size would be {out}: the window spans {span} cells ({kernel}) but "
+            f"output size would be {out}: the window spans {_cells(span)} ({kernel}) but "
             f"the padded input has {n + 2 * p} (input {n} + 2×padding {p}); use {fix}"
         )
     return out

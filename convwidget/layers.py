@@ -105,6 +105,10 @@ def _conv(layer: Any, shape: Shape, name: str) -> Shape:
         try:
             if transposed:
                 op = layer.output_padding[i]
+                if len(shape) == n + 2 and shape[0] == 0 and op > 0:
+                    # an empty batch skips aten's output_padding check
+                    out.append((size - 1) * s - 2 * layer.padding[i] + d * (k - 1) + op + 1)
+                    continue
                 out.append(ar.conv_transpose_output_size(size, k, s, layer.padding[i], op, d))
                 continue
             if isinstance(layer.padding, str):
@@ -112,7 +116,16 @@ def _conv(layer: Any, shape: Shape, name: str) -> Shape:
             else:
                 pad = (layer.padding[i], layer.padding[i])
             if mode != "zeros":
+                # F.pad(mode=...) first (a negative pad crops), then a conv with padding 0
                 _check_pad_mode(mode, size, pad)
+                cropped = size + pad[0] + pad[1]
+                if cropped < 1:
+                    raise ShapeError(
+                        f"padding={pad[0]} with padding_mode={mode!r} crops the {size}-cell "
+                        f"input to {cropped} cells; use padding >= {(2 - size) // 2}"
+                    )
+                size = cropped
+                pad = (0, 0)
             out.append(ar.conv_output_size(size, k, s, pad, d))
         except ShapeError as err:
             raise _in_dim(err, i, n) from None
@@ -196,22 +209,28 @@ def _pool(layer: Any, shape: Shape, name: str) -> Shape:
 
 def _adaptive(layer: Any, shape: Shape, name: str) -> Shape:
     n = _spatial_n(name)
+    raw = layer.output_size
+    wanted = (raw,) * n if not isinstance(raw, (tuple, list)) else tuple(raw)
+    if len(wanted) != n:
+        raise ShapeError(
+            f"{name}(output_size={tuple(raw)}) needs {n} output sizes, one per spatial "
+            f"dimension, got {len(wanted)}"
+        )
+    if any(w is not None and w < 0 for w in wanted):
+        raise ShapeError(f"{name}(output_size={raw}): output sizes must be >= 0")
     if name.startswith("AdaptiveAvgPool") and n >= 2:
         # aten computes a global average as a mean over the last n dims, on any
         # input with enough dims (the tuple form needs one more, in Python).
-        enough = n if isinstance(layer.output_size, int) else n + 1
-        if len(shape) >= enough:
-            wanted = ar.per_dim(layer.output_size, n, "output_size")
-            if all((s if w is None else w) == 1 for s, w in zip(shape[-n:], wanted)):
-                return shape[:-n] + (1,) * n
+        enough = n if not isinstance(raw, (tuple, list)) else n + 1
+        if len(shape) >= enough and all(
+                (s if w is None else w) == 1 for s, w in zip(shape[-n:], wanted)):
+            return shape[:-n] + (1,) * n
     _ndims(layer, shape, (n + 1, n + 2), _batch_example(n))
-    sizes = shape[-n:]
-    if any(s == 0 for s in sizes):
+    if any(s == 0 for s in shape[-(n + 1):]):
         raise ShapeError(
-            f"{name} needs non-empty spatial sizes, got {_fmt(shape)}"
+            f"{name} needs non-empty channels and spatial sizes, got {_fmt(shape)}"
         )
-    wanted = ar.per_dim(layer.output_size, n, "output_size")
-    return shape[:-n] + tuple(s if w is None else w for s, w in zip(sizes, wanted))
+    return shape[:-n] + tuple(s if w is None else w for s, w in zip(shape[-n:], wanted))
 
 
 def _linear(layer: Any, shape: Shape, name: str) -> Shape:
@@ -276,6 +295,8 @@ def _unflatten(layer: Any, shape: Shape, name: str) -> Shape:
 def _batchnorm(layer: Any, shape: Shape, name: str) -> Shape:
     allowed = {"BatchNorm1d": (2, 3), "BatchNorm2d": (4,), "BatchNorm3d": (5,)}[name]
     _ndims(layer, shape, allowed, "(N, C, ...)")
+    if math.prod(shape) == 0:
+        return shape  # aten returns an empty input unchanged
     if (layer.track_running_stats or layer.affine) and shape[1] != layer.num_features:
         raise ShapeError(
             f"{name}({layer.num_features}) gets {shape[1]} channels (input "
@@ -294,6 +315,8 @@ def _instancenorm(layer: Any, shape: Shape, name: str) -> Shape:
     n = _spatial_n(name)
     _ndims(layer, shape, (n + 1, n + 2), _batch_example(n))
     c = shape[-(n + 1)]
+    if layer.affine and len(shape) == n + 2 and shape[0] == 0:
+        raise ShapeError(f"{name}(affine=True) cannot normalise an empty batch {_fmt(shape)}")
     if (layer.affine or layer.track_running_stats) and c != layer.num_features:
         # its weight or running statistics hold num_features values
         raise ShapeError(
@@ -335,6 +358,17 @@ def _groupnorm(layer: Any, shape: Shape, name: str) -> Shape:
 
 
 def _upsample(layer: Any, shape: Shape, name: str) -> Shape:
+    # F.interpolate's argument checks come before any shape check
+    if layer.size is None and not layer.scale_factor:
+        raise ShapeError(f"{name} needs either size or scale_factor (a non-zero one)")
+    if layer.size is not None and layer.scale_factor:
+        raise ShapeError(f"{name} takes only one of size or scale_factor, got both")
+    if getattr(layer, "align_corners", None) is not None and layer.mode not in (
+            "linear", "bilinear", "bicubic", "trilinear"):
+        raise ShapeError(
+            f"align_corners only goes with the interpolating modes (linear, bilinear, "
+            f"bicubic, trilinear), not mode={layer.mode!r}; leave align_corners=None"
+        )
     modes = {"linear": (3,), "bilinear": (4,), "bicubic": (4,), "trilinear": (5,)}
     allowed = modes.get(layer.mode, (3, 4, 5))
     _ndims(layer, shape, allowed, f"(N, C, ...) for mode={layer.mode!r}")
@@ -344,9 +378,11 @@ def _upsample(layer: Any, shape: Shape, name: str) -> Shape:
     else:
         scales = ar.per_dim(layer.scale_factor, n, "scale_factor")
         sizes = tuple(int(math.floor(float(s) * f)) for s, f in zip(shape[2:], scales))
+    if shape[1] == 0:
+        raise ShapeError(f"{name} needs at least one channel, got {_fmt(shape)}")
     if min(shape[2:]) < 1 or min(sizes) < 1:
         raise ShapeError(
-            f"Upsample turns the spatial size {_fmt(shape[2:])} into {_fmt(sizes)}; "
+            f"{name} turns the spatial size {_fmt(shape[2:])} into {_fmt(sizes)}; "
             "PyTorch needs every input and output size above 0: use a larger "
             "scale_factor or input"
         )
@@ -366,6 +402,8 @@ def _pixel_shuffle(layer: Any, shape: Shape, name: str) -> Shape:
             )
         return shape[:-3] + (c // (r * r), h * r, w * r)
     r = layer.downscale_factor
+    if math.prod(shape) == 0:
+        return shape  # aten returns an empty input unchanged
     for what, size in (("height", h), ("width", w)):
         if size % r:
             raise ShapeError(
@@ -377,18 +415,32 @@ def _pixel_shuffle(layer: Any, shape: Shape, name: str) -> Shape:
 def _padlayer(layer: Any, shape: Shape, name: str) -> Shape:
     pads = tuple(layer.padding)
     n = len(pads) // 2
-    if len(shape) < n + 1:
-        raise ShapeError(f"{name} pads {n} dimensions; the input {_fmt(shape)} has too few")
-    out = list(shape)
     mode = "reflect" if name.startswith("Reflection") else (
-        "circular" if name.startswith("Circular") else "zeros")
+        "circular" if name.startswith("Circular") else (
+            "replicate" if name.startswith("Replication") else "zeros"))
+    if mode == "zeros":
+        if len(shape) < n:
+            raise ShapeError(
+                f"{name} pads the last {n} dimensions; the input {_fmt(shape)} has {len(shape)}"
+            )
+    else:
+        _ndims(layer, shape, (n + 1, n + 2), "(N, C, ...) or (C, ...)")
+    out = list(shape)
     for i in range(n):
         left, right = pads[2 * i], pads[2 * i + 1]
         axis = len(shape) - 1 - i
-        if mode != "zeros":
-            _check_pad_mode(mode, shape[axis], (left, right))
-        out[axis] = shape[axis] + left + right
-        if out[axis] < 1:
+        size = shape[axis]
+        if mode == "zeros" and size + min(left, 0) + min(right, 0) < 0:
+            raise ShapeError(
+                f"{name}{pads} crops {-min(left, 0) - min(right, 0)} cells from dimension "
+                f"{axis}, which has only {size}"
+            )
+        if mode in ("reflect", "circular"):
+            _check_pad_mode(mode, size, (left, right))
+        out[axis] = size + left + right
+        # the 1-d reflection/replication kernels also refuse an empty output
+        smallest = 1 if n == 1 and mode in ("reflect", "replicate") else 0
+        if out[axis] < smallest:
             raise ShapeError(f"{name}{pads} leaves dimension {axis} with {out[axis]} cells")
     return tuple(out)
 
@@ -562,12 +614,17 @@ def explain_layer(layer: Any, input_shape: Sequence[int]) -> Explanation:
     if kind is not None and len(shape) >= n + 1:
         prm = spatial_settings(layer)
         pad = prm["padding"]
+        sizes = list(shape[-n:])
+        pads = [pad] * n if isinstance(pad, str) else list(pad)
+        if getattr(layer, "padding_mode", "zeros") != "zeros" and not isinstance(pad, str):
+            for i in range(n):
+                if pads[i] < 0:  # F.pad crops first; the conv itself has no padding
+                    sizes[i], pads[i] = sizes[i] + 2 * pads[i], 0
         dims = tuple(
             _explain_dim(
-                kind, _DIM_NAMES[n][i], shape[len(shape) - n + i], prm["kernel_size"][i],
-                prm["stride"][i], pad if isinstance(pad, str) else pad[i],
-                prm["dilation"][i], prm.get("output_padding", (0,) * n)[i],
-                prm.get("ceil_mode", False))
+                kind, _DIM_NAMES[n][i], sizes[i], prm["kernel_size"][i],
+                prm["stride"][i], pads[i], prm["dilation"][i],
+                prm.get("output_padding", (0,) * n)[i], prm.get("ceil_mode", False))
             for i in range(n)
         )
     return Explanation(title=_name(layer), dims=dims, error=error,
