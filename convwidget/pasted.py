@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import importlib
 import inspect
 import keyword
@@ -623,11 +624,21 @@ def _nn_class(name: str) -> type | None:
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _signature(cls: type) -> inspect.Signature | None:
+    """The constructor's signature (cached: inspect.signature is slow next to building)."""
+    try:
+        return inspect.signature(cls)
+    except (TypeError, ValueError):  # pragma: no cover - all torch.nn classes have one
+        return None
+
+
 def _build_layer(cls: type, args: list, kwargs: dict, line: int) -> nn.Module:
     """Construct a torch.nn layer on the meta device (no weight memory)."""
     name = cls.__name__
+    sig = _signature(cls)
     try:  # name the positional arguments too: nn.Transformer(512, 8, 10**6)
-        named = inspect.signature(cls).bind_partial(*args, **kwargs).arguments
+        named = sig.bind_partial(*args, **kwargs).arguments if sig else dict(kwargs)
     except TypeError:
         named = dict(kwargs)
     loops = [v for k, v in named.items() if "layers" in k]
@@ -635,10 +646,7 @@ def _build_layer(cls: type, args: list, kwargs: dict, line: int) -> nn.Module:
         loops.append(args[2])
     if any(isinstance(v, int) and v > MAX_REPEAT for v in loops):
         raise PasteError(f"refused nn.{name}(...): more than {MAX_REPEAT} layers", line)
-    try:
-        params = inspect.signature(cls.__init__).parameters
-    except (TypeError, ValueError):  # pragma: no cover - all torch.nn classes have one
-        params = {}
+    params = sig.parameters if sig else {}
     if "device" in params or issubclass(cls, nn.RNNBase):
         kwargs = {**kwargs, "device": "meta"}
     try:
