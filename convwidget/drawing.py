@@ -514,10 +514,10 @@ class WindowFigure:
             block = in_h + gap // 2 + title + out_h
             in_y = top + max(0, (avail_h - block) // 2)
             out_y = in_y + in_h + gap // 2 + title
-            return cell, ((pw - in_w) // 2, in_y), ((pw - out_w) // 2, out_y)
+            return cell, (max(0, (pw - in_w) // 2), in_y), (max(0, (pw - out_w) // 2), out_y)
         left = max(0, (pw - (in_w + gap + out_w)) // 2)
         mid = top + avail_h // 2
-        return cell, (left, mid - in_h // 2), (left + in_w + gap, mid - out_h // 2)
+        return cell, (left, max(0, mid - in_h // 2)), (left + in_w + gap, max(0, mid - out_h // 2))
 
     def _draw_legend(self, bg: np.ndarray, g: Geometry, present: set[str], dropped: bool, y: int) -> None:
         names = {

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import matplotlib
+import numpy as np
 import pytest
 
 from convwidget import ShapeError
@@ -176,3 +177,71 @@ def test_empty_figure_renders_and_waits_for_a_geometry():
     f.set_geometry(layer_geometry("avg_pool", (4,), kernel_size=2))
     assert f.n_steps == 2
     f.close()
+
+
+@pytest.fixture(scope="module")
+def sweep_fig():
+    f = WindowFigure(figsize=(6.0, 3.0), dpi=80.0)
+    yield f
+    f.close()
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_geometry import layer_settings  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(layer_settings(), st.integers(0, 10_000))
+def test_any_setting_draws_or_refuses_cleanly(sweep_fig, case, seed):
+    """Every setting either draws (the lit artists matching the geometry) or raises ShapeError."""
+    kind, size, kw = case
+    try:
+        g = layer_geometry(kind, size, **kw)
+    except ShapeError as err:
+        sweep_fig.show_error(str(err))
+        assert sweep_fig.to_png()[:4] == b"\x89PNG"
+        return
+    step = seed % g.n_steps
+    sweep_fig.set_geometry(g, step)
+    lit = sweep_fig.highlighted()
+    expected = g.window(step)
+    taps = [(c,) for _, c in lit["taps"]] if g.ndim == 1 else lit["taps"]
+    assert taps == list(expected.taps)
+    assert sweep_fig.to_png()[:4] == b"\x89PNG"
+    for w in g.dropped_windows()[:2]:
+        sweep_fig.show_window(w)
+        assert sweep_fig.to_png()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(("kind", "size", "kw"), [
+    ("conv", (1, 1), dict(kernel_size=1)),
+    ("conv", (200, 200), dict(kernel_size=3, padding=1)),  # cells of 1-2 pixels
+    ("conv", (3, 900), dict(kernel_size=3)),  # wider than the picture: cut at the edge
+    ("conv", (500,), dict(kernel_size=5, stride=3)),
+    ("max_pool", (129, 7), dict(kernel_size=2, ceil_mode=True)),
+])
+def test_extreme_sizes_draw(fig, kind, size, kw):
+    g = layer_geometry(kind, size, **kw)
+    fig.set_geometry(g, g.n_steps - 1)
+    assert fig.to_png()[:4] == b"\x89PNG"
+
+
+def test_draws_into_a_given_figure():
+    """figure=: e.g. ipympl's live canvas; plain Agg here. Same picture as the private figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    given_fig = Figure(figsize=(8.0, 4.0), dpi=100.0)
+    FigureCanvasAgg(given_fig)
+    g = layer_geometry("conv", (5, 5), kernel_size=3, stride=2, padding=1)
+    live = WindowFigure(g, figure=given_fig)
+    live.show_step(4)
+    assert live.figure is given_fig and live.highlighted()["out_cell"] == (1, 1)
+    private = WindowFigure(g)
+    private.show_step(4)
+    a, b = live.to_rgba().astype(int), private.to_rgba().astype(int)
+    assert a.shape == b.shape
+    assert np.mean(np.abs(a - b) > 40) < 0.01  # the same picture, up to antialiasing
+    live.show_error("no")
+    assert live.to_png()[:4] == b"\x89PNG"
