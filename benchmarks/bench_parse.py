@@ -9,7 +9,7 @@ Each timing is the median of several runs in this process, after one cold run re
 apart. Peak memory is measured in a fresh process per (model, method): the rise of the
 process's peak resident set size (VmHWM) over what it was after ``import torch``.
 
-Run: /work/venv/bin/python benchmarks/bench_parse.py [--runs 15]
+Run: /work/venv/bin/python benchmarks/bench_parse.py [--runs 31]
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def peak_mb(model: str, method: str) -> float | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--runs", type=int, default=31)
     ap.add_argument("--child", nargs=2)
     args = ap.parse_args()
     if args.child:
