@@ -698,3 +698,44 @@ def test_lines_from_inside_init_and_messages_quote_the_pasted_text() -> None:
 def test_containers_parse_cannot_build() -> None:
     with pytest.raises(PasteError, match=r"cannot build nn\.ModuleDict from text"):
         parse("nn.ModuleDict({'a': nn.ReLU()})")
+
+
+LAYER_STRATEGIES = [
+    st.builds(lambda i, o, k, s, p, d, b: nn.Conv2d(i, o, k, stride=s, padding=p, dilation=d,
+                                                    bias=b),
+              st.integers(1, 16), st.integers(1, 16), st.integers(1, 5), st.integers(1, 3),
+              st.integers(0, 2), st.integers(1, 2), st.booleans()),
+    st.builds(lambda i, o, k, s, op: nn.ConvTranspose2d(i, o, k, stride=s,
+                                                        output_padding=min(op, s - 1)),
+              st.integers(1, 8), st.integers(1, 8), st.integers(1, 4), st.integers(1, 3),
+              st.integers(0, 2)),
+    st.builds(lambda k, s, c: nn.MaxPool2d(k, stride=s, ceil_mode=c),
+              st.integers(1, 4), st.integers(1, 3), st.booleans()),
+    st.builds(lambda k, p: nn.AvgPool1d(k, padding=min(p, k // 2)), st.integers(1, 4),
+              st.integers(0, 2)),
+    st.builds(nn.BatchNorm2d, st.integers(1, 64)),
+    st.builds(lambda p: nn.Dropout(p=p), st.sampled_from([0.0, 0.1, 0.25, 0.5])),
+    st.builds(lambda i, o, b: nn.Linear(i, o, bias=b), st.integers(1, 99), st.integers(1, 99),
+              st.booleans()),
+    st.builds(lambda s: nn.Flatten(start_dim=s), st.integers(0, 3)),
+    st.builds(lambda a: nn.LeakyReLU(a), st.sampled_from([0.01, 0.2])),
+    st.builds(lambda f, m: nn.Upsample(scale_factor=f, mode=m), st.sampled_from([2, 2.5]),
+              st.sampled_from(["nearest", "bilinear"])),
+    st.builds(lambda n: nn.AdaptiveAvgPool2d(n), st.one_of(st.integers(1, 7),
+                                                          st.tuples(st.integers(1, 7),
+                                                                    st.integers(1, 7)))),
+    st.builds(lambda: nn.ReLU(inplace=True)),
+    st.builds(nn.Identity),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(LAYER_STRATEGIES), min_size=1, max_size=6),
+       st.lists(st.one_of(LAYER_STRATEGIES), min_size=1, max_size=4))
+def test_printed_repr_round_trips(first: list[nn.Module], second: list[nn.Module]) -> None:
+    real = nn.Sequential(nn.Sequential(*first), nn.Sequential(*second))
+    model = parse(repr(real))
+    inserted = [n for n in model.convwidget_notes if n.startswith("inserted nn.Flatten()")]
+    got = [item for item in leaves(model) if not item[0].split(".")[-1].startswith("flatten")]
+    assert got == leaves(real)
+    assert len(leaves(model)) - len(got) == len(inserted)
