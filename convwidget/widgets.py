@@ -28,6 +28,7 @@ import math
 import os
 import re
 import traceback
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -119,7 +120,10 @@ CSS_CLASSES: dict[str, str] = {
     "cw-params": "HTML: 'Parameters: 10 = 1·1·3·3 weights + 1 bias' (0 for pooling)",
     "cw-receptive-field": "HTML: 'Receptive field: 3 × 3 input cells per output cell ...'",
     "cw-animation": "VBox: the animation panel",
-    "cw-picture": "Image (PNG bytes of the figure); hidden while the setting is refused",
+    "cw-picture": "Image (PNG bytes of the figure; on a refused setting it shows the explanation); "
+                  "hidden in live mode",
+    "cw-picture-live": "ipympl Canvas with the same figure, only with ConvExplorer(live=True) or "
+                       "when %matplotlib widget is active (then cw-picture is hidden)",
     "cw-picture-error": "HTML: the refusal explanation shown in place of the picture (hidden otherwise)",
     "cw-play": "Play: walks cw-step across the output cells (jslink'd to cw-step)",
     "cw-step": "IntSlider: output cell number (row-major), 0 .. cells-1",
@@ -216,6 +220,47 @@ class _PairControl:
             self.w.value = self.h.value
 
 
+def _ipympl_active() -> bool:
+    """True when the user chose ipympl (``%matplotlib widget``); the backend is not resolved."""
+    import matplotlib
+
+    backend = str(dict.__getitem__(matplotlib.rcParams, "backend")).lower()
+    return "ipympl" in backend or backend == "widget"
+
+
+def _ipympl_canvas() -> tuple[W.DOMWidget, Any]:
+    """A Figure on ipympl's live canvas widget, made without pyplot (no global figure).
+
+    Importing ipympl switches Matplotlib's backend (and pyplot's, closing its figures), so
+    ConvExplorer only uses ipympl once the user has chosen it (``%matplotlib widget``).
+    """
+    import sys
+
+    if "ipympl" not in sys.modules and not _ipympl_active():
+        raise ValueError(
+            "ConvExplorer(live=True) draws on ipympl's canvas: run `%matplotlib widget` first "
+            "(after `pip install ipympl`), or use live=False for the PNG picture"
+        )
+    try:
+        from ipympl.backend_nbagg import Canvas, FigureManager
+    except ImportError as err:
+        raise ImportError(
+            "ConvExplorer(live=True) draws on ipympl's canvas; install it with "
+            "`pip install ipympl`, or use live=False for the PNG picture"
+        ) from err
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8.0, 4.0), dpi=100.0, facecolor="white")
+    canvas = Canvas(figure)
+    with warnings.catch_warnings():
+        # ipympl's own Toolbar(canvas) call trips a traitlets deprecation: not the user's concern
+        warnings.simplefilter("ignore", DeprecationWarning)
+        FigureManager(canvas, 0)  # the toolbar and the messages ipympl's frontend expects
+    canvas.header_visible = False
+    canvas.add_class("cw-picture-live")
+    return canvas, figure
+
+
 def _fmt(v: float) -> str:
     if float(v).is_integer():
         return str(int(v))
@@ -249,16 +294,24 @@ class ConvExplorer(W.VBox):
     #: How many rendered frames (PNG bytes) to keep, so revisited settings and steps are instant.
     frame_cache_size = 256
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, *, live: bool | None = None, **settings: Any) -> None:
         from .drawing import WindowFigure  # matplotlib: imported with the widget, never by the core
 
+        if live is None:
+            live = _ipympl_active()
+        self.live = bool(live)
         self._quiet = 0
         self._explanation: Explanation | None = None
         self._geometry: Geometry | None = None
         self._torch: TorchResult | None = None
         self._output_size: tuple[int, ...] | None = None
         self._error_text: str | None = None
-        self._figure = WindowFigure()
+        self.live_canvas: W.DOMWidget | None = None
+        if self.live:
+            self.live_canvas, figure = _ipympl_canvas()
+            self._figure = WindowFigure(figure=figure)
+        else:
+            self._figure = WindowFigure()
         self._frames: OrderedDict[Any, bytes] = OrderedDict()
         self._wanted: tuple[Geometry, int] | str | None = None
         self._build_controls()
@@ -347,8 +400,11 @@ class ConvExplorer(W.VBox):
                                       style={"description_width": "30px"},
                                       layout=W.Layout(width="200px")), "cw-col")
         self.step_label = _style(W.HTML(), "cw-step-label")
+        if self.live_canvas is not None:
+            self.picture.layout.display = "none"  # the live canvas shows the figure instead
+        live = [self.live_canvas] if self.live_canvas is not None else []
         self.animation_panel = _style(W.VBox(
-            [self.picture, self.picture_error, _style(W.HBox([self.play, self.step]), "cw-player"),
+            [*live, self.picture, self.picture_error, _style(W.HBox([self.play, self.step]), "cw-player"),
              _style(W.HBox([self.row, self.col]), "cw-cell"), self.step_label]), "cw-animation")
 
         self.torch_panel = _style(W.HTML(), "cw-torch-panel")
@@ -803,11 +859,14 @@ class ConvExplorer(W.VBox):
         if geometry is None:
             problem = problem or "PyTorch refuses this setting"
             self._wanted = problem
-            png = self._frames.get(problem)
-            if png is None:
+            if self.live:
                 self._sync_figure()
-                png = self._remember(problem, self._figure.to_png())
-            self.picture.value = png
+            else:
+                png = self._frames.get(problem)
+                if png is None:
+                    self._sync_figure()
+                    png = self._remember(problem, self._figure.to_png())
+                self.picture.value = png
             self.picture_error.value = (
                 f"<div style='border:2px dashed {BAD_COLOUR};padding:6px'>"
                 f"<b>Nothing to draw: PyTorch refuses this setting.</b> {html.escape(problem)}</div>")
@@ -868,7 +927,11 @@ class ConvExplorer(W.VBox):
         step = min(self.step.value, geometry.n_steps - 1)
         r, c = geometry.out_cell(step)
         self.row.value, self.col.value = r, c
-        self.picture.value = self._frame(geometry, step)
+        if self.live:
+            self._wanted = (geometry, step)
+            self._sync_figure()  # the ipympl canvas redraws itself (draw_idle)
+        else:
+            self.picture.value = self._frame(geometry, step)
         window = geometry.window(step)
         if window.inputs:
             rows = [i[0] for i in window.inputs]

@@ -410,9 +410,60 @@ def test_every_widget_has_a_cw_class(explorer: ConvExplorer) -> None:
         own = [c for c in w._dom_classes if c.startswith("cw-")]
         assert own, f"{type(w).__name__} {getattr(w, 'description', '')!r} has no cw- class"
         classes.update(own)
-    assert set(CSS_CLASSES) <= classes
+    assert set(CSS_CLASSES) - {"cw-picture-live"} <= classes
     assert "cw-explorer" in explorer._dom_classes
 
+
+LIVE_CHECK = """
+import matplotlib
+matplotlib.use("module://ipympl.backend_nbagg")  # what `%matplotlib widget` does
+from tests.test_widgets import assert_consistent
+from convwidget import ConvExplorer
+e = ConvExplorer(input_size=7, kernel_size=3, stride=2)
+assert e.live, "live mode follows the ipympl backend"
+canvas = e.live_canvas
+assert "cw-picture-live" in canvas._dom_classes
+assert canvas in e.animation_panel.children and e.picture.layout.display == "none"
+assert e.figure.figure is canvas.figure
+e.row.value, e.col.value = 1, 2
+assert e.figure.highlighted()["out_cell"] == (1, 2)
+e.kernel.h.value = 9  # refused: the explanation replaces the drawing on the canvas too
+assert e.figure.error is not None and "kernel" in e.figure.error
+assert_consistent(e)
+e.kernel.h.value = 3
+assert e.figure.error is None and e.figure.highlighted()["out_cell"] == (1, 2)
+print("live ok")
+"""
+
+
+def test_live_mode_draws_on_an_ipympl_canvas() -> None:
+    """In a subprocess: importing ipympl switches Matplotlib's backend for the whole process."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import importlib.util
+
+    if importlib.util.find_spec("ipympl") is None:  # not importorskip: importing it switches backends
+        pytest.skip("ipympl is not installed")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", LIVE_CHECK], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "live ok" in done.stdout
+
+
+def test_live_mode_needs_ipympl_chosen_first() -> None:
+    import sys
+
+    if "ipympl" in sys.modules:
+        pytest.skip("ipympl already imported in this process")
+    with pytest.raises(ValueError, match="matplotlib widget"):
+        ConvExplorer(live=True)
+    assert not ConvExplorer().live
+    assert "ipympl" not in sys.modules  # nothing switched the user's backend
 
 
 # ---------------------------------------------------------------- export buttons
