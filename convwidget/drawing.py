@@ -36,6 +36,7 @@ import zlib
 from typing import Any
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
@@ -553,14 +554,46 @@ class WindowFigure:
         _paste(buf, mask, _rgb("text"), buf.shape[1] / 2, self._caption_y)
 
     def _update_figure_image(self) -> None:
-        """Interactive figures: show the composed picture as a figure image."""
-        bg = self._background.copy()
-        if self.show_caption and self.caption and self.error is None:
-            self._paste_caption(bg)
+        """Interactive figures: let the background artist paint the composed picture."""
         if self._bg_image is None:
-            self._bg_image = self.figure.figimage(bg, 0, 0, origin="upper", zorder=-10)
-        else:
-            self._bg_image.set_data(bg)
+            self._bg_image = _Background(self)
+            self.figure.add_artist(self._bg_image)
+        self._bg_image.stale = True
+
+
+class _Background(Artist):
+    """Paints a WindowFigure's composed picture (and caption) when a canvas draws the figure.
+
+    For figures we do not render ourselves (``figure=``, e.g. ipympl's canvas): on an Agg
+    renderer the pixels are copied straight into its buffer, before anything else is drawn
+    (a full-figure image artist would be resampled on every draw: tens of milliseconds).
+    """
+
+    def __init__(self, owner: WindowFigure) -> None:
+        super().__init__()
+        self._owner = owner
+        self.set_zorder(-100)
+
+    def draw(self, renderer: Any) -> None:
+        owner = self._owner
+        bg = owner._background
+        buffer = getattr(renderer, "buffer_rgba", None)
+        if buffer is not None:
+            buf = np.asarray(buffer())
+            if buf.shape == bg.shape and buf.flags.writeable:
+                np.copyto(buf, bg)
+                if owner.show_caption and owner.caption and owner.error is None:
+                    owner._paste_caption(buf)
+                self.stale = False
+                return
+        # other renderers (or a resized canvas): draw it as an image, scaled to the figure
+        picture = bg.copy()
+        if owner.show_caption and owner.caption and owner.error is None:
+            owner._paste_caption(picture)
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, 0, 0, picture[::-1])
+        gc.restore()
+        self.stale = False
 
 
 # ---------------------------------------------------------------------- numpy drawing
