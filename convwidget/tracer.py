@@ -355,6 +355,125 @@ _SAME_SHAPE = frozenset({
 # Normalization keeps the shape too (~9 ms each on meta for batch_norm's decomposition); only
 # answered this way inside the torch.nn layers, whose sizes the pre-hook has checked.
 _NORMS = frozenset({"batch_norm", "instance_norm", "group_norm", "layer_norm"})
+# On the meta device these few common ops run Python decompositions that import
+# torch._dynamo on first use (~1 s cold); their shape rule is simple enough to answer here.
+_ADAPTIVE = frozenset({"adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+                       "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d"})
+_ELEMENTWISE2 = frozenset({"add", "__add__", "__radd__", "sub", "__sub__", "__rsub__", "mul",
+                           "__mul__", "__rmul__", "add_", "__iadd__", "sub_", "__isub__",
+                           "mul_", "__imul__"})
+
+
+_CONV_NAMES = frozenset({"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                         "conv_transpose3d"})
+
+
+def _conv_pool_rule(name: str, x: torch.Tensor, args: tuple,
+                    kwargs: dict) -> tuple[Shape, torch.dtype] | None:
+    """Convolution and pooling shapes by the arithmetic core (PyTorch's meta kernels for these
+    import sympy on first use, ~1 s). Anything unusual or refused: None, and PyTorch decides."""
+    try:
+        from .arithmetic import (conv_output_size, conv_transpose_output_size,
+                                 pool_output_size)
+        call = _functional_call(name, args, kwargs)
+        if call is None:
+            return None
+        nd = call["nd"]
+        if x.dim() not in (nd + 1, nd + 2) or any(n <= 0 for n in x.shape[-nd - 1:]):
+            return None
+        if kwargs.get("return_indices") or (call["kind"] == "max_pool" and len(args) > 6
+                                            and args[6]):
+            return None
+
+        def each(value: Any) -> tuple:
+            if isinstance(value, (list, tuple)):
+                return tuple(value) if len(value) == nd else tuple(value) * nd
+            return (value,) * nd
+
+        k, st, pad = each(call["kernel_size"]), each(call["stride"]), call["padding"]
+        dil = each(call.get("dilation", 1))
+        pads = (pad,) * nd if isinstance(pad, str) else each(pad)
+        sizes = tuple(x.shape[-nd:])
+        channels = x.shape[-nd - 1]
+        if call["kind"] == "avg_pool" and nd == 3 and any(n < kk for n, kk in zip(x.shape[-3:], k)):
+            return None  # avg_pool3d refuses an input smaller than the kernel, padding or not
+        if call["kind"] in ("max_pool", "avg_pool"):
+            out = tuple(pool_output_size(sizes[i], k[i], st[i], pads[i], dil[i],
+                                         bool(call.get("ceil_mode", False)))
+                        for i in range(nd))
+            return (*x.shape[:-nd], *out), x.dtype
+        weight = args[1] if len(args) > 1 else kwargs.get("weight")
+        if weight.dtype != x.dtype or channels != call["in_channels"] or (
+                isinstance(pad, str) and any(v != 1 for v in st)):
+            return None
+        if call["kind"] == "conv":
+            out = tuple(conv_output_size(sizes[i], k[i], st[i], pads[i], dil[i])
+                        for i in range(nd))
+        else:
+            op = each(call.get("output_padding", 0))
+            out = tuple(conv_transpose_output_size(sizes[i], k[i], st[i], pads[i], op[i],
+                                                   dil[i]) for i in range(nd))
+        if any(n <= 0 for n in out):
+            return None
+        return (*x.shape[:-nd - 1], call["out_channels"], *out), x.dtype
+    except ShapeError:
+        # A setting PyTorch refuses on real tensors; its meta kernels let some through
+        # (e.g. output_padding >= stride), so the core's refusal stands.
+        raise
+    except Exception:  # anything unexpected: let PyTorch say it
+        return None
+
+
+def _broadcast(a: Sequence[int], b: Sequence[int]) -> Shape | None:
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        x = a[-i] if i <= len(a) else 1
+        y = b[-i] if i <= len(b) else 1
+        if x != y and x != 1 and y != 1:
+            return None
+        out.append(y if x == 1 else x)
+    return tuple(reversed(out))
+
+
+def _shape_rule(name: str, args: tuple, kwargs: dict) -> tuple[Shape, torch.dtype] | None:
+    """(shape, dtype) for linear / adaptive pooling / broadcasting arithmetic when the inputs
+    are plainly valid; None to let PyTorch run (and raise its own error) otherwise."""
+    if not args or not isinstance(args[0], torch.Tensor):
+        return None
+    x = args[0]
+    if name == "linear":
+        w = args[1] if len(args) > 1 else kwargs.get("weight")
+        if (isinstance(w, torch.Tensor) and w.dim() == 2 and x.dim() >= 1
+                and x.shape[-1] == w.shape[1] and w.dtype == x.dtype):
+            return (*x.shape[:-1], w.shape[0]), x.dtype
+        return None
+    if name in _ADAPTIVE:
+        nd = int(name[-2])
+        size = args[1] if len(args) > 1 else kwargs.get("output_size")
+        if kwargs.get("return_indices") or (len(args) > 2 and args[2]) or size is None:
+            return None
+        sizes = (size,) * nd if isinstance(size, int) else tuple(size)
+        if (x.dim() not in (nd + 1, nd + 2) or len(sizes) != nd
+                or any(s <= 0 for s in x.shape[1:])):
+            return None
+        spatial = tuple(x.shape[-nd:][i] if s is None else int(s) for i, s in enumerate(sizes))
+        return (*x.shape[:-nd], *spatial), x.dtype
+    if name in _POOL_KIND or name in _CONV_NAMES:
+        return _conv_pool_rule(name, x, args, kwargs)
+    if name in _ELEMENTWISE2 and len(args) == 2 and not kwargs:
+        y = args[1]
+        other = y.shape if isinstance(y, torch.Tensor) else ()
+        if not isinstance(y, (torch.Tensor, int, float, bool)):
+            return None
+        shape = _broadcast(x.shape, other)
+        if shape is None:
+            return None
+        dtype = torch.result_type(x, y)
+        inplace = name.endswith("_") or name.startswith("__i")
+        if inplace and (shape != tuple(x.shape) or dtype != x.dtype):
+            return None
+        return shape, dtype
+    return None
 _POOL_KIND = {"max_pool1d": "max_pool", "max_pool2d": "max_pool", "max_pool3d": "max_pool",
               "avg_pool1d": "avg_pool", "avg_pool2d": "avg_pool", "avg_pool3d": "avg_pool"}
 _POOL_ARGS = {"max_pool": ("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
@@ -758,7 +877,7 @@ class _Tracer(TorchFunctionMode):
         if not recording or name in _IGNORED:
             if name in _SAME_SHAPE and args and isinstance(args[0], torch.Tensor):
                 return self._same_shape(name, args, kwargs)
-            out = func(*args, **kwargs)
+            out = self._run(func, name, args, kwargs)
             if isinstance(out, torch.Tensor) and id(out) not in self.producer:
                 src = self._source(_tensors(args)[:1])
                 if src is not None:
@@ -779,7 +898,7 @@ class _Tracer(TorchFunctionMode):
             if name in _SAME_SHAPE and isinstance(args[0], torch.Tensor):
                 out = self._same_shape(name, args, kwargs)
             else:
-                out = func(*args, **kwargs)
+                out = self._run(func, name, args, kwargs)
         except Exception as err:
             if not batch_fix:
                 raise
@@ -815,6 +934,19 @@ class _Tracer(TorchFunctionMode):
         self.rows.append(row)
         self._mark(t, row.index)
         return out
+
+    def _run(self, func: Callable, name: str, args: tuple, kwargs: dict) -> Any:
+        rule = _shape_rule(name, args, kwargs)
+        if rule is None:
+            return func(*args, **kwargs)
+        shape, dtype = rule
+        if name.endswith("_") or name.startswith("__i"):
+            return args[0]
+        self.paused += 1
+        try:
+            return torch.empty(shape, dtype=dtype, device="meta")
+        finally:
+            self.paused -= 1
 
     def _same_shape(self, name: str, args: tuple, kwargs: dict) -> torch.Tensor:
         x = args[0]
@@ -872,8 +1004,12 @@ _warmed = False
 
 
 def warm_up(background: bool = False) -> threading.Thread | None:
-    """Pay PyTorch's one-off cost of the first meta-device operations (about 1 s: it
-    imports the meta kernels and ``torch._dynamo``) now, once per process.
+    """Pay PyTorch's one-off cost of the first meta-device operations now, once per process.
+
+    The meta kernels are imported on first use (~0.3 s here). The tracer answers linear,
+    adaptive pooling, activations, normalization and broadcasting arithmetic itself, which
+    also spares most models the import of ``torch._dynamo`` (~1 s) that those ops' meta
+    decompositions would trigger.
 
     With ``background=True`` the work runs in a daemon thread, returned so callers may join.
 
@@ -886,10 +1022,8 @@ def warm_up(background: bool = False) -> threading.Thread | None:
                 return
             x = torch.empty(1, 1, 6, 6, device="meta")
             w = torch.empty(1, 1, 3, 3, device="meta")
-            y = F.relu(F.conv2d(x, w))
-            stats = torch.empty(1, device="meta")
-            F.batch_norm(F.max_pool2d(y, 2) + y[..., :1, :1], stats, stats, training=False)
-            F.adaptive_avg_pool2d(y, 1).flatten(1).mean()
+            y = F.max_pool2d(F.conv2d(x, w), 2)
+            F.avg_pool2d(y, 2).flatten(1)
             _warmed = True
     if background:
         thread = threading.Thread(target=run, name="convwidget-warm-up", daemon=True)

@@ -591,3 +591,103 @@ def test_conv_and_pool_rows_carry_the_core_derivation(case: str) -> None:
     for r in explained:
         assert r.explanation.output_size == r.output_shape[-len(r.explanation.dims):], r.name
         assert r.derivation
+
+
+# ----------------------------------------------------------------------------- differential
+
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def layer_and_input(draw: st.DrawFn) -> tuple[nn.Module, tuple[int, ...]]:
+    nd = draw(st.integers(1, 3))
+    kind = draw(st.sampled_from(["conv", "conv_transpose", "max_pool", "avg_pool"]))
+    sizes = tuple(draw(st.integers(1, 12)) for _ in range(nd))
+    k = draw(st.integers(1, 5))
+    s = draw(st.integers(1, 3))
+    d = draw(st.integers(1, 3))
+    batched = draw(st.booleans())
+    c = 2
+    shape = ((2,) if batched else ()) + (c, *sizes)
+    if kind == "conv":
+        pad = draw(st.one_of(st.integers(0, 3), st.sampled_from(["same", "valid"])))
+        if pad == "same":
+            s = 1
+        cls = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[nd - 1]
+        layer = cls(c, 3, k, stride=s, padding=pad, dilation=d)
+    elif kind == "conv_transpose":
+        pad = draw(st.integers(0, 3))
+        op = draw(st.integers(0, 2))
+        cls = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)[nd - 1]
+        layer = cls(c, 3, k, stride=s, padding=pad, output_padding=op, dilation=d)
+    elif kind == "max_pool":
+        cls = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)[nd - 1]
+        layer = cls(k, stride=s, padding=draw(st.integers(0, 3)), dilation=d,
+                    ceil_mode=draw(st.booleans()))
+    else:
+        cls = (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)[nd - 1]
+        layer = cls(k, stride=s, padding=draw(st.integers(0, 3)),
+                    ceil_mode=draw(st.booleans()))
+    return layer, shape
+
+
+class Functional(nn.Module):
+    """The same layer called through torch.nn.functional inside a custom forward."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.layer
+        if isinstance(m, nn.modules.conv._ConvNd):
+            return m._conv_forward(x, m.weight, m.bias) if not m.transposed else m(x)
+        nd = int(type(m).__name__[-2])
+        if isinstance(m, nn.modules.pooling._MaxPoolNd):
+            f = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1]
+            return f(x, m.kernel_size, m.stride, m.padding, m.dilation, ceil_mode=m.ceil_mode)
+        f = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[nd - 1]
+        return f(x, m.kernel_size, m.stride, m.padding, m.ceil_mode)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@settings(max_examples=300, deadline=None)
+@given(layer_and_input(), st.booleans())
+def test_trace_agrees_with_pytorch_on_random_layers(case: tuple[nn.Module, tuple[int, ...]],
+                                                    functional: bool) -> None:
+    layer, shape = case
+    model = Functional(layer) if functional else nn.Sequential(layer)
+    try:
+        with torch.no_grad():
+            real: tuple[int, ...] | None = tuple(model(torch.zeros(shape)).shape)
+    except RuntimeError:
+        real = None
+    # torch's 1-D transposed convolution returns an empty output where the 2-D/3-D ones and
+    # convwidget's core refuse (output size 0): a torch quirk, reported to the lead.
+    assume(real is None or 0 not in real)
+    report = trace(model, shape)
+    if real is None:
+        assert report.error is not None, (layer, shape, report.output_shape)
+    else:
+        assert report.error is None, (layer, shape, report.error)
+        assert report.output_shape == real, (layer, shape)
+
+
+def test_a_trace_imports_neither_sympy_nor_dynamo() -> None:
+    """The cold start: PyTorch's meta kernels for conv/pool import sympy (~1 s) and some
+    decompositions torch._dynamo (~1 s); the tracer's own shape rules avoid both."""
+    import subprocess
+
+    code = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "from models import CifarNet, ResNet50, VGG, LeNet, AudioNet\n"
+        "from convwidget.tracer import trace\n"
+        "for m, s in [(CifarNet(1024), (1, 3, 32, 32)), (ResNet50(device='meta'), "
+        "(2, 3, 224, 224)), (VGG(device='meta'), (2, 3, 224, 224)), (LeNet(), (1, 1, 32, 32)),"
+        " (AudioNet(), (1, 1, 8000))]:\n"
+        "    trace(m, s)\n"
+        "print(sorted(k for k in ('sympy', 'torch._dynamo') if k in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).parent.parent, check=True)
+    assert out.stdout.strip() == "[]"
