@@ -365,6 +365,8 @@ class _Reader:
         self.used_lists: set[str] = set()  # "<layers>name" unpacked into a Sequential
         self.init_args: set[str] = set()
         self.built = 0
+        self.module_vars: dict[str, Any] = {}  # literals at the top of the paste
+        self.reading: list[str] = []  # pasted classes being read (to refuse recursion)
 
     # ----- helpers
     def segment(self, node: ast.AST, limit: int = 60) -> str:
@@ -458,6 +460,34 @@ class _Reader:
                                         f"write `nn.{name}()` (nn.Sequential refuses a class too)")
         raise self.refuse(node)
 
+    def condition(self, node: ast.AST, depth: int = 0) -> bool:
+        """Truth of an `if` test made of literals: not, and/or, is (not) None, comparisons."""
+        if depth > MAX_EXPR_DEPTH:
+            raise self.refuse(node, "condition nested too deeply")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return not self.condition(node.operand, depth + 1)
+        if isinstance(node, ast.BoolOp):
+            values = [self.condition(v, depth + 1) for v in node.values]
+            return all(values) if isinstance(node.op, ast.And) else any(values)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            a = self.literal(node.left, depth + 1)
+            b = self.literal(node.comparators[0], depth + 1)
+            compare: dict[type, Callable[[Any, Any], bool]] = {
+                ast.Is: lambda x, y: x is y, ast.IsNot: lambda x, y: x is not y,
+                ast.Eq: lambda x, y: x == y, ast.NotEq: lambda x, y: x != y,
+                ast.Lt: lambda x, y: x < y, ast.LtE: lambda x, y: x <= y,
+                ast.Gt: lambda x, y: x > y, ast.GtE: lambda x, y: x >= y,
+            }
+            op = type(node.ops[0])
+            if op not in compare or (op in (ast.Is, ast.IsNot) and not (
+                    a is None or b is None or isinstance(a, bool) or isinstance(b, bool))):
+                raise self.refuse(node, "only ==, !=, <, <=, >, >= and `is None` are read")
+            try:
+                return bool(compare[op](a, b))
+            except TypeError as err:
+                raise self.refuse(node, str(err)) from err
+        return bool(self.literal(node, depth + 1))
+
     def bounded(self, v: Any, node: ast.AST) -> Any:
         if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_INT:
             raise self.refuse(node, f"the number is larger than 2**40 ({MAX_INT})")
@@ -492,7 +522,8 @@ class _Reader:
     # ----- layers
     def is_layer_expr(self, node: ast.AST) -> bool:
         if isinstance(node, ast.Call):
-            return self.nn_class_name(node.func) is not None
+            return self.nn_class_name(node.func) is not None or (
+                isinstance(node.func, ast.Name) and node.func.id in self.classes)
         if isinstance(node, (ast.Tuple, ast.List)):
             return bool(node.elts) and all(self.is_layer_expr(e) for e in node.elts)
         return False
@@ -510,9 +541,11 @@ class _Reader:
         if name is None:
             func = node.func
             if isinstance(func, ast.Name) and func.id in self.classes:
-                raise self.refuse(node, f"`{func.id}` is a class defined in the paste; parse "
-                                        "builds only torch.nn layers (import your model and "
-                                        "call convwidget.trace on it instead)")
+                note = (f"read the pasted class {func.id} as a nested Sequential of its layers "
+                        "(first use on line {})")
+                if not any(n.startswith(note.split("(first")[0]) for n in self.notes):
+                    self.notes.append(note.format(node.lineno))
+                return _read_pasted_class(self, node, func.id, depth + 1)
             if isinstance(func, ast.Name) and node.keywords and not node.args:
                 # printed repr: a custom block `Block(conv1=Conv2d(...), ...)`
                 if all(k.arg and self.is_layer_expr(k.value) for k in node.keywords):
@@ -872,39 +905,75 @@ def _unique(name: str, used: set[str]) -> str:
     return f"{name}_{i}"
 
 
-def _read_class(r: _Reader, init: ast.FunctionDef | None, forward: ast.FunctionDef | None,
-                cname: str, call: ast.Call | None = None) -> list:
-    entries: dict[str, tuple[Any, int]] = {}
+def _call_values(r: _Reader, init: ast.FunctionDef | None, call: ast.Call,
+                 strict: bool) -> dict[str, Any]:
+    """Literal values of a call of a pasted class, by __init__ parameter name."""
     if init is None:
-        raise PasteError(f"class {cname} has no __init__ defining its layers", None)
-    # literal defaults of __init__'s arguments: def __init__(self, num_classes=10)
-    a = init.args
-    r.init_args.update(p.arg for p in a.args[1:] + a.kwonlyargs)
-    if call is not None:  # `model = Net(num_classes=10)` in the paste: those values
-        params = [p.arg for p in a.args[1:]]
-        given = dict(zip(params, call.args))
-        given.update({k.arg: k.value for k in call.keywords if k.arg})
-        for name, node in given.items():
-            try:
-                r.variables[name] = r.literal(node)
-            except PasteError:
-                pass
-        r.notes.append(f"__init__ arguments from `{r.segment(call)}` on line {call.lineno}")
-    for arg, default in zip(a.args[len(a.args) - len(a.defaults):], a.defaults):
+        return {}
+    params = [p.arg for p in init.args.args[1:]]
+    if len(call.args) > len(params) and strict:
+        raise r.refuse(call, f"more arguments than {r.segment(call.func)}.__init__ takes")
+    given: dict[str, ast.AST] = dict(zip(params, call.args))
+    given.update({k.arg: k.value for k in call.keywords if k.arg})
+    values = {}
+    for name, node in given.items():
         try:
-            r.variables.setdefault(arg.arg, r.literal(default))
+            values[name] = r.literal(node)
         except PasteError:
-            pass
-    for arg, kwdefault in zip(a.kwonlyargs, a.kw_defaults):
-        if kwdefault is not None and arg.arg not in r.variables:
+            if strict:
+                raise
+    return values
+
+
+def _class_body_values(r: _Reader, cls: ast.ClassDef) -> None:
+    """Class attributes with literal values: `class Net: hidden = 64` -> self.hidden."""
+    for stmt in cls.body:
+        t = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else (
+            stmt.target if isinstance(stmt, ast.AnnAssign) else None)
+        if isinstance(t, ast.Name) and stmt.value is not None:  # type: ignore[union-attr]
             try:
-                r.variables[arg.arg] = r.literal(kwdefault)
+                r.variables[f"self.{t.id}"] = r.literal(stmt.value)  # type: ignore[union-attr]
             except PasteError:
                 pass
-    for stmt in init.body:
+
+
+def _read_pasted_class(r: _Reader, node: ast.Call, cname: str, depth: int) -> list:
+    """A class defined in the paste used as a layer, e.g. U-Net's DoubleConv(64, 128):
+    read it like the model class, in a scope of its own, as a nested Sequential."""
+    if cname in r.reading or depth > 10:
+        raise r.refuse(node, f"class {cname} contains itself")
+    cls = r.classes[cname]
+    methods = {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef)}
+    if "__init__" not in methods:
+        raise r.refuse(node, f"class {cname} in the paste has no __init__ defining layers")
+    values = _call_values(r, methods.get("__init__"), node, strict=True)
+    saved = r.variables, r.init_args
+    r.variables, r.init_args = dict(r.module_vars), set()
+    r.reading.append(cname)
+    try:
+        _class_body_values(r, cls)
+        return _read_class(r, methods.get("__init__"), methods.get("forward"), cname, values)
+    finally:
+        r.reading.pop()
+        r.variables, r.init_args = saved
+
+
+def _init_statements(r: _Reader, body: list[ast.stmt], entries: dict[str, tuple[Any, int]],
+                     depth: int = 0) -> None:
+    """Read __init__'s statements: layer and literal assignments, and `if` on literals."""
+    for stmt in body:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue  # docstring
         if isinstance(stmt, ast.Expr) and _is_super_init(stmt.value):
+            continue
+        if isinstance(stmt, ast.If) and depth < 10:
+            # `if not mid_channels: mid_channels = out_channels` (U-Net): decided on literals
+            try:
+                branch = stmt.body if r.condition(stmt.test) else stmt.orelse
+            except PasteError as err:
+                raise r.refuse(stmt.test, f"the condition is not decided by literals ({err})"
+                               ) from err
+            _init_statements(r, branch, entries, depth + 1)
             continue
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
@@ -931,8 +1000,31 @@ def _read_class(r: _Reader, init: ast.FunctionDef | None, forward: ast.FunctionD
                 r.variables[f"self.{key}" if is_self else key] = r.literal(value)
             continue
         raise r.refuse(stmt, "parse reads only straight-line `self.name = nn.Layer(...)` "
-                             "assignments in __init__; build this model in Python and pass "
-                             "it to convwidget.trace")
+                             "assignments (and `if` on literal values) in __init__; build "
+                             "this model in Python and pass it to convwidget.trace")
+
+
+def _read_class(r: _Reader, init: ast.FunctionDef | None, forward: ast.FunctionDef | None,
+                cname: str, values: dict[str, Any] | None = None) -> list:
+    entries: dict[str, tuple[Any, int]] = {}
+    if init is None:
+        raise PasteError(f"class {cname} has no __init__ defining its layers", None)
+    # literal defaults of __init__'s arguments: def __init__(self, num_classes=10)
+    a = init.args
+    r.init_args.update(p.arg for p in a.args[1:] + a.kwonlyargs)
+    r.variables.update(values or {})
+    for arg, default in zip(a.args[len(a.args) - len(a.defaults):], a.defaults):
+        try:
+            r.variables.setdefault(arg.arg, r.literal(default))
+        except PasteError:
+            pass
+    for arg, kwdefault in zip(a.kwonlyargs, a.kw_defaults):
+        if kwdefault is not None and arg.arg not in r.variables:
+            try:
+                r.variables[arg.arg] = r.literal(kwdefault)
+            except PasteError:
+                pass
+    _init_statements(r, init.body, entries)
     order: list[tuple[str, Any, int]] = []
     if forward is not None:
         try:
@@ -965,8 +1057,8 @@ def _read_class(r: _Reader, init: ast.FunctionDef | None, forward: ast.FunctionD
             if unused:
                 r.notes.append("defined in __init__ but not used by forward, left out: "
                                + ", ".join(repr(k) for k in unused))
-            r.notes.append("layers are in the order forward calls them; functional calls in "
-                           "forward became modules named after the function")
+            r.notes.append(f"layers of {cname} are in the order forward calls them; functional "
+                           "calls in forward became modules named after the function")
             return order
     elif forward is None:
         r.notes.append(f"no forward in the paste; layers of {cname} are in __init__ order")
@@ -998,24 +1090,31 @@ def _read_module(r: _Reader, tree: ast.Module) -> list:
             r.classes[stmt.name] = stmt
     funcs = {s.name: s for s in body if isinstance(s, ast.FunctionDef)}
     if r.classes:
-        # the model is the last class defined that is not used by another pasted class
-        cls = list(r.classes.values())[-1]
+        # the model is the last class defined that no other pasted class uses
+        used = {n.func.id for c in r.classes.values() for n in ast.walk(c)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                and n.func.id in r.classes and n.func.id != c.name}
+        cls = [c for c in r.classes.values() if c.name not in used][-1:] or [
+            list(r.classes.values())[-1]]
+        cls = cls[0]  # type: ignore[assignment]
         methods = {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef)}
-        for stmt in cls.body:
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and isinstance(
-                    getattr(stmt, "targets", [getattr(stmt, "target", None)])[0], ast.Name):
-                t = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
-                if stmt.value is not None:
-                    r.variables[f"self.{t.id}"] = r.literal(stmt.value)  # type: ignore[union-attr]
         others = [s for s in body if not isinstance(s, (ast.ClassDef, ast.Import, ast.ImportFrom))
                   and not _is_literal_assign(r, s)]
+        r.module_vars = dict(r.variables)
+        _class_body_values(r, cls)
         if others:
             r.notes.append(f"read class {cls.name}; ignored {len(others)} statement(s) outside "
                            f"it (first on line {others[0].lineno}: `{r.segment(others[0])}`)")
         calls = [n for s in others for n in ast.walk(s) if isinstance(n, ast.Call)
                  and _is_name(n.func, cls.name)]
+        values = {}
+        if calls:  # `model = Net(num_classes=10)` in the paste: those values
+            values = _call_values(r, methods.get("__init__"), calls[0], strict=False)
+            r.notes.append(f"__init__ arguments from `{r.segment(calls[0])}` on line "
+                           f"{calls[0].lineno}")
+        r.reading.append(cls.name)
         return _read_class(r, methods.get("__init__"), methods.get("forward"), cls.name,
-                           calls[0] if calls else None)
+                           values)
     if "__init__" in funcs:
         return _read_class(r, funcs["__init__"], funcs.get("forward"), "the pasted methods")
     items: list = []
@@ -1269,6 +1368,7 @@ def parse(text: str) -> nn.Sequential:
         raise first_error
     items = _name_items(items)
     _insert_flatten(items, notes)
+    notes = list(dict.fromkeys(notes))  # nested pasted classes repeat theirs
     model = _build(items)
     model.convwidget_notes = notes  # type: ignore[assignment]
     model.convwidget_lines = _lines(items)  # type: ignore[assignment]

@@ -506,7 +506,14 @@ HOSTILE = {
                          r"line 4: .*straight-line"),
     "pasted helper class": ("class B(nn.Module):\n  pass\nclass A(nn.Module):\n"
                             "  def __init__(self):\n    super().__init__()\n    self.b = B()\n",
-                            r"line 6: refused `B\(\)`: `B` is a class defined in the paste"),
+                            r"line 6: refused `B\(\)`: class B in the paste has no __init__"),
+    "a pasted class that contains itself": (
+        "class A(nn.Module):\n  def __init__(self):\n    super().__init__()\n"
+        "    self.a = A()\n", r"line 4: refused `A\(\)`: class A contains itself"),
+    "a condition that is not literal": (
+        "class A(nn.Module):\n  def __init__(self):\n    super().__init__()\n"
+        "    if os.getenv('X'):\n      self.a = nn.ReLU()\n",
+        r"line 4: refused `os\.getenv\('X'\)`: the condition is not decided by literals"),
     "torch refuses the arguments": ("nn.Conv2d(3, 8)", r"torch refused nn\.Conv2d\(3, 8\)"),
     "no layers": ("Here is my model, what is wrong with it?", r"found no torch\.nn layers"),
     "not code": ("nn.Linear(3, 4) = 5", r"not Python code"),
@@ -739,3 +746,73 @@ def test_printed_repr_round_trips(first: list[nn.Module], second: list[nn.Module
     got = [item for item in leaves(model) if not item[0].split(".")[-1].startswith("flatten")]
     assert got == leaves(real)
     assert len(leaves(model)) - len(got) == len(inserted)
+
+
+UNET_PARTS = """
+import torch
+import torch.nn as nn
+
+
+class DoubleConv(nn.Module):
+    \"\"\"(convolution => [BN] => ReLU) * 2\"\"\"
+
+    def __init__(self, in_channels, out_channels, mid_channels=None):
+        super().__init__()
+        if not mid_channels:
+            mid_channels = out_channels
+        self.double_conv = nn.Sequential(
+            nn.Conv2d(in_channels, mid_channels, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(mid_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid_channels, out_channels, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True)
+        )
+
+    def forward(self, x):
+        return self.double_conv(x)
+
+
+class Down(nn.Module):
+    \"\"\"Downscaling with maxpool then double conv\"\"\"
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.maxpool_conv = nn.Sequential(
+            nn.MaxPool2d(2),
+            DoubleConv(in_channels, out_channels)
+        )
+
+    def forward(self, x):
+        return self.maxpool_conv(x)
+
+
+class Encoder(nn.Module):
+    def __init__(self, n_channels=3, n_classes=10):
+        super().__init__()
+        self.inc = DoubleConv(n_channels, 64)
+        self.down1 = Down(64, 128)
+        self.down2 = Down(128, 256, )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(256, n_classes)
+
+    def forward(self, x):
+        x = self.inc(x)
+        x = self.down1(x)
+        x = self.down2(x)
+        x = self.pool(x)
+        x = torch.flatten(x, 1)
+        return self.fc(x)
+"""
+
+
+def test_pasted_helper_classes_are_read_as_nested_sequentials() -> None:
+    model = parse(UNET_PARTS)
+    real = build_for_real(UNET_PARTS, "Encoder")
+    got = [item for item in leaves(model) if item[0] != "flatten"]
+    assert got == leaves(real)  # same qualified names, e.g. down1.maxpool_conv.1.double_conv.0
+    x = torch.empty(2, 3, 64, 64, device="meta")
+    assert model(x).shape == real(x).shape == (2, 10)
+    notes = model.convwidget_notes
+    assert any("read the pasted class DoubleConv as a nested Sequential" in n for n in notes)
+    assert len(notes) == len(set(notes))
