@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import html as html_lib
-import io
 import itertools
 import json
 import sys

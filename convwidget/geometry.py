@@ -29,7 +29,7 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Union
 
 from .arithmetic import (
     conv_output_size,
@@ -41,7 +41,6 @@ from .errors import ShapeError
 
 __all__ = ["KINDS", "ROLES", "DimGeometry", "Geometry", "Window", "layer_geometry"]
 
-Kind = Literal["conv", "conv_transpose", "max_pool", "avg_pool"]
 KINDS: tuple[str, ...] = ("conv", "conv_transpose", "max_pool", "avg_pool")
 
 #: What a grid cell is. ``input``: a real input cell. ``padding``: zero padding (for max
