@@ -604,13 +604,17 @@ class _Reader:
                                   "built on the meta device")
                 continue
             kwargs[k.arg] = self.literal(k.value, depth + 1)
+        self.count_layer(line)
+        return _build_layer(cls, args, kwargs, line)
+
+    def count_layer(self, line: int) -> None:
+        """Bound the work: layers built plus pasted classes read."""
         self.built += 1
         if self.built > MAX_LAYERS:
             err = PasteError(f"more than {MAX_LAYERS} layers; parse reads at most {MAX_LAYERS}",
                              line)
             err.fatal = True  # no use retrying a truncated paste at another cut
             raise err
-        return _build_layer(cls, args, kwargs, line)
 
     def children_from_keywords(self, node: ast.Call, depth: int) -> list:
         items: list[_Item] = []
@@ -942,6 +946,7 @@ def _read_pasted_class(r: _Reader, node: ast.Call, cname: str, depth: int) -> li
     read it like the model class, in a scope of its own, as a nested Sequential."""
     if cname in r.reading or depth > 10:
         raise r.refuse(node, f"class {cname} contains itself")
+    r.count_layer(node.lineno)
     cls = r.classes[cname]
     methods = {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef)}
     if "__init__" not in methods:

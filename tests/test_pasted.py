@@ -510,6 +510,11 @@ HOSTILE = {
     "a pasted class that contains itself": (
         "class A(nn.Module):\n  def __init__(self):\n    super().__init__()\n"
         "    self.a = A()\n", r"line 4: refused `A\(\)`: class A contains itself"),
+    "pasted classes nested 40 wide and 9 deep": ("\n".join(
+        f"class C{i}(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        + "".join(f"        self.a{j} = C{i + 1}()\n" for j in range(40)) for i in range(9))
+        + "class C9(nn.Module):\n    def __init__(self):\n        super().__init__()\n",
+        r"more than 2000 layers"),
     "a condition that is not literal": (
         "class A(nn.Module):\n  def __init__(self):\n    super().__init__()\n"
         "    if os.getenv('X'):\n      self.a = nn.ReLU()\n",
