@@ -328,7 +328,9 @@ def _answer_html(rep: TraceReport) -> str:
         mark = "✓" if have == need else ("⚠ has " + str(have) if have else "")
         items.append(f"<li><code>{html.escape(name)}</code> needs in_features = "
                      f"<b>{need}</b>{how} <span>{mark}</span></li>")
-    return "<div><b>Linear in_features needed</b><ul>" + "".join(items) + "</ul></div>"
+    notes = "".join(f"<div><i>note: {html.escape(n)}</i></div>" for n in rep.notes)
+    return ("<div><b>Linear in_features needed</b><ul>" + "".join(items) + "</ul></div>"
+            + notes)
 
 
 def _problems_html(rep: TraceReport) -> str:

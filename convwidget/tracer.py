@@ -1004,12 +1004,12 @@ _warmed = False
 
 
 def warm_up(background: bool = False) -> threading.Thread | None:
-    """Pay PyTorch's one-off cost of the first meta-device operations now, once per process.
+    """Pay the one-off costs of a first trace now (a tiny trace), once per process.
 
-    The meta kernels are imported on first use (~0.3 s here). The tracer answers linear,
-    adaptive pooling, activations, normalization and broadcasting arithmetic itself, which
-    also spares most models the import of ``torch._dynamo`` (~1 s) that those ops' meta
-    decompositions would trigger.
+    They are small: the tracer answers convolution, pooling, linear, adaptive pooling,
+    activations, normalization and broadcasting arithmetic itself, which spares most
+    models PyTorch's Python meta kernels, whose first use imports sympy and
+    ``torch._dynamo`` (1-2 s here). Ops outside that list still pay it once.
 
     With ``background=True`` the work runs in a daemon thread, returned so callers may join.
 
@@ -1020,10 +1020,9 @@ def warm_up(background: bool = False) -> threading.Thread | None:
         with _warm_lock:
             if _warmed:
                 return
-            x = torch.empty(1, 1, 6, 6, device="meta")
-            w = torch.empty(1, 1, 3, 3, device="meta")
-            y = F.max_pool2d(F.conv2d(x, w), 2)
-            F.avg_pool2d(y, 2).flatten(1)
+            tiny = nn.Sequential(nn.Conv2d(1, 1, 3, device="meta"), nn.ReLU(), nn.MaxPool2d(2),
+                                 nn.Flatten(), nn.Linear(1, 1, device="meta"))
+            trace(tiny, (1, 1, 4, 4))
             _warmed = True
     if background:
         thread = threading.Thread(target=run, name="convwidget-warm-up", daemon=True)

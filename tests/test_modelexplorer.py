@@ -121,6 +121,7 @@ def test_pasted_text_and_a_clean_model() -> None:
     assert app.report.ok
     assert "✓ every layer agrees" in app.problems.value
     assert "<b>1800</b> = 8 channels × 15 × 15 <span>✓</span>" in app.answer.value
+    assert "note: inserted nn.Flatten()" in app.answer.value
 
 
 def test_one_and_three_dimensional_models() -> None:
