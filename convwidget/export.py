@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import html as html_lib
+import io
 import itertools
 import json
 import sys
@@ -300,7 +301,7 @@ def to_html(
     figsize: tuple[float, float] = (8.0, 4.0),
     dpi: float = 100.0,
 ) -> ExportResult:
-    """A self-contained HTML/JS player (PNG frames, play button and slider).
+    """A self-contained HTML/JS player (palette PNG frames, play button and slider).
 
     For static notebooks and slides: no server, no external files. The player holds at most
     ``max_frames`` frames and about ``max_bytes`` of HTML; a longer pass is subsampled evenly
@@ -316,23 +317,33 @@ def to_html(
     >>> len(r.frames), r.note, r.html.count("<button")
     (25, None, 4)
     """
+    from PIL import Image
+
     report = _progress(progress)
     with _figure(source, figsize, dpi) as fig:
         steps, note, dropped = _plan(fig, max_frames, include_dropped)
         g = fig.geometry
         assert g is not None
+        # palette PNGs (one palette for the pass): half the size of RGBA ones, and faster
+        palette = _palette_image(fig, steps, dropped)
         encoded: dict[int, str] = {}
+
+        def frame_png() -> str:
+            image = _rgb_image(fig.render()).quantize(palette=palette, dither=Image.Dither.NONE)
+            out = io.BytesIO()
+            image.save(out, format="png", compress_level=6)
+            return base64.b64encode(out.getvalue()).decode("ascii")
 
         def encode(step: int) -> str:
             if step not in encoded:
                 fig.show_step(step)
-                encoded[step] = base64.b64encode(fig.to_png(compress_level=6)).decode("ascii")
+                encoded[step] = frame_png()
             return encoded[step]
 
         extra = []
         for window in dropped:
             fig.show_window(window)
-            extra.append(base64.b64encode(fig.to_png(compress_level=6)).decode("ascii"))
+            extra.append(frame_png())
         player_id = f"convwidget-player-{next(_player_ids)}"
         width = int(fig.figure.bbox.width)
         # Size the player from the first frame, then build it and check its real size: when

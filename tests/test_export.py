@@ -92,8 +92,9 @@ def test_html_player_holds_every_frame_and_controls(tmp_path):
     assert len(frames) == 9
     fig = WindowFigure(g)
     fig.show_step(4)
-    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(frames[4]))).convert("RGB"))
-    assert np.array_equal(shown, fig.to_rgba()[..., :3])
+    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(frames[4]))).convert("RGB")).astype(int)
+    # palette PNG: small colour differences, no moved pixels
+    assert np.abs(shown - fig.to_rgba()[..., :3].astype(int)).max() <= 24
     assert html.count("<button") == 4 and 'type="range"' in html and "setInterval" in html
     assert "convwidget-player-note" not in html
     written = (tmp_path / "player.html").read_text(encoding="utf-8")
