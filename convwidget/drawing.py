@@ -523,7 +523,7 @@ class WindowFigure:
     def _draw_legend(self, bg: np.ndarray, g: Geometry, present: set[str], dropped: bool, y: int) -> None:
         names = {
             "input": "input cell",
-            "padding": "padding (ignored by max)" if g.kind == "max_pool" else "zero padding",
+            "padding": {"max_pool": "padding (ignored by max)", "avg_pool": "padding"}.get(g.kind, "zero padding"),
             "zero": "inserted zero",
             "output_padding": "output_padding",
             "overhang": "outside (clipped)",
