@@ -2,8 +2,9 @@
 
 People paste models into forums in every shape: an ``nn.Sequential(...)``
 fragment, lines of ``nn.X(...)`` with comments and trailing commas, a whole
-class with ``__init__`` and ``forward``, the printed ``repr`` of a model, a
-paste cut off mid-way, prose and markdown fences around it. :func:`parse`
+class with ``__init__`` and ``forward`` (and helper classes such as U-Net's
+``DoubleConv``), the printed ``repr`` of a model, a paste cut off mid-way,
+prose, markdown fences and ``>>>`` prompts around it. :func:`parse`
 turns all of these into an ``nn.Sequential`` whose layers live on the meta
 device (no weight memory, so ``nn.Linear(100000, 100000)`` costs nothing),
 ready for :func:`convwidget.trace`.
@@ -1279,7 +1280,8 @@ def parse(text: str) -> nn.Sequential:
     The text is read with :mod:`ast` and never run. Accepted: an
     ``nn.Sequential(...)`` fragment, lines of ``nn.X(...)`` (comments, trailing
     commas), a class with ``__init__`` (and ``forward``: when it is a simple
-    chain, its order and its functional calls are used), the printed repr of a
+    chain, its order and its functional calls are used; classes defined in the
+    paste and used as layers become nested Sequentials), the printed repr of a
     model, a truncated paste, prose/markdown fences/``>>>`` prompts around it.
 
     Parameters
