@@ -82,6 +82,8 @@ class Case:
     # For the per-dimension check: a function returning, per spatial dim, a thunk
     # that calls convwidget's per-dimension function (None: no per-dim check).
     perdim: Callable[[], list[Callable[[], int]]] | None = None
+    # The spatial sizes the perdim thunks read (the same list object).
+    sizes: list[int] | None = None
     # explain(sizes, kernel, ...) keyword arguments (None: no such check).
     explain_kwargs: dict[str, Any] | None = None
     # True when any torch refusal of this case can only come from the spatial
@@ -406,7 +408,7 @@ def gen_conv(rng: random.Random, dims: int) -> Case:
         ]
 
     return Case(
-        cls, kwargs, shape, perdim=perdim,
+        cls, kwargs, shape, perdim=perdim, sizes=spatial,
         explain_kwargs=_as_given(spatial, dict(kernel_size=kernel, stride=stride,
                                                padding=padding, dilation=dilation,
                                                kind="conv")),
@@ -449,7 +451,7 @@ def gen_conv_transpose(rng: random.Random, dims: int) -> Case:
         ]
 
     return Case(
-        cls, kwargs, shape, perdim=perdim,
+        cls, kwargs, shape, perdim=perdim, sizes=spatial,
         explain_kwargs=_as_given(spatial, dict(kernel_size=kernel, stride=stride,
                                                padding=padding, dilation=dilation,
                                                kind="conv_transpose",
@@ -481,7 +483,7 @@ def gen_max_pool(rng: random.Random, dims: int) -> Case:
         ]
 
     return Case(
-        cls, kwargs, shape, perdim=perdim,
+        cls, kwargs, shape, perdim=perdim, sizes=spatial,
         explain_kwargs=_as_given(spatial, dict(kernel_size=kernel, stride=stride,
                                                padding=padding, dilation=dilation,
                                                kind="max_pool", ceil_mode=ceil_mode)),
@@ -513,7 +515,7 @@ def gen_avg_pool(rng: random.Random, dims: int) -> Case:
         ]
 
     return Case(
-        cls, kwargs, shape, perdim=perdim,
+        cls, kwargs, shape, perdim=perdim, sizes=spatial,
         explain_kwargs=_as_given(spatial, dict(kernel_size=kernel, stride=stride,
                                                padding=padding, kind="avg_pool",
                                                ceil_mode=ceil_mode)),
@@ -543,7 +545,7 @@ def gen_lp_pool(rng: random.Random, dims: int) -> Case:
             for i in range(dims)
         ]
 
-    return Case(cls, kwargs, shape, perdim=perdim,
+    return Case(cls, kwargs, shape, perdim=perdim, sizes=spatial,
                 spatial_only=ndim_ok and dims != 3, n_spatial=dims)
 
 
@@ -834,8 +836,18 @@ def test_zero_size_inputs_agree_with_torch(family: str) -> None:
             i = rng.randrange(len(shape))
             shape[i] = 0
             case.shape = tuple(shape)
-            if i < len(shape) - case.n_spatial:
-                case.spatial_only = False  # an empty batch or channel dim
+            first = len(shape) - case.n_spatial
+            if i < first:
+                # an empty batch or channel dim: torch skips some argument checks
+                # (output_padding, dilation) then, which the per-dim functions
+                # cannot know
+                case.spatial_only = False
+                case.sizes_comparable = False
+            elif case.sizes is not None:
+                case.sizes[i - first] = 0  # what the per-dim thunks read
+                if case.explain_kwargs is not None:
+                    given = {k: v for k, v in case.explain_kwargs.items() if k != "size"}
+                    case.explain_kwargs = _as_given(case.sizes, given)
     run_family(cases)
 
 
