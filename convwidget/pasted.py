@@ -1063,8 +1063,12 @@ def _read_class(r: _Reader, init: ast.FunctionDef | None, forward: ast.FunctionD
             if unused:
                 r.notes.append("defined in __init__ but not used by forward, left out: "
                                + ", ".join(repr(k) for k in unused))
-            r.notes.append(f"layers of {cname} are in the order forward calls them; functional "
-                           "calls in forward became modules named after the function")
+            added = [name for name, _, _ in order if name not in entries]
+            if [name for name, _, _ in order if name in entries] != list(entries):
+                r.notes.append(f"layers of {cname} are in the order forward calls them")
+            if added:
+                r.notes.append(f"functional calls in forward of {cname} became modules named "
+                               f"after the function: {', '.join(added)}")
             return order
     elif forward is None:
         r.notes.append(f"no forward in the paste; layers of {cname} are in __init__ order")
