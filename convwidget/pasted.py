@@ -1104,9 +1104,8 @@ def _read_module(r: _Reader, tree: ast.Module) -> list:
         used = {n.func.id for c in r.classes.values() for n in ast.walk(c)
                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
                 and n.func.id in r.classes and n.func.id != c.name}
-        cls = [c for c in r.classes.values() if c.name not in used][-1:] or [
-            list(r.classes.values())[-1]]
-        cls = cls[0]  # type: ignore[assignment]
+        tops = [c for c in r.classes.values() if c.name not in used]
+        cls = tops[-1] if tops else list(r.classes.values())[-1]
         methods = {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef)}
         others = [s for s in body if not isinstance(s, (ast.ClassDef, ast.Import, ast.ImportFrom))
                   and not _is_literal_assign(r, s)]
@@ -1196,16 +1195,6 @@ def _name_items(items: list) -> list:
             layer = _name_items(layer)
         named.append((name, layer, line))
     return named
-
-
-def _leaves(items: list, prefix: str = "") -> list[tuple[str, nn.Module]]:
-    out = []
-    for name, layer, _ in items:
-        if isinstance(layer, list):
-            out.extend(_leaves(layer, f"{prefix}{name}."))
-        else:
-            out.append((prefix + name, layer))
-    return out
 
 
 def _insert_flatten(items: list, notes: list[str]) -> None:
