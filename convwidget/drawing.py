@@ -475,7 +475,8 @@ class WindowFigure:
         title = _text_mask(_input_title(g), 10.0, dpi)
         _paste(bg, title, _rgb("text"), np.clip(in_x + in_w / 2, title.shape[1] / 2 + 2, pw - title.shape[1] / 2 - 2),
                in_y - 12)
-        _paste(bg, _text_mask(_output_title(g), 10.0, dpi), _rgb("text"), out_x + out_w / 2, out_y - 12)
+        out_title_y = out_y + n_out_r * cell + 13 if self._stacked else out_y - 12
+        _paste(bg, _text_mask(_output_title(g), 10.0, dpi), _rgb("text"), out_x + out_w / 2, out_title_y)
         note = _note(g, bool(dropped))
         if note:
             _paste(bg, _text_mask(note, 9.0, dpi), _rgb("edge" if dropped else "text"), pw / 2, ph - 34)
@@ -514,7 +515,7 @@ class WindowFigure:
         if self._stacked:
             block = in_h + gap // 2 + title + out_h
             in_y = top + max(0, (avail_h - block) // 2)
-            out_y = in_y + in_h + gap // 2 + title
+            out_y = in_y + in_h + gap // 2  # output title goes below: the link stays clear
             return cell, (max(0, (pw - in_w) // 2), in_y), (max(0, (pw - out_w) // 2), out_y)
         left = max(0, (pw - (in_w + gap + out_w)) // 2)
         mid = top + avail_h // 2

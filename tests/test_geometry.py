@@ -217,3 +217,15 @@ def test_random_settings_agree_with_torch(case):
         assert any(
             dim.dropped == i and t >= dim.size for dim, i, t in zip(g.dims, w.out_cell, w.start)
         )
+
+
+def test_geometry_is_core_and_imports_no_framework():
+    import subprocess
+    import sys
+
+    code = ("import sys, convwidget.geometry\n"
+            "heavy = [m for m in ('torch', 'matplotlib', 'numpy', 'ipywidgets') if m in sys.modules]\n"
+            "print(heavy)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
