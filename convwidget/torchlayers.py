@@ -26,7 +26,8 @@ from __future__ import annotations
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence, Union
+from dataclasses import replace
+from typing import Any, Sequence, Union
 
 import torch
 from torch import nn
@@ -36,8 +37,10 @@ __all__ = [
     "LayerSpec",
     "settings_from_layer",
     "TorchResult",
+    "MAX_MACS",
     "build_layer",
     "layer_code",
+    "layer_macs",
     "one_thread",
     "run_layer",
 ]
@@ -207,11 +210,12 @@ def layer_code(spec: LayerSpec) -> str:
     return head + ", ".join(parts) + ")"
 
 
-def build_layer(spec: LayerSpec) -> nn.Module:
+def build_layer(spec: LayerSpec, device: str | None = None) -> nn.Module:
     """Build the real ``torch.nn`` layer for ``spec``, in eval mode, weights ones and bias zero.
 
     Raises whatever torch raises for settings it refuses at construction
-    (e.g. ``in_channels must be divisible by groups``).
+    (e.g. ``in_channels must be divisible by groups``). ``device="meta"`` builds it
+    without memory or initialisation (for shapes only).
 
     >>> build_layer(LayerSpec.from_settings(kind="avg_pool", kernel_size=2))
     AvgPool2d(kernel_size=2, stride=2, padding=0)
@@ -221,7 +225,7 @@ def build_layer(spec: LayerSpec) -> nn.Module:
     layer: nn.Module
     if spec.kind == "conv":
         layer = nn.Conv2d(spec.in_channels, spec.out_channels, k, stride=s, padding=p,
-                          dilation=d, groups=spec.groups)
+                          dilation=d, groups=spec.groups, device=device)
     elif spec.kind == "conv_transpose":
         if isinstance(p, str):
             # torch raises a bare TypeError deep inside; say it the way a learner can act on.
@@ -231,7 +235,7 @@ def build_layer(spec: LayerSpec) -> nn.Module:
             )
         layer = nn.ConvTranspose2d(spec.in_channels, spec.out_channels, k, stride=s, padding=p,
                                    output_padding=_arg(spec.output_padding), groups=spec.groups,
-                                   dilation=d)
+                                   dilation=d, device=device)
     elif spec.kind == "max_pool":
         if isinstance(p, str):
             raise ValueError(f"MaxPool2d takes a numeric padding, not padding={p!r}; use a number")
@@ -254,7 +258,9 @@ class TorchResult:
     ``output_shape`` is the full NCHW shape, or None when PyTorch refused, in
     which case ``error`` holds its own message (first line, as raised).
     ``values`` holds channel 0 of the output as nested lists when the output
-    has at most ``max_cells`` cells.
+    has at most ``max_cells`` cells. ``computed`` is False when the layer was too
+    big to run here (``macs`` multiply-adds): the shape then comes from the same
+    layer on the meta device, the spatial checks from a one-channel twin on the CPU.
     """
 
     spec: LayerSpec
@@ -265,6 +271,8 @@ class TorchResult:
     error_type: str | None
     parameter_count: int | None
     code: str
+    macs: int = 0
+    computed: bool = True
 
     @property
     def ok(self) -> bool:
@@ -339,39 +347,75 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0] if len(text) > 600 else text
 
 
-def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 144) -> TorchResult:
+#: Above this many multiply-adds a layer is not computed on the CPU (a 256-channel conv
+#: would take seconds per slider move); see :func:`run_layer`.
+MAX_MACS = 20_000_000
+
+
+def layer_macs(spec: LayerSpec, input_size: Sequence[int]) -> int:
+    """Multiply-adds to run ``spec`` on ``input_size`` (an upper bound: stride 1, no cropping).
+
+    >>> layer_macs(LayerSpec.from_settings(kernel_size=3, in_channels=4, out_channels=8), (10, 10))
+    28800
+    """
+    h, w = input_size
+    window = spec.kernel_size[0] * spec.kernel_size[1]
+    groups = max(spec.groups, 1)
+    if spec.kind == "conv":
+        per_cell = spec.out_channels * (spec.in_channels // groups)
+    elif spec.kind == "conv_transpose":
+        per_cell = spec.in_channels * (spec.out_channels // groups)
+    else:
+        per_cell = spec.in_channels
+    return per_cell * window * h * w
+
+
+def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 144,
+              max_macs: int = MAX_MACS) -> TorchResult:
     """Build ``spec``'s layer, run it on an index input of ``input_size`` (H, W), report.
 
     Never raises for a setting PyTorch refuses: the result carries PyTorch's
     message. Layers and inputs are cached, so a slider dragged back and forth
-    does not rebuild them.
+    does not rebuild them. A layer of more than ``max_macs`` multiply-adds is
+    not computed: its shape comes from the same layer on the meta device and
+    the spatial checks (which meta kernels partly skip, e.g. ``output_padding``)
+    from a one-channel twin with the same spatial settings, run on the CPU.
 
     >>> r = run_layer(LayerSpec.from_settings(kind="conv", kernel_size=5), (3, 3))
     >>> r.output_shape is None, r.error_type
     (True, 'RuntimeError')
+    >>> big = run_layer(LayerSpec.from_settings(kernel_size=3, in_channels=256, out_channels=256), (56, 56))
+    >>> big.output_shape, big.computed, big.parameter_count
+    ((1, 256, 54, 54), False, 590080)
     """
     height, width = _pair("input_size", tuple(input_size))
     code = layer_code(spec)
     shape = (1, spec.in_channels, height, width)
+    macs = layer_macs(spec, (height, width)) if height > 0 and width > 0 else 0
+    computed = macs <= max_macs
     try:
         if height < 1 or width < 1:
             raise ValueError(f"input_size must be at least 1×1, not {height}×{width}")
-        layer = _cached_layer(spec)
-        x = index_input(spec.in_channels, height, width)
         with one_thread(), torch.no_grad(), warnings.catch_warnings():
             # e.g. padding='same' with an even kernel warns about a padded copy: not the learner's concern.
             warnings.simplefilter("ignore")
-            y = layer(x)
+            if computed:
+                layer = _cached_layer(spec)
+                y = layer(index_input(spec.in_channels, height, width))
+            else:
+                layer = build_layer(spec, device="meta")  # channel/group checks, the shape
+                twin = replace(spec, in_channels=1, out_channels=1, groups=1)
+                _cached_layer(twin)(index_input(1, height, width))  # spatial checks, for real
+                y = layer(torch.empty(shape, device="meta"))
     except (RuntimeError, ValueError, TypeError, IndexError) as err:
         return TorchResult(spec, shape, None, None, _first_line(err), type(err).__name__,
-                           None, code)
+                           None, code, macs, computed)
     out_shape = tuple(int(n) for n in y.shape)
     values = None
-    if y.shape[2] * y.shape[3] <= max_cells:
+    if computed and y.shape[2] * y.shape[3] <= max_cells:
         values = y[0, 0].tolist()
     params = sum(p.numel() for p in layer.parameters())
-    return TorchResult(spec, shape, out_shape, values, None, None, params, code)
-
+    return TorchResult(spec, shape, out_shape, values, None, None, params, code, macs, computed)
 
 
 _LAYER_KINDS = {

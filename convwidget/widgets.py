@@ -356,11 +356,11 @@ class ConvExplorer(W.VBox):
                                                    indent=False), "cw-count-include-pad")
         box = W.Layout(width="170px")
         small = {"description_width": "90px"}
-        self.in_channels = _style(W.BoundedIntText(value=1, min=1, max=512, description="in_channels",
+        self.in_channels = _style(W.BoundedIntText(value=1, min=1, max=4096, description="in_channels",
                                                    style=small, layout=box), "cw-in-channels")
-        self.out_channels = _style(W.BoundedIntText(value=1, min=1, max=512, description="out_channels",
+        self.out_channels = _style(W.BoundedIntText(value=1, min=1, max=4096, description="out_channels",
                                                     style=small, layout=box), "cw-out-channels")
-        self.groups = _style(W.BoundedIntText(value=1, min=1, max=512, description="groups",
+        self.groups = _style(W.BoundedIntText(value=1, min=1, max=4096, description="groups",
                                               style=small, layout=box), "cw-groups")
         self.pairs = (self.input, self.kernel, self.stride, self.padding, self.dilation,
                       self.output_padding)
@@ -813,6 +813,10 @@ class ConvExplorer(W.VBox):
             body = (f"torch.Size([{in_shape}]) → <b>torch.Size([{shape}])</b> {verdict}")
             if result.parameter_count is not None and result.spec.kind in ("conv", "conv_transpose"):
                 body += f"<br>parameters: {result.parameter_count} (sum of p.numel())"
+            if not result.computed:
+                body += (f"<br><span style='color:#555'>not computed here ({result.macs:,} "
+                         "multiply-adds, too slow for a slider): the shape is the same layer's on "
+                         "the meta device, the spatial checks a one-channel twin's on the CPU</span>")
             if result.values is not None:
                 body += self._values_table(result.values, highlight)
             return head + body

@@ -8,6 +8,7 @@ reads; max pool shows the largest) is checked against the core's geometry.
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 import torch
@@ -206,3 +207,46 @@ def test_settings_from_layer_refuses_other_layers() -> None:
 
     with pytest.raises(ValueError, match="not Linear"):
         settings_from_layer(nn.Linear(3, 4))
+
+
+@pytest.mark.parametrize(
+    ("settings", "size"),
+    [
+        (dict(kind="conv", kernel_size=3, stride=2, padding=1, in_channels=64, out_channels=64), (32, 32)),
+        (dict(kind="conv_transpose", kernel_size=4, stride=2, padding=1, in_channels=64,
+              out_channels=32, groups=2), (48, 48)),
+        (dict(kind="max_pool", kernel_size=3, stride=2, padding=1, in_channels=4096), (32, 32)),
+    ],
+)
+def test_big_layers_report_torchs_shape_without_computing(settings: dict, size: tuple[int, int]) -> None:
+    from convwidget.torchlayers import MAX_MACS, layer_macs
+
+    spec = LayerSpec.from_settings(**settings)
+    assert layer_macs(spec, size) > MAX_MACS
+    result = run_layer(spec, size)
+    layer = direct_layer(**{k: v for k, v in settings.items()
+                            if k != "in_channels" or spec.kind.startswith("conv")})
+    with torch.no_grad():
+        expected = layer(torch.zeros(1, spec.in_channels, *size)).shape  # really computed, here
+    assert result.ok and not result.computed and result.values is None
+    assert result.output_shape == tuple(expected)
+    assert result.parameter_count == sum(p.numel() for p in layer.parameters())
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        # meta kernels skip this check: the one-channel twin on the CPU makes it
+        (dict(kind="conv_transpose", kernel_size=3, stride=2, output_padding=2, in_channels=128,
+              out_channels=128), "output padding must be smaller"),
+        (dict(kind="conv", kernel_size=3, in_channels=192, out_channels=196, groups=8),
+         "divisible by groups"),
+        (dict(kind="conv", kernel_size=40, in_channels=128, out_channels=128), "Kernel size can't be greater"),
+    ],
+)
+def test_big_layers_are_refused_with_torchs_message(settings: dict, message: str) -> None:
+    result = run_layer(LayerSpec.from_settings(**settings), (32, 32))
+    assert not result.computed
+    assert not result.ok and message in result.error
+    with pytest.raises((RuntimeError, ValueError), match=re.escape(message)):
+        direct_layer(**settings)(torch.zeros(1, settings["in_channels"], 32, 32))

@@ -540,3 +540,15 @@ def test_receptive_field_matches_torch_gradients(settings: dict[str, Any]) -> No
         assert numbers[1] == counts  # real input cells one output cell meets
     else:
         assert numbers[0] == spans  # the window's span, holes included
+
+
+def test_a_resnet_sized_layer_stays_fast_and_exact() -> None:
+    """256 channels on 56×56 would take ~1 s per slider move: shape via meta, no values."""
+    e = ConvExplorer(input_size=56, kernel_size=3, padding=1, in_channels=256, out_channels=256)
+    assert_consistent(e)
+    assert e.torch_result is not None and not e.torch_result.computed
+    assert "not computed here" in text(e.torch_panel)
+    assert "Parameters: 590080" in text(e.params)
+    e.stride.h.value = 2
+    assert e.output_size == (28, 28)
+    assert_consistent(e)
