@@ -383,6 +383,10 @@ class WindowFigure:
         self._background = np.empty((0, 0, 4), np.uint8)
 
     # ------------------------------------------------------------------ composing
+    def _px(self, value: float) -> int:
+        """A length in pixels at 100 dpi, scaled to this figure's dpi."""
+        return max(1, int(round(value * self.figure.dpi / 100)))
+
     def _pixels(self) -> tuple[int, int]:
         return int(round(self.figure.bbox.width)), int(round(self.figure.bbox.height))
 
@@ -396,6 +400,7 @@ class WindowFigure:
         """Lay out both grids and compose the static picture with numpy."""
         pw, ph = self._pixels()
         dpi = self.figure.dpi
+        px = self._px
         rows, cols = _rows_cols(g)
         n_out_r, n_out_c = rows.n_windows, cols.n_windows  # includes dropped windows
         cell, (in_x, in_y), (out_x, out_y) = self._layout(
@@ -421,8 +426,8 @@ class WindowFigure:
                      cols.input_stop + max(pc[1], 0))
         real = box(0, 0, rows.input_stop, cols.input_stop)
         if padded != real:
-            _outline(bg, *padded, _rgb("grid"), 1, dash=4)
-        _outline(bg, *real, _rgb("input_border"), 2)
+            _outline(bg, *padded, _rgb("grid"), px(1), dash=px(4))
+        _outline(bg, *real, _rgb("input_border"), px(2))
 
         dropped = g.dropped_windows()
         if g.ndim == 1:
@@ -430,7 +435,7 @@ class WindowFigure:
         # one dropped window per edge keeps the input readable; all of them on the output
         for w in [w for w in dropped if min(w.out_cell) == 0][:2]:
             (ta, tb), (tc, td) = w.taps[0], w.taps[-1]
-            _outline(bg, *box(ta, tb, tc + 1, td + 1), _rgb("edge"), 2, dash=6)
+            _outline(bg, *box(ta, tb, tc + 1, td + 1), _rgb("edge"), px(2), dash=px(6))
 
         # output grid, with ghost cells for dropped windows
         out_codes = np.zeros((n_out_r, n_out_c), np.intp)
@@ -443,12 +448,16 @@ class WindowFigure:
         for w in dropped:
             r, c = w.out_cell
             _outline(bg, out_y + r * cell, out_x + c * cell, out_y + (r + 1) * cell,
-                     out_x + (c + 1) * cell, _rgb("edge"), 1, dash=3)
+                     out_x + (c + 1) * cell, _rgb("edge"), px(1), dash=px(3))
 
         # indices in cells (small grids only: they are the values the torch panel feeds in)
-        size = float(np.clip(cell * 0.34 * 72 / dpi, 5.0, 9.5))
+        # index labels: font about 0.42 of a cell (at most 9.5 pt), written only when that is
+        # at least 6.5 pixels tall, i.e. readable
+        font_px = min(cell * 0.42, 9.5 * dpi / 72)
+        size = font_px * 72 / dpi
+        readable = font_px >= 6.5
         self.labels: dict[str, list[tuple[tuple[int, int], str]]] = {"input": [], "output": []}
-        if max(rows.grid_size, cols.grid_size) <= _LABEL_MAX and cell >= 14:
+        if max(rows.grid_size, cols.grid_size) <= _LABEL_MAX and readable:
             text_rgb, zero_rgb = _rgb("text"), _rgb("grid")
             for i, r in enumerate(range(rows.grid_start, rows.grid_stop)):
                 for j, c in enumerate(range(cols.grid_start, cols.grid_stop)):
@@ -461,7 +470,7 @@ class WindowFigure:
                     elif role == "zero":
                         _paste(bg, _text_mask("0", size, dpi), zero_rgb, cx, cy)
                         self.labels["input"].append(((r, c), "0"))
-        if max(rows.output, cols.output) <= _LABEL_MAX and cell >= 14:
+        if max(rows.output, cols.output) <= _LABEL_MAX and readable:
             for r in range(rows.output):
                 for c in range(cols.output):
                     index = str(r * cols.output + c)
@@ -474,14 +483,14 @@ class WindowFigure:
         out_w = n_out_c * cell
         title = _text_mask(_input_title(g), 10.0, dpi)
         _paste(bg, title, _rgb("text"), np.clip(in_x + in_w / 2, title.shape[1] / 2 + 2, pw - title.shape[1] / 2 - 2),
-               in_y - 12)
-        out_title_y = out_y + n_out_r * cell + 13 if self._stacked else out_y - 12
+               in_y - px(12))
+        out_title_y = out_y + n_out_r * cell + px(13) if self._stacked else out_y - px(12)
         _paste(bg, _text_mask(_output_title(g), 10.0, dpi), _rgb("text"), out_x + out_w / 2, out_title_y)
         note = _note(g, bool(dropped))
         if note:
-            _paste(bg, _text_mask(note, 9.0, dpi), _rgb("edge" if dropped else "text"), pw / 2, ph - 34)
-        self._draw_legend(bg, g, {ROLES[i] for i in np.unique(codes)}, bool(dropped), ph - 12)
-        self._caption_y = ph - 56
+            _paste(bg, _text_mask(note, 9.0, dpi), _rgb("edge" if dropped else "text"), pw / 2, ph - px(34))
+        self._draw_legend(bg, g, {ROLES[i] for i in np.unique(codes)}, bool(dropped), ph - px(12))
+        self._caption_y = ph - px(56)
         self._background = bg
 
         # the axes the moving artists live in: data coordinates = grid coordinates, exactly
@@ -494,9 +503,9 @@ class WindowFigure:
             ax.set_position(((x + 0.5) / pw, (ph - y - 0.5 - h_px) / ph, w_px / pw, h_px / ph))
             ax.set_xlim(cx0 - 0.5, cx0 + nc - 0.5)
             ax.set_ylim(ry + nr - 0.5, ry - 0.5)
-        self.extent.set_linewidth(2.2 if cell >= 8 else 1.2)
+        self.extent.set_linewidth(2.2 if cell >= px(8) else 1.2)
         self.lit.set_linewidth(2.2)  # the lit cell must stand out even when cells are tiny
-        self.taps.set_linewidth(0.8 if cell >= 8 else 0.4)
+        self.taps.set_linewidth(0.8 if cell >= px(8) else 0.4)
         if self._interactive:
             self._update_figure_image()
 
@@ -505,12 +514,13 @@ class WindowFigure:
         """Whole-pixel cells, the same size on both grids: side by side, or input above
         output when that gives bigger cells (wide, flat inputs; 1-D). Returns the cell size
         and the array (x, y) of each grid's top-left pixel."""
-        top, bottom, side, gap, title = 30, 72, 12, 56, 26
+        px = self._px
+        top, bottom, side, gap, title = px(30), px(72), px(12), px(56), px(26)
         avail_w, avail_h = pw - 2 * side, ph - top - bottom
         beside = min((avail_w - gap) / (grid_c + out_c), avail_h / max(grid_r, out_r))
         stacked = min(avail_w / max(grid_c, out_c), (avail_h - gap // 2 - title) / (grid_r + out_r))
         self._stacked = stacked > beside * 1.15
-        cell = int(max(1, min(stacked if self._stacked else beside, _MAX_CELL_PX)))
+        cell = int(max(1, min(stacked if self._stacked else beside, px(_MAX_CELL_PX))))
         in_w, in_h, out_w, out_h = grid_c * cell, grid_r * cell, out_c * cell, out_r * cell
         if self._stacked:
             block = in_h + gap // 2 + title + out_h
@@ -535,20 +545,21 @@ class WindowFigure:
             entries.append(("dropped", "dropped by PyTorch"))
         dpi = self.figure.dpi
         masks = [_text_mask(label, 8.0, dpi) for _, label in entries]
-        sw, gap = 14, 14
-        total = sum(sw + 5 + m.shape[1] for m in masks) + gap * (len(masks) - 1)
+        px = self._px
+        sw, gap, sh = px(14), px(14), px(10)
+        total = sum(sw + px(5) + m.shape[1] for m in masks) + gap * (len(masks) - 1)
         x = max(2, (bg.shape[1] - total) // 2)
         for (key, _), m in zip(entries, masks):
-            y0, x0 = y - 5, x
+            y0, x0 = y - sh // 2, x
             if key == "dropped":
-                _outline(bg, y0, x0, y0 + 10, x0 + sw, _rgb("edge"), 1, dash=3)
+                _outline(bg, y0, x0, y0 + sh, x0 + sw, _rgb("edge"), px(1), dash=px(3))
             else:
-                bg[y0:y0 + 10, x0:x0 + sw, :3] = _rgb(key)
+                bg[y0:y0 + sh, x0:x0 + sw, :3] = _rgb(key)
                 if key in _HATCH:
-                    _hatch(bg, y0, x0, y0 + 10, x0 + sw, _rgb(_HATCH[key]))
-                _outline(bg, y0, x0, y0 + 10, x0 + sw, _rgb("edge" if key == "tap" else "grid"), 1)
-            _paste(bg, m, _rgb("text"), x0 + sw + 5 + m.shape[1] / 2, y)
-            x += sw + 5 + m.shape[1] + gap
+                    _hatch(bg, y0, x0, y0 + sh, x0 + sw, _rgb(_HATCH[key]))
+                _outline(bg, y0, x0, y0 + sh, x0 + sw, _rgb("edge" if key == "tap" else "grid"), px(1))
+            _paste(bg, m, _rgb("text"), x0 + sw + px(5) + m.shape[1] / 2, y)
+            x += sw + px(5) + m.shape[1] + gap
 
     def _paste_caption(self, buf: np.ndarray) -> None:
         mask = _line_mask(self.caption, 10.0, self.figure.dpi)
