@@ -197,19 +197,20 @@ _OPS: dict[type, Callable[[Fraction, Fraction], Fraction]] = {
 
 
 def _empty_transpose(case: Case, truth: Any) -> bool:
-    """A transposed convolution whose output has a size of 0.
+    """A transposed convolution that torch accepts only on some of its backends.
 
-    torch 2.13 answers these by backend: the slow kernel refuses ("Output size is
-    too small"), oneDNN (groups > 1, or kernel == stride in 2-d/3-d, ...) returns an
-    empty tensor. ``nn.ConvTranspose1d(1, 1, 4, stride=4, padding=4)`` on
-    ``(1, 1, 2)`` is refused while ``nn.ConvTranspose2d`` with the same numbers on
-    ``(1, 1, 2, 2)`` returns ``(1, 1, 0, 0)``. convwidget may refuse them all.
+    torch 2.13 answers these by backend: the slow kernel refuses, oneDNN (groups > 1,
+    or kernel == stride in 2-d/3-d, ...) does not check. An output size of 0:
+    ``nn.ConvTranspose1d(1, 1, 4, stride=4, padding=4)`` on ``(1, 1, 2)`` is refused
+    ("Output size is too small") while ``nn.ConvTranspose2d`` with the same numbers
+    on ``(1, 1, 2, 2)`` returns ``(1, 1, 0, 0)``. A dilation of 0 with a 1-cell
+    kernel: refused with groups=1, accepted with groups=2. convwidget may refuse
+    them all.
     """
-    return (
-        "ConvTranspose" in case.cls.__name__
-        and not isinstance(truth, Refused)
-        and 0 in truth[-case.n_spatial:]
-    )
+    if "ConvTranspose" not in case.cls.__name__ or isinstance(truth, Refused):
+        return False
+    dilation = case.kwargs.get("dilation", 1)
+    return 0 in truth[-case.n_spatial:] or min(_expand(dilation, case.n_spatial)) <= 0
 
 
 def _check_explanation(exp: Any, label: str) -> list[str]:
