@@ -354,14 +354,13 @@ class ConvExplorer(W.VBox):
                                 "cw-ceil-mode")
         self.count_include_pad = _style(W.Checkbox(value=True, description="count_include_pad",
                                                    indent=False), "cw-count-include-pad")
-        box = W.Layout(width="170px")
         small = {"description_width": "90px"}
         self.in_channels = _style(W.BoundedIntText(value=1, min=1, max=4096, description="in_channels",
-                                                   style=small, layout=box), "cw-in-channels")
+                                                   style=small, layout=W.Layout(width="170px")), "cw-in-channels")
         self.out_channels = _style(W.BoundedIntText(value=1, min=1, max=4096, description="out_channels",
-                                                    style=small, layout=box), "cw-out-channels")
+                                                    style=small, layout=W.Layout(width="170px")), "cw-out-channels")
         self.groups = _style(W.BoundedIntText(value=1, min=1, max=4096, description="groups",
-                                              style=small, layout=box), "cw-groups")
+                                              style=small, layout=W.Layout(width="170px")), "cw-groups")
         self.pairs = (self.input, self.kernel, self.stride, self.padding, self.dilation,
                       self.output_padding)
         self.flags_row = _style(W.HBox([self.ceil_mode, self.count_include_pad]), "cw-flags")

@@ -552,3 +552,12 @@ def test_a_resnet_sized_layer_stays_fast_and_exact() -> None:
     e.stride.h.value = 2
     assert e.output_size == (28, 28)
     assert_consistent(e)
+
+
+def test_no_two_widgets_share_a_layout(explorer: ConvExplorer) -> None:
+    """Hiding one control must not hide another (a shared Layout once hid in_channels for pools)."""
+    layouts = [w.layout for w in walk(explorer) if hasattr(w, "layout")]
+    assert len({id(layout) for layout in layouts}) == len(layouts)
+    explorer.kind.value = "max_pool"
+    assert explorer.in_channels.layout.display != "none"
+    assert explorer.out_channels.layout.display == "none"
