@@ -556,6 +556,10 @@ class ConvExplorer(W.VBox):
         for name in ("input_size", "kernel_size", "stride", "dilation", "output_padding"):
             if changes.get(name) is not None:
                 out[name] = _pair(name, changes[name])
+                least = 0 if name == "output_padding" else 1
+                if min(out[name]) < least:
+                    raise ValueError(f"{name} must be at least {least} in each dimension, not "
+                                     f"{changes[name]!r}")
         if initial and changes.get("stride") is None:
             # PyTorch's default: 1 for convolutions, the kernel size for pooling
             out["stride"] = out["kernel_size"] if kind in ("max_pool", "avg_pool") else (1, 1)
@@ -570,6 +574,8 @@ class ConvExplorer(W.VBox):
                 out["padding"] = p
             else:
                 out["padding"] = _pair("padding", p)
+                if min(out["padding"]) < 0:
+                    raise ValueError(f"padding must be at least 0 in each dimension, not {p!r}")
         for name in ("ceil_mode", "count_include_pad"):
             if name in changes:
                 out[name] = bool(changes[name])

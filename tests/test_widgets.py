@@ -264,6 +264,10 @@ def test_scripted_values_outside_a_range_widen_it_and_are_explained() -> None:
         (dict(padding="full"), "padding must be"),
         (dict(kind="max_pool", padding="same"), "only for convolutions"),
         (dict(groups=0), "groups must be a positive int"),
+        (dict(input_size=(0, 4)), "input_size must be at least 1"),
+        (dict(stride=0), "stride must be at least 1"),
+        (dict(padding=-1), "padding must be at least 0"),
+        (dict(output_padding=(0, -1)), "output_padding must be at least 0"),
     ],
 )
 def test_bad_settings_name_the_parameter(settings: dict[str, Any], message: str) -> None:
