@@ -801,10 +801,7 @@ class ConvExplorer(W.VBox):
         ours = self._output_size
         head = (f"<b>Real PyTorch</b> &nbsp;<code>{code}</code><br>"
                 f"<span style='color:#555'>input: cell indices 0…{math.prod(result.input_shape[2:]) - 1}"
-                f"{', weight = 1, bias = 0: each value is the sum of the window' if result.spec.kind in ('conv', 'conv_transpose') else ''}"
-                f"{', each value is the largest index in the window' if result.spec.kind == 'max_pool' else ''}"
-                f"{', each value is the mean of the window' if result.spec.kind == 'avg_pool' else ''}"
-                f"</span><br>")
+                f"{self._value_meaning(result.spec)}</span><br>")
         if result.ok:
             shape = ", ".join(map(str, result.output_shape or ()))
             in_shape = ", ".join(map(str, result.input_shape))
@@ -838,6 +835,19 @@ class ConvExplorer(W.VBox):
             f"<br><code style='white-space:pre-wrap'>{html.escape(result.error or '')}</code></div>"
             f"<div style='flex:1;min-width:240px'><b>convwidget explains</b>:<br>"
             f"{html.escape(problem or '(no explanation)')}</div></div>{verdict}")
+
+    @staticmethod
+    def _value_meaning(spec: LayerSpec) -> str:
+        """What each output value is, for the index input (so a learner can check one by hand)."""
+        if spec.kind in ("conv", "conv_transpose"):
+            per_group = spec.in_channels // max(spec.groups, 1)
+            times = "" if per_group == 1 else f", times {per_group} input channels per group"
+            return f", weight = 1, bias = 0: each value is the sum of the indices in the window{times}"
+        if spec.kind == "max_pool":
+            return ", each value is the largest index in the window (padding never wins)"
+        if spec.count_include_pad:
+            return ", each value is the window's sum divided by its size, padding counted as 0s"
+        return ", each value is the mean of the input cells in the window (padding not counted)"
 
     @staticmethod
     def _values_table(values: list[list[float]], highlight: tuple[int, ...] | None) -> str:

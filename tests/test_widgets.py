@@ -565,3 +565,13 @@ def test_no_two_widgets_share_a_layout(explorer: ConvExplorer) -> None:
     explorer.kind.value = "max_pool"
     assert explorer.in_channels.layout.display != "none"
     assert explorer.out_channels.layout.display == "none"
+
+
+@pytest.mark.parametrize("kind", ["conv", "conv_transpose"])
+def test_values_with_several_channels_per_group(kind: str) -> None:
+    e = ConvExplorer(kind=kind, input_size=4, kernel_size=2, in_channels=4, out_channels=2, groups=2)
+    assert "times 2 input channels per group" in text(e.torch_panel)
+    e.row.value, e.col.value = 1, 1
+    window = e.figure.geometry.window(e.step.value)
+    expected = 2 * sum(r * 4 + c for r, c in window.inputs)
+    assert f"PyTorch's value there: {expected}" in text(e.step_label)
