@@ -633,11 +633,14 @@ class ConvExplorer(W.VBox):
             for name, pair in controls.items():
                 if name in s:
                     pair.set_value(s[name])
+            # set() moves only the controls it names: bounds must not clamp the others
+            # (a refused combination is then shown and explained, as for any scripted value)
+            padding = s["padding"] if "padding" in s else self.padding.value
+            output_padding = s.get("output_padding", self.output_padding.value)
             self._apply_bounds()
-            if "padding" in s and not isinstance(s["padding"], str):
-                self.padding.set_value(s["padding"])
-            if "output_padding" in s:
-                self.output_padding.set_value(s["output_padding"])
+            if not isinstance(padding, str):
+                self.padding.set_value(padding)
+            self.output_padding.set_value(output_padding)
             for name in ("ceil_mode", "count_include_pad", "in_channels", "out_channels", "groups"):
                 if name in s:
                     widget = getattr(self, name)

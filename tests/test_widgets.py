@@ -575,3 +575,14 @@ def test_values_with_several_channels_per_group(kind: str) -> None:
     window = e.figure.geometry.window(e.step.value)
     expected = 2 * sum(r * 4 + c for r, c in window.inputs)
     assert f"PyTorch's value there: {expected}" in text(e.step_label)
+
+
+def test_set_leaves_unnamed_controls_alone() -> None:
+    e = ConvExplorer(kind="max_pool", input_size=8, kernel_size=4, padding=2)
+    e.set(kernel_size=2)  # padding 2 > kernel/2: PyTorch refuses, and the explorer says so
+    assert e.settings["padding"] == (2, 2)
+    assert e.output_size is None
+    assert_consistent(e)
+    e.kernel.h.value = 3  # a learner moving the slider gets the bounds: padding clamped to 1
+    assert e.settings["padding"] == (1, 1)
+    assert_consistent(e)
