@@ -1333,6 +1333,9 @@ def main_trace(argv_or_args: Sequence[str] | argparse.Namespace | None = None) -
                             help="pasted PyTorch text, '-' for stdin, or package.module:Class")
         parser.add_argument("--input", required=True,
                             help="input shape, batch first, e.g. 1,3,32,32")
+        parser.add_argument("--sizes", action="store_true",
+                            help="also print which input sizes (last dimension) give the "
+                                 "same shape at the flatten step")
         try:
             args = parser.parse_args(list(argv_or_args) if argv_or_args is not None else None)
         except SystemExit as exc:
@@ -1359,4 +1362,9 @@ def main_trace(argv_or_args: Sequence[str] | argparse.Namespace | None = None) -
         print(f"convwidget trace: {err}", file=sys.stderr)
         return 2
     print(report)
+    if getattr(args, "sizes", False) and report.error is None:
+        try:
+            print(report.input_size_range(dim=-1))
+        except (ValueError, TypeError) as err:
+            print(f"convwidget trace: {err}", file=sys.stderr)
     return 0 if report.ok else 1

@@ -495,6 +495,10 @@ def test_cli_prints_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str
     f.write_text(CIFAR_TEXT.replace("nn.Linear(1024, 1024)", "nn.Linear(4096, 1024)"))
     assert main_trace([str(f), "--input", "1,3,32,32"]) == 0
     assert main_trace(["torch.nn:Identity", "--input", "2,5"]) == 0
+    capsys.readouterr()
+    assert main_trace([str(f), "--input", "1,3,32,32", "--sizes"]) == 0
+    assert "input sizes 32..39 along dim 3 all give [1, 256, 4, 4] at the flatten step; " \
+           "the smallest size the layers accept is 8" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [
