@@ -1055,7 +1055,8 @@ def trace(model: nn.Module | str, input_shape: Sequence[int], *, training: bool 
         train/eval flags, hooks), or pasted PyTorch text (see ``convwidget.parse``).
     input_shape : the full input shape, batch first, e.g. ``(1, 3, 32, 32)``.
     training : trace the training-mode path (default: eval mode, as for inference).
-    dtype : the input's dtype (default: the model's first floating parameter's, else float32).
+    dtype : the input's dtype (default: ``torch.long`` when the first layer is an
+        ``nn.Embedding``, else the model's first floating parameter's, else float32).
     explain : attach ``convwidget.explain`` derivations to conv/pool rows.
 
     Returns
@@ -1080,6 +1081,9 @@ def trace(model: nn.Module | str, input_shape: Sequence[int], *, training: bool 
     notes.extend(getattr(model, "convwidget_notes", None) or [])
     shape = _check_shape(input_shape)
 
+    first_leaf = next((m for m in model.modules() if not m._modules), None)
+    if dtype is None and isinstance(first_leaf, (nn.Embedding, nn.EmbeddingBag)):
+        dtype = torch.long  # token ids
     if dtype is None:
         dtype = next((p.dtype for p in model.parameters()
                       if not isinstance(p, UninitializedParameter) and p.is_floating_point()),

@@ -695,3 +695,21 @@ def test_a_trace_imports_neither_sympy_nor_dynamo() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).parent.parent, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_embedding_lstm_model_gets_token_ids() -> None:
+    class TextNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(100, 16)
+            self.lstm = nn.LSTM(16, 32, batch_first=True)
+            self.fc = nn.Linear(64, 5)  # wrong: the LSTM gives 32
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out, _ = self.lstm(self.emb(x))
+            return self.fc(out[:, -1])
+
+    report = trace(TextNet(), (2, 10))
+    assert report.error is None
+    assert report.linear_in_features == {"fc": 32}
+    assert [r.output_shape for r in report.rows] == [(2, 10, 16), (2, 10, 32), (2, 32), (2, 5)]
