@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import html
@@ -293,6 +294,10 @@ class ConvExplorer(W.VBox):
 
     #: How many rendered frames (PNG bytes) to keep, so revisited settings and steps are instant.
     frame_cache_size = 256
+    #: Render the moved slider's next notch (and the next step) while the kernel is idle.
+    prefetch = True
+    #: Seconds of quiet after a change before prefetching starts (a drag keeps it from starting).
+    prefetch_delay = 0.05
 
     def __init__(self, *, live: bool | None = None, **settings: Any) -> None:
         from .drawing import WindowFigure  # matplotlib: imported with the widget, never by the core
@@ -314,6 +319,9 @@ class ConvExplorer(W.VBox):
             self._figure = WindowFigure()
         self._frames: OrderedDict[Any, bytes] = OrderedDict()
         self._wanted: tuple[Geometry, int] | str | None = None
+        self._prefetch_queue: list[tuple[Geometry, int]] = []
+        self._prefetch_handle: asyncio.TimerHandle | None = None
+        self.prefetched = 0  # frames rendered ahead of time (for tests and benchmarks)
         self._build_controls()
         self._build_panels()
         super().__init__(
@@ -620,6 +628,7 @@ class ConvExplorer(W.VBox):
         return self
 
     def _apply(self, s: dict[str, Any]) -> None:
+        self._cancel_prefetch()
         with self._held(), self._quietly():
             self.kind.value = s["kind"]
             self._update_visibility()
@@ -654,12 +663,15 @@ class ConvExplorer(W.VBox):
     def _on_setting(self, change: dict[str, Any]) -> None:
         if self._quiet:
             return
+        self._cancel_prefetch()
         with self._guard(), self._held(), self._quietly():
             for pair in self.pairs:
                 pair.follow()
             self._update_visibility()
             self._apply_bounds()
             self._refresh()
+        with self._guard():
+            self._schedule_prefetch(change)
 
     def _update_visibility(self) -> None:
         kind = self.kind.value
@@ -700,8 +712,11 @@ class ConvExplorer(W.VBox):
     def _on_step(self, change: dict[str, Any]) -> None:
         if self._quiet:
             return
+        self._cancel_prefetch()
         with self._guard(), self._quietly():
             self._show_step()
+        with self._guard():
+            self._schedule_prefetch(change)
 
     def _on_cell(self, change: dict[str, Any]) -> None:
         if self._quiet or self._geometry is None:
@@ -709,6 +724,84 @@ class ConvExplorer(W.VBox):
         with self._guard(), self._quietly():
             self.step.value = self._geometry.step_of((self.row.value, self.col.value))
             self._show_step()
+
+    # ------------------------------------------------------------------ prefetch
+    def _neighbours(self, change: dict[str, Any]) -> list[tuple[Geometry, int]]:
+        """Frames a learner is likely to ask for next: the moved slider one notch on
+        (the same way first), or the next animation step."""
+        owner = change["owner"]
+        geometry = self._geometry
+        if owner is self.step:
+            if geometry is None:
+                return []
+            return [(geometry, (self.step.value + 1) % geometry.n_steps)]
+        pair = next((p for p in self.pairs if owner in (p.h, p.w)), None)
+        if pair is None or owner.disabled or self.padding_mode.value != "number" and pair is self.padding:
+            return []
+        name = {"input": "input_size", "kernel": "kernel_size", "output-padding": "output_padding"
+                }.get(pair.name, pair.name)
+        delta = 1 if (change["new"] or 0) >= (change["old"] or 0) else -1
+        settings = self.settings
+        frames = []
+        for d in (delta, -delta):
+            value = owner.value + d
+            if not owner.min <= value <= owner.max:
+                continue
+            h, w = settings[name] if not isinstance(settings[name], str) else (0, 0)
+            moved = (value, value) if pair.square.value else ((value, w) if owner is pair.h else (h, value))
+            trial = {**settings, name: moved}
+            size = trial.pop("input_size")
+            try:
+                spec = LayerSpec.from_settings(**trial)
+            except ValueError:
+                continue
+            if self._channel_error(spec) is not None:
+                continue
+            g, _ = self._geometry_for(spec, size)
+            if g is not None:
+                frames.append((g, min(self.step.value, g.n_steps - 1)))
+        return frames
+
+    def _schedule_prefetch(self, change: dict[str, Any]) -> None:
+        """While the kernel is idle, render the likely next frames into the frame cache.
+
+        Only inside a running event loop (a Jupyter kernel); one frame per loop turn, so a
+        message from the browser waits for at most one frame. Off with ``prefetch = False``.
+        """
+        if not self.prefetch or self.live:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # plain Python, tests: nothing runs in the background
+        queue = [key for key in self._neighbours(change) if key not in self._frames]
+        if queue:
+            self._prefetch_queue = queue
+            self._prefetch_handle = loop.call_later(self.prefetch_delay, self._prefetch_one)
+
+    def _prefetch_one(self) -> None:
+        self._prefetch_handle = None
+        if not self._prefetch_queue:
+            return
+        geometry, step = self._prefetch_queue.pop(0)
+        with self._guard():
+            if (geometry, step) not in self._frames:
+                fig = self._figure
+                if fig.error is not None or fig.geometry != geometry:
+                    fig.set_geometry(geometry, step=step)
+                else:
+                    fig.show_step(step)
+                self._remember((geometry, step), fig.to_png())
+                self.prefetched += 1
+                # the figure now differs from the picture; _sync_figure puts it back when needed
+        if self._prefetch_queue:
+            self._prefetch_handle = asyncio.get_running_loop().call_later(0.005, self._prefetch_one)
+
+    def _cancel_prefetch(self) -> None:
+        self._prefetch_queue = []
+        if self._prefetch_handle is not None:
+            self._prefetch_handle.cancel()
+            self._prefetch_handle = None
 
     # ------------------------------------------------------------------ the update
     def _refresh(self) -> None:
@@ -866,17 +959,23 @@ class ConvExplorer(W.VBox):
                 "<table style='border-collapse:collapse;font-family:monospace;font-size:0.9em'>"
                 + "".join(rows) + "</table></div>")
 
+    @staticmethod
+    def _geometry_for(spec: LayerSpec, size: tuple[int, int]) -> tuple[Geometry | None, str | None]:
+        """The window geometry of a setting, or None and the core's sentence if it is refused."""
+        try:
+            return layer_geometry(
+                spec.kind, size, spec.kernel_size, spec.stride, spec.padding, spec.dilation,
+                output_padding=spec.output_padding if spec.kind == "conv_transpose" else 0,
+                ceil_mode=spec.ceil_mode if spec.kind in ("max_pool", "avg_pool") else False,
+            ), None
+        except ShapeError as err:
+            return None, str(err)
+
     def _update_picture(self, spec: LayerSpec, size: tuple[int, int]) -> None:
-        geometry: Geometry | None = None
         problem = (self._explanation.error if self._explanation else None) or self._channel_error(spec)
+        geometry = None
         if problem is None:
-            try:
-                geometry = layer_geometry(
-                    spec.kind, size, spec.kernel_size, spec.stride, spec.padding, spec.dilation,
-                    output_padding=spec.output_padding if spec.kind == "conv_transpose" else 0,
-                    ceil_mode=spec.ceil_mode if spec.kind in ("max_pool", "avg_pool") else False)
-            except ShapeError as err:
-                problem = str(err)
+            geometry, problem = self._geometry_for(spec, size)
         self._geometry = geometry
         if geometry is None:
             problem = problem or "PyTorch refuses this setting"

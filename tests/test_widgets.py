@@ -586,3 +586,53 @@ def test_set_leaves_unnamed_controls_alone() -> None:
     e.kernel.h.value = 3  # a learner moving the slider gets the bounds: padding clamped to 1
     assert e.settings["padding"] == (1, 1)
     assert_consistent(e)
+
+
+# ---------------------------------------------------------------- idle prefetch (in a running event loop, as in a kernel)
+def test_prefetch_renders_the_next_notch_while_idle() -> None:
+    import asyncio
+
+    async def scenario() -> None:
+        e = ConvExplorer(input_size=9, kernel_size=3, padding=1)
+        cold = ConvExplorer(input_size=9, kernel_size=3, padding=1, stride=3)
+        cold.prefetch = False
+        e.stride.h.value = 2  # moving up: stride 3 is likely next, then 1
+        assert e.prefetched == 0  # nothing happens while the change is being handled
+        await asyncio.sleep(0.5)
+        assert e.prefetched == 1  # stride 3 (stride 1 was already in the cache)
+        frames = len(e._frames)
+        e.stride.h.value = 3
+        assert len(e._frames) == frames  # served from the cache
+        assert e.picture.value == cold.picture.value  # byte-identical to a cold render
+        assert_consistent(e)
+        assert e.figure.highlighted()["out_cell"] == (0, 0)  # the figure follows the picture again
+        # a drag (changes faster than prefetch_delay) never starts prefetching
+        count = e.prefetched
+        for v in (4, 5, 6, 5, 4):
+            e.stride.h.value = v
+            await asyncio.sleep(0)
+        assert e.prefetched == count
+        # set() cancels anything pending
+        e.stride.h.value = 2
+        e.set(kernel_size=5)
+        await asyncio.sleep(0.3)
+        assert e.prefetched == count
+        assert_consistent(e)
+
+    asyncio.run(scenario())
+
+
+def test_prefetch_walks_ahead_of_the_animation() -> None:
+    import asyncio
+
+    async def scenario() -> None:
+        e = ConvExplorer(input_size=5, kernel_size=3)
+        e.step.value = 3
+        await asyncio.sleep(0.3)
+        assert e.prefetched == 1
+        frames = len(e._frames)
+        e.step.value = 4
+        assert len(e._frames) == frames
+        assert e.figure.highlighted()["out_cell"] == (1, 1)
+
+    asyncio.run(scenario())
