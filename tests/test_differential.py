@@ -821,6 +821,57 @@ def test_other_family_agrees_with_torch(family: str) -> None:
     run_family(_cases(OTHER_FAMILIES[family], family))
 
 
+# Every disagreement the generators found once (mismatches.md), kept whatever the
+# seed: (class, kwargs, input shape, training mode). torch is still the oracle.
+REGRESSIONS: list[tuple[type, dict[str, Any], tuple[int, ...], bool]] = [
+    (nn.Upsample, dict(scale_factor=0.5), (1, 1, 1), True),
+    (nn.Upsample, dict(scale_factor=(0.75, 0.5), mode="bilinear", align_corners=True),
+     (1, 2, 8, 1), True),
+    (nn.GroupNorm, dict(num_groups=3, num_channels=3), (1, 3), False),
+    (nn.GroupNorm, dict(num_groups=1, num_channels=2), (1, 2), True),
+    (nn.Dropout2d, dict(p=0.5), (2,), True),
+    (nn.Dropout2d, dict(p=0.5), (2,), False),
+    (nn.AdaptiveAvgPool3d, dict(output_size=1), (8, 6, 4), True),
+    (nn.AdaptiveAvgPool2d, dict(output_size=1), (2, 2), True),
+    (nn.AdaptiveAvgPool2d, dict(output_size=(1, 1)), (2, 2), True),
+    (nn.AdaptiveMaxPool2d, dict(output_size=1), (2, 2), True),
+    (nn.AdaptiveAvgPool2d, dict(output_size=1), (2, 2, 2, 2, 2), True),
+    (nn.AdaptiveAvgPool2d, dict(output_size=-1), (1, 1, 4, 5), True),
+    (nn.AdaptiveAvgPool2d, dict(output_size=(3,)), (1, 1, 12, 13), True),
+    (nn.ZeroPad2d, dict(padding=4), (3, 2), True),
+    (nn.ZeroPad1d, dict(padding=(0, -2)), (2, 6, 2), True),
+    (nn.ZeroPad1d, dict(padding=(-2, 2)), (2, 2, 1), True),
+    (nn.ReflectionPad1d, dict(padding=(1, 0)), (1, 3, 3, 6), True),
+    (nn.CircularPad1d, dict(padding=2), (3, 6, 4, 6), True),
+    (nn.ReplicationPad2d, dict(padding=(-1, -2, -2, 0)), (4, 1, 2, 3), True),
+    (nn.ReplicationPad2d, dict(padding=(0, 0, 0, -1)), (6, 5, 1, 1), True),
+    (nn.CircularPad2d, dict(padding=(0, 4, -2, 3)), (1, 4, 4), True),
+    (nn.Conv2d, dict(in_channels=1, out_channels=2, kernel_size=4, stride=2, padding=-1,
+                     padding_mode="reflect"), (1, 1, 10, 9), True),
+    (nn.Conv1d, dict(in_channels=1, out_channels=1, kernel_size=3, padding=-1), (1, 1, 9),
+     True),
+    (nn.Upsample, dict(mode="nearest"), (1, 1, 6, 8), True),
+    (nn.Upsample, dict(scale_factor=0.0), (3, 3, 5), True),
+    (nn.Upsample, dict(size=2, scale_factor=2.0), (1, 2, 5, 7), True),
+    (nn.Upsample, dict(scale_factor=1.25, mode="nearest-exact", align_corners=True),
+     (2, 3, 3), True),
+    (nn.BatchNorm1d, dict(num_features=3, track_running_stats=False), (1, 3), False),
+    (nn.BatchNorm1d, dict(num_features=3), (1, 3), False),
+    (nn.BatchNorm1d, dict(num_features=3), (1, 3), True),
+    (nn.InstanceNorm1d, dict(num_features=2), (1, 2, 1), False),
+    (nn.PixelUnshuffle, dict(downscale_factor=2), (0, 3, 8, 8), True),
+    (nn.BatchNorm2d, dict(num_features=1), (3, 0, 2, 1), True),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs, shape, train", REGRESSIONS,
+                         ids=[f"{c.__name__}{s}" for c, _, s, _ in REGRESSIONS])
+def test_regressions_agree_with_torch(cls: type, kwargs: dict[str, Any],
+                                      shape: tuple[int, ...], train: bool) -> None:
+    problems = check_case(Case(cls, kwargs, shape, train=train))
+    assert not problems, problems
+
+
 ZERO_SIZE = os.environ.get("CONVWIDGET_DIFF_ZERO_SIZE", "") == "1"
 
 
