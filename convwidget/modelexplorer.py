@@ -193,8 +193,9 @@ class ModelExplorer(W.VBox):
 
     def open_layer(self, name_or_index: str | int) -> Any:
         """Open a conv/pool row (its name or index) in a ConvExplorer and return it."""
+        choices = {v for _, v in self.layer.options if v is not None}
         for r in self.report.rows:
-            if r.index == name_or_index or r.name == name_or_index:
+            if (r.index == name_or_index or r.name == name_or_index) and r.index in choices:
                 self.layer.value = r.index
                 return self.explorer
         raise ValueError(f"no conv/pool step named {name_or_index!r}; choose one of "

@@ -113,6 +113,8 @@ def test_functional_pool_rows_open_too() -> None:
     assert explorer.output_size == (5, 5)
     with pytest.raises(ValueError, match="no conv/pool step named 'nope'"):
         app.open_layer("nope")
+    with pytest.raises(ValueError, match="no conv/pool step named 'fc1'"):
+        app.open_layer("fc1")  # a Linear: not a window to slide
 
 
 def test_pasted_text_and_a_clean_model() -> None:
