@@ -98,8 +98,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="subprocesses per tool and model")
     parser.add_argument("--quick", action="store_true", help="CIFAR net and VGG-16 only")
+    parser.add_argument("--explorer-only", action="store_true",
+                        help="only the in-process ModelExplorer table")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.explorer_only:
+        explorer_table()
+        return
     if args.child:
         tool, case, repeats = args.child
         child(tool, case, int(repeats))
@@ -127,6 +132,42 @@ def main() -> None:
             print(f"{case:24s} {ph:5s} {fmt_time(ti['time']):>10s} {fmt_time(tr['time']):>10s}"
                   f" {ti['time'] / tr['time']:>8.0f}× {ti['mem']:>11.0f} MB"
                   f" {tr['mem']:>7.0f} MB")
+    explorer_table()
+
+
+def explorer_table() -> None:
+    """In-process: a ModelExplorer size-slider move until the table and answer show it."""
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "tests"))
+    from models import CifarNet, ResNet50, VGG  # noqa: F401
+
+    from convwidget.modelexplorer import ModelExplorer
+    from convwidget.tracer import input_size_range
+
+    print("\nModelExplorer, in-process (no browser): slider value -> table, answer, problems "
+          "updated; median of 30 moves")
+    print(f"{'model':24s} {'slider move':>12s} {'+ConvExplorer open':>19s} {'size range':>11s}")
+    for name, model, shape in (("CIFAR net 1×3×32×32", CifarNet(1024), (1, 3, 32, 32)),
+                               ("VGG-16 1×3×224×224", VGG(device="meta"), (1, 3, 224, 224)),
+                               ("ResNet-50 1×3×224×224", ResNet50(device="meta"),
+                                (1, 3, 224, 224))):
+        app = ModelExplorer(model, shape)
+        moves = [shape[-1] + (i % 10) for i in range(30)]
+        cols = []
+        for open_layer in (False, True):
+            if open_layer:
+                app.layer.value = app.layer.options[1][1]
+            times = []
+            for v in moves:
+                t0 = time.perf_counter()
+                app.size_sliders[-1].value = v if v != app.size_sliders[-1].value else v + 1
+                times.append(time.perf_counter() - t0)
+            cols.append(statistics.median(times))
+        t0 = time.perf_counter()
+        input_size_range(model, shape)
+        cols.append(time.perf_counter() - t0)
+        print(f"{name:24s} {fmt_time(cols[0]):>12s} {fmt_time(cols[1]):>19s} "
+              f"{fmt_time(cols[2]):>11s}")
 
 
 if __name__ == "__main__":

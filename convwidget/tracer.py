@@ -1256,9 +1256,7 @@ def input_size_range(model: nn.Module | str, input_shape: Sequence[int], dim: in
                     lo = mid
         return lo if good < bad else hi
 
-    high = edge(+1)
-    low = edge(-1)
-    lo, hi = 1, low  # smallest accepted size: bisect on "the layers accept it"
+    lo, hi = 1, size  # smallest accepted size: bisect on "the layers accept it"
     if probe(1)[0]:
         smallest = 1
     else:
@@ -1269,6 +1267,10 @@ def input_size_range(model: nn.Module | str, input_shape: Sequence[int], dim: in
             else:
                 lo = mid
         smallest = hi
+    # The flatten shape never shrinks as the input grows, so equal ends mean equal between:
+    # adaptive pooling (same shape at every size) is settled in two probes.
+    high = limit if size <= limit and same(limit) else edge(+1)
+    low = smallest if same(smallest) else edge(-1)
     return SizeRange(dim=d, size=size, low=low, high=high, shape=key, smallest=smallest,
                      at=at[0])
 

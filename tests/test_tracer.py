@@ -713,3 +713,13 @@ def test_embedding_lstm_model_gets_token_ids() -> None:
     assert report.error is None
     assert report.linear_in_features == {"fc": 32}
     assert [r.output_shape for r in report.rows] == [(2, 10, 16), (2, 10, 32), (2, 32), (2, 5)]
+
+
+def test_size_range_with_adaptive_pooling_is_every_accepted_size() -> None:
+    r = input_size_range(VGG(device="meta"), (1, 3, 224, 224))
+    assert (r.low, r.high, r.shape, r.smallest) == (32, 1 << 14, (1, 512, 7, 7), 32)
+    small = VGG(width=16).features.eval()
+    with torch.no_grad():
+        assert small(torch.zeros(1, 3, 224, 32)).shape[-1] == 1
+        with pytest.raises(RuntimeError, match="too small"):
+            small(torch.zeros(1, 3, 224, 31))
