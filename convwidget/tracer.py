@@ -18,7 +18,11 @@ The work flows collect -> record -> report:
   needs and hands the layer an input of the shape it expects, so the trace goes on and
   one run reports every problem;
 * ``x.view(-1, N)`` with a wrong ``N`` silently changes the batch size: that row is
-  flagged and the trace continues as if ``x.flatten(1)`` had been written.
+  flagged and the trace continues as if ``x.flatten(1)`` had been written;
+* convolution and pooling shapes come from convwidget's arithmetic core, and linear,
+  adaptive pooling, activations, norms and broadcasting arithmetic from their one-line
+  shape rules; everything else runs PyTorch's own meta kernels. (Those kernels import
+  sympy and ``torch._dynamo`` on first use, 1-2 s; the common ops never pay it.)
 
 >>> import torch.nn as nn
 >>> model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(100, 10))
@@ -42,7 +46,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 from torch.nn.modules.lazy import LazyModuleMixin
