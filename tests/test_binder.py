@@ -56,6 +56,16 @@ def test_binder_installs_the_checkout_and_a_cpu_torch_pinned_like_ci() -> None:
     assert torch_pins[0] in constraints, "Binder and CI should run the same torch"
 
 
+def test_readme_binder_links_open_an_existing_notebook() -> None:
+    readme = (REPO / "README.md").read_text()
+    links = re.findall(r"https://mybinder\.org/v2/gh/[^)\s\]]+", readme)
+    assert links, "README.md has no Binder badge"
+    for link in links:
+        found = re.search(r"[?&]urlpath=(?:lab/tree|voila/render)/(notebooks/[^&#]+\.ipynb)", link)
+        assert found, f"{link} does not open a notebook (?urlpath=lab/tree/notebooks/...)"
+        assert (REPO / found.group(1)).is_file(), link
+
+
 def _copy_checkout(target: Path) -> Path:
     junk = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", "*.egg-info", "build",
                                   "dist", "artifacts", ".pytest_cache", ".hypothesis",
