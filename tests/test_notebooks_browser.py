@@ -120,6 +120,10 @@ class LabServer:
         return found
 
 
+class LabExited(RuntimeError):
+    """The server stopped while starting (e.g. its port was taken)."""
+
+
 def _start_lab(tmp: Path) -> LabServer:
     root = tmp / "root"
     shutil.copytree(NOTEBOOKS, root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -184,7 +188,7 @@ def _start_lab(tmp: Path) -> LabServer:
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with {process.returncode}:\n{server.log_tail()}")
+            raise LabExited(f"JupyterLab exited with {process.returncode}:\n{server.log_tail()}")
         try:
             server.api("GET", "/api/status", timeout=2)
             return server
@@ -220,7 +224,15 @@ def _stop_lab(server: LabServer) -> None:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     _require_browser()
-    server = _start_lab(tmp_path_factory.mktemp("jupyterlab"))
+    # The free port is chosen before the server binds it; with port_retries=0 a port taken
+    # in between makes the server exit at once: try again on another port.
+    for attempt in range(3):
+        try:
+            server = _start_lab(tmp_path_factory.mktemp("jupyterlab"))
+            break
+        except LabExited:
+            if attempt == 2:
+                raise
     try:
         yield server
     finally:
