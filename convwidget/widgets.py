@@ -510,6 +510,13 @@ class ConvExplorer(W.VBox):
             "groups": spec.groups,
         }
 
+    def __repr__(self) -> str:
+        try:
+            args = ", ".join(f"{k}={v!r}" for k, v in self.settings.items())
+        except Exception:  # noqa: BLE001 - repr must work even half-built
+            return f"<{type(self).__name__}>"
+        return f"{type(self).__name__}({args}) -> output_size={self.output_size!r}"
+
     @property
     def output_size(self) -> tuple[int, ...] | None:
         """The current output (height, width), or None for a setting PyTorch refuses."""

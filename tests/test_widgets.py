@@ -636,3 +636,10 @@ def test_prefetch_walks_ahead_of_the_animation() -> None:
         assert e.figure.highlighted()["out_cell"] == (1, 1)
 
     asyncio.run(scenario())
+
+
+def test_repr_is_the_settings(explorer: ConvExplorer) -> None:
+    assert repr(explorer).startswith("ConvExplorer(kind='conv', input_size=(8, 8), kernel_size=(3, 3)")
+    assert repr(explorer).endswith("-> output_size=(8, 8)")
+    plain = explorer._repr_mimebundle_()["text/plain"]  # ipywidgets cuts it at 110 characters
+    assert repr(explorer).startswith(plain.rstrip("…"))
