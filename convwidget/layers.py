@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from . import arithmetic as ar
@@ -218,15 +219,18 @@ def _adaptive(layer: Any, shape: Shape, name: str) -> Shape:
         )
     if any(w is not None and w < 0 for w in wanted):
         raise ShapeError(f"{name}(output_size={raw}): output sizes must be >= 0")
-    if name.startswith("AdaptiveAvgPool") and n >= 2:
+    if name.startswith("AdaptiveAvgPool") and all(
+            (s if w is None else w) == 1 for s, w in zip(shape[-n:], wanted)):
         # aten computes a global average as a mean over the last n dims, on any
-        # input with enough dims (the tuple form needs one more, in Python).
+        # input with enough dims (the tuple form needs one more, in Python;
+        # the 1-d layer checks its dims first).
         enough = n if not isinstance(raw, (tuple, list)) else n + 1
-        if len(shape) >= enough and all(
-                (s if w is None else w) == 1 for s, w in zip(shape[-n:], wanted)):
+        if (n >= 2 and len(shape) >= enough) or (n == 1 and len(shape) in (2, 3)):
             return shape[:-n] + (1,) * n
     _ndims(layer, shape, (n + 1, n + 2), _batch_example(n))
-    if any(s == 0 for s in shape[-(n + 1):]):
+    # the max kernels check every non-batch dim, the average ones only the sizes
+    checked = shape[1:] if name.startswith("AdaptiveMax") else shape[-n:]
+    if any(s == 0 for s in checked):
         raise ShapeError(
             f"{name} needs non-empty channels and spatial sizes, got {_fmt(shape)}"
         )
@@ -295,18 +299,21 @@ def _unflatten(layer: Any, shape: Shape, name: str) -> Shape:
 def _batchnorm(layer: Any, shape: Shape, name: str) -> Shape:
     allowed = {"BatchNorm1d": (2, 3), "BatchNorm2d": (4,), "BatchNorm3d": (5,)}[name]
     _ndims(layer, shape, allowed, "(N, C, ...)")
+    # F.batch_norm normalises by the batch (and checks it) in training, and in
+    # eval() too when the layer keeps no running statistics.
+    by_batch = layer.training or not layer.track_running_stats
+    if by_batch and shape[0] * math.prod(shape[2:]) == 1:
+        raise ShapeError(
+            f"{name} normalises each channel over the batch, so it needs more than 1 "
+            f"value per channel, got input {_fmt(shape)}; use a batch of 2 or more"
+            + (", or call model.eval()" if layer.track_running_stats else "")
+        )
     if math.prod(shape) == 0:
         return shape  # aten returns an empty input unchanged
     if (layer.track_running_stats or layer.affine) and shape[1] != layer.num_features:
         raise ShapeError(
             f"{name}({layer.num_features}) gets {shape[1]} channels (input "
             f"{_fmt(shape)}); use nn.{name}({shape[1]})"
-        )
-    values = math.prod(shape) // max(shape[1], 1)
-    if layer.training and values == 1:
-        raise ShapeError(
-            f"{name} in training mode needs more than 1 value per channel, got input "
-            f"{_fmt(shape)}; use a batch of 2 or more, or call model.eval()"
         )
     return shape
 
@@ -317,7 +324,8 @@ def _instancenorm(layer: Any, shape: Shape, name: str) -> Shape:
     c = shape[-(n + 1)]
     if layer.affine and len(shape) == n + 2 and shape[0] == 0:
         raise ShapeError(f"{name}(affine=True) cannot normalise an empty batch {_fmt(shape)}")
-    if (layer.affine or layer.track_running_stats) and c != layer.num_features:
+    if (layer.affine or layer.track_running_stats) and c != layer.num_features and (
+            math.prod(shape) > 0):
         # its weight or running statistics hold num_features values
         raise ShapeError(
             f"{name}({layer.num_features}) gets {c} channels (input {_fmt(shape)}, "
@@ -402,13 +410,13 @@ def _pixel_shuffle(layer: Any, shape: Shape, name: str) -> Shape:
             )
         return shape[:-3] + (c // (r * r), h * r, w * r)
     r = layer.downscale_factor
-    if math.prod(shape) == 0:
-        return shape  # aten returns an empty input unchanged
     for what, size in (("height", h), ("width", w)):
         if size % r:
             raise ShapeError(
                 f"PixelUnshuffle({r}) needs the {what} to be a multiple of {r}, got {size}"
             )
+    if math.prod(shape) == 0:
+        return shape  # aten returns an empty input unchanged
     return shape[:-3] + (c * r * r, h // r, w // r)
 
 
@@ -425,6 +433,8 @@ def _padlayer(layer: Any, shape: Shape, name: str) -> Shape:
             )
     else:
         _ndims(layer, shape, (n + 1, n + 2), "(N, C, ...) or (C, ...)")
+        if mode != "circular" and any(s == 0 for s in shape[-(n + 1):]):
+            raise ShapeError(f"{name} needs non-empty channels and sizes, got {_fmt(shape)}")
     out = list(shape)
     for i in range(n):
         left, right = pads[2 * i], pads[2 * i + 1]
@@ -438,10 +448,11 @@ def _padlayer(layer: Any, shape: Shape, name: str) -> Shape:
         if mode in ("reflect", "circular"):
             _check_pad_mode(mode, size, (left, right))
         out[axis] = size + left + right
-        # the 1-d reflection/replication kernels also refuse an empty output
-        smallest = 1 if n == 1 and mode in ("reflect", "replicate") else 0
-        if out[axis] < smallest:
+        if out[axis] < 0:
             raise ShapeError(f"{name}{pads} leaves dimension {axis} with {out[axis]} cells")
+    if mode in ("reflect", "replicate") and all(o == 0 for o in out[-n:]):
+        # their kernels refuse an output with no cells at all
+        raise ShapeError(f"{name}{pads} leaves the input {_fmt(shape)} with no cells")
     return tuple(out)
 
 
@@ -627,5 +638,8 @@ def explain_layer(layer: Any, input_shape: Sequence[int]) -> Explanation:
                 prm.get("output_padding", (0,) * n)[i], prm.get("ceil_mode", False))
             for i in range(n)
         )
+    if out is not None and dims and any(d.output != o for d, o in zip(dims, out[-n:])):
+        # torch shortcuts (an empty batch skips some checks): the layer's shape wins
+        dims = tuple(replace(d, output=o, error=None) for d, o in zip(dims, out[-n:]))
     return Explanation(title=_name(layer), dims=dims, error=error,
                        input_shape=shape, output_shape=out)
