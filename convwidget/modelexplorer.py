@@ -155,7 +155,7 @@ class ModelExplorer(W.VBox):
             _klass(W.VBox(controls), "cw-model-controls"),
             self.answer,
             self.problems,
-            W.HBox([self.range_button, self.range_label]),
+            _klass(W.HBox([self.range_button, self.range_label]), "cw-model-range-row"),
             self.table,
             self.layer,
             self.conv_box,
@@ -288,23 +288,24 @@ class ModelExplorer(W.VBox):
         try:
             from .widgets import ConvExplorer
         except ImportError as err:  # the widgets face is optional here
-            self.conv_box.children = (W.HTML(
+            self.conv_box.children = (_klass(W.HTML(
                 f"ConvExplorer is not available ({html.escape(str(err))}); the settings are "
-                f"<code>{html.escape(repr(settings))}</code>"),)
+                f"<code>{html.escape(repr(settings))}</code>"), "cw-model-conv-error"),)
             return
         try:
             if self.explorer is not None and hasattr(self.explorer, "set"):
                 self.explorer.set(**settings)
             else:
                 self.explorer = ConvExplorer(**settings)
-            label = W.HTML(f"<b>{html.escape(row.name)}</b> ({html.escape(row.op)}) receives "
-                           f"{html.escape(_shape(row.input_shape))}")
+            label = _klass(W.HTML(f"<b>{html.escape(row.name)}</b> ({html.escape(row.op)}) "
+                                  f"receives {html.escape(_shape(row.input_shape))}"),
+                           "cw-model-conv-label")
             self.conv_box.children = (label, self.explorer)
         except Exception as err:  # never a traceback in the notebook
             self.explorer = None
-            self.conv_box.children = (W.HTML(
+            self.conv_box.children = (_klass(W.HTML(
                 f"⚠ cannot open {html.escape(row.name)} in ConvExplorer: "
-                f"{html.escape(str(err))}"),)
+                f"{html.escape(str(err))}"), "cw-model-conv-error"),)
 
 
 def _shape(shape: Sequence[int] | None) -> str:
