@@ -147,6 +147,7 @@ class ModelExplorer(W.VBox):
         self.layer = _klass(W.Dropdown(description="open layer", style=desc,
                                        layout=W.Layout(width="520px")), "cw-model-layer")
         self.conv_box = _klass(W.VBox(), "cw-model-conv")
+        self.conv_label = _klass(W.HTML(), "cw-model-conv-label")
         self.error_box = _klass(W.HTML(), "cw-model-error")
 
         controls = [*self.size_sliders] + ([self.link] if len(spatial) > 1 else [])
@@ -297,10 +298,10 @@ class ModelExplorer(W.VBox):
                 self.explorer.set(**settings)
             else:
                 self.explorer = ConvExplorer(**settings)
-            label = _klass(W.HTML(f"<b>{html.escape(row.name)}</b> ({html.escape(row.op)}) "
-                                  f"receives {html.escape(_shape(row.input_shape))}"),
-                           "cw-model-conv-label")
-            self.conv_box.children = (label, self.explorer)
+            self.conv_label.value = (f"<b>{html.escape(row.name)}</b> ({html.escape(row.op)}) "
+                                     f"receives {html.escape(_shape(row.input_shape))}")
+            if self.conv_box.children != (self.conv_label, self.explorer):
+                self.conv_box.children = (self.conv_label, self.explorer)
         except Exception as err:  # never a traceback in the notebook
             self.explorer = None
             self.conv_box.children = (_klass(W.HTML(
