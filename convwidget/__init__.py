@@ -43,6 +43,7 @@ __all__ = [
     "conv_transpose_output_size",
     "conv_transpose_output_sizes",
     "explain",
+    "input_size_range",
     "output_shape",
     "parse",
     "pool_output_size",
@@ -57,6 +58,7 @@ __version__ = "0.1.0"
 # Faces that need torch, matplotlib or ipywidgets: imported when first used.
 _LAZY = {
     "trace": "convwidget.tracer",
+    "input_size_range": "convwidget.tracer",
     "parse": "convwidget.pasted",
     "ConvExplorer": "convwidget.widgets",
     "ModelExplorer": "convwidget.modelexplorer",

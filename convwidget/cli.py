@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("model", help="pasted PyTorch text in a file, '-' for stdin, or "
                                      "package.module:ClassName")
     trace.add_argument("--input", type=_ints, required=True, help="input shape, e.g. 1,3,32,32")
+    trace.add_argument("--sizes", action="store_true",
+                       help="also print which input sizes (last dimension) give the same "
+                            "shape at the flatten step")
     return parser
 
 
