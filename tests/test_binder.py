@@ -16,13 +16,15 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BINDER = REPO / "binder"
-NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # repo2docker picks the first of these it finds; any of them would shadow requirements.txt.
 SHADOWING = ("Dockerfile", "environment.yml", "Pipfile", "Pipfile.lock", "Project.toml",
@@ -100,12 +102,20 @@ RUN_NOTEBOOKS = textwrap.dedent("""
 """)
 
 
-@pytest.mark.slow
-def test_binder_requirements_install_into_a_fresh_venv_and_run_every_notebook(tmp_path: Path) -> None:
-    assert NOTEBOOKS, "no notebooks found"
-    checkout = _copy_checkout(tmp_path / "checkout")
-    env = _clean_env(tmp_path)
-    venv = tmp_path / "venv"
+@dataclass
+class BinderEnv:
+    root: Path          # the copied checkout, as repo2docker sees the repository
+    python: Path        # the fresh venv's interpreter
+    env: dict[str, str]
+    tmp: Path
+
+
+@pytest.fixture(scope="module")
+def binder_env(tmp_path_factory: pytest.TempPathFactory) -> BinderEnv:
+    tmp = tmp_path_factory.mktemp("binder")
+    checkout = _copy_checkout(tmp / "checkout")
+    env = _clean_env(tmp)
+    venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env)
     python = venv / "bin" / "python"
     # repo2docker's base environment brings Jupyter; a fresh venv needs the kernel and a runner.
@@ -115,14 +125,81 @@ def test_binder_requirements_install_into_a_fresh_venv_and_run_every_notebook(tm
         cwd=checkout, env=env, capture_output=True, text=True, timeout=600,
     )
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    return BinderEnv(checkout, python, env, tmp)
 
-    script = tmp_path / "run_notebooks.py"
+
+@pytest.mark.slow
+def test_binder_requirements_install_into_a_fresh_venv_and_run_every_notebook(
+    binder_env: BinderEnv,
+) -> None:
+    assert NOTEBOOKS, "no notebooks found"
+    script = binder_env.tmp / "run_notebooks.py"
     script.write_text(RUN_NOTEBOOKS)
     run = subprocess.run(
-        [str(python), str(script), *(nb.name for nb in NOTEBOOKS)],
+        [str(binder_env.python), str(script), *(nb.name for nb in NOTEBOOKS)],
         # the notebooks' own folder, as on Binder; it holds no convwidget package to shadow the
         # installed one
-        cwd=checkout / "notebooks", env=env, capture_output=True, text=True, timeout=600,
+        cwd=binder_env.root / "notebooks", env=binder_env.env, capture_output=True, text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
     assert run.stdout.count("ran in") == len(NOTEBOOKS), run.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_binder_voila_serves_the_explorer_app_and_its_slider_works(binder_env: BinderEnv) -> None:
+    """The Voila link (?urlpath=voila/render/notebooks/explorer_app.ipynb): the app renders
+    from the Binder environment and a slider still drives the calculator."""
+    from test_notebooks_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _require_browser
+
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    log = binder_env.tmp / "voila.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [str(binder_env.python), "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1",
+             f"--port={port}", "--show_tracebacks=True", "explorer_app.ipynb"],
+            cwd=binder_env.root / "notebooks", env=binder_env.env, stdout=out,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1600, "height": 2000})
+                deadline = time.monotonic() + 60
+                while True:                      # until Voila answers on its port
+                    try:
+                        page.goto(f"http://127.0.0.1:{port}/")
+                        break
+                    except Exception:
+                        assert server.poll() is None, log.read_text(errors="replace")[-3000:]
+                        assert time.monotonic() < deadline, "Voila did not answer in 60 s"
+                        time.sleep(0.3)
+                label = page.locator(".cw-explorer .cw-output-size")
+                label.wait_for(timeout=60_000)
+                assert "4 × 4" in label.inner_text()           # 7×7, kernel 3, stride 2, padding 1
+                page.locator(".cw-explorer .cw-kernel-h .noUi-handle").focus()
+                page.keyboard.press("ArrowRight")               # kernel 4: ⌊(7 + 2 − 4) / 2⌋ + 1
+                page.wait_for_function(
+                    "() => document.querySelector('.cw-explorer .cw-output-size')"
+                    ".innerText.includes('3 × 3')", timeout=15_000)
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        # Voila's kernels run in their own sessions: end the ones it started, by their PIDs.
+        import psutil
+
+        for proc in psutil.process_iter(["cmdline"]):
+            cmdline = proc.info.get("cmdline") or []
+            if cmdline[:1] and cmdline[0].startswith(str(binder_env.python.parent)) \
+                    and "ipykernel_launcher" in cmdline:
+                proc.kill()
