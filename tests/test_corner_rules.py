@@ -418,3 +418,29 @@ def test_same_padding_is_torchs_split(k: int, d: int) -> None:
         torch.testing.assert_close(layer(x), explicit)
     assert left + right == d * (k - 1) and 0 <= right - left <= 1
     assert conv_output_size(13, k, 1, "same", d) == 13
+
+
+# --------------------------------------------------------------------------- #
+# An empty spatial dimension: torch refuses it for every convolution and pooling,
+# whatever the padding
+# --------------------------------------------------------------------------- #
+
+EMPTY = [
+    (lambda: conv_output_size(0, 1, padding=3), lambda: nn.Conv1d(1, 1, 1, padding=3),
+     "Only zero batch or zero channel inputs are supported"),
+    (lambda: conv_transpose_output_size(0, 3), lambda: nn.ConvTranspose1d(1, 1, 3),
+     "Only zero batch or zero channel inputs are supported"),
+    (lambda: pool_output_size(0, 1), lambda: nn.MaxPool1d(1), "Expected 2D or 3D"),
+    (lambda: pool_output_size(0, 2, padding=1, ceil_mode=True),
+     lambda: nn.AvgPool1d(2, padding=1, ceil_mode=True), "Expected 3D or 4D"),
+]
+
+
+@pytest.mark.parametrize("ours, layer, torch_match", EMPTY,
+                         ids=["conv", "conv_transpose", "max_pool", "avg_pool"])
+def test_empty_spatial_size_is_refused(ours: Callable[[], int], layer: Callable[[], Any],
+                                       torch_match: str) -> None:
+    with pytest.raises(ShapeError, match=has("size", n(0))):
+        ours()
+    with pytest.raises(RuntimeError, match=torch_match):
+        layer()(torch.zeros(1, 1, 0))

@@ -889,6 +889,15 @@ REGRESSIONS: list[tuple[type, dict[str, Any], tuple[int, ...], bool]] = [
     (nn.InstanceNorm1d, dict(num_features=2), (1, 2, 1), False),
     (nn.PixelUnshuffle, dict(downscale_factor=2), (0, 3, 8, 8), True),
     (nn.BatchNorm2d, dict(num_features=1), (3, 0, 2, 1), True),
+    (nn.AdaptiveMaxPool1d, dict(output_size=7), (0, 9), True),
+    (nn.AdaptiveMaxPool2d, dict(output_size=2), (1, 0, 6, 11), True),
+    (nn.ConvTranspose1d, dict(in_channels=2, out_channels=2, kernel_size=2, output_padding=3),
+     (0, 2, 3), True),
+    (nn.ReplicationPad3d, dict(padding=4), (5, 2, 0, 4), True),
+    (nn.Conv1d, dict(in_channels=1, out_channels=1, kernel_size=1, padding=3), (1, 1, 0),
+     True),
+    (nn.Upsample, dict(scale_factor=2), (2, 0, 3, 10), True),
+    (nn.PixelUnshuffle, dict(downscale_factor=3), (1, 0, 2, 3, 10), True),
 ]
 
 
