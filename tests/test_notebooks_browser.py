@@ -16,6 +16,7 @@ every run and copied to ``docs/screenshot_explorer.png`` when that file is missi
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -244,17 +245,40 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 # --------------------------------------------------------------------------------------
 
 
+# Playwright's sync API runs an event loop for as long as it is started, and a second
+# sync_playwright() in the same process fails: every test in the run (the Binder test's Voila
+# check too) shares this one Chromium.
+_SHARED: dict[str, object] = {}
+
+
+def shared_browser() -> object:
+    """The run's headless Chromium, launched on first use (call _require_browser first)."""
+    if "browser" not in _SHARED:
+        from playwright.sync_api import sync_playwright
+
+        driver = sync_playwright().start()
+        _SHARED["driver"] = driver
+        _SHARED["browser"] = driver.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        atexit.register(close_shared_browser)
+    return _SHARED["browser"]
+
+
+def close_shared_browser() -> None:
+    if "browser" in _SHARED:
+        with contextlib.suppress(Exception):
+            _SHARED.pop("browser").close()
+        with contextlib.suppress(Exception):
+            _SHARED.pop("driver").stop()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    try:
+        yield shared_browser()
+    finally:
+        close_shared_browser()
 
 
 @pytest.fixture
