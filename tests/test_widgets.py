@@ -619,7 +619,7 @@ def test_prefetch_renders_the_next_notch_while_idle() -> None:
         assert e.prefetched == count
         assert_consistent(e)
 
-    asyncio.run(scenario())
+    _run_in_own_loop(scenario)
 
 
 def test_prefetch_walks_ahead_of_the_animation() -> None:
@@ -635,7 +635,7 @@ def test_prefetch_walks_ahead_of_the_animation() -> None:
         assert len(e._frames) == frames
         assert e.figure.highlighted()["out_cell"] == (1, 1)
 
-    asyncio.run(scenario())
+    _run_in_own_loop(scenario)
 
 
 def test_repr_is_the_settings(explorer: ConvExplorer) -> None:
@@ -643,3 +643,24 @@ def test_repr_is_the_settings(explorer: ConvExplorer) -> None:
     assert repr(explorer).endswith("-> output_size=(8, 8)")
     plain = explorer._repr_mimebundle_()["text/plain"]  # ipywidgets cuts it at 110 characters
     assert repr(explorer).startswith(plain.rstrip("…"))
+
+
+def _run_in_own_loop(scenario) -> None:
+    """asyncio.run in a fresh thread: another test's Playwright may own this thread's loop."""
+    import asyncio
+    import threading
+
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as err:  # re-raised in the test's thread
+            errors.append(err)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the scenario did not finish within 60 s"
+    if errors:
+        raise errors[0]
