@@ -39,7 +39,7 @@ import ipywidgets as W
 from .errors import ShapeError
 from .explanations import Explanation, explain
 from .geometry import Geometry, layer_geometry
-from .torchlayers import KINDS, LayerSpec, TorchResult, run_layer
+from .torchlayers import KINDS, LayerSpec, TorchResult, _pair, run_layer
 
 __all__ = ["CSS_CLASSES", "ConvExplorer"]
 
@@ -142,20 +142,6 @@ CSS_CLASSES: dict[str, str] = {
     "cw-export-link": "HTML: link to the written file and a data-URI download link, or an error sentence",
     "cw-error": "HTML: an unexpected exception inside a callback, shown as text (hidden when none)",
 }
-
-
-def _pair(name: str, value: Any) -> tuple[int, int]:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be an int or a pair of ints, not {value!r}")
-    if isinstance(value, int):
-        return (value, value)
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an int or a pair of ints (height, width), not {value!r}") from None
-    if len(items) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-        raise ValueError(f"{name} must be an int or a pair of ints (height, width), not {value!r}")
-    return (items[0], items[1])
 
 
 def _style(widget: W.Widget, *classes: str) -> W.Widget:
