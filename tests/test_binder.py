@@ -151,9 +151,10 @@ def test_binder_requirements_install_into_a_fresh_venv_and_run_every_notebook(
 def test_binder_voila_serves_the_explorer_app_and_its_slider_works(binder_env: BinderEnv) -> None:
     """The Voila link (?urlpath=voila/render/notebooks/explorer_app.ipynb): the app renders
     from the Binder environment and a slider still drives the calculator."""
-    from test_notebooks_browser import _free_port, _require_browser, shared_browser
+    from test_notebooks_browser import _free_port, _require_browser, start_browser
 
     _require_browser()
+    from playwright.sync_api import sync_playwright
 
     port = _free_port()
     log = binder_env.tmp / "voila.log"
@@ -164,27 +165,33 @@ def test_binder_voila_serves_the_explorer_app_and_its_slider_works(binder_env: B
             cwd=binder_env.root / "notebooks", env=binder_env.env, stdout=out,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
-    page = shared_browser().new_page(viewport={"width": 1600, "height": 2000})
+    # its own Playwright, stopped before the test ends: a started sync API keeps an asyncio
+    # loop running that later tests' asyncio.run() would trip over
     try:
-        deadline = time.monotonic() + 60
-        while True:                              # until Voila answers on its port
+        with sync_playwright() as playwright:
+            browser = start_browser(playwright)
             try:
-                page.goto(f"http://127.0.0.1:{port}/")
-                break
-            except Exception:
-                assert server.poll() is None, log.read_text(errors="replace")[-3000:]
-                assert time.monotonic() < deadline, "Voila did not answer in 60 s"
-                time.sleep(0.3)
-        label = page.locator(".cw-explorer .cw-output-size")
-        label.wait_for(timeout=60_000)
-        assert "4 × 4" in label.inner_text()                   # 7×7, kernel 3, stride 2, padding 1
-        page.locator(".cw-explorer .cw-kernel-h .noUi-handle").focus()
-        page.keyboard.press("ArrowRight")                       # kernel 4: ⌊(7 + 2 − 4) / 2⌋ + 1
-        page.wait_for_function(
-            "() => document.querySelector('.cw-explorer .cw-output-size')"
-            ".innerText.includes('3 × 3')", timeout=15_000)
+                page = browser.new_page(viewport={"width": 1600, "height": 2000})
+                deadline = time.monotonic() + 60
+                while True:                      # until Voila answers on its port
+                    try:
+                        page.goto(f"http://127.0.0.1:{port}/")
+                        break
+                    except Exception:
+                        assert server.poll() is None, log.read_text(errors="replace")[-3000:]
+                        assert time.monotonic() < deadline, "Voila did not answer in 60 s"
+                        time.sleep(0.3)
+                label = page.locator(".cw-explorer .cw-output-size")
+                label.wait_for(timeout=60_000)
+                assert "4 × 4" in label.inner_text()           # 7×7, kernel 3, stride 2, padding 1
+                page.locator(".cw-explorer .cw-kernel-h .noUi-handle").focus()
+                page.keyboard.press("ArrowRight")               # kernel 4: ⌊(7 + 2 − 4) / 2⌋ + 1
+                page.wait_for_function(
+                    "() => document.querySelector('.cw-explorer .cw-output-size')"
+                    ".innerText.includes('3 × 3')", timeout=15_000)
+            finally:
+                browser.close()
     finally:
-        page.close()
         server.terminate()
         try:
             server.wait(timeout=10)

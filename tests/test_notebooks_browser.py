@@ -1,7 +1,7 @@
 """The tutorials in a real JupyterLab, driven through a real (headless) Chromium.
 
 Unit tests of widget models cannot show that a learner's slider moves the picture: this
-does. One JupyterLab server serves the whole session, on loopback with a token, from a
+does. One JupyterLab server serves all the tests of this module, on loopback with a token, from a
 temporary copy of ``notebooks/`` (so Run All never writes outputs into the repository)
 and with every Jupyter/IPython/Matplotlib config directory made temporary.
 
@@ -16,7 +16,6 @@ every run and copied to ``docs/screenshot_explorer.png`` when that file is missi
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
@@ -222,7 +221,7 @@ def _stop_lab(server: LabServer) -> None:
                 proc.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     _require_browser()
     # The free port is chosen before the server binds it; with port_retries=0 a port taken
@@ -245,40 +244,24 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 # --------------------------------------------------------------------------------------
 
 
-# Playwright's sync API runs an event loop for as long as it is started, and a second
-# sync_playwright() in the same process fails: every test in the run (the Binder test's Voila
-# check too) shares this one Chromium.
-_SHARED: dict[str, object] = {}
+def start_browser(playwright) -> object:
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
-def shared_browser() -> object:
-    """The run's headless Chromium, launched on first use (call _require_browser first)."""
-    if "browser" not in _SHARED:
-        from playwright.sync_api import sync_playwright
-
-        driver = sync_playwright().start()
-        _SHARED["driver"] = driver
-        _SHARED["browser"] = driver.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        atexit.register(close_shared_browser)
-    return _SHARED["browser"]
-
-
-def close_shared_browser() -> None:
-    if "browser" in _SHARED:
-        with contextlib.suppress(Exception):
-            _SHARED.pop("browser").close()
-        with contextlib.suppress(Exception):
-            _SHARED.pop("driver").stop()
-
-
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is started it keeps an asyncio loop
+# running in this thread, and later tests' asyncio.run() would fail ("cannot be called from
+# a running event loop"). It is stopped when this module's last test is done.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     _require_browser()
-    try:
-        yield shared_browser()
-    finally:
-        close_shared_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = start_browser(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 @pytest.fixture
