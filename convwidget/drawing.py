@@ -78,9 +78,8 @@ def _rgb(name_or_hex: str) -> np.ndarray:
     return np.array([round(255 * v) for v in to_rgba(PALETTE.get(name_or_hex, name_or_hex))[:3]], np.uint8)
 
 
-@functools.lru_cache(maxsize=4096)
-def _text_mask(text: str, size_pt: float, dpi: float) -> np.ndarray:
-    """Anti-aliased coverage (uint8, rows x cols) of one line of text, cached per string.
+def _rasterise(text: str, size_pt: float, dpi: float) -> tuple[np.ndarray, int]:
+    """Anti-aliased coverage (uint8, rows x cols) of one line of text, and its baseline row.
 
     FreeType through Matplotlib's own font object: the same glyphs Matplotlib draws, at a
     fraction of the cost of drawing a ``Text`` artist.
@@ -92,21 +91,20 @@ def _text_mask(text: str, size_pt: float, dpi: float) -> np.ndarray:
     font.draw_glyphs_to_bitmap(antialiased=True)
     mask = np.asarray(font.get_image()).copy()
     mask.setflags(write=False)
-    return mask
+    # get_descent() is in 1/64 pixel; the bitmap rounds it down (measured on DejaVu Sans)
+    return mask, mask.shape[0] - font.get_descent() // 64
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_mask(text: str, size_pt: float, dpi: float) -> np.ndarray:
+    """Coverage of one line of text, cached per string."""
+    return _rasterise(text, size_pt, dpi)[0]
 
 
 @functools.lru_cache(maxsize=4096)
 def _word_mask(word: str, size_pt: float, dpi: float) -> tuple[np.ndarray, int]:
-    """Coverage of one word and its baseline row."""
-    font = get_font(findfont(FontProperties(family="DejaVu Sans")))
-    font.clear()
-    font.set_size(size_pt, dpi)
-    font.set_text(word, 0.0)
-    font.draw_glyphs_to_bitmap(antialiased=True)
-    mask = np.asarray(font.get_image()).copy()
-    mask.setflags(write=False)
-    # get_descent() is in 1/64 pixel; the bitmap rounds it down (measured on DejaVu Sans)
-    return mask, mask.shape[0] - font.get_descent() // 64
+    """Coverage of one word and its baseline row, cached per word."""
+    return _rasterise(word, size_pt, dpi)
 
 
 def _line_mask(text: str, size_pt: float, dpi: float) -> np.ndarray:
