@@ -250,6 +250,15 @@ def _shared_notes(dims: Sequence[DimExplanation]) -> list[list[str]]:
     return [[f"{d.name}: {n}" for n in d.notes] for d in dims if d.notes]
 
 
+def _display_padding(padding: Any, k: int, d: int) -> tuple[int, int]:
+    """(left, right) cells to show in a formula, even for a setting PyTorch refuses."""
+    try:
+        # the stride is left out: 'same' with a stride is refused, but its padding is shown
+        return ar.resolve_padding(padding, k, 1, d)
+    except (ShapeError, TypeError, ValueError):
+        return (0, 0)
+
+
 def _explain_dim(kind: str, name: str, n: int, k: int, s: int | None, padding: Any,
                  d: int, output_padding: int, ceil_mode: bool) -> DimExplanation:
     """Compute one dimension, catching PyTorch's refusal as the explanation's error."""
@@ -261,29 +270,19 @@ def _explain_dim(kind: str, name: str, n: int, k: int, s: int | None, padding: A
     dropped = False
     try:
         if kind == "conv":
-            pad = ar.resolve_padding(padding, k, stride, d)
-            output = ar.conv_output_size(n, k, stride, pad, d)
+            output = ar.conv_output_size(n, k, stride, padding, d)
         elif kind == "conv_transpose":
-            pad = (padding, padding) if isinstance(padding, int) else padding
             output = ar.conv_transpose_output_size(n, k, stride, padding, output_padding, d)
         else:
-            pad = (padding, padding) if isinstance(padding, int) else padding
             if kind == "avg_pool" and d != 1:
                 raise ShapeError(f"average pooling has no dilation, got dilation={d}; use 1")
             output = ar.pool_output_size(n, k, stride, padding, d, ceil_mode)
             dropped = ceil_mode and ar.pool_window_dropped(n, k, stride, padding, d)
     except ShapeError as err:
         error = str(err)
-        if not (isinstance(padding, int) and not isinstance(padding, bool)):
-            try:
-                pad = ar.resolve_padding(padding, k, 1, d) if isinstance(padding, str) else (
-                    tuple(padding))
-            except (ShapeError, TypeError, ValueError):
-                pad = (0, 0)
-        else:
-            pad = (padding, padding)
+    pad = _display_padding(padding, k, d)
     return DimExplanation(
-        kind=kind, size=n, kernel_size=k, stride=stride, padding=tuple(pad),  # type: ignore[arg-type]
+        kind=kind, size=n, kernel_size=k, stride=stride, padding=pad,
         dilation=d, output_padding=output_padding if kind == "conv_transpose" else 0,
         ceil_mode=ceil_mode and kind.endswith("pool"), output=output, error=error,
         dropped_last_window=dropped, name=name,
