@@ -38,10 +38,6 @@ def _name(layer: Any) -> str:
     return type(layer).__name__
 
 
-def _short(layer: Any) -> str:
-    return _name(layer)
-
-
 def _shape(input_shape: Sequence[int]) -> Shape:
     try:
         shape = tuple(int(s) for s in input_shape)
@@ -63,7 +59,7 @@ def _ndims(layer: Any, shape: Shape, allowed: Sequence[int], example: str) -> No
     if len(shape) not in allowed:
         dims = " or ".join(f"{a}-D" for a in allowed)
         raise ShapeError(
-            f"{_short(layer)} expects a {dims} input ({example}), got a {len(shape)}-D "
+            f"{_name(layer)} expects a {dims} input ({example}), got a {len(shape)}-D "
             f"shape {_fmt(shape)}"
         )
 
@@ -80,7 +76,7 @@ def _batch_example(n: int) -> str:
 def _channels_check(layer: Any, shape: Shape, expected: int, what: str, n: int) -> None:
     c = shape[-(n + 1)]
     if c != expected:
-        cls = _short(layer)
+        cls = _name(layer)
         raise ShapeError(
             f"{cls} expects {expected} input channels ({what}={expected}) but the input "
             f"has {c} (shape {_fmt(shape)}); use {what}={c} or make the previous layer "
@@ -97,7 +93,7 @@ def _conv(layer: Any, shape: Shape, name: str) -> Shape:
         _groups_check(layer)
         _channels_check(layer, shape, layer.in_channels, "in_channels", n)
     if any(s == 0 for s in shape[-n:]) or shape[-(n + 1)] == 0:
-        raise ShapeError(f"{_short(layer)} got an empty input {_fmt(shape)}")
+        raise ShapeError(f"{_name(layer)} got an empty input {_fmt(shape)}")
     sizes = shape[-n:]
     out = []
     mode = getattr(layer, "padding_mode", "zeros")
@@ -467,7 +463,7 @@ def _sequential(layer: Any, shape: Shape, name: str) -> Shape:
         try:
             shape = output_shape(child, shape)
         except ShapeError as err:
-            raise ShapeError(f"layer {child_name} ({_short(child)}): {err}") from None
+            raise ShapeError(f"layer {child_name} ({_name(child)}): {err}") from None
     return shape
 
 
