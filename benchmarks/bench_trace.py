@@ -7,12 +7,14 @@ high-water mark (VmHWM, reset through /proc/self/clear_refs just before the call
 resident size before it: the extra memory the call needs on top of the model.
 
 Run:  /work/venv/bin/python benchmarks/bench_trace.py [--runs 3] [--quick]
-Needs torchinfo (the ``bench`` extra).
+Compares with torchinfo (the ``bench`` extra) when it is installed; without it, only
+``trace`` is measured.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
 import subprocess
@@ -51,9 +53,8 @@ def _reset_peak() -> bool:
 def child(tool: str, case: str, repeats: int) -> None:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "tests"))
-    import torch
-
     import models  # noqa: F401  (the builders)
+    import torch
 
     expr, shape = CASES[case]
     with torch.no_grad():
@@ -110,10 +111,15 @@ def main() -> None:
         child(tool, case, int(repeats))
         return
     cases = list(CASES)[:2] if args.quick else list(CASES)
+    tools = [("trace", 20), ("torchinfo", 2)]
+    if importlib.util.find_spec("torchinfo") is None:
+        print("torchinfo is not installed (pip install torchinfo): measuring trace only",
+              file=sys.stderr)
+        tools = tools[:1]
     rows = []
     for case in cases:
         res = {}
-        for tool, repeats in (("trace", 20), ("torchinfo", 2)):
+        for tool, repeats in tools:
             runs = [run(tool, case, repeats) for _ in range(args.runs)]
             res[tool] = {ph: {k: statistics.median(r[ph][k] for r in runs)
                               for k in ("time", "mem")} for ph in ("cold", "warm")}
@@ -128,7 +134,12 @@ def main() -> None:
     print("-" * len(head))
     for case, res in rows:
         for ph in ("cold", "warm"):
-            ti, tr = res["torchinfo"][ph], res["trace"][ph]
+            tr = res["trace"][ph]
+            if "torchinfo" not in res:
+                print(f"{case:24s} {ph:5s} {'-':>10s} {fmt_time(tr['time']):>10s} {'-':>9s}"
+                      f" {'-':>14s} {tr['mem']:>7.0f} MB")
+                continue
+            ti = res["torchinfo"][ph]
             print(f"{case:24s} {ph:5s} {fmt_time(ti['time']):>10s} {fmt_time(tr['time']):>10s}"
                   f" {ti['time'] / tr['time']:>8.0f}× {ti['mem']:>11.0f} MB"
                   f" {tr['mem']:>7.0f} MB")
@@ -139,7 +150,7 @@ def explorer_table() -> None:
     """In-process: a ModelExplorer size-slider move until the table and answer show it."""
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "tests"))
-    from models import CifarNet, ResNet50, VGG  # noqa: F401
+    from models import VGG, CifarNet, ResNet50  # noqa: F401
 
     from convwidget.modelexplorer import ModelExplorer
     from convwidget.tracer import input_size_range
