@@ -31,12 +31,13 @@ import re
 import sys
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Union
 
 import torch
 from torch import nn
 
-__all__ = ["PasteError", "ViewAs", "load_model", "parse"]
+__all__ = ["PasteError", "Pasted", "ViewAs", "load_model", "parse", "read"]
 
 # Bounds that make refusal quick whatever is pasted.
 MAX_CHARS = 200_000  # a long real model paste is ~20 kB
@@ -1267,6 +1268,117 @@ def _lines(items: list, prefix: str = "") -> dict[str, int]:
 # --------------------------------------------------------------------------- public API
 
 
+@dataclass(frozen=True)
+class Pasted:
+    """What :func:`read` makes of pasted text: the model and what parse assumed.
+
+    Attributes
+    ----------
+    model : torch.nn.Sequential
+        The layers on the meta device, named as in the code.
+    notes : tuple of str
+        Sentences saying what was assumed or changed (an inserted ``nn.Flatten()``,
+        prose ignored, a truncated paste closed).
+    lines : dict of str to int
+        Qualified layer name -> line of the pasted text.
+
+    >>> pasted = read("nn.Conv2d(3, 8, 3)\\nnn.ReLU()")
+    >>> pasted.model
+    Sequential(
+      (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1))
+      (1): ReLU()
+    )
+    >>> pasted.lines
+    {'0': 1, '1': 2}
+    >>> pasted.notes
+    ()
+    """
+
+    model: nn.Sequential
+    notes: tuple[str, ...]
+    lines: dict[str, int]
+
+
+def read(text: str) -> Pasted:
+    """Read pasted PyTorch text without running it: the model, the notes, the lines.
+
+    The same reading as :func:`parse`, which returns only the model; see there for
+    what is accepted and refused.
+
+    Parameters
+    ----------
+    text : str
+        The pasted code.
+
+    Returns
+    -------
+    Pasted
+        ``.model`` (an ``nn.Sequential`` on the meta device), ``.notes`` and ``.lines``.
+
+    Raises
+    ------
+    PasteError
+        (a ``ValueError``) for anything other than torch.nn layers built from literals.
+
+    Examples
+    --------
+    >>> pasted = read("```\\nnn.Conv2d(3, 8, 3), nn.Linear(8, 2)\\n```")
+    >>> [type(m).__name__ for m in pasted.model]
+    ['Conv2d', 'Flatten', 'Linear']
+    >>> pasted.notes[-1]  # doctest: +ELLIPSIS
+    "inserted nn.Flatten() as 'flatten' before '1' ..."
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse() takes the pasted text as a str, not {type(text).__name__}")
+    if len(text) > MAX_CHARS:
+        raise PasteError(f"the text is {len(text)} characters long; parse reads at most "
+                         f"{MAX_CHARS} (paste only the model's code)")
+    notes: list[str] = []
+    src = _clean(text, notes)
+    if _REPR_ENTRY.search(src.split("\n", 1)[0]) or any(
+            _REPR_ENTRY.match(line) for line in src.split("\n")):
+        src = _from_repr(src, notes)
+    repaired, repair_note = _repair(src)
+    candidates = [(repaired, "")]
+    if repair_note and "truncated" in repair_note:
+        for point in _cut_points(src):
+            cut, _ = _repair(src[:point])
+            if cut not in [c for c, _ in candidates]:
+                candidates.append((cut, " ".join(src[point:].split())))
+    first_error: Exception | None = None
+    for candidate, tail in candidates:
+        tried_notes = list(notes)
+        try:
+            items = _parse_source(candidate, tried_notes)
+        except (PasteError, SyntaxError) as err:
+            if getattr(err, "fatal", False):
+                raise
+            first_error = first_error or err
+            continue
+        if repair_note:
+            tried_notes.append(repair_note)
+        if tail:
+            shown = tail if len(tail) <= 60 else tail[:57] + "..."
+            tried_notes.append(f"ignored the incomplete end of the truncated paste: `{shown}`")
+        notes = tried_notes
+        break
+    else:
+        assert first_error is not None
+        if isinstance(first_error, SyntaxError):
+            line = first_error.lineno
+            bad = (text.split("\n")[line - 1].strip() if line and line <= text.count("\n") + 1
+                   else "")
+            raise PasteError(f"not Python code that parse can read ({first_error.msg}): "
+                             f"`{bad[:60]}`", line) from first_error
+        raise first_error
+    items = _name_items(items)
+    _insert_flatten(items, notes)
+    notes = list(dict.fromkeys(notes))  # nested pasted classes repeat theirs
+    return Pasted(model=_build(items), notes=tuple(notes), lines=_lines(items))
+
+
+
+
 def parse(text: str) -> nn.Sequential:
     """Build an ``nn.Sequential`` on the meta device from pasted PyTorch text.
 
@@ -1323,55 +1435,11 @@ def parse(text: str) -> nn.Sequential:
     ...
     convwidget.pasted.PasteError: line 1: refused `open('/etc/passwd')` (a call); ...
     """
-    if not isinstance(text, str):
-        raise TypeError(f"parse() takes the pasted text as a str, not {type(text).__name__}")
-    if len(text) > MAX_CHARS:
-        raise PasteError(f"the text is {len(text)} characters long; parse reads at most "
-                         f"{MAX_CHARS} (paste only the model's code)")
-    notes: list[str] = []
-    src = _clean(text, notes)
-    if _REPR_ENTRY.search(src.split("\n", 1)[0]) or any(
-            _REPR_ENTRY.match(line) for line in src.split("\n")):
-        src = _from_repr(src, notes)
-    repaired, repair_note = _repair(src)
-    candidates = [(repaired, "")]
-    if repair_note and "truncated" in repair_note:
-        for point in _cut_points(src):
-            cut, _ = _repair(src[:point])
-            if cut not in [c for c, _ in candidates]:
-                candidates.append((cut, " ".join(src[point:].split())))
-    first_error: Exception | None = None
-    for candidate, tail in candidates:
-        tried_notes = list(notes)
-        try:
-            items = _parse_source(candidate, tried_notes)
-        except (PasteError, SyntaxError) as err:
-            if getattr(err, "fatal", False):
-                raise
-            first_error = first_error or err
-            continue
-        if repair_note:
-            tried_notes.append(repair_note)
-        if tail:
-            shown = tail if len(tail) <= 60 else tail[:57] + "..."
-            tried_notes.append(f"ignored the incomplete end of the truncated paste: `{shown}`")
-        notes = tried_notes
-        break
-    else:
-        assert first_error is not None
-        if isinstance(first_error, SyntaxError):
-            line = first_error.lineno
-            bad = (text.split("\n")[line - 1].strip() if line and line <= text.count("\n") + 1
-                   else "")
-            raise PasteError(f"not Python code that parse can read ({first_error.msg}): "
-                             f"`{bad[:60]}`", line) from first_error
-        raise first_error
-    items = _name_items(items)
-    _insert_flatten(items, notes)
-    notes = list(dict.fromkeys(notes))  # nested pasted classes repeat theirs
-    model = _build(items)
-    model.convwidget_notes = notes  # type: ignore[assignment]
-    model.convwidget_lines = _lines(items)  # type: ignore[assignment]
+    pasted = read(text)
+    model = pasted.model
+    # kept until the tracer reads `read(text)` instead
+    model.convwidget_notes = list(pasted.notes)  # type: ignore[assignment]
+    model.convwidget_lines = dict(pasted.lines)  # type: ignore[assignment]
     return model
 
 
@@ -1413,56 +1481,4 @@ def _is_prose_fallback(line: str) -> bool:
         s.split()[0].rstrip(":"))
 
 
-def load_model(spec: str) -> nn.Module:
-    """The model a command line names: ``package.module:ClassName``, a file, or ``-``.
-
-    ``package.module:ClassName`` imports the module (this runs its code: it is
-    the user's own model) and builds the class with no arguments. Anything
-    else is a path to pasted text (``-`` reads standard input), given to
-    :func:`parse`, which never runs it.
-
-    >>> load_model("torch.nn:Identity")
-    Identity()
-    >>> import tempfile, os
-    >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-    ...     _ = f.write("nn.Linear(4, 2)")
-    >>> load_model(f.name)
-    Sequential(
-      (0): Linear(in_features=4, out_features=2, bias=True)
-    )
-    >>> os.unlink(f.name)
-    """
-    if spec == "-":
-        return parse(sys.stdin.read(MAX_CHARS + 1))
-    if os.path.exists(spec):
-        with open(spec, encoding="utf-8", errors="replace") as f:
-            return parse(f.read(MAX_CHARS + 1))
-    m = re.fullmatch(r"([A-Za-z_][\w.]*):([A-Za-z_][\w.]*)", spec)
-    if not m:
-        raise ValueError(f"{spec!r} is neither a file nor 'package.module:ClassName'")
-    module_name, attr = m.groups()
-    added = os.getcwd() not in sys.path and "" not in sys.path
-    if added:  # the user's own package in the current directory, as `python -m` would see it
-        sys.path.insert(0, os.getcwd())
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ValueError(f"cannot import {module_name!r} for {spec!r}: {err}") from err
-    finally:
-        if added:
-            sys.path.remove(os.getcwd())
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError as err:
-            raise ValueError(f"{module_name!r} has no {attr!r} (from {spec!r})") from err
-    if isinstance(obj, nn.Module):
-        return obj
-    if callable(obj):
-        try:
-            model = obj()
-        except TypeError as err:
-            raise ValueError(f"{spec} cannot be built with no arguments: {err}") from err
-        if isinstance(model, nn.Module):
-            return model
-    raise ValueError(f"{spec} is not an nn.Module class (got {type(obj).__name__})")
+from .loading import load_model  # noqa: E402  (re-exported until the tracer imports it from .loading)

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import convwidget
-from convwidget.pasted import PasteError, ViewAs, load_model, parse
+from convwidget.loading import load_model
+from convwidget.pasted import Pasted, PasteError, ViewAs, parse, read
 
 import models  # tests/models.py: reference models built from torch.nn
 
@@ -637,6 +638,25 @@ def test_load_model_refusals(spec: str, match: str) -> None:
 
 def test_parse_is_the_public_convwidget_parse() -> None:
     assert convwidget.parse is parse
+
+
+def test_load_model_is_still_importable_from_pasted() -> None:
+    from convwidget.pasted import load_model as old_path
+
+    assert old_path is load_model
+
+
+def test_read_gives_the_model_notes_and_lines_as_a_frozen_value() -> None:
+    pasted = read(CIFAR_FORUM)
+    model = parse(CIFAR_FORUM)
+    assert isinstance(pasted, Pasted) and isinstance(pasted.notes, tuple)
+    assert leaves(pasted.model) == leaves(model)
+    assert list(pasted.notes) == model.convwidget_notes
+    assert pasted.lines == model.convwidget_lines
+    with pytest.raises(AttributeError, match="cannot assign to field"):
+        pasted.notes = ()  # type: ignore[misc]
+    with pytest.raises(PasteError, match="refused `open"):
+        read("nn.Linear(open('x'), 3)")
 
 
 def test_parse_refuses_non_text() -> None:
