@@ -53,7 +53,7 @@ __all__ = [
     "trace",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one source of the version: pyproject.toml reads it
 
 # Faces that need torch, matplotlib or ipywidgets: imported when first used.
 _LAZY = {
