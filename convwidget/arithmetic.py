@@ -18,13 +18,14 @@ The rules (``n`` input size, ``k`` kernel size, ``s`` stride, ``p`` padding,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Union
+import operator
+from typing import Any
 
 from .errors import ShapeError
 
 __all__ = [
     "Padding",
+    "check_bool",
     "conv_output_size",
     "conv_transpose_output_size",
     "effective_kernel",
@@ -34,24 +35,52 @@ __all__ = [
 ]
 
 #: An int, ``'same'``, ``'valid'``, or an explicit ``(left, right)`` pair.
-Padding = Union[int, str, tuple[int, int]]
+Padding = int | str | tuple[int, int]
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
+def _check_int(name: str, value: Any, minimum: int) -> int:
     """Return ``value`` if it is an int >= ``minimum``, else raise a clear error."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    try:
         # numpy and torch integers have __index__; floats and strings do not.
-        try:
-            value = value.__index__()  # type: ignore[union-attr]
-        except AttributeError:
-            raise TypeError(
-                f"{name} must be a whole number, got {value!r} "
-                f"({type(value).__name__}); use e.g. {name}={minimum}"
-            ) from None
-    if value < minimum:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a whole number, got {value!r} "
+            f"({type(value).__name__}); use e.g. {name}={minimum}"
+        ) from None
+    if number < minimum:
         what = "positive" if minimum == 1 else f"at least {minimum}"
-        raise ShapeError(f"{name} must be {what}, got {name}={value}; PyTorch refuses it")
-    return value
+        raise ShapeError(f"{name} must be {what}, got {name}={number}; PyTorch refuses it")
+    return number
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` as a bool if it is one (or a numpy bool, or 0/1), else raise.
+
+    Python would take any non-empty string as true, so ``ceil_mode='no'`` would quietly
+    mean ``ceil_mode=True``; a flag is refused unless it is clearly a yes or a no.
+
+    >>> check_bool("ceil_mode", False)
+    False
+    >>> check_bool("ceil_mode", "no")
+    Traceback (most recent call last):
+    ...
+    TypeError: ceil_mode must be True or False, got 'no' (str); use ceil_mode=True or ceil_mode=False
+    """
+    if isinstance(value, bool):
+        return value
+    if type(value).__name__ == "bool" and callable(getattr(value, "item", None)):
+        return bool(value)  # numpy.bool: not an int, but clearly a flag
+    try:
+        number = operator.index(value)  # ints, numpy and torch ints
+    except TypeError:
+        number = -1
+    if number in (0, 1):
+        return bool(number)
+    raise TypeError(
+        f"{name} must be True or False, got {value!r} ({type(value).__name__}); "
+        f"use {name}=True or {name}=False"
+    )
 
 
 def effective_kernel(kernel_size: int, dilation: int = 1) -> int:
@@ -179,7 +208,8 @@ def conv_output_size(
     >>> conv_output_size(3, kernel_size=4, padding=1, dilation=2)
     Traceback (most recent call last):
     ...
-    convwidget.errors.ShapeError: kernel spans 7 cells (kernel_size=4, dilation=2) but the padded input has 5 (input 3 + 2×padding 1); use padding >= 2 or a smaller kernel/dilation
+    convwidget.errors.ShapeError: kernel spans 7 cells (kernel_size=4, dilation=2) but the padded input has
+        5 (input 3 + 2×padding 1); use padding >= 2 or a smaller kernel/dilation
     """
     n = _check_int("size", size, 1)
     k = _check_int("kernel_size", kernel_size, 1)
@@ -217,7 +247,8 @@ def conv_transpose_output_size(
     >>> conv_transpose_output_size(5, kernel_size=3, stride=2, output_padding=2)
     Traceback (most recent call last):
     ...
-    convwidget.errors.ShapeError: output_padding=2 must be smaller than either stride (2) or dilation (1); use output_padding <= 1
+    convwidget.errors.ShapeError: output_padding=2 must be smaller than either stride (2) or dilation (1);
+        use output_padding <= 1
     """
     n = _check_int("size", size, 1)
     k = _check_int("kernel_size", kernel_size, 1)
@@ -277,13 +308,15 @@ def pool_output_size(
     >>> pool_output_size(2, kernel_size=3)
     Traceback (most recent call last):
     ...
-    convwidget.errors.ShapeError: output size would be 0: the window spans 3 cells (kernel_size=3) but the padded input has 2 (input 2 + 2×padding 0); use padding >= 1, a smaller kernel, or ceil_mode=True
+    convwidget.errors.ShapeError: output size would be 0: the window spans 3 cells (kernel_size=3) but the
+        padded input has 2 (input 2 + 2×padding 0); use padding >= 1, a smaller kernel, or ceil_mode=True
     """
     n = _check_int("size", size, 1)
     k = _check_int("kernel_size", kernel_size, 1)
     s = k if stride is None else _check_int("stride", stride, 1)
     p = _check_int("padding", padding, 0)
     d = _check_int("dilation", dilation, 1)
+    ceil_mode = check_bool("ceil_mode", ceil_mode)
     span = effective_kernel(k, d)
     if p > k // 2:
         # Pool.h checks both kW/2 >= pad and pad <= effective_kernel/2; with a
@@ -344,7 +377,7 @@ def pool_window_dropped(
     return plain != _pool_out(n, span, s, p, True)
 
 
-def per_dim(value: int | Sequence[int] | None, ndim: int, name: str) -> tuple:
+def per_dim(value: Any, ndim: int, name: str) -> tuple[Any, ...]:
     """Expand an int (or None) to ``ndim`` copies; check a tuple's length.
 
     >>> per_dim(3, 2, "kernel_size")

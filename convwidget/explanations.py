@@ -1,6 +1,8 @@
 """Derivations of output sizes: PyTorch's formula with the user's numbers in it.
 
-Standard library only. :func:`explain` never raises for a setting PyTorch
+Standard library only. This module sits above :mod:`convwidget.layers` (which reads a
+torch layer's settings and never imports this one), so :func:`explain` can take a layer
+as well as sizes. :func:`explain` never raises for a setting PyTorch
 refuses: the :class:`Explanation` carries the refusal sentence instead, so a
 widget or a notebook can show it where the answer would be.
 """
@@ -9,13 +11,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import arithmetic as ar
 from .errors import ShapeError
+from .formatting import DIM_NAMES, format_shape
+from .layers import as_shape, layer_kind, layer_name, output_shape, spatial_settings
 
-__all__ = ["KINDS", "DimExplanation", "Explanation", "explain"]
+__all__ = ["DIM_NAMES", "KINDS", "DimExplanation", "Explanation", "explain", "explain_dim", "explain_layer"]
 
 #: Layer kinds :func:`explain` knows by name, with their display names.
 KINDS = {
@@ -24,9 +28,6 @@ KINDS = {
     "max_pool": "Max pooling",
     "avg_pool": "Average pooling",
 }
-
-_DIM_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
-
 
 @dataclass(frozen=True)
 class DimExplanation:
@@ -188,14 +189,10 @@ class Explanation:
 
     def _sizes(self) -> tuple[str, str]:
         if self.input_shape is not None:
-            before = " × ".join(map(str, self.input_shape))
-            after = "refused" if self.output_shape is None else " × ".join(
-                map(str, self.output_shape))
-            return before, after
-        before = " × ".join(str(d.size) for d in self.dims)
-        after = "refused" if self.output_size is None else " × ".join(
-            map(str, self.output_size))
-        return before, after
+            before, after = self.input_shape, self.output_shape
+        else:
+            before, after = tuple(d.size for d in self.dims), self.output_size
+        return format_shape(before, "times"), format_shape(after, "times", missing="refused")
 
     def __str__(self) -> str:
         before, after = self._sizes()
@@ -250,6 +247,8 @@ def _shared_notes(dims: Sequence[DimExplanation]) -> list[list[str]]:
     return [[f"{d.name}: {n}" for n in d.notes] for d in dims if d.notes]
 
 
+
+
 def _display_padding(padding: Any, k: int, d: int) -> tuple[int, int]:
     """(left, right) cells to show in a formula, even for a setting PyTorch refuses."""
     try:
@@ -259,34 +258,76 @@ def _display_padding(padding: Any, k: int, d: int) -> tuple[int, int]:
         return (0, 0)
 
 
-def _explain_dim(kind: str, name: str, n: int, k: int, s: int | None, padding: Any,
-                 d: int, output_padding: int, ceil_mode: bool) -> DimExplanation:
-    """Compute one dimension, catching PyTorch's refusal as the explanation's error."""
+def _dim_output(kind: str, n: int, k: int, stride: int, padding: Any, d: int,
+                output_padding: int, ceil_mode: bool) -> tuple[int, bool]:
+    """One dimension's output size and whether ceil_mode dropped a window; raises ShapeError."""
+    if kind == "conv":
+        return ar.conv_output_size(n, k, stride, padding, d), False
+    if kind == "conv_transpose":
+        return ar.conv_transpose_output_size(n, k, stride, padding, output_padding, d), False
+    if kind == "avg_pool" and d != 1:
+        raise ShapeError(f"average pooling has no dilation, got dilation={d}; use 1")
+    output = ar.pool_output_size(n, k, stride, padding, d, ceil_mode)
+    return output, ar.check_bool("ceil_mode", ceil_mode) and ar.pool_window_dropped(n, k, stride, padding, d)
+
+
+def explain_dim(
+    kind: str,
+    size: int,
+    kernel_size: int,
+    stride: int | None = None,
+    padding: ar.Padding = 0,
+    dilation: int = 1,
+    output_padding: int = 0,
+    ceil_mode: bool = False,
+    *,
+    name: str = "",
+) -> DimExplanation:
+    """Explain one spatial dimension; PyTorch's refusal becomes the explanation's ``error``.
+
+    ``stride=None`` means 1 for convolutions and ``kernel_size`` for pooling, as in PyTorch.
+
+    Examples
+    --------
+    >>> d = explain_dim("max_pool", 5, 2, ceil_mode=True, name="width")
+    >>> d.output, d.stride, d.text
+    (3, 2, '⌈(5 + 2·0 − 1·(2 − 1) − 1) / 2⌉ + 1 = 3')
+    >>> explain_dim("conv", 2, 5).error
+    'kernel spans 5 cells (kernel_size=5) but the padded input has 2 (input 2 + 2×padding 0); use padding >=
+        2 or a smaller kernel'
+    """
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r} is not one of {', '.join(map(repr, KINDS))}")
-    stride = (k if s is None else s) if kind.endswith("pool") else (1 if s is None else s)
+    pool = kind.endswith("pool")
+    stride = (kernel_size if stride is None else stride) if pool else (1 if stride is None else stride)
     error = None
-    output = None
+    output: int | None = None
     dropped = False
     try:
-        if kind == "conv":
-            output = ar.conv_output_size(n, k, stride, padding, d)
-        elif kind == "conv_transpose":
-            output = ar.conv_transpose_output_size(n, k, stride, padding, output_padding, d)
-        else:
-            if kind == "avg_pool" and d != 1:
-                raise ShapeError(f"average pooling has no dilation, got dilation={d}; use 1")
-            output = ar.pool_output_size(n, k, stride, padding, d, ceil_mode)
-            dropped = ceil_mode and ar.pool_window_dropped(n, k, stride, padding, d)
+        output, dropped = _dim_output(kind, size, kernel_size, stride, padding, dilation,
+                                      output_padding, ceil_mode)
     except ShapeError as err:
         error = str(err)
-    pad = _display_padding(padding, k, d)
     return DimExplanation(
-        kind=kind, size=n, kernel_size=k, stride=stride, padding=pad,
-        dilation=d, output_padding=output_padding if kind == "conv_transpose" else 0,
-        ceil_mode=ceil_mode and kind.endswith("pool"), output=output, error=error,
+        kind=kind, size=size, kernel_size=kernel_size, stride=stride,
+        padding=_display_padding(padding, kernel_size, dilation), dilation=dilation,
+        output_padding=output_padding if kind == "conv_transpose" else 0,
+        ceil_mode=bool(ceil_mode) and pool, output=output, error=error,
         dropped_last_window=dropped, name=name,
     )
+
+
+def _per_dim_settings(ndim: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+                      output_padding: Any) -> list[tuple[Any, ...]]:
+    """Each spatial dimension's (kernel_size, stride, padding, dilation, output_padding)."""
+    if isinstance(padding, tuple) and len(padding) == 2 and ndim == 1:
+        padding = (padding,)  # an explicit (left, right) pair for one dimension
+    pads = (padding,) * ndim if isinstance(padding, str) else ar.per_dim(padding, ndim, "padding")
+    return list(zip(
+        ar.per_dim(kernel_size, ndim, "kernel_size"), ar.per_dim(stride, ndim, "stride"), pads,
+        ar.per_dim(dilation, ndim, "dilation"), ar.per_dim(output_padding, ndim, "output_padding"),
+        strict=True,
+    ))
 
 
 def explain(
@@ -326,13 +367,14 @@ def explain(
     >>> print(explain(5, 2, padding=1, kind="max_pool", ceil_mode=True))
     Max pooling: input 5 → output 3
       length: ⌈(5 + 2·1 − 1·(2 − 1) − 1) / 2⌉ + 1 − 1 (last window dropped) = 3
-      (the kernel spans 2 cells; the padded input has 7 cells: 5 + 2×1; ceil_mode rounds up to 4 windows, but the last would start at cell 6 ≥ input 5 + padding 1 = 6, inside the right padding, so PyTorch drops it)
+      (the kernel spans 2 cells; the padded input has 7 cells: 5 + 2×1; ceil_mode rounds up to 4 windows,
+          but the last would start at cell 6 ≥ input 5 + padding 1 = 6, inside the right padding, so PyTorch
+          drops it)
     >>> explain(3, 4, padding=1, dilation=2).error
-    'kernel spans 7 cells (kernel_size=4, dilation=2) but the padded input has 5 (input 3 + 2×padding 1); use padding >= 2 or a smaller kernel/dilation'
+    'kernel spans 7 cells (kernel_size=4, dilation=2) but the padded input has 5 (input 3 + 2×padding 1);
+        use padding >= 2 or a smaller kernel/dilation'
     """
-    if not isinstance(size, (int, tuple, list)) and hasattr(size, "forward"):
-        from .layers import explain_layer
-
+    if hasattr(size, "forward") and not isinstance(size, (int, tuple, list)):
         return explain_layer(size, kernel_size)
     if kernel_size is None:
         raise TypeError("explain() needs a kernel_size (or a torch layer and an input shape)")
@@ -340,24 +382,70 @@ def explain(
     ndim = len(sizes)
     if not 1 <= ndim <= 3:
         raise ValueError(f"explain() takes 1 to 3 spatial sizes, got {ndim}: {sizes}")
-    if isinstance(padding, tuple) and len(padding) == 2 and ndim == 1:
-        padding = (padding,)  # an explicit (left, right) pair for one dimension
-    per = {
-        "kernel_size": ar.per_dim(kernel_size, ndim, "kernel_size"),
-        "stride": ar.per_dim(stride, ndim, "stride"),
-        "padding": padding if isinstance(padding, str) else ar.per_dim(padding, ndim, "padding"),
-        "dilation": ar.per_dim(dilation, ndim, "dilation"),
-        "output_padding": ar.per_dim(output_padding, ndim, "output_padding"),
-    }
-    pads = (padding,) * ndim if isinstance(padding, str) else per["padding"]
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not one of {', '.join(map(repr, KINDS))}")
+    settings = _per_dim_settings(ndim, kernel_size, stride, padding, dilation, output_padding)
     dims = tuple(
-        _explain_dim(kind, _DIM_NAMES[ndim][i], sizes[i], per["kernel_size"][i],
-                     per["stride"][i], pads[i], per["dilation"][i],
-                     per["output_padding"][i], ceil_mode)
-        for i in range(ndim)
+        explain_dim(kind, n, k, s, p, d, op, ceil_mode, name=DIM_NAMES[ndim][i])
+        for i, (n, (k, s, p, d, op)) in enumerate(zip(sizes, settings, strict=True))
     )
-    error = next((d.error for d in dims if d.error is not None), None)
-    if error is not None and ndim > 1:
-        bad = next(d for d in dims if d.error is not None)
-        error = f"{bad.name}: {error}"
-    return Explanation(title=KINDS[kind], dims=dims, error=error)
+    return Explanation(title=KINDS[kind], dims=dims, error=_first_error(dims))
+
+
+def _first_error(dims: Sequence[DimExplanation]) -> str | None:
+    """The first refused dimension's sentence, prefixed by its name when there are several."""
+    bad = next((d for d in dims if d.error is not None), None)
+    if bad is None:
+        return None
+    return f"{bad.name}: {bad.error}" if len(dims) > 1 else bad.error
+
+
+def _layer_dims(layer: Any, shape: tuple[int, ...]) -> tuple[DimExplanation, ...]:
+    """Per-dimension explanations of a conv/pool layer (none for other layers)."""
+    kind = layer_kind(layer)
+    if kind is None:
+        return ()
+    prm = spatial_settings(layer)
+    n = len(prm["kernel_size"])
+    if len(shape) < n + 1:
+        return ()
+    pad = prm["padding"]
+    sizes = list(shape[-n:])
+    pads: list[Any] = [pad] * n if isinstance(pad, str) else list(pad)
+    if getattr(layer, "padding_mode", "zeros") != "zeros" and not isinstance(pad, str):
+        for i in range(n):
+            if pads[i] < 0:  # F.pad crops first; the conv itself has no padding
+                sizes[i], pads[i] = sizes[i] + 2 * pads[i], 0
+    output_padding = prm.get("output_padding", (0,) * n)
+    return tuple(
+        explain_dim(kind, sizes[i], prm["kernel_size"][i], prm["stride"][i], pads[i],
+                    prm["dilation"][i], output_padding[i], prm.get("ceil_mode", False),
+                    name=DIM_NAMES[n][i])
+        for i in range(n)
+    )
+
+
+def explain_layer(layer: Any, input_shape: Sequence[int]) -> Explanation:
+    """:func:`explain` for a torch layer and a full input shape.
+
+    >>> import torch.nn as nn
+    >>> print(explain_layer(nn.Conv2d(3, 8, 5, padding=2), (1, 3, 28, 28)))
+    Conv2d: input 1 × 3 × 28 × 28 → output 1 × 8 × 28 × 28
+      height: ⌊(28 + 2·2 − 1·(5 − 1) − 1) / 1⌋ + 1 = 28
+      width:  ⌊(28 + 2·2 − 1·(5 − 1) − 1) / 1⌋ + 1 = 28
+      (the kernel spans 5 cells; the padded input has 32 cells: 28 + 2×2)
+    """
+    shape = as_shape(input_shape)
+    error = None
+    try:
+        out: tuple[int, ...] | None = output_shape(layer, shape)
+    except ShapeError as err:
+        out, error = None, str(err)
+    dims = _layer_dims(layer, shape)
+    if out is not None and dims:
+        tail = out[-len(dims):]
+        if any(d.output != o for d, o in zip(dims, tail, strict=True)):
+            # torch shortcuts (an empty batch skips some checks): the layer's shape wins
+            dims = tuple(replace(d, output=o, error=None) for d, o in zip(dims, tail, strict=True))
+    return Explanation(title=layer_name(layer), dims=dims, error=error,
+                       input_shape=shape, output_shape=out)

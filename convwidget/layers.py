@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from . import arithmetic as ar
 from .errors import ShapeError
-from .explanations import _DIM_NAMES, DimExplanation, Explanation, _explain_dim
+from .formatting import DIM_NAMES, format_shape
 
-__all__ = ["explain_layer", "layer_kind", "output_shape", "spatial_settings"]
+__all__ = ["as_shape", "layer_kind", "layer_name", "output_shape", "spatial_settings"]
 
 Shape = tuple[int, ...]
 
@@ -30,15 +29,28 @@ _ELEMENTWISE = {
 _SOFTMAX = {"Softmax", "LogSoftmax", "Softmin"}
 
 
-def _name(layer: Any) -> str:
-    """The first torch.nn class name in the layer's MRO (so subclasses work)."""
+def layer_name(layer: Any) -> str:
+    """The first torch.nn class name in the layer's MRO (so subclasses work).
+
+    >>> import torch.nn as nn
+    >>> class Mine(nn.Conv2d):
+    ...     pass
+    >>> layer_name(Mine(1, 1, 3)), layer_name(nn.ReLU())
+    ('Conv2d', 'ReLU')
+    """
     for cls in type(layer).__mro__:
         if cls.__module__.startswith("torch.nn"):
             return cls.__name__
     return type(layer).__name__
 
 
-def _shape(input_shape: Sequence[int]) -> Shape:
+
+def as_shape(input_shape: Sequence[int]) -> Shape:
+    """An input shape as a tuple of ints, refused with a sentence when it is not one.
+
+    >>> as_shape([1, 3, 32, 32])
+    (1, 3, 32, 32)
+    """
     try:
         shape = tuple(int(s) for s in input_shape)
     except TypeError:
@@ -51,16 +63,12 @@ def _shape(input_shape: Sequence[int]) -> Shape:
     return shape
 
 
-def _fmt(shape: Shape) -> str:
-    return "(" + ", ".join(map(str, shape)) + ")"
-
-
 def _ndims(layer: Any, shape: Shape, allowed: Sequence[int], example: str) -> None:
     if len(shape) not in allowed:
         dims = " or ".join(f"{a}-D" for a in allowed)
         raise ShapeError(
-            f"{_name(layer)} expects a {dims} input ({example}), got a {len(shape)}-D "
-            f"shape {_fmt(shape)}"
+            f"{layer_name(layer)} expects a {dims} input ({example}), got a {len(shape)}-D "
+            f"shape {format_shape(shape)}"
         )
 
 
@@ -76,10 +84,10 @@ def _batch_example(n: int) -> str:
 def _channels_check(layer: Any, shape: Shape, expected: int, what: str, n: int) -> None:
     c = shape[-(n + 1)]
     if c != expected:
-        cls = _name(layer)
+        cls = layer_name(layer)
         raise ShapeError(
             f"{cls} expects {expected} input channels ({what}={expected}) but the input "
-            f"has {c} (shape {_fmt(shape)}); use {what}={c} or make the previous layer "
+            f"has {c} (shape {format_shape(shape)}); use {what}={c} or make the previous layer "
             f"output {expected} channels"
         )
 
@@ -93,7 +101,7 @@ def _conv(layer: Any, shape: Shape, name: str) -> Shape:
         _groups_check(layer)
         _channels_check(layer, shape, layer.in_channels, "in_channels", n)
     if any(s == 0 for s in shape[-n:]) or shape[-(n + 1)] == 0:
-        raise ShapeError(f"{_name(layer)} got an empty input {_fmt(shape)}")
+        raise ShapeError(f"{layer_name(layer)} got an empty input {format_shape(shape)}")
     sizes = shape[-n:]
     out = []
     mode = getattr(layer, "padding_mode", "zeros")
@@ -158,7 +166,7 @@ def _check_pad_mode(mode: str, size: int, pad: tuple[int, int]) -> None:
 def _in_dim(err: ShapeError, i: int, n: int) -> ShapeError:
     if n == 1:
         return err
-    return ShapeError(f"{_DIM_NAMES[n][i]}: {err}")
+    return ShapeError(f"{DIM_NAMES[n][i]}: {err}")
 
 
 def _is_uninitialized(layer: Any) -> bool:
@@ -166,7 +174,7 @@ def _is_uninitialized(layer: Any) -> bool:
     return bool(check()) if callable(check) else False
 
 
-def _pool_params(layer: Any, n: int) -> dict[str, tuple]:
+def _pool_params(layer: Any, n: int) -> dict[str, Any]:
     stride = layer.stride if layer.stride not in (None, (), []) else layer.kernel_size
     return {
         "kernel_size": ar.per_dim(layer.kernel_size, n, "kernel_size"),
@@ -182,7 +190,7 @@ def _pool(layer: Any, shape: Shape, name: str) -> Shape:
     _ndims(layer, shape, (n + 1, n + 2), _batch_example(n))
     if any(s == 0 for s in shape[-(n + 1):]):
         raise ShapeError(
-            f"{name} needs a non-empty input (channels and sizes above 0), got {_fmt(shape)}"
+            f"{name} needs a non-empty input (channels and sizes above 0), got {format_shape(shape)}"
         )
     prm = _pool_params(layer, n)
     avg3d = name in ("AvgPool3d", "LPPool3d")
@@ -191,7 +199,7 @@ def _pool(layer: Any, shape: Shape, name: str) -> Shape:
         k = prm["kernel_size"][i]
         if avg3d and size < k:
             raise ShapeError(
-                f"{_DIM_NAMES[n][i]}: {name} needs each input size to be at least the "
+                f"{DIM_NAMES[n][i]}: {name} needs each input size to be at least the "
                 f"kernel (before padding): input {size} < kernel_size {k}; use a kernel "
                 f"<= {size} or a larger input (avg_pool3d refuses it even with padding)"
             )
@@ -216,7 +224,8 @@ def _adaptive(layer: Any, shape: Shape, name: str) -> Shape:
     if any(w is not None and w < 0 for w in wanted):
         raise ShapeError(f"{name}(output_size={raw}): output sizes must be >= 0")
     if name.startswith("AdaptiveAvgPool") and all(
-            (s if w is None else w) == 1 for s, w in zip(shape[-n:], wanted)):
+            # strict=False: this shortcut comes before the dims check, the shape may be short
+            (s if w is None else w) == 1 for s, w in zip(shape[-n:], wanted, strict=False)):
         # aten computes a global average as a mean over the last n dims, on any
         # input with enough dims (the tuple form needs one more, in Python;
         # the 1-d layer checks its dims first).
@@ -228,9 +237,9 @@ def _adaptive(layer: Any, shape: Shape, name: str) -> Shape:
     checked = shape[1:] if name.startswith("AdaptiveMax") else shape[-n:]
     if any(s == 0 for s in checked):
         raise ShapeError(
-            f"{name} needs non-empty channels and spatial sizes, got {_fmt(shape)}"
+            f"{name} needs non-empty channels and spatial sizes, got {format_shape(shape)}"
         )
-    return shape[:-n] + tuple(s if w is None else w for s, w in zip(shape[-n:], wanted))
+    return shape[:-n] + tuple(s if w is None else w for s, w in zip(shape[-n:], wanted, strict=True))
 
 
 def _linear(layer: Any, shape: Shape, name: str) -> Shape:
@@ -241,7 +250,7 @@ def _linear(layer: Any, shape: Shape, name: str) -> Shape:
     if shape[-1] != layer.in_features:
         raise ShapeError(
             f"Linear(in_features={layer.in_features}) receives {shape[-1]} features "
-            f"(input shape {_fmt(shape)}); use nn.Linear({shape[-1]}, "
+            f"(input shape {format_shape(shape)}); use nn.Linear({shape[-1]}, "
             f"{layer.out_features}), or nn.LazyLinear({layer.out_features}) to let "
             "PyTorch infer it"
         )
@@ -287,7 +296,7 @@ def _unflatten(layer: Any, shape: Shape, name: str) -> Shape:
     elif known != total:
         raise ShapeError(
             f"Unflatten sizes {sizes} multiply to {known}, not to the {total} cells "
-            f"of dimension {dim} (input {_fmt(shape)})"
+            f"of dimension {dim} (input {format_shape(shape)})"
         )
     return shape[:dim] + sizes + shape[dim + 1:]
 
@@ -301,7 +310,7 @@ def _batchnorm(layer: Any, shape: Shape, name: str) -> Shape:
     if by_batch and shape[0] * math.prod(shape[2:]) == 1:
         raise ShapeError(
             f"{name} normalises each channel over the batch, so it needs more than 1 "
-            f"value per channel, got input {_fmt(shape)}; use a batch of 2 or more"
+            f"value per channel, got input {format_shape(shape)}; use a batch of 2 or more"
             + (", or call model.eval()" if layer.track_running_stats else "")
         )
     if math.prod(shape) == 0:
@@ -309,7 +318,7 @@ def _batchnorm(layer: Any, shape: Shape, name: str) -> Shape:
     if (layer.track_running_stats or layer.affine) and shape[1] != layer.num_features:
         raise ShapeError(
             f"{name}({layer.num_features}) gets {shape[1]} channels (input "
-            f"{_fmt(shape)}); use nn.{name}({shape[1]})"
+            f"{format_shape(shape)}); use nn.{name}({shape[1]})"
         )
     return shape
 
@@ -319,17 +328,17 @@ def _instancenorm(layer: Any, shape: Shape, name: str) -> Shape:
     _ndims(layer, shape, (n + 1, n + 2), _batch_example(n))
     c = shape[-(n + 1)]
     if layer.affine and len(shape) == n + 2 and shape[0] == 0:
-        raise ShapeError(f"{name}(affine=True) cannot normalise an empty batch {_fmt(shape)}")
+        raise ShapeError(f"{name}(affine=True) cannot normalise an empty batch {format_shape(shape)}")
     if (layer.affine or layer.track_running_stats) and c != layer.num_features and (
             math.prod(shape) > 0):
         # its weight or running statistics hold num_features values
         raise ShapeError(
-            f"{name}({layer.num_features}) gets {c} channels (input {_fmt(shape)}, "
+            f"{name}({layer.num_features}) gets {c} channels (input {format_shape(shape)}, "
             f"channels at dimension {len(shape) - n - 1}); use nn.{name}({c}, ...)"
         )
     if (layer.training or not layer.track_running_stats) and math.prod(shape[-n:]) == 1:
         raise ShapeError(
-            f"{name} needs more than 1 spatial value per channel, got input {_fmt(shape)}"
+            f"{name} needs more than 1 spatial value per channel, got input {format_shape(shape)}"
         )
     return shape
 
@@ -338,23 +347,23 @@ def _layernorm(layer: Any, shape: Shape, name: str) -> Shape:
     norm = tuple(layer.normalized_shape)
     if shape[len(shape) - len(norm):] != norm or len(shape) < len(norm):
         raise ShapeError(
-            f"LayerNorm({list(norm)}) needs the input to end in {_fmt(norm)}, got "
-            f"{_fmt(shape)}; use nn.LayerNorm({list(shape[-len(norm):]) if norm else []})"
+            f"LayerNorm({list(norm)}) needs the input to end in {format_shape(norm)}, got "
+            f"{format_shape(shape)}; use nn.LayerNorm({list(shape[-len(norm):]) if norm else []})"
         )
     return shape
 
 
 def _groupnorm(layer: Any, shape: Shape, name: str) -> Shape:
     if len(shape) < 2:
-        raise ShapeError(f"GroupNorm expects an (N, C, ...) input, got {_fmt(shape)}")
+        raise ShapeError(f"GroupNorm expects an (N, C, ...) input, got {format_shape(shape)}")
     if shape[1] != layer.num_channels:
         raise ShapeError(
             f"GroupNorm({layer.num_groups}, {layer.num_channels}) gets {shape[1]} channels "
-            f"(input {_fmt(shape)}); use num_channels={shape[1]}"
+            f"(input {format_shape(shape)}); use num_channels={shape[1]}"
         )
     if shape[0] * shape[1] // layer.num_groups * math.prod(shape[2:]) == 1:
         raise ShapeError(
-            f"GroupNorm({layer.num_groups}, {layer.num_channels}) on {_fmt(shape)} "
+            f"GroupNorm({layer.num_groups}, {layer.num_channels}) on {format_shape(shape)} "
             "normalises groups of a single value; PyTorch needs more than 1 value per "
             "group: use fewer groups, a larger input or a batch of 2 or more"
         )
@@ -381,12 +390,12 @@ def _upsample(layer: Any, shape: Shape, name: str) -> Shape:
         sizes = tuple(ar.per_dim(layer.size, n, "size"))
     else:
         scales = ar.per_dim(layer.scale_factor, n, "scale_factor")
-        sizes = tuple(int(math.floor(float(s) * f)) for s, f in zip(shape[2:], scales))
+        sizes = tuple(int(math.floor(float(s) * f)) for s, f in zip(shape[2:], scales, strict=True))
     if shape[1] == 0:
-        raise ShapeError(f"{name} needs at least one channel, got {_fmt(shape)}")
+        raise ShapeError(f"{name} needs at least one channel, got {format_shape(shape)}")
     if min(shape[2:]) < 1 or min(sizes) < 1:
         raise ShapeError(
-            f"{name} turns the spatial size {_fmt(shape[2:])} into {_fmt(sizes)}; "
+            f"{name} turns the spatial size {format_shape(shape[2:])} into {format_shape(sizes)}; "
             "PyTorch needs every input and output size above 0: use a larger "
             "scale_factor or input"
         )
@@ -395,7 +404,7 @@ def _upsample(layer: Any, shape: Shape, name: str) -> Shape:
 
 def _pixel_shuffle(layer: Any, shape: Shape, name: str) -> Shape:
     if len(shape) < 3:
-        raise ShapeError(f"{name} expects at least a 3-D (C, H, W) input, got {_fmt(shape)}")
+        raise ShapeError(f"{name} expects at least a 3-D (C, H, W) input, got {format_shape(shape)}")
     c, h, w = shape[-3:]
     if name == "PixelShuffle":
         r = layer.upscale_factor
@@ -425,12 +434,12 @@ def _padlayer(layer: Any, shape: Shape, name: str) -> Shape:
     if mode == "zeros":
         if len(shape) < n:
             raise ShapeError(
-                f"{name} pads the last {n} dimensions; the input {_fmt(shape)} has {len(shape)}"
+                f"{name} pads the last {n} dimensions; the input {format_shape(shape)} has {len(shape)}"
             )
     else:
         _ndims(layer, shape, (n + 1, n + 2), "(N, C, ...) or (C, ...)")
         if mode != "circular" and any(s == 0 for s in shape[-(n + 1):]):
-            raise ShapeError(f"{name} needs non-empty channels and sizes, got {_fmt(shape)}")
+            raise ShapeError(f"{name} needs non-empty channels and sizes, got {format_shape(shape)}")
     out = list(shape)
     for i in range(n):
         left, right = pads[2 * i], pads[2 * i + 1]
@@ -448,7 +457,7 @@ def _padlayer(layer: Any, shape: Shape, name: str) -> Shape:
             raise ShapeError(f"{name}{pads} leaves dimension {axis} with {out[axis]} cells")
     if mode in ("reflect", "replicate") and all(o == 0 for o in out[-n:]):
         # their kernels refuse an output with no cells at all
-        raise ShapeError(f"{name}{pads} leaves the input {_fmt(shape)} with no cells")
+        raise ShapeError(f"{name}{pads} leaves the input {format_shape(shape)} with no cells")
     return tuple(out)
 
 
@@ -463,7 +472,7 @@ def _sequential(layer: Any, shape: Shape, name: str) -> Shape:
         try:
             shape = output_shape(child, shape)
         except ShapeError as err:
-            raise ShapeError(f"layer {child_name} ({_name(child)}): {err}") from None
+            raise ShapeError(f"layer {child_name} ({layer_name(child)}): {err}") from None
     return shape
 
 
@@ -480,7 +489,7 @@ def _feature_dropout(layer: Any, shape: Shape, name: str) -> Shape:
     if active and dims < 2:
         raise ShapeError(
             f"{name} in training mode drops whole channels, so it needs at least a 2-D "
-            f"input, got {_fmt(shape)}; use nn.Dropout for a 1-D input"
+            f"input, got {format_shape(shape)}; use nn.Dropout for a 1-D input"
         )
     return shape
 
@@ -495,8 +504,8 @@ def _rule(name: str) -> Callable[[Any, Shape, str], Shape] | None:
         "UpsamplingBilinear2d": _upsample, "PixelShuffle": _pixel_shuffle,
         "PixelUnshuffle": _pixel_shuffle, "Sequential": _sequential,
         "Dropout1d": _dropout1d, "Dropout2d": _feature_dropout,
-        "Dropout3d": _feature_dropout, "FeatureAlphaDropout": _feature_dropout, "BatchNorm1d": _batchnorm, "BatchNorm2d": _batchnorm,
-        "BatchNorm3d": _batchnorm,
+        "Dropout3d": _feature_dropout, "FeatureAlphaDropout": _feature_dropout,
+        "BatchNorm1d": _batchnorm, "BatchNorm2d": _batchnorm, "BatchNorm3d": _batchnorm,
     }
     if name in table:
         return table[name]
@@ -549,10 +558,11 @@ def output_shape(layer: Any, input_shape: Sequence[int]) -> Shape:
     >>> output_shape(nn.Linear(4096, 10), (8, 2048))
     Traceback (most recent call last):
     ...
-    convwidget.errors.ShapeError: Linear(in_features=4096) receives 2048 features (input shape (8, 2048)); use nn.Linear(2048, 10), or nn.LazyLinear(10) to let PyTorch infer it
+    convwidget.errors.ShapeError: Linear(in_features=4096) receives 2048 features (input shape (8, 2048));
+        use nn.Linear(2048, 10), or nn.LazyLinear(10) to let PyTorch infer it
     """
-    shape = _shape(input_shape)
-    name = _name(layer)
+    shape = as_shape(input_shape)
+    name = layer_name(layer)
     rule = _rule(name)
     if rule is None:
         raise TypeError(
@@ -569,7 +579,7 @@ def layer_kind(layer: Any) -> str | None:
     >>> layer_kind(nn.ConvTranspose2d(1, 1, 3)), layer_kind(nn.ReLU())
     ('conv_transpose', None)
     """
-    stem = _name(layer).removeprefix("Lazy")[:-2]
+    stem = layer_name(layer).removeprefix("Lazy")[:-2]
     return {"Conv": "conv", "ConvTranspose": "conv_transpose", "MaxPool": "max_pool",
             "AvgPool": "avg_pool", "LPPool": "avg_pool"}.get(stem)
 
@@ -583,11 +593,11 @@ def spatial_settings(layer: Any) -> dict[str, Any]:
     """
     kind = layer_kind(layer)
     if kind is None:
-        raise TypeError(f"{_name(layer)} is not a convolution or pooling layer")
-    n = _spatial_n(_name(layer))
+        raise TypeError(f"{layer_name(layer)} is not a convolution or pooling layer")
+    n = _spatial_n(layer_name(layer))
     if kind.endswith("pool"):
         prm = _pool_params(layer, n)
-        if _name(layer).startswith("LPPool"):
+        if layer_name(layer).startswith("LPPool"):
             prm["padding"] = (0,) * n
         prm["ceil_mode"] = bool(layer.ceil_mode)
         return prm
@@ -597,45 +607,3 @@ def spatial_settings(layer: Any) -> dict[str, Any]:
     if kind == "conv_transpose":
         out["output_padding"] = tuple(layer.output_padding)
     return out
-
-
-def explain_layer(layer: Any, input_shape: Sequence[int]) -> Explanation:
-    """:func:`~convwidget.explain` for a torch layer and a full input shape.
-
-    >>> import torch.nn as nn
-    >>> print(explain_layer(nn.Conv2d(3, 8, 5, padding=2), (1, 3, 28, 28)))
-    Conv2d: input 1 × 3 × 28 × 28 → output 1 × 8 × 28 × 28
-      height: ⌊(28 + 2·2 − 1·(5 − 1) − 1) / 1⌋ + 1 = 28
-      width:  ⌊(28 + 2·2 − 1·(5 − 1) − 1) / 1⌋ + 1 = 28
-      (the kernel spans 5 cells; the padded input has 32 cells: 28 + 2×2)
-    """
-    shape = _shape(input_shape)
-    error = None
-    try:
-        out: Shape | None = output_shape(layer, shape)
-    except ShapeError as err:
-        out, error = None, str(err)
-    dims: tuple[DimExplanation, ...] = ()
-    kind = layer_kind(layer)
-    n = _spatial_n(_name(layer))
-    if kind is not None and len(shape) >= n + 1:
-        prm = spatial_settings(layer)
-        pad = prm["padding"]
-        sizes = list(shape[-n:])
-        pads = [pad] * n if isinstance(pad, str) else list(pad)
-        if getattr(layer, "padding_mode", "zeros") != "zeros" and not isinstance(pad, str):
-            for i in range(n):
-                if pads[i] < 0:  # F.pad crops first; the conv itself has no padding
-                    sizes[i], pads[i] = sizes[i] + 2 * pads[i], 0
-        dims = tuple(
-            _explain_dim(
-                kind, _DIM_NAMES[n][i], sizes[i], prm["kernel_size"][i],
-                prm["stride"][i], pads[i], prm["dilation"][i],
-                prm.get("output_padding", (0,) * n)[i], prm.get("ceil_mode", False))
-            for i in range(n)
-        )
-    if out is not None and dims and any(d.output != o for d, o in zip(dims, out[-n:])):
-        # torch shortcuts (an empty batch skips some checks): the layer's shape wins
-        dims = tuple(replace(d, output=o, error=None) for d, o in zip(dims, out[-n:]))
-    return Explanation(title=_name(layer), dims=dims, error=error,
-                       input_shape=shape, output_shape=out)
