@@ -25,16 +25,18 @@ from __future__ import annotations
 
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
-from dataclasses import replace
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from torch import nn
 
+from .spec import KINDS, LayerSpec, _pair  # re-exported: LayerSpec lived here first
+
 __all__ = [
-    "KINDS",
-    "LayerSpec",
+    "KINDS",  # from .spec
+    "LayerSpec",  # from .spec
     "settings_from_layer",
     "TorchResult",
     "MAX_MACS",
@@ -45,130 +47,38 @@ __all__ = [
     "run_layer",
 ]
 
-KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool")
-
-Pair = tuple[int, int]
-PaddingValue = Union[Pair, str]
-
-
-def _pair(name: str, value: Any) -> Pair:
-    """Normalise an int or a 2-sequence of ints to a pair, naming the parameter if it is bad."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be an int or a pair of ints, not {value!r}")
-    if isinstance(value, int):
-        return (value, value)
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an int or a pair of ints, not {value!r}") from None
-    if len(items) == 1:
-        items = items * 2
-    if len(items) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-        raise ValueError(
-            f"{name} must be an int or a pair of ints (height, width), not {value!r}"
-        )
-    return (items[0], items[1])
-
-
-def _padding(value: Any) -> PaddingValue:
-    if isinstance(value, str):
-        if value not in ("same", "valid"):
-            raise ValueError(f"padding must be a number, a pair, 'same' or 'valid', not {value!r}")
-        return value
-    return _pair("padding", value)
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One 2-d layer's settings, in PyTorch's parameter names.
-
-    Values are normalised to (height, width) pairs; ``padding`` may also be
-    ``'same'`` or ``'valid'``. Only the parameters the kind has are passed to
-    torch (``ceil_mode`` for pooling, ``output_padding`` for a transposed
-    convolution, ``count_include_pad`` for an average pool, channels and groups
-    for convolutions).
-
-    >>> LayerSpec.from_settings(kind="max_pool", kernel_size=2).stride
-    (2, 2)
-    """
-
-    kind: str = "conv"
-    kernel_size: Pair = (3, 3)
-    stride: Pair = (1, 1)
-    padding: PaddingValue = (0, 0)
-    dilation: Pair = (1, 1)
-    output_padding: Pair = (0, 0)
-    ceil_mode: bool = False
-    count_include_pad: bool = True
-    in_channels: int = 1
-    out_channels: int = 1
-    groups: int = 1
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {self.kind!r}")
-
-    @classmethod
-    def from_settings(cls, **settings: Any) -> "LayerSpec":
-        """Build from keyword settings in PyTorch's names (ints or per-dim pairs).
-
-        A pool without ``stride`` takes the kernel size as its stride, as in
-        PyTorch. Unknown names are refused.
-
-        >>> LayerSpec.from_settings(kernel_size=(3, 5), padding="same").padding
-        'same'
-        """
-        allowed = set(cls.__dataclass_fields__)
-        unknown = set(settings) - allowed
-        if unknown:
-            raise ValueError(
-                f"unknown setting(s) {', '.join(sorted(unknown))}; "
-                f"use {', '.join(sorted(allowed))}"
-            )
-        kind = settings.get("kind", "conv")
-        kernel = _pair("kernel_size", settings.get("kernel_size", 3))
-        stride_value = settings.get("stride")
-        if stride_value is None:
-            stride_value = kernel if kind in ("max_pool", "avg_pool") else 1
-        return cls(
-            kind=kind,
-            kernel_size=kernel,
-            stride=_pair("stride", stride_value),
-            padding=_padding(settings.get("padding", 0)),
-            dilation=_pair("dilation", settings.get("dilation", 1)),
-            output_padding=_pair("output_padding", settings.get("output_padding", 0)),
-            ceil_mode=bool(settings.get("ceil_mode", False)),
-            count_include_pad=bool(settings.get("count_include_pad", True)),
-            in_channels=int(settings.get("in_channels", 1)),
-            out_channels=int(settings.get("out_channels", 1)),
-            groups=int(settings.get("groups", 1)),
-        )
-
-    @property
-    def is_pool(self) -> bool:
-        return self.kind in ("max_pool", "avg_pool")
-
-    def parameter_count(self) -> int:
-        """Learnable parameters of the layer as PyTorch builds it by default (bias on).
-
-        >>> LayerSpec.from_settings(kernel_size=3, in_channels=3, out_channels=8).parameter_count()
-        224
-        """
-        if self.is_pool:
-            return 0
-        k = self.kernel_size[0] * self.kernel_size[1]
-        if self.kind == "conv":
-            weights = self.out_channels * (self.in_channels // max(self.groups, 1)) * k
-        else:
-            weights = self.in_channels * (self.out_channels // max(self.groups, 1)) * k
-        return weights + self.out_channels
+Pair = tuple[int, ...]
+PaddingValue = Pair | str
 
 
 def _arg(value: PaddingValue | Pair) -> Any:
-    """Pass a symmetric pair to torch as one int, as people write it."""
-    if isinstance(value, tuple) and value[0] == value[1]:
+    """Pass a symmetric tuple to torch as one int, as people write it."""
+    if isinstance(value, tuple) and value and len(set(value)) == 1:
         return value[0]
     return value
+
+
+def _extras(spec: LayerSpec) -> dict[str, Any]:
+    """The keyword arguments beyond kernel_size/stride/padding that differ from torch's defaults,
+    in the order a learner writes them."""
+    ones, zeros = (1,) * spec.ndim, (0,) * spec.ndim
+    out: dict[str, Any] = {}
+    if spec.kind == "conv_transpose" and spec.output_padding != zeros:
+        out["output_padding"] = _arg(spec.output_padding)
+    if spec.kind in ("conv", "conv_transpose") and spec.groups != 1:
+        out["groups"] = spec.groups
+    if spec.kind != "avg_pool" and spec.dilation != ones:
+        out["dilation"] = _arg(spec.dilation)
+    if spec.kind in ("conv", "conv_transpose"):
+        if not spec.bias:
+            out["bias"] = False
+        if spec.padding_mode != "zeros":
+            out["padding_mode"] = spec.padding_mode
+    if spec.is_pool and spec.ceil_mode:
+        out["ceil_mode"] = True
+    if spec.kind == "avg_pool" and not spec.count_include_pad:
+        out["count_include_pad"] = False
+    return out
 
 
 def layer_code(spec: LayerSpec) -> str:
@@ -179,35 +89,12 @@ def layer_code(spec: LayerSpec) -> str:
     >>> layer_code(LayerSpec.from_settings(kind="max_pool", kernel_size=2, ceil_mode=True))
     'nn.MaxPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=True)'
     """
-    parts = [f"kernel_size={_arg(spec.kernel_size)!r}", f"stride={_arg(spec.stride)!r}",
-             f"padding={_arg(spec.padding)!r}"]
-    if spec.kind == "conv":
-        head = f"nn.Conv2d({spec.in_channels}, {spec.out_channels}, "
-        if spec.dilation != (1, 1):
-            parts.append(f"dilation={_arg(spec.dilation)!r}")
-        if spec.groups != 1:
-            parts.append(f"groups={spec.groups}")
-    elif spec.kind == "conv_transpose":
-        head = f"nn.ConvTranspose2d({spec.in_channels}, {spec.out_channels}, "
-        if spec.output_padding != (0, 0):
-            parts.append(f"output_padding={_arg(spec.output_padding)!r}")
-        if spec.groups != 1:
-            parts.append(f"groups={spec.groups}")
-        if spec.dilation != (1, 1):
-            parts.append(f"dilation={_arg(spec.dilation)!r}")
-    elif spec.kind == "max_pool":
-        head = "nn.MaxPool2d("
-        if spec.dilation != (1, 1):
-            parts.append(f"dilation={_arg(spec.dilation)!r}")
-        if spec.ceil_mode:
-            parts.append("ceil_mode=True")
-    else:
-        head = "nn.AvgPool2d("
-        if spec.ceil_mode:
-            parts.append("ceil_mode=True")
-        if not spec.count_include_pad:
-            parts.append("count_include_pad=False")
-    return head + ", ".join(parts) + ")"
+    head = f"nn.{spec.torch_class}("
+    if not spec.is_pool:
+        head += f"{spec.in_channels}, {spec.out_channels}, "
+    keywords = {"kernel_size": _arg(spec.kernel_size), "stride": _arg(spec.stride),
+                "padding": _arg(spec.padding), **_extras(spec)}
+    return head + ", ".join(f"{k}={v!r}" for k, v in keywords.items()) + ")"
 
 
 def build_layer(spec: LayerSpec, device: str | None = None) -> nn.Module:
@@ -220,31 +107,23 @@ def build_layer(spec: LayerSpec, device: str | None = None) -> nn.Module:
     >>> build_layer(LayerSpec.from_settings(kind="avg_pool", kernel_size=2))
     AvgPool2d(kernel_size=2, stride=2, padding=0)
     """
-    # Symmetric pairs go in as one int, as in layer_code (so the reprs agree).
-    k, s, p, d = (_arg(v) for v in (spec.kernel_size, spec.stride, spec.padding, spec.dilation))
+    # Symmetric tuples go in as one int, as in layer_code (so the reprs agree).
+    k, s, p = (_arg(v) for v in (spec.kernel_size, spec.stride, spec.padding))
+    cls = getattr(nn, spec.torch_class)
+    if isinstance(p, str) and spec.kind != "conv":
+        # torch raises a bare TypeError deep inside; say it the way a learner can act on.
+        raise ValueError(
+            f"{spec.torch_class} takes a numeric padding, not padding={p!r}; use a number"
+            + (" (padding='valid' is padding=0)" if spec.kind == "conv_transpose" else ""))
     layer: nn.Module
-    if spec.kind == "conv":
-        layer = nn.Conv2d(spec.in_channels, spec.out_channels, k, stride=s, padding=p,
-                          dilation=d, groups=spec.groups, device=device)
-    elif spec.kind == "conv_transpose":
-        if isinstance(p, str):
-            # torch raises a bare TypeError deep inside; say it the way a learner can act on.
-            raise ValueError(
-                f"ConvTranspose2d takes a numeric padding, not padding={p!r}; "
-                "use a number (padding='valid' is padding=0)"
-            )
-        layer = nn.ConvTranspose2d(spec.in_channels, spec.out_channels, k, stride=s, padding=p,
-                                   output_padding=_arg(spec.output_padding), groups=spec.groups,
-                                   dilation=d, device=device)
-    elif spec.kind == "max_pool":
-        if isinstance(p, str):
-            raise ValueError(f"MaxPool2d takes a numeric padding, not padding={p!r}; use a number")
-        layer = nn.MaxPool2d(k, stride=s, padding=p, dilation=d, ceil_mode=spec.ceil_mode)
+    if spec.is_pool:
+        if spec.norm_type is not None:
+            layer = cls(spec.norm_type, k, stride=s, ceil_mode=spec.ceil_mode)
+        else:
+            layer = cls(k, stride=s, padding=p, **_extras(spec))
     else:
-        if isinstance(p, str):
-            raise ValueError(f"AvgPool2d takes a numeric padding, not padding={p!r}; use a number")
-        layer = nn.AvgPool2d(k, stride=s, padding=p, ceil_mode=spec.ceil_mode,
-                             count_include_pad=spec.count_include_pad)
+        layer = cls(spec.in_channels, spec.out_channels, k, stride=s, padding=p,
+                    device=device, **_extras(spec))
     with torch.no_grad():
         for name, param in layer.named_parameters():
             param.fill_(1.0 if name == "weight" else 0.0)
@@ -296,7 +175,7 @@ class one_thread:
     True
     """
 
-    def __enter__(self) -> "one_thread":
+    def __enter__(self) -> one_thread:
         self._before = torch.get_num_threads()
         if self._before != 1:
             torch.set_num_threads(1)
@@ -307,8 +186,8 @@ class one_thread:
             torch.set_num_threads(self._before)
 
 
-_LAYERS: "OrderedDict[LayerSpec, nn.Module]" = OrderedDict()
-_INPUTS: "OrderedDict[tuple[int, int, int], torch.Tensor]" = OrderedDict()
+_LAYERS: OrderedDict[LayerSpec, nn.Module] = OrderedDict()
+_INPUTS: OrderedDict[tuple[int, int, int], torch.Tensor] = OrderedDict()
 _CACHE_SIZE = 64
 
 
@@ -418,16 +297,11 @@ def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 14
     return TorchResult(spec, shape, out_shape, values, None, None, params, code, macs, computed)
 
 
-_LAYER_KINDS = {
-    nn.Conv2d: "conv",
-    nn.ConvTranspose2d: "conv_transpose",
-    nn.MaxPool2d: "max_pool",
-    nn.AvgPool2d: "avg_pool",
-}
-
-
 def settings_from_layer(layer: nn.Module) -> dict[str, Any]:
     """The settings (PyTorch's names) of a 2-d conv/pool layer, for ``ConvExplorer(**settings)``.
+
+    Read by :meth:`convwidget.spec.LayerSpec.from_layer`; other dimensions are refused
+    with a sentence (the explorer draws two).
 
     >>> from torch import nn
     >>> s = settings_from_layer(nn.Conv2d(3, 8, 5, stride=2, padding=2))
@@ -436,26 +310,10 @@ def settings_from_layer(layer: nn.Module) -> dict[str, Any]:
     >>> settings_from_layer(nn.MaxPool2d(2))["stride"]
     (2, 2)
     """
-    kind = next((k for cls, k in _LAYER_KINDS.items() if isinstance(layer, cls)), None)
-    if kind is None:
-        names = ", ".join(cls.__name__ for cls in _LAYER_KINDS)
-        raise ValueError(f"ConvExplorer shows {names} layers, not {type(layer).__name__}")
-    padding = layer.padding
-    settings: dict[str, Any] = {
-        "kind": kind,
-        "kernel_size": _pair("kernel_size", layer.kernel_size),
-        "stride": _pair("stride", layer.stride if layer.stride is not None else layer.kernel_size),
-        "padding": padding if isinstance(padding, str) else _pair("padding", padding),
-    }
-    if kind in ("conv", "conv_transpose", "max_pool"):
-        settings["dilation"] = _pair("dilation", layer.dilation)
-    if kind in ("conv", "conv_transpose"):
-        settings.update(in_channels=layer.in_channels, out_channels=layer.out_channels,
-                        groups=layer.groups)
-    if kind == "conv_transpose":
-        settings["output_padding"] = _pair("output_padding", layer.output_padding)
-    if kind in ("max_pool", "avg_pool"):
-        settings["ceil_mode"] = bool(layer.ceil_mode)
-    if kind == "avg_pool":
-        settings["count_include_pad"] = bool(layer.count_include_pad)
-    return settings
+    spec = LayerSpec.from_layer(layer)
+    if spec.ndim != 2 or spec.norm_type is not None:
+        raise ValueError(
+            f"ConvExplorer shows Conv2d, ConvTranspose2d, MaxPool2d and AvgPool2d layers, not "
+            f"{type(layer).__name__} ({spec.torch_class}); use convwidget.explain or "
+            "convwidget.trace for it")
+    return spec.settings()
