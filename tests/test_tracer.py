@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import torch
@@ -32,11 +33,11 @@ from models import (  # noqa: E402
     true_in_features,
 )
 
+from convwidget.cli import main_trace  # noqa: E402
 from convwidget.tracer import (  # noqa: E402
     Problem,
     TraceReport,
     input_size_range,
-    main_trace,
     trace,
 )
 
@@ -106,9 +107,8 @@ def test_wrong_linear_is_reported_and_the_trace_goes_on(case: str, delta: int) -
     name, need = first_fc(case)
     model = build(need + delta)
     with pytest.raises(RuntimeError, match="shapes cannot be multiplied|size mismatch|"
-                                           "mat1 and mat2"):
-        with torch.no_grad():
-            model(torch.zeros(shape))  # PyTorch refuses the wrong model
+                                           "mat1 and mat2"), torch.no_grad():
+        model(torch.zeros(shape))  # PyTorch refuses the wrong model
     report = trace(model, shape)
     assert not report.ok
     assert report.error is None  # continued past the mismatch
@@ -293,15 +293,16 @@ def snapshot(model: nn.Module) -> dict[str, Any]:
 def assert_unchanged(model: nn.Module, before: dict[str, Any]) -> None:
     after = snapshot(model)
     for (n, p, v, rg, dev, dt), (n2, p2, _, rg2, dev2, dt2) in zip(before["params"],
-                                                                   after["params"]):
+                                                                   after["params"], strict=False):
         assert n == n2 and p is p2 and rg == rg2 and dev == dev2 and dt == dt2
         assert v is None or torch.equal(p2.detach(), v)
     assert len(before["params"]) == len(after["params"])
-    for (n, b, v, dev, dt), (n2, b2, _, dev2, dt2) in zip(before["buffers"], after["buffers"]):
+    for (n, b, v, dev, dt), (n2, b2, _, dev2, dt2) in zip(before["buffers"], after["buffers"],
+                                                          strict=False):
         assert n == n2 and b is b2 and dev == dev2 and dt == dt2
         assert v is None or torch.equal(b2, v)
     assert before["training"] == after["training"]
-    for h, h2 in zip(before["hooks"], after["hooks"]):
+    for h, h2 in zip(before["hooks"], after["hooks"], strict=False):
         assert h[:7] == h2[:7]
         assert h[7] is h2[7] and h[8] is h2[8]  # the same dict objects
     assert before["classes"] == after["classes"]

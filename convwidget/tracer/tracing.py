@@ -1,0 +1,218 @@
+"""``trace``: run a model's own forward on meta stand-ins and collect the report.
+
+The user's model is neither moved nor copied: its parameters and buffers are swapped for
+meta stand-ins for the duration of the call (``torch.func.functional_call``) and restored
+afterwards, with every hook we add removed and every module's train/eval flag put back, in
+``finally``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+from torch.func import functional_call
+from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
+
+from .calls import explain_module, first_tensor, is_builtin
+from .mode import Recorder
+from .report import Problem, Shape, TraceReport, fmt_shape
+
+if TYPE_CHECKING:
+    from ..pasted import Pasted
+
+__all__ = ["check_shape", "trace", "warm_up"]
+
+_warm_lock = threading.Lock()
+_warmed = False
+
+
+def warm_up(background: bool = False) -> threading.Thread | None:
+    """Pay the one-off costs of a first trace now (a tiny trace), once per process.
+
+    They are small: the tracer answers convolution, pooling, linear, adaptive pooling,
+    activations, normalization and broadcasting arithmetic itself, which spares most
+    models PyTorch's Python meta kernels, whose first use imports sympy and
+    ``torch._dynamo`` (1-2 s here). Ops outside that list still pay it once.
+
+    With ``background=True`` the work runs in a daemon thread, returned so callers may join.
+
+    >>> warm_up()
+    """
+    def run() -> None:
+        global _warmed
+        with _warm_lock:
+            if _warmed:
+                return
+            tiny = nn.Sequential(nn.Conv2d(1, 1, 3, device="meta"), nn.ReLU(), nn.MaxPool2d(2),
+                                 nn.Flatten(), nn.Linear(1, 1, device="meta"))
+            trace(tiny, (1, 1, 4, 4))
+            _warmed = True
+    if background:
+        thread = threading.Thread(target=run, name="convwidget-warm-up", daemon=True)
+        thread.start()
+        return thread
+    run()
+    return None
+
+
+def check_shape(input_shape: Any) -> Shape:
+    """``input_shape`` as a tuple of ints, or ValueError with a sentence.
+
+    >>> check_shape([1, 3, 32.0, 32])
+    (1, 3, 32, 32)
+    """
+    try:
+        shape = tuple(int(s) for s in input_shape)
+        bad = any(s < 0 for s in shape) or any(float(a) != int(a) for a in input_shape)
+    except (TypeError, ValueError):
+        shape, bad = (), True
+    if bad or not shape:
+        raise ValueError(f"input_shape must be a sequence of non-negative whole numbers like "
+                         f"(1, 3, 32, 32), got {input_shape!r}")
+    return shape
+
+
+def _as_module(model: Any) -> tuple[nn.Module, list[str]]:
+    """The module to trace and the notes that come with it (pasted text is read)."""
+    if isinstance(model, str):
+        from ..pasted import read
+
+        model = read(model)
+    if isinstance(getattr(model, "model", None), nn.Module) and hasattr(model, "notes"):
+        return model.model, list(model.notes)  # a convwidget.pasted.Pasted
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"trace() needs a torch.nn.Module or pasted PyTorch text, got "
+                        f"{type(model).__name__}")
+    return model, list(getattr(model, "convwidget_notes", None) or [])
+
+
+def _input_dtype(model: nn.Module, dtype: torch.dtype | None) -> torch.dtype:
+    if dtype is not None:
+        return dtype
+    first_leaf = next((m for m in model.modules() if not m._modules), None)
+    if isinstance(first_leaf, (nn.Embedding, nn.EmbeddingBag)):
+        return torch.long  # token ids
+    return next((p.dtype for p in model.parameters()
+                 if not isinstance(p, UninitializedParameter) and p.is_floating_point()),
+                torch.float32)
+
+
+def _standins(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A meta tensor for every materialized parameter and buffer, by qualified name."""
+    return {n: torch.empty(t.shape, dtype=t.dtype, device="meta")
+            for n, t in (*model.named_parameters(), *model.named_buffers())
+            if not isinstance(t, (UninitializedParameter, UninitializedBuffer))}
+
+
+@contextmanager
+def _hooked(model: nn.Module, recorder: Recorder, training: bool) -> Iterator[None]:
+    """The recorder's hooks on every module and ``training`` set, all undone on exit."""
+    modules = list(model.modules())
+    modes = [m.training for m in modules]
+    handles = []
+    lazy_hooks: list[tuple[nn.Module, dict[Any, Any], dict[Any, Any]]] = []
+    try:
+        for m in modules:
+            m.training = training
+            if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params():
+                # Its own pre-hook would materialize real weights in the user's model:
+                # set it aside (the dicts are restored as they were, order included).
+                hook_id = m._initialize_hook.id
+                lazy_hooks.append((m, dict(m._forward_pre_hooks),
+                                   dict(m._forward_pre_hooks_with_kwargs)))
+                m._forward_pre_hooks.pop(hook_id, None)
+                m._forward_pre_hooks_with_kwargs.pop(hook_id, None)
+            handles.append(m.register_forward_pre_hook(recorder.pre_hook))
+            handles.append(m.register_forward_hook(recorder.hook))
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+        for m, pre, pre_kw in lazy_hooks:
+            m._forward_pre_hooks.clear()
+            m._forward_pre_hooks.update(pre)
+            m._forward_pre_hooks_with_kwargs.clear()
+            m._forward_pre_hooks_with_kwargs.update(pre_kw)
+        for m, mode in zip(modules, modes, strict=True):
+            m.training = mode
+
+
+def _failure(recorder: Recorder, err: Exception) -> Problem:
+    """The model's own failure as a Problem naming the layer, its input and the steps before."""
+    cause = str(err).strip().split("\n")[0]
+    if not recorder.stack:
+        return Problem("forward", f"the forward pass failed: {cause}")
+    frame = recorder.stack[-1]
+    kind = type(frame.module).__name__
+    shape = frame.input_shapes[0] if frame.input_shapes else None
+    explanation = None
+    if shape is not None and is_builtin(frame.module):
+        explanation = explain_module(frame.module, shape)
+    reason = getattr(explanation, "error", None) or cause
+    where = f"{frame.name} ({kind})" if frame.name else kind
+    after = (f"; the steps before it are listed above (up to "
+             f"{recorder.rows[-1].name})" if recorder.rows else "")
+    return Problem(frame.name or kind,
+                   f"{where} cannot take input {fmt_shape(shape)}: {reason}{after}.")
+
+
+def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, training: bool = False,
+          dtype: torch.dtype | None = None, explain: bool = True) -> TraceReport:
+    """Trace ``model`` on an input of ``input_shape`` without touching its weights.
+
+    Parameters
+    ----------
+    model : an ``nn.Module`` (left exactly as it was: parameters, buffers, device, dtype,
+        train/eval flags, hooks), or pasted PyTorch text (see ``convwidget.parse``), or
+        what ``convwidget.pasted.read`` made of it (its notes join the report's).
+    input_shape : the full input shape, batch first, e.g. ``(1, 3, 32, 32)``.
+    training : trace the training-mode path (default: eval mode, as for inference).
+    dtype : the input's dtype (default: ``torch.long`` when the first layer is an
+        ``nn.Embedding``, else the model's first floating parameter's, else float32).
+    explain : attach ``convwidget.explain`` derivations to conv/pool rows.
+
+    Returns
+    -------
+    TraceReport, with ``rows``, ``problems``, ``linear_in_features``, ``ok``.
+
+    >>> import torch.nn as nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 5), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 24 * 24, 10))
+    >>> r = trace(net, (2, 1, 28, 28))
+    >>> r.ok, r.output_shape, r.linear_in_features
+    (True, (2, 10), {'3': 2304})
+    >>> r.flatten_row.flatten
+    '4 channels × 24 × 24 = 2304'
+    """
+    model, notes = _as_module(model)
+    shape = check_shape(input_shape)
+    dtype = _input_dtype(model, dtype)
+    names = {id(m): n for n, m in model.named_modules()}
+    names[id(model)] = ""
+    standins = _standins(model)
+    total = sum(p.numel() for p in model.parameters()
+                if not isinstance(p, UninitializedParameter))
+    recorder = Recorder(names, shape[0] if len(shape) >= 2 else None, explain)
+    output_shape = None
+    error = None
+    with _hooked(model, recorder, training):
+        x = torch.empty(shape, dtype=dtype, device="meta")
+        try:
+            with torch.no_grad(), recorder:
+                out = functional_call(model, standins, (x,))
+            t = first_tensor(out)
+            output_shape = tuple(t.shape) if t is not None else None
+        except Exception as err:  # the model's own failure: report it with context
+            problem = _failure(recorder, err)
+            error = problem.message
+            recorder.problems.append(problem)
+    return TraceReport(
+        model_name=type(model).__name__, input_shape=shape, rows=recorder.rows,
+        output_shape=output_shape, linear_in_features=recorder.linear_in,
+        problems=recorder.problems, error=error, notes=notes, total_params=total,
+        _model=model, _options={"training": training, "dtype": dtype})
