@@ -184,7 +184,7 @@ def main() -> None:
                       f"{'(not run: 40 GB of weights)':>9}")
                 continue
             runs = args.runs if method != "exec, CPU" else max(3, args.runs // 3)
-            cold, med = timed(lambda: _build(text, name, method), runs)
+            cold, med = timed(lambda t=text, n=name, m=method: _build(t, n, m), runs)
             mem = peak_mb(model, method)
             base = base or med
             mem_s = f"{mem:9.1f}" if mem is not None else f"{'?':>9}"
@@ -192,7 +192,7 @@ def main() -> None:
                   f" {med / base:8.1f}x")
     print(f"\n{'hostile input':28} {'refused in (median ms)':>24}")
     for label, text in HOSTILE.items():
-        def refuse(text: str = text) -> None:
+        def refuse(text: str = text, label: str = label) -> None:
             try:
                 parse(text)
             except ValueError:

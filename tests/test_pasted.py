@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 
+import models  # tests/models.py: reference models built from torch.nn
 import pytest
 import torch
 import torch.nn as nn
@@ -24,8 +25,6 @@ from hypothesis import strategies as st
 import convwidget
 from convwidget.loading import load_model
 from convwidget.pasted import Pasted, PasteError, ViewAs, parse, read
-
-import models  # tests/models.py: reference models built from torch.nn
 
 
 def leaves(model: nn.Module) -> list[tuple[str, str]]:
@@ -545,6 +544,7 @@ def test_hostile_text_is_refused_and_never_run(text: str, match: str, tmp_path, 
     monkeypatch.undo()
     assert isinstance(info.value, PasteError)
     assert not sentinel.exists()
+    assert not {m for m in set(sys.modules) - modules_before if not m.startswith("torch")}
 
 
 def test_refusal_messages_name_the_line() -> None:

@@ -1,0 +1,262 @@
+"""Pasted PyTorch text -> ``torch.nn.Sequential``, without ever running the text.
+
+People paste models into forums in every shape: an ``nn.Sequential(...)``
+fragment, lines of ``nn.X(...)`` with comments and trailing commas, a whole
+class with ``__init__`` and ``forward`` (and helper classes such as U-Net's
+``DoubleConv``), the printed ``repr`` of a model, a paste cut off mid-way,
+prose, markdown fences and ``>>>`` prompts around it. :func:`parse`
+turns all of these into an ``nn.Sequential`` whose layers live on the meta
+device (no weight memory, so ``nn.Linear(100000, 100000)`` costs nothing),
+ready for :func:`convwidget.trace`.
+
+Safety: the text is read with :mod:`ast` only; nothing in it is evaluated,
+executed or imported. The only code that runs is the constructor of a real
+``torch.nn`` class, called with literal arguments (numbers, strings,
+booleans, ``None``, tuples/lists of those, and bounded integer arithmetic).
+Anything else is refused with a :class:`PasteError` (a ``ValueError``) that
+names the offending piece and its line.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from .assemble import build, insert_flatten, lines_of, name_items
+from .classes import ModelReader
+from .clean import clean, cut_points, from_repr, is_prose_fallback, is_repr, parse_variants, repair
+from .limits import MAX_CHARS, MAX_NODES, PasteError
+from .reader import Item
+from .toplevel import read_module
+from .viewas import ViewAs
+
+__all__ = ["PasteError", "Pasted", "ViewAs", "load_model", "parse", "read"]
+
+
+@dataclass(frozen=True)
+class Pasted:
+    """What :func:`read` makes of pasted text: the model and what parse assumed.
+
+    Attributes
+    ----------
+    model : torch.nn.Sequential
+        The layers on the meta device, named as in the code.
+    notes : tuple of str
+        Sentences saying what was assumed or changed (an inserted ``nn.Flatten()``,
+        prose ignored, a truncated paste closed).
+    lines : dict of str to int
+        Qualified layer name -> line of the pasted text.
+
+    >>> pasted = read("nn.Conv2d(3, 8, 3)\\nnn.ReLU()")
+    >>> pasted.model
+    Sequential(
+      (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1))
+      (1): ReLU()
+    )
+    >>> pasted.lines
+    {'0': 1, '1': 2}
+    >>> pasted.notes
+    ()
+    """
+
+    model: nn.Sequential
+    notes: tuple[str, ...]
+    lines: dict[str, int]
+
+
+def read(text: str) -> Pasted:
+    """Read pasted PyTorch text without running it: the model, the notes, the lines.
+
+    The same reading as :func:`parse`, which returns only the model; see there for
+    what is accepted and refused.
+
+    Parameters
+    ----------
+    text : str
+        The pasted code.
+
+    Returns
+    -------
+    Pasted
+        ``.model`` (an ``nn.Sequential`` on the meta device), ``.notes`` and ``.lines``.
+
+    Raises
+    ------
+    PasteError
+        (a ``ValueError``) for anything other than torch.nn layers built from literals.
+
+    Examples
+    --------
+    >>> pasted = read("```\\nnn.Conv2d(3, 8, 3), nn.Linear(8, 2)\\n```")
+    >>> [type(m).__name__ for m in pasted.model]
+    ['Conv2d', 'Flatten', 'Linear']
+    >>> pasted.notes[-1]  # doctest: +ELLIPSIS
+    "inserted nn.Flatten() as 'flatten' before '1' ..."
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse() takes the pasted text as a str, not {type(text).__name__}")
+    if len(text) > MAX_CHARS:
+        raise PasteError(f"the text is {len(text)} characters long; parse reads at most "
+                         f"{MAX_CHARS} (paste only the model's code)")
+    notes: list[str] = []
+    src = clean(text, notes)
+    if is_repr(src):
+        src = from_repr(src, notes)
+    items = _first_reading(_candidates(src), notes, text)
+    items = name_items(items)
+    insert_flatten(items, notes)
+    notes = list(dict.fromkeys(notes))  # nested pasted classes repeat theirs
+    return Pasted(model=build(items), notes=tuple(notes), lines=lines_of(items))
+
+
+def _candidates(src: str) -> list[tuple[str, list[str]]]:
+    """Readings of the source to try in turn, each with the notes it earns: the source
+    repaired, then, for a truncated paste, cut back to the last few complete lines."""
+    repaired, repair_note = repair(src)
+    first_notes = [repair_note] if repair_note else []
+    candidates = [(repaired, first_notes)]
+    if repair_note and "truncated" in repair_note:
+        for point in cut_points(src):
+            cut, _ = repair(src[:point])
+            if cut not in [c for c, _ in candidates]:
+                tail = " ".join(src[point:].split())
+                shown = tail if len(tail) <= 60 else tail[:57] + "..."
+                candidates.append((cut, [
+                    repair_note, f"ignored the incomplete end of the truncated paste: `{shown}`"]))
+    return candidates
+
+
+def _first_reading(candidates: list[tuple[str, list[str]]], notes: list[str],
+                   text: str) -> list[Item]:
+    """The items of the first candidate that reads; the first refusal if none does."""
+    first_error: PasteError | SyntaxError | None = None
+    for candidate, earned in candidates:
+        tried_notes = list(notes)
+        try:
+            items = _parse_source(candidate, tried_notes)
+        except (PasteError, SyntaxError) as err:
+            if isinstance(err, PasteError) and err.fatal:
+                raise
+            first_error = first_error or err
+            continue
+        notes[:] = tried_notes + earned
+        return items
+    if isinstance(first_error, SyntaxError):
+        raise _not_python(first_error, text) from first_error
+    assert first_error is not None
+    raise first_error
+
+
+def _not_python(err: SyntaxError, text: str) -> PasteError:
+    line = err.lineno
+    bad = text.split("\n")[line - 1].strip() if line and line <= text.count("\n") + 1 else ""
+    return PasteError(f"not Python code that parse can read ({err.msg}): `{bad[:60]}`", line)
+
+
+def parse(text: str) -> nn.Sequential:
+    """Build an ``nn.Sequential`` on the meta device from pasted PyTorch text.
+
+    The text is read with :mod:`ast` and never run. Accepted: an
+    ``nn.Sequential(...)`` fragment, lines of ``nn.X(...)`` (comments, trailing
+    commas), a class with ``__init__`` (and ``forward``: when it is a simple
+    chain, its order and its functional calls are used; classes defined in the
+    paste and used as layers become nested Sequentials), the printed repr of a
+    model, a truncated paste, prose/markdown fences/``>>>`` prompts around it.
+
+    Parameters
+    ----------
+    text : str
+        The pasted code.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        Layers named as in the code (``self.conv1`` -> ``'conv1'``), nested
+        ``nn.Sequential`` kept nested. Parameters are on the meta device.
+        Extra attributes: ``convwidget_notes`` (list of sentences saying what
+        parse assumed or changed, such as an inserted ``nn.Flatten()``) and
+        ``convwidget_lines`` (qualified name -> line of the pasted text).
+
+    Raises
+    ------
+    PasteError
+        (a ``ValueError``) for anything other than torch.nn layers built from
+        literals; the message names the piece and its line.
+
+    Examples
+    --------
+    >>> model = parse('''
+    ... Here is my model:
+    ... nn.Conv2d(3, 6, 5),   # conv
+    ... nn.ReLU(),
+    ... nn.MaxPool2d(2),
+    ... nn.Linear(6 * 14 * 14, 10
+    ... ''')
+    >>> model
+    Sequential(
+      (0): Conv2d(3, 6, kernel_size=(5, 5), stride=(1, 1))
+      (1): ReLU()
+      (2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+      (flatten): Flatten(start_dim=1, end_dim=-1)
+      (3): Linear(in_features=1176, out_features=10, bias=True)
+    )
+    >>> model[0].weight.device
+    device(type='meta')
+    >>> print(model.convwidget_notes[-1])  # doctest: +ELLIPSIS
+    inserted nn.Flatten() as 'flatten' before '3' (nn.Linear '3' comes after conv/pool layers...
+    >>> parse("nn.Linear(open('/etc/passwd'), 3)")
+    Traceback (most recent call last):
+    ...
+    convwidget.pasted.PasteError: line 1: refused `open('/etc/passwd')` (a call); ...
+    """
+    pasted = read(text)
+    model = pasted.model
+    # kept until the tracer reads `read(text)` instead
+    model.convwidget_notes = list(pasted.notes)  # type: ignore[assignment]
+    model.convwidget_lines = dict(pasted.lines)  # type: ignore[assignment]
+    return model
+
+
+def _parse_source(src: str, notes: list[str]) -> list[Item]:
+    tree, src = _syntax_tree(src, notes)
+    count = sum(1 for _ in ast.walk(tree))
+    if count > MAX_NODES:
+        raise PasteError(f"the code has {count} syntax nodes; parse reads at most {MAX_NODES}")
+    items = read_module(ModelReader(src, notes), tree)
+    if not items:
+        raise PasteError("found no torch.nn layers in the text; paste nn.Sequential(...), "
+                         "lines of nn.X(...), or a class with __init__")
+    return items
+
+
+def _syntax_tree(src: str, notes: list[str]) -> tuple[ast.Module, str]:
+    """ast.parse, dropping prose lines that ast points at, a bounded number of times."""
+    budget = 20 * MAX_CHARS  # characters given to ast.parse, so refusal stays quick
+    for _ in range(50):
+        budget -= 3 * len(src)
+        if budget < 0:
+            break
+        try:
+            return parse_variants(src)
+        except SyntaxError as err:
+            lines = src.split("\n")
+            i = (err.lineno or 0) - 1
+            if not (0 <= i < len(lines) and is_prose_fallback(lines[i])):
+                raise
+            lines[i] = ""
+            src = "\n".join(lines)
+            notes.append(f"ignored line {i + 1} (not code)")
+    raise PasteError("too many lines that are not code; paste only the model's code")
+
+
+def __getattr__(name: str) -> Any:
+    """``load_model`` moved to :mod:`convwidget.loading`; re-exported (lazily: that module
+    imports this package) until every caller imports it from there."""
+    if name == "load_model":
+        from ..loading import load_model
+
+        return load_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,311 @@
+"""Pasted text -> Python source: strip what is not code, repair what was cut off.
+
+Forum pastes come with prose, markdown fences, ``>>>``/``In [1]:`` prompts and
+typographic quotes around the code, as the printed ``repr`` of a model, or cut off
+mid-way. Everything here works on text, line numbers kept (a removed line becomes
+blank), and runs in time linear in the text's length. Standard library only.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+import textwrap
+
+from .limits import MAX_BRACKET_DEPTH, MAX_CUTS, MAX_LINES, PasteError
+
+__all__ = ["REPR_ENTRY", "clean", "cut_points", "from_repr", "is_prose_fallback", "parse_variants",
+           "repair"]
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_PROMPT = re.compile(r"^\s*(>>>|\.\.\.)( |$)")
+# One way to read leading whitespace: `^\s*(In ...|\s+...:)` backtracked quadratically on it.
+_IPY_PROMPT = re.compile(r"^(\s*In \[\d*\]:|\s+\.\.\.:)( |$)")
+_SOFT_KEYWORDS = {"match", "case", "type", "_"}
+_LONE_WORD = re.compile(r"^\s*([A-Za-z_]\w*)\s*[:!?.]+\s*$")
+_WEB_CHARACTERS = str.maketrans({
+    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "", "\ufeff": "",
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2212": "-",
+})
+_PROSE_TOKEN = re.compile(
+    r"(?P<s>[rbfuRBFU]{0,2}('[^'\n]*'|\"[^\"\n]*\"))|(?P<w>[A-Za-z_]\w*)|(?P<n>\d[\w.]*)"
+    r"|(?P<c>[)\]}])|(?P<o>\S)")
+_TRIPLE_OR_COMMENT = re.compile(r"\"\"\"|'''|#")
+REPR_ENTRY = re.compile(r"^(\s*)\(([\w-]+)\): (?:(\d+) x )?(.*)$")
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+
+
+def _is_prose(line: str) -> bool:
+    """A name after a name, number, string or closing bracket, with only a space between
+    ("my model", "print(model) gives") never happens in Python code outside keywords.
+
+    >>> _is_prose("Here is my model:"), _is_prose("nn.Conv2d(3, 6, 5),  # my conv")
+    (True, False)
+    """
+    if REPR_ENTRY.match(line):  # "(0-2): 3 x Linear(...)" in a printed model
+        return False
+    lone = _LONE_WORD.match(line)  # "Model:", "Thanks!", "Edit." are never code
+    if lone and not keyword.iskeyword(lone.group(1)):
+        return True
+    prev: tuple[str, int] | None = None
+    for m in _PROSE_TOKEN.finditer(line):
+        kind = m.lastgroup or "o"
+        text = m.group()
+        if kind == "o" and text == "#":
+            break
+        if kind == "w" and (keyword.iskeyword(text) or text in _SOFT_KEYWORDS):
+            kind = "k"
+        if (prev is not None and kind == "w" and prev[0] in ("w", "n", "c", "s")
+                and prev[1] < m.start() and line[prev[1]: m.start()].strip() == ""):
+            return True
+        prev = (kind, m.end())
+    return False
+
+
+def _string_lines(lines: list[str]) -> set[int]:
+    """Indexes of lines that start inside a triple-quoted string."""
+    inside: str | None = None
+    result = set()
+    for i, line in enumerate(lines):
+        if inside:
+            result.add(i)
+        pos = 0
+        while True:
+            if inside:
+                j = line.find(inside, pos)
+                if j < 0:
+                    break
+                inside, pos = None, j + 3
+            else:
+                m = _TRIPLE_OR_COMMENT.search(line, pos)
+                if not m or m.group() == "#":
+                    break
+                inside, pos = m.group(), m.end()
+    return result
+
+
+def _keep_fenced(lines: list[str]) -> None:
+    """Markdown fences: keep only what is inside them."""
+    if not any(_FENCE.match(line) for line in lines):
+        return
+    inside = False
+    for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            inside = not inside
+            lines[i] = ""
+        elif not inside:
+            lines[i] = ""
+
+
+def _keep_prompted(lines: list[str], notes: list[str]) -> None:
+    """Interactive prompts: keep the input, drop the printed output."""
+    for prompt in (_PROMPT, _IPY_PROMPT):
+        if any(prompt.match(line) and line.strip()[:3] in (">>>", "In ") for line in lines):
+            for i, line in enumerate(lines):
+                m = prompt.match(line)
+                lines[i] = line[m.end():] if m else ""
+            notes.append("read the code after the interactive prompts; printed output ignored")
+
+
+def _drop_prose(lines: list[str], notes: list[str]) -> None:
+    in_string = _string_lines(lines)
+    dropped = 0
+    for i, line in enumerate(lines):
+        if i not in in_string and _is_prose(line):
+            lines[i] = ""
+            dropped += 1
+    if dropped:
+        notes.append(f"ignored {dropped} line(s) of prose around the code")
+
+
+def clean(text: str, notes: list[str]) -> str:
+    """Strip what is not code, keeping line numbers (removed lines become blank).
+
+    >>> notes = []
+    >>> clean("My net:\\n```python\\nnn.ReLU()\\n```\\nThanks!", notes)
+    '\\n\\nnn.ReLU()\\n\\n'
+    """
+    if any(chr(c) in text for c in _WEB_CHARACTERS):  # copied from a web page or a word processor
+        text = text.translate(_WEB_CHARACTERS)
+        notes.append("replaced typographic quotes / non-breaking spaces copied from a web page")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4).split("\n")
+    if len(lines) > MAX_LINES:
+        raise PasteError(f"the text has {len(lines)} lines; parse reads at most {MAX_LINES}")
+    _keep_fenced(lines)
+    _keep_prompted(lines, notes)
+    _drop_prose(lines, notes)
+    return "\n".join(lines)
+
+
+def is_repr(src: str) -> bool:
+    """Whether the text is (or holds) the printed ``repr`` of a model."""
+    return any(REPR_ENTRY.match(line) for line in src.split("\n"))
+
+
+def from_repr(src: str, notes: list[str]) -> str:
+    """Printed ``print(model)`` output -> code: ``(conv1): Conv2d(...)`` -> ``conv1=Conv2d(...),``.
+
+    >>> print(from_repr("Sequential(\\n  (0): ReLU()\\n  (fc): Linear(2, 1)\\n)", []))
+    Sequential(
+      _0=ReLU(),
+      fc=Linear(2, 1),
+    ),
+    """
+    out = []
+    for line in src.split("\n"):
+        m = REPR_ENTRY.match(line)
+        if m:
+            indent, name, _, rest = m.groups()
+            if "-" in name:  # "(0-2): 3 x Linear(...)": repeated identical modules
+                out.append(indent + _repeated(name, rest))
+                continue
+            line = f"{indent}_{name}={rest}" if name.isdigit() else f"{indent}{name}={rest}"
+        if line.rstrip().endswith(")"):
+            line = line.rstrip() + ","
+        out.append(line)
+    notes.append("read the printed repr of a model: containers keep their children in "
+                 "printed (__init__) order, which is not always the order forward runs them")
+    return "\n".join(out)
+
+
+def _repeated(name: str, rest: str) -> str:
+    lo, hi = (int(p) for p in name.split("-", 1))
+    if not rest.rstrip().endswith(")") or rest.rstrip().endswith("("):
+        raise PasteError("a repeated block '(a-b): n x ...' spanning several lines "
+                         "is not supported; paste the code instead")
+    return " ".join(f"_{k}={rest}," for k in range(lo, hi + 1))
+
+
+def _string_end(src: str, i: int) -> int | None:
+    """Offset just after the string literal starting at ``src[i]``, None if unterminated."""
+    n = len(src)
+    quote = src[i: i + 3] if src[i: i + 3] in ('"""', "'''") else src[i]
+    j = i + len(quote)
+    while j < n:
+        if src[j] == "\\":
+            j += 2
+            continue
+        if src.startswith(quote, j):
+            return j + len(quote)
+        if src[j] == "\n" and len(quote) == 1:
+            return None
+        j += 1
+    return None
+
+
+class _Brackets:
+    """The bracket stack left open, unmatched closers, and where an unterminated string
+    starts (or None). Refuses deep nesting before ``ast`` sees it."""
+
+    def __init__(self, src: str) -> None:
+        self.stack: list[tuple[str, int]] = []
+        self.extra: list[int] = []
+        self.string_start: int | None = None
+        self._scan(src)
+
+    def _scan(self, src: str) -> None:
+        i, n, line = 0, len(src), 1
+        while i < n:
+            c = src[i]
+            if c == "#":
+                j = src.find("\n", i)
+                i = n if j < 0 else j
+                continue
+            if c in "'\"":
+                end = _string_end(src, i)
+                if end is None:
+                    self.string_start = i
+                    return
+                line += src.count("\n", i, end)
+                i = end
+                continue
+            if c == "\n":
+                line += 1
+            else:
+                self._bracket(c, i, line)
+            i += 1
+
+    def _bracket(self, c: str, i: int, line: int) -> None:
+        if c in "([{":
+            self.stack.append((c, line))
+            if len(self.stack) > MAX_BRACKET_DEPTH:
+                raise PasteError(f"brackets nested more than {MAX_BRACKET_DEPTH} deep", line)
+        elif c in _CLOSERS:
+            if self.stack and self.stack[-1][0] == _CLOSERS[c]:
+                self.stack.pop()
+            elif not self.stack:
+                self.extra.append(i)
+            # a mismatched closer is left for ast to report
+
+
+def repair(src: str) -> tuple[str, str | None]:
+    """Close brackets left open by a truncated paste; drop stray closers at the end.
+
+    >>> src, note = repair("nn.Sequential(nn.ReLU(),")
+    >>> src
+    'nn.Sequential(nn.ReLU(),\\n)'
+    >>> note
+    "the paste looks truncated (bracket opened on line 1 is never closed); closed it with ')'"
+    """
+    found = _Brackets(src)
+    note = None
+    if found.string_start is not None:
+        src = src[:found.string_start]
+        found = _Brackets(src)
+        note = "the paste ends inside a string; ignored it from there"
+    if found.extra:
+        extra = set(found.extra)
+        src = "".join(c for i, c in enumerate(src) if i not in extra)
+        note = f"ignored {len(extra)} unmatched closing bracket(s)"
+    if found.stack:
+        closers = "".join({"(": ")", "[": "]", "{": "}"}[b] for b, _ in reversed(found.stack))
+        src = src.rstrip().rstrip("\\") + "\n" + closers  # own line: the last may be a comment
+        note = (f"the paste looks truncated (bracket opened on line {found.stack[-1][1]} is never "
+                f"closed); closed it with {closers!r}")
+    return src, note
+
+
+def _ast_parse(src: str) -> ast.Module:
+    try:
+        return ast.parse(src)
+    except (RecursionError, MemoryError) as err:
+        raise PasteError("the text is nested too deeply to read") from err
+
+
+def parse_variants(src: str) -> tuple[ast.Module, str]:
+    """ast.parse, retrying as a dedented fragment, with all indentation removed
+    (no class/def), or wrapped in parentheses (comma-separated layer lines)."""
+    first: SyntaxError | None = None
+    variants = [textwrap.dedent(src)]
+    if not re.search(r"^\s*(class|def)\s", src, re.M):
+        variants.append("\n".join(line.strip() for line in src.split("\n")))
+        variants.append("(" + variants[-1] + "\n)")
+    for variant in variants:
+        try:
+            return _ast_parse(variant), variant
+        except SyntaxError as err:
+            first = first or err
+    assert first is not None
+    raise first
+
+
+# `[ \t]*,?[ \t]*` would backtrack quadratically on a long run of blanks after a ')'.
+_CUT_POINT = re.compile(r"\)[ \t]*(?:,[ \t]*)?(#[^\n]*)?$", re.M)
+
+
+def cut_points(src: str, limit: int = MAX_CUTS) -> list[int]:
+    """Offsets just after the last few ')' that end a line, for a truncated paste.
+
+    >>> cut_points("nn.ReLU(),\\nnn.Linear(2, 3),\\nnn.Conv2d(3,")
+    [27, 10]
+    """
+    points = [m.end() for m in _CUT_POINT.finditer(src)]
+    return points[::-1][:limit]
+
+
+def is_prose_fallback(line: str) -> bool:
+    """A line ast refuses that has no code punctuation ("Model:", "Thanks!")."""
+    s = line.strip()
+    return bool(s) and not re.search(r"[()\[\]=,]", s) and not keyword.iskeyword(
+        s.split()[0].rstrip(":"))

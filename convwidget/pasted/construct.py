@@ -1,0 +1,91 @@
+"""The one place that calls a ``torch.nn`` constructor, with literal arguments, on the meta device."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from typing import Any
+
+from torch import nn
+
+from .limits import MAX_REPEAT, PasteError
+
+__all__ = ["build_layer", "nn_class"]
+
+# torch.nn classes that are not layers one can build from literals.
+DENIED = {"Module", "Container", "DataParallel", "ParameterList", "ParameterDict", "ModuleDict"}
+
+# RNN, LSTM and GRU take (*args, **kwargs) and hand them to RNNBase(mode, ...).
+_RNN_PARAMETERS = ("input_size", "hidden_size", "num_layers")
+
+
+def nn_class(name: str) -> type[nn.Module] | None:
+    """The public ``torch.nn`` layer class called ``name``, or None.
+
+    >>> nn_class("Conv2d"), nn_class("Module"), nn_class("functional")
+    (<class 'torch.nn.modules.conv.Conv2d'>, None, None)
+    """
+    if not name or name.startswith("_") or name in DENIED:
+        return None
+    cls = getattr(nn, name, None)
+    if isinstance(cls, type) and issubclass(cls, nn.Module):
+        return cls
+    return None
+
+
+_SIGNATURES: dict[type, inspect.Signature | None] = {}
+
+
+def _signature(cls: type[nn.Module]) -> inspect.Signature | None:
+    """The constructor's signature (cached: inspect.signature is slow next to building)."""
+    if cls not in _SIGNATURES:
+        try:
+            _SIGNATURES[cls] = inspect.signature(cls)
+        except (TypeError, ValueError):  # pragma: no cover - all torch.nn classes have one
+            _SIGNATURES[cls] = None
+    return _SIGNATURES[cls]
+
+
+def _named(cls: type[nn.Module], args: list, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Every argument by its parameter name, positional or keyword (nn.Transformer(512, 8, 10**6),
+    nn.LSTM(10, 20, 10**9), nn.LSTM(10, 20, num_layers=10**9))."""
+    named = dict(kwargs)
+    if issubclass(cls, nn.RNNBase):
+        named.update(zip(_RNN_PARAMETERS, args, strict=False))
+        return named
+    sig = _signature(cls)
+    with contextlib.suppress(TypeError):  # torch will refuse the call with its own message
+        named.update(sig.bind_partial(*args, **kwargs).arguments if sig else {})
+    return named
+
+
+def check_repeats(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int) -> None:
+    """Refuse, before building, an argument that makes the constructor loop too often."""
+    loops = [v for k, v in _named(cls, args, kwargs).items() if "layers" in k]
+    if any(isinstance(v, int) and v > MAX_REPEAT for v in loops):
+        shown = max(v for v in loops if isinstance(v, int))
+        raise PasteError(f"refused nn.{cls.__name__}(...): more than {MAX_REPEAT} layers ({shown}); "
+                         "parse builds at most that many per layer", line, fatal=True)
+
+
+def build_layer(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int) -> nn.Module:
+    """Construct a torch.nn layer on the meta device (no weight memory).
+
+    >>> build_layer(nn.Linear, [100000, 100000], {}, 1).weight.device
+    device(type='meta')
+    >>> build_layer(nn.LSTM, [10, 20], {"num_layers": 10**9}, 3)
+    Traceback (most recent call last):
+    ...
+    convwidget.pasted.PasteError: line 3: refused nn.LSTM(...): more than 200 layers (1000000000); ...
+    """
+    check_repeats(cls, args, kwargs, line)
+    sig = _signature(cls)
+    params = sig.parameters if sig else {}
+    if "device" in params or issubclass(cls, nn.RNNBase):
+        kwargs = {**kwargs, "device": "meta"}
+    try:
+        return cls(*args, **kwargs)
+    except Exception as err:  # torch's own refusal of the arguments
+        shown = ", ".join([repr(a) for a in args]
+                          + [f"{k}={v!r}" for k, v in kwargs.items() if k != "device"])
+        raise PasteError(f"torch refused nn.{cls.__name__}({shown}): {err}", line) from err

@@ -1,0 +1,124 @@
+"""The statements at the top of a paste -> items: a class, pasted methods, or layer lines."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from .classes import ModelReader, is_super_init, methods_of
+from .forward import is_name
+from .limits import PasteError
+from .reader import Item
+
+__all__ = ["read_module"]
+
+
+def read_module(r: ModelReader, tree: ast.Module) -> list[Item]:
+    """The model of a parsed paste: its main class, its pasted methods, or its lines."""
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            r.imports(stmt)
+        elif isinstance(stmt, ast.ClassDef):
+            r.classes[stmt.name] = stmt
+    if r.classes:
+        return _read_main_class(r, tree.body)
+    funcs = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
+    if "__init__" in funcs:
+        return r.read_class(funcs["__init__"], funcs.get("forward"), "the pasted methods")
+    return _read_lines(r, tree.body)
+
+
+def _main_class(r: ModelReader) -> ast.ClassDef:
+    """The model is the last class defined that no other pasted class uses."""
+    used = {n.func.id for c in r.classes.values() for n in ast.walk(c)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+            and n.func.id in r.classes and n.func.id != c.name}
+    tops = [c for c in r.classes.values() if c.name not in used]
+    return tops[-1] if tops else list(r.classes.values())[-1]
+
+
+def _read_main_class(r: ModelReader, body: list[ast.stmt]) -> list[Item]:
+    cls = _main_class(r)
+    methods = methods_of(cls)
+    others = [s for s in body if not isinstance(s, (ast.ClassDef, ast.Import, ast.ImportFrom))
+              and not _is_literal_assign(r, s)]
+    r.module_vars = dict(r.variables)
+    r.class_body_values(cls)
+    if others:
+        r.notes.append(f"read class {cls.name}; ignored {len(others)} statement(s) outside "
+                       f"it (first on line {others[0].lineno}: `{r.segment(others[0])}`)")
+    calls = [n for s in others for n in ast.walk(s) if isinstance(n, ast.Call)
+             and is_name(n.func, cls.name)]
+    values: dict[str, Any] = {}
+    if calls:  # `model = Net(num_classes=10)` in the paste: those values
+        values = r.call_values(methods.get("__init__"), calls[0], strict=False)
+        r.notes.append(f"__init__ arguments from `{r.segment(calls[0])}` on line "
+                       f"{calls[0].lineno}")
+    r.reading.append(cls.name)
+    return r.read_class(methods.get("__init__"), methods.get("forward"), cls.name, values)
+
+
+def _is_literal_assign(r: ModelReader, stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+            and isinstance(stmt.targets[0], ast.Name):
+        try:
+            r.variables[stmt.targets[0].id] = r.literal(stmt.value)
+            return True
+        except PasteError:
+            return False
+    return False
+
+
+def _read_lines(r: ModelReader, body: list[ast.stmt]) -> list[Item]:
+    """Lines of layers, lists of them and literal assignments (no class, no __init__)."""
+    items = [item for stmt in body for item in _line(r, stmt)]
+    # lists that were unpacked into a Sequential are part of it, not layers of their own
+    items = [it for it in items if it[0] not in r.used_lists]
+    items = [(("" if n.startswith("<layers>") else n), layer, ln) for n, layer, ln in items]
+    if len(items) == 1 and isinstance(items[0][1], list):
+        return items[0][1]  # a lone (model = ) nn.Sequential(...): its children are the model
+    return items
+
+
+def _line(r: ModelReader, stmt: ast.stmt) -> list[Item]:
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return []
+    if isinstance(stmt, ast.Expr):
+        return _expression_line(r, stmt)
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+            and isinstance(stmt.targets[0], (ast.Name, ast.Attribute)):
+        return _assignment_line(r, stmt, stmt.targets[0])
+    if isinstance(stmt, ast.FunctionDef):
+        r.notes.append(f"ignored def {stmt.name} on line {stmt.lineno}")
+        return []
+    raise r.refuse(stmt, "not a torch.nn layer, a list of them, or a literal assignment")
+
+
+def _expression_line(r: ModelReader, stmt: ast.Expr) -> list[Item]:
+    v = stmt.value
+    if isinstance(v, ast.Constant) and isinstance(v.value, str):
+        return []  # a docstring or a string of prose
+    if is_super_init(v):
+        return []  # lines pasted from inside __init__
+    if isinstance(v, ast.Name) or (
+            isinstance(v, ast.Call) and is_name(v.func, "print")
+            and all(isinstance(a, ast.Name) for a in v.args) and not v.keywords):
+        r.notes.append(f"ignored `{r.segment(v)}` on line {stmt.lineno}")
+        return []  # `model` or `print(model)` after the definition
+    return r.layers_of(v)
+
+
+def _assignment_line(r: ModelReader, stmt: ast.Assign, t: ast.Name | ast.Attribute) -> list[Item]:
+    name = t.id if isinstance(t, ast.Name) else t.attr
+    if isinstance(t, ast.Attribute) and not is_name(t.value, "self"):
+        raise r.refuse(t)
+    if isinstance(t, ast.Name) and isinstance(stmt.value, (ast.List, ast.Tuple)) \
+            and r.is_layer_expr(stmt.value):
+        made = r.layers_of(stmt.value)
+        r.variables[f"<layers>{name}"] = made
+        return [(f"<layers>{name}", made, stmt.lineno)]  # unless unpacked later
+    if r.is_layer_expr(stmt.value) or isinstance(stmt.value, ast.Call):
+        made = r.layers_of(stmt.value)
+        return [(name if len(made) == 1 else "", m, ln) for _, m, ln in made]
+    r.variables[name if isinstance(t, ast.Name) else f"self.{name}"] = r.literal(stmt.value)
+    return []
