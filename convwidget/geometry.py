@@ -39,7 +39,7 @@ from .arithmetic import (
 )
 from .errors import ShapeError
 
-__all__ = ["KINDS", "ROLES", "DimGeometry", "Geometry", "Window", "layer_geometry"]
+__all__ = ["KINDS", "ROLES", "DimGeometry", "Geometry", "Window", "combine_roles", "layer_geometry"]
 
 KINDS: tuple[str, ...] = ("conv", "conv_transpose", "max_pool", "avg_pool")
 
@@ -175,7 +175,12 @@ class DimGeometry:
 _PRIORITY = {"cropped": 0, "overhang": 1, "output_padding": 2, "padding": 3, "zero": 4}
 
 
-def _combine(roles: Sequence[str]) -> str:
+def combine_roles(roles: Sequence[str]) -> str:
+    """The role of a cell from the roles of its coordinates, one per dimension.
+
+    >>> combine_roles(("input", "padding")), combine_roles(("zero", "overhang"))
+    ('padding', 'overhang')
+    """
     if all(r == "input" for r in roles):
         return "input"
     return min((r for r in roles if r != "input"), key=_PRIORITY.__getitem__)
@@ -269,7 +274,7 @@ class Geometry:
 
     def cell_role(self, cell: Cell) -> str:
         """What grid cell ``cell`` is: one of :data:`ROLES`."""
-        return _combine([d.role(c) for d, c in zip(self.dims, cell)])
+        return combine_roles([d.role(c) for d, c in zip(self.dims, cell)])
 
     def out_cell(self, step: int) -> Cell:
         """The output cell of ``step`` (row-major)."""

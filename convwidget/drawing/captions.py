@@ -1,0 +1,108 @@
+"""The words of the sliding-window picture: titles, the note under the grids, the step caption.
+
+Plain strings from a :class:`~convwidget.geometry.Geometry` (no pixels, no Matplotlib), so
+they can be tested and reused by any face that shows the picture.
+
+>>> from convwidget.geometry import layer_geometry
+>>> g = layer_geometry("conv_transpose", (2, 2), kernel_size=3, stride=2)
+>>> input_title(g)
+'transposed convolution: input 2×2, stride 2, stretched to 7×7'
+>>> output_title(g), note(g, dropped=False)
+('output 5×5', 'equivalent conv: 1 zero(s) between input cells, implicit padding d(k−1)−p = 2')
+"""
+
+from __future__ import annotations
+
+from ..formatting import format_shape
+from ..geometry import Geometry, Window
+
+__all__ = ["KIND_NAMES", "caption", "input_title", "legend_names", "note", "output_title"]
+
+#: How the picture's titles name each layer kind.
+KIND_NAMES = {"conv": "convolution", "conv_transpose": "transposed convolution",
+              "max_pool": "max pooling", "avg_pool": "average pooling"}
+
+
+def _per_dim_text(values: list[int]) -> str:
+    """``2`` when every dimension agrees, else ``(2, 1)``."""
+    if len(set(values)) == 1:
+        return str(values[0])
+    return format_shape(values)
+
+
+def _padding_text(g: Geometry) -> str:
+    pads = [d.padding for d in g.dims]
+    if all(p[0] == p[1] for p in pads):
+        return ",".join(str(p[0]) for p in pads) if len(set(pads)) > 1 else str(pads[0][0])
+    if len(set(pads)) == 1:
+        return f"{pads[0][0]} top/left, {pads[0][1]} bottom/right"
+    return ", ".join(f"({a}, {b})" for a, b in pads)
+
+
+def input_title(g: Geometry) -> str:
+    """The title above the input grid: the kind, the input size and the padding or stretch."""
+    size = format_shape(g.input_size, "compact")
+    if g.kind == "conv_transpose":
+        s = _per_dim_text([d.stride for d in g.dims])
+        return (f"{KIND_NAMES[g.kind]}: input {size}, stride {s}, "
+                f"stretched to {format_shape(g.grid_shape, 'compact')}")
+    return f"{KIND_NAMES[g.kind]}: input {size}, padding {_padding_text(g)}"
+
+
+def output_title(g: Geometry) -> str:
+    """The title of the output grid."""
+    return f"output {format_shape(g.output_size, 'compact')}"
+
+
+def note(g: Geometry, dropped: bool) -> str:
+    """The line under the grids: a transposed conv as a conv, or what ``ceil_mode`` does."""
+    if g.kind == "conv_transpose":
+        zeros = _per_dim_text([d.stride - 1 for d in g.dims])
+        pad = _per_dim_text([d.implicit_padding[0] for d in g.dims])
+        text = f"equivalent conv: {zeros} zero(s) between input cells, implicit padding d(k−1)−p = {pad}"
+        if any(d.output_padding for d in g.dims):
+            text += f", output_padding {_per_dim_text([d.output_padding for d in g.dims])} bottom/right"
+        return text
+    if dropped:
+        return "dashed: window PyTorch drops (ceil_mode; it would start in the right padding)"
+    if any(d.ceil_mode and any(d.overhangs(i) for i in range(d.output)) for d in g.dims):
+        return "ceil_mode: the last window reaches past the padded input; PyTorch clips it there"
+    return ""
+
+
+def legend_names(kind: str) -> dict[str, str]:
+    """The legend's words for each cell role."""
+    padding = {"max_pool": "padding (ignored by max)", "avg_pool": "padding"}.get(kind, "zero padding")
+    return {
+        "input": "input cell",
+        "padding": padding,
+        "zero": "inserted zero",
+        "output_padding": "output_padding",
+        "overhang": "outside (clipped)",
+        "cropped": "cropped",
+    }
+
+
+_COUNTED = (("padding", "on padding"), ("zero", "on inserted zeros"),
+            ("output_padding", "on output_padding"), ("overhang", "outside (clipped)"),
+            ("cropped", "cropped"))
+
+
+def caption(g: Geometry, w: Window, counts: dict[str, int]) -> str:
+    """The step caption: which output cell, and how many of its taps land on each role.
+
+    >>> from convwidget.geometry import layer_geometry
+    >>> g = layer_geometry("conv", (5, 5), kernel_size=3, padding=1)
+    >>> caption(g, g.window(0), {"input": 4, "padding": 5, "zero": 0, "output_padding": 0,
+    ...                          "overhang": 0, "cropped": 0})
+    'step 1/25: output (0, 0) reads 9 taps: 4 on input, 5 on padding'
+    """
+    cell = w.out_cell[-1] if g.ndim == 1 else w.out_cell
+    parts = [f"{counts['input']} on input"]
+    parts += [f"{counts[role]} {name}" for role, name in _COUNTED if counts[role]]
+    if w.dropped:
+        head = f"window {cell}: dropped by PyTorch (it would start in the right padding)"
+    else:
+        step = (w.step or 0) + 1
+        head = f"step {step}/{g.n_steps}: output {cell} reads {len(w.taps)} taps"
+    return f"{head}: " + ", ".join(parts)
