@@ -724,3 +724,50 @@ def test_size_range_with_adaptive_pooling_is_every_accepted_size() -> None:
         assert small(torch.zeros(1, 3, 224, 32)).shape[-1] == 1
         with pytest.raises(RuntimeError, match="too small"):
             small(torch.zeros(1, 3, 224, 31))
+
+
+def _scripted_inside() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 4, 3), torch.jit.script(nn.ReLU()), nn.Flatten())
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+@pytest.mark.parametrize("build, shape, where", [
+    (lambda: torch.jit.script(LeNet()), (1, 1, 32, 32), "the model is a RecursiveScriptModule"),
+    (lambda: torch.jit.trace(nn.Linear(4, 2), torch.zeros(1, 4)), (1, 4),
+     "the model is a TopLevelTracedModule"),
+    (_scripted_inside, (1, 3, 32, 32), "its submodule '1' is a RecursiveScriptModule"),
+])
+def test_torchscript_is_refused_with_a_sentence(build: Callable[[], nn.Module], shape: tuple[int, ...],
+                                                where: str) -> None:
+    model = build()
+    # PyTorch's reasons: a scripted module takes no hooks, a jitted one no functional_call
+    with pytest.raises(RuntimeError, match="not supported on ScriptModules|used with Jitted modules"):
+        for m in model.modules():
+            m.register_forward_pre_hook(lambda *a: None).remove()
+        torch.func.functional_call(model, {}, (torch.zeros(shape),))
+    with pytest.raises(ValueError, match=rf"cannot follow TorchScript: {where}.*trace the nn.Module"):
+        trace(model, shape)
+
+
+@pytest.mark.parametrize("shape, what", [
+    ((1, 3, 2**40, 2**40), r"1 × 3 × 1099511627776 × 1099511627776 = 3,626,777,458,843,887,524,118,528 el"),
+    ((2**70,), r"1,180,591,620,717,411,303,424 along dim 0"),
+    ((0, 3, 2**70), r"along dim 2"),
+])
+def test_huge_input_is_refused_before_anything_is_allocated(shape: tuple[int, ...], what: str) -> None:
+    # PyTorch itself fails on such a meta tensor (a size overflow, or an int64 it cannot hold)
+    with pytest.raises((RuntimeError, TypeError), match="overflow|Overflow"):
+        torch.empty(shape, device="meta")
+    with pytest.raises(ValueError, match=rf"{what}.*2\*\*48 = 281,474,976,710,656 elements a trace"):
+        trace(CifarNet(), shape)
+
+
+def test_the_trace_budget_is_2_to_the_48_elements() -> None:
+    from convwidget.tracer.tracing import MAX_ELEMENTS
+
+    assert MAX_ELEMENTS == 2**48
+    report = trace(nn.Sequential(nn.Linear(2, 3)), (2**47, 2))
+    assert report.ok and report.output_shape == (2**47, 3)
+    assert tuple(nn.Linear(2, 3, device="meta")(torch.empty(2**47, 2, device="meta")).shape) == (2**47, 3)
+    with pytest.raises(ValueError, match=r"16777216 × 16777216 × 2 = 562,949,953,421,312 elements"):
+        trace(nn.Sequential(nn.Linear(2, 3)), (2**24, 2**24, 2))

@@ -11,18 +11,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..formatting import format_shape
+
 __all__ = ["Problem", "Row", "Shape", "SizeRange", "TraceReport", "fmt_shape", "report_html"]
 
 Shape = tuple[int, ...]
 
 
 def fmt_shape(shape: Sequence[int] | None) -> str:
-    """``[1, 3, 32, 32]``, or a dash for no shape.
+    """A traced shape as torch prints it, ``[1, 3, 32, 32]``, or a dash for no shape.
 
     >>> fmt_shape((1, 3, 32, 32)), fmt_shape(None)
     ('[1, 3, 32, 32]', '—')
     """
-    return "—" if shape is None else "[" + ", ".join(str(int(s)) for s in shape) + "]"
+    return format_shape(shape, "list")
 
 
 @dataclass(frozen=True)

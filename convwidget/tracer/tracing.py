@@ -8,6 +8,7 @@ afterwards, with every hook we add removed and every module's train/eval flag pu
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +27,12 @@ from .report import Problem, Shape, TraceReport, fmt_shape
 if TYPE_CHECKING:
     from ..pasted import Pasted
 
-__all__ = ["check_shape", "trace", "warm_up"]
+__all__ = ["MAX_ELEMENTS", "check_shape", "trace", "warm_up"]
+
+# The largest input a trace takes, in elements and along any dimension: meta tensors hold no
+# data, but PyTorch computes their sizes in bytes as int64, so 2**48 leaves the layers room to
+# grow the activations 8,000-fold (float64) before that overflows.
+MAX_ELEMENTS = 2**48
 
 _warm_lock = threading.Lock()
 _warmed = False
@@ -76,6 +82,30 @@ def check_shape(input_shape: Any) -> Shape:
         raise ValueError(f"input_shape must be a sequence of non-negative whole numbers like "
                          f"(1, 3, 32, 32), got {input_shape!r}")
     return shape
+
+
+def _check_size(shape: Shape) -> None:
+    """Refuse, before anything is allocated, a shape whose size PyTorch cannot represent."""
+    big = next((i for i, n in enumerate(shape) if n > MAX_ELEMENTS), None)
+    count = math.prod(shape)
+    if big is None and count <= MAX_ELEMENTS:
+        return
+    what = (f"{shape[big]:,} along dim {big}" if big is not None
+            else f"{' × '.join(map(str, shape))} = {count:,} elements")
+    raise ValueError(f"input_shape {fmt_shape(shape)} has {what}, more than the 2**48 = "
+                     f"{MAX_ELEMENTS:,} elements a trace takes (PyTorch's size arithmetic "
+                     f"overflows beyond that, even on the meta device); use a smaller shape")
+
+
+def _scripted(model: nn.Module) -> None:
+    """Refuse a TorchScript model or submodule: its compiled forward takes no hooks."""
+    for name, m in model.named_modules():
+        if isinstance(m, torch.jit.ScriptModule):
+            where = f"its submodule {name!r}" if name else "the model"
+            raise ValueError(
+                f"trace() cannot follow TorchScript: {where} is a {type(m).__name__} made by "
+                f"torch.jit.script or torch.jit.trace, whose compiled forward runs no hooks; "
+                f"trace the nn.Module it was made from instead")
 
 
 def _as_module(model: Any) -> tuple[nn.Module, list[str]]:
@@ -179,7 +209,15 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, traini
 
     Returns
     -------
-    TraceReport, with ``rows``, ``problems``, ``linear_in_features``, ``ok``.
+    TraceReport, with ``rows``, ``problems``, ``linear_in_features``, ``ok``. A forward
+    that fails is reported there too (``error``, the last problem), not raised.
+
+    Raises
+    ------
+    TypeError : ``model`` is neither a module nor pasted text.
+    ValueError : a malformed ``input_shape``, one over :data:`MAX_ELEMENTS` elements, a
+        TorchScript model or submodule (its compiled forward takes no hooks), or pasted
+        text that cannot be read.
 
     >>> import torch.nn as nn
     >>> net = nn.Sequential(nn.Conv2d(1, 4, 5), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 24 * 24, 10))
@@ -191,6 +229,8 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, traini
     """
     model, notes = _as_module(model)
     shape = check_shape(input_shape)
+    _check_size(shape)
+    _scripted(model)
     dtype = _input_dtype(model, dtype)
     names = {id(m): n for n, m in model.named_modules()}
     names[id(model)] = ""
