@@ -771,3 +771,13 @@ def test_the_trace_budget_is_2_to_the_48_elements() -> None:
     assert tuple(nn.Linear(2, 3, device="meta")(torch.empty(2**47, 2, device="meta")).shape) == (2**47, 3)
     with pytest.raises(ValueError, match=r"16777216 × 16777216 × 2 = 562,949,953,421,312 elements"):
         trace(nn.Sequential(nn.Linear(2, 3)), (2**24, 2**24, 2))
+
+
+def test_numpy_and_whole_float_sizes_are_accepted_and_huge_ints_measured() -> None:
+    np = pytest.importorskip("numpy")
+    report = trace(LeNet(), (np.int64(2), 1, 32.0, np.int32(32)))
+    assert report.input_shape == (2, 1, 32, 32) and report.ok
+    with pytest.raises(ValueError, match="input_shape must be a sequence of non-negative"):
+        trace(LeNet(), "1,3")
+    with pytest.raises(ValueError, match=r"999,999,999,999,999,999,999,999,999,999 along dim 2, more than"):
+        trace(LeNet(), (1, 1, 10**30 - 1, 32))

@@ -9,6 +9,7 @@ afterwards, with every hook we add removed and every module's train/eval flag pu
 from __future__ import annotations
 
 import math
+import operator
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -67,6 +68,17 @@ def warm_up(background: bool = False) -> threading.Thread | None:
     return None
 
 
+def _whole(value: Any) -> int:
+    """An int, a numpy integer, or a float with no fraction, as an int; else ValueError."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        number = float(value)
+        if number != int(number):
+            raise ValueError(value) from None
+        return int(number)
+
+
 def check_shape(input_shape: Any) -> Shape:
     """``input_shape`` as a tuple of ints, or ValueError with a sentence.
 
@@ -74,9 +86,9 @@ def check_shape(input_shape: Any) -> Shape:
     (1, 3, 32, 32)
     """
     try:
-        shape = tuple(int(s) for s in input_shape)
-        bad = any(s < 0 for s in shape) or any(float(a) != int(a) for a in input_shape)
-    except (TypeError, ValueError):
+        shape = tuple(_whole(s) for s in input_shape)
+        bad = isinstance(input_shape, str) or any(s < 0 for s in shape)
+    except (TypeError, ValueError, OverflowError):
         shape, bad = (), True
     if bad or not shape:
         raise ValueError(f"input_shape must be a sequence of non-negative whole numbers like "
