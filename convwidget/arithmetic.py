@@ -26,6 +26,7 @@ from .errors import ShapeError
 __all__ = [
     "Padding",
     "check_bool",
+    "check_int",
     "conv_output_size",
     "conv_transpose_output_size",
     "effective_kernel",
@@ -38,8 +39,16 @@ __all__ = [
 Padding = int | str | tuple[int, int]
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    """Return ``value`` if it is an int >= ``minimum``, else raise a clear error."""
+def check_int(name: str, value: Any, minimum: int) -> int:
+    """Return ``value`` as an int (numpy and torch integers too) if it is >= ``minimum``.
+
+    >>> check_int("stride", 2, 1)
+    2
+    >>> check_int("stride", 0, 1)
+    Traceback (most recent call last):
+    ...
+    convwidget.errors.ShapeError: stride must be positive, got stride=0; PyTorch refuses it
+    """
     try:
         # numpy and torch integers have __index__; floats and strings do not.
         number = operator.index(value)
@@ -106,8 +115,8 @@ def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:
     >>> same_padding(3, dilation=2)
     (2, 2)
     """
-    k = _check_int("kernel_size", kernel_size, 1)
-    d = _check_int("dilation", dilation, 1)
+    k = check_int("kernel_size", kernel_size, 1)
+    d = check_int("dilation", dilation, 1)
     total = d * (k - 1)
     return total // 2, total - total // 2
 
@@ -142,8 +151,8 @@ def resolve_padding(
         )
     if isinstance(padding, tuple):
         left, right = padding
-        return _check_int("padding", left, 0), _check_int("padding", right, 0)
-    p = _check_int("padding", padding, 0)
+        return check_int("padding", left, 0), check_int("padding", right, 0)
+    p = check_int("padding", padding, 0)
     return p, p
 
 
@@ -211,10 +220,10 @@ def conv_output_size(
     convwidget.errors.ShapeError: kernel spans 7 cells (kernel_size=4, dilation=2) but the padded input has
         5 (input 3 + 2×padding 1); use padding >= 2 or a smaller kernel/dilation
     """
-    n = _check_int("size", size, 1)
-    k = _check_int("kernel_size", kernel_size, 1)
-    s = _check_int("stride", stride, 1)
-    d = _check_int("dilation", dilation, 1)
+    n = check_int("size", size, 1)
+    k = check_int("kernel_size", kernel_size, 1)
+    s = check_int("stride", stride, 1)
+    d = check_int("dilation", dilation, 1)
     left, right = resolve_padding(padding, k, s, d)
     _check_span(n, left, right, k, d, "kernel")
     return (n + left + right - effective_kernel(k, d)) // s + 1
@@ -250,17 +259,17 @@ def conv_transpose_output_size(
     convwidget.errors.ShapeError: output_padding=2 must be smaller than either stride (2) or dilation (1);
         use output_padding <= 1
     """
-    n = _check_int("size", size, 1)
-    k = _check_int("kernel_size", kernel_size, 1)
-    s = _check_int("stride", stride, 1)
+    n = check_int("size", size, 1)
+    k = check_int("kernel_size", kernel_size, 1)
+    s = check_int("stride", stride, 1)
     if isinstance(padding, str):
         raise ShapeError(
             f"padding={padding!r}: transposed convolutions take a number of cells, "
             "not 'same' or 'valid'"
         )
-    p = _check_int("padding", padding, 0)
-    op = _check_int("output_padding", output_padding, 0)
-    d = _check_int("dilation", dilation, 1)
+    p = check_int("padding", padding, 0)
+    op = check_int("output_padding", output_padding, 0)
+    d = check_int("dilation", dilation, 1)
     if op >= max(s, d):
         raise ShapeError(
             f"output_padding={op} must be smaller than either stride ({s}) or "
@@ -311,11 +320,11 @@ def pool_output_size(
     convwidget.errors.ShapeError: output size would be 0: the window spans 3 cells (kernel_size=3) but the
         padded input has 2 (input 2 + 2×padding 0); use padding >= 1, a smaller kernel, or ceil_mode=True
     """
-    n = _check_int("size", size, 1)
-    k = _check_int("kernel_size", kernel_size, 1)
-    s = k if stride is None else _check_int("stride", stride, 1)
-    p = _check_int("padding", padding, 0)
-    d = _check_int("dilation", dilation, 1)
+    n = check_int("size", size, 1)
+    k = check_int("kernel_size", kernel_size, 1)
+    s = k if stride is None else check_int("stride", stride, 1)
+    p = check_int("padding", padding, 0)
+    d = check_int("dilation", dilation, 1)
     ceil_mode = check_bool("ceil_mode", ceil_mode)
     span = effective_kernel(k, d)
     if p > k // 2:
@@ -368,11 +377,11 @@ def pool_window_dropped(
     >>> pool_window_dropped(5, kernel_size=2)
     False
     """
-    k = _check_int("kernel_size", kernel_size, 1)
-    s = k if stride is None else _check_int("stride", stride, 1)
-    n = _check_int("size", size, 0)
-    p = _check_int("padding", padding, 0)
-    span = effective_kernel(k, _check_int("dilation", dilation, 1))
+    k = check_int("kernel_size", kernel_size, 1)
+    s = k if stride is None else check_int("stride", stride, 1)
+    n = check_int("size", size, 0)
+    p = check_int("padding", padding, 0)
+    span = effective_kernel(k, check_int("dilation", dilation, 1))
     plain = (n + 2 * p - span + s - 1) // s + 1
     return plain != _pool_out(n, span, s, p, True)
 

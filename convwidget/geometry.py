@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import Any
 
 from .arithmetic import (
+    check_bool,
     conv_output_size,
     conv_transpose_output_size,
     pool_output_size,
@@ -53,8 +55,8 @@ KINDS: tuple[str, ...] = ("conv", "conv_transpose", "max_pool", "avg_pool")
 ROLES: tuple[str, ...] = ("input", "padding", "zero", "output_padding", "overhang", "cropped")
 
 Cell = tuple[int, ...]
-IntOrTuple = Union[int, Sequence[int]]
-Padding = Union[int, str, Sequence[int]]
+IntOrTuple = int | Sequence[int]
+Padding = int | str | Sequence[int]
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,15 @@ class Geometry:
 
     def cell_role(self, cell: Cell) -> str:
         """What grid cell ``cell`` is: one of :data:`ROLES`."""
-        return combine_roles([d.role(c) for d, c in zip(self.dims, cell)])
+        self._check_cell(cell, "grid cell")
+        return combine_roles([d.role(c) for d, c in zip(self.dims, cell, strict=True)])
+
+    def _check_cell(self, cell: Cell, what: str) -> None:
+        if len(cell) != self.ndim:
+            raise IndexError(
+                f"{what} {tuple(cell)} has {len(cell)} coordinates; this layer has {self.ndim} "
+                f"spatial dimension{'s' if self.ndim != 1 else ''}"
+            )
 
     def out_cell(self, step: int) -> Cell:
         """The output cell of ``step`` (row-major)."""
@@ -288,23 +298,25 @@ class Geometry:
 
     def step_of(self, out_cell: Cell) -> int:
         """The step (row-major index) of output cell ``out_cell``."""
+        self._check_cell(out_cell, "output cell")
         step = 0
-        for d, i in zip(self.dims, out_cell):
+        for d, i in zip(self.dims, out_cell, strict=True):
             if not 0 <= i < d.output:
                 raise IndexError(f"output cell {tuple(out_cell)} is outside the output {self.output_size}")
             step = step * d.output + i
         return step
 
     def _window(self, out_cell: Cell, step: int | None) -> Window:
-        per_dim = [d.taps(i) for d, i in zip(self.dims, out_cell)]
+        per_dim = [d.taps(i) for d, i in zip(self.dims, out_cell, strict=True)]
         taps = tuple(itertools.product(*per_dim))
         inputs = tuple(
-            tuple(d.input_index(c) for d, c in zip(self.dims, tap))  # type: ignore[misc]
+            tuple(c // d.stretch for d, c in zip(self.dims, tap, strict=True))  # input_index
             for tap in taps
-            if all(d.role(c) == "input" for d, c in zip(self.dims, tap))
+            if all(d.role(c) == "input" for d, c in zip(self.dims, tap, strict=True))
         )
-        dropped = any(d.dropped is not None and i == d.dropped for d, i in zip(self.dims, out_cell))
-        overhang = any(d.overhangs(i) for d, i in zip(self.dims, out_cell))
+        dropped = any(d.dropped is not None and i == d.dropped
+                      for d, i in zip(self.dims, out_cell, strict=True))
+        overhang = any(d.overhangs(i) for d, i in zip(self.dims, out_cell, strict=True))
         return Window(step, tuple(out_cell), taps, inputs, dropped, overhang)
 
     def window(self, step: int) -> Window:
@@ -334,21 +346,29 @@ class Geometry:
         return tuple(self._window(cell, None) for cell in sorted(cells))
 
 
-def _per_dim(name: str, value: IntOrTuple, ndim: int) -> tuple[int, ...]:
-    if isinstance(value, bool):
-        raise ShapeError(f"{name} must be an integer or a tuple of {ndim}, got {value!r}")
-    if isinstance(value, int):
-        return (value,) * ndim
+def _whole(name: str, value: Any, shown: Any) -> int:
+    """``value`` as an int (numpy and torch integers too); never a bool, a float or a string."""
+    if not isinstance(value, (bool, float, str)):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise ShapeError(f"{name}={shown!r} must be whole numbers; {value!r} is a {type(value).__name__}")
+
+
+def _per_dim(name: str, value: Any, ndim: int) -> tuple[int, ...]:
+    if hasattr(value, "__index__") or isinstance(value, (bool, float, str)):
+        return (_whole(name, value, value),) * ndim
     try:
         values = tuple(value)
     except TypeError:
         raise ShapeError(f"{name} must be an integer or a tuple of {ndim}, got {value!r}") from None
-    if len(values) != ndim or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+    if len(values) != ndim:
         raise ShapeError(
             f"{name}={value!r} must be one integer or {ndim} integers, one per spatial dimension "
             f"of the input"
         )
-    return values
+    return tuple(_whole(name, v, value) for v in values)
 
 
 def _dim(
@@ -449,39 +469,62 @@ def layer_geometry(
     convwidget.errors.ShapeError: ...
     """
     if kind not in KINDS:
-        raise ShapeError(f"kind={kind!r} is not a layer kind convwidget draws; use one of {', '.join(map(repr, KINDS))}")
-    if isinstance(input_size, int) and not isinstance(input_size, bool):
-        input_size = (input_size,)
-    sizes = tuple(input_size)
-    if len(sizes) not in (1, 2):
         raise ShapeError(
-            f"input_size={input_size!r} has {len(sizes)} dimensions; convwidget draws 1-D (width,) "
-            f"or 2-D (height, width) inputs"
+            f"kind={kind!r} is not a layer kind convwidget draws; use one of {', '.join(map(repr, KINDS))}"
         )
+    ceil_mode = check_bool("ceil_mode", ceil_mode)
+    sizes = _input_sizes(input_size)
     ndim = len(sizes)
-    sizes = _per_dim("input_size", sizes, ndim)
     ks = _per_dim("kernel_size", kernel_size, ndim)
     if stride is None:
         stride = ks if kind in ("max_pool", "avg_pool") else 1
     ss = _per_dim("stride", stride, ndim)
     ds = _per_dim("dilation", dilation, ndim)
     ops = _per_dim("output_padding", output_padding, ndim)
+    ps = _paddings(padding, ndim)
+    _check_kind_settings(kind, dilation, ds, output_padding, ops, ceil_mode)
+    dims = tuple(
+        _dim(kind, n, k, s, p, d, op, ceil_mode)
+        for n, k, s, p, d, op in zip(sizes, ks, ss, ps, ds, ops, strict=True)
+    )
+    return Geometry(kind, dims)
+
+
+def _input_sizes(input_size: Any) -> tuple[int, ...]:
+    """One or two input sizes (an int, numpy integer or a sequence of them)."""
+    shown = input_size
+    if hasattr(input_size, "__index__") or isinstance(input_size, (bool, float, str)):
+        input_size = (input_size,)
+    try:
+        sizes = tuple(input_size)
+    except TypeError:
+        raise ShapeError(f"input_size must be an integer or a tuple of 1 or 2, got {shown!r}") from None
+    if len(sizes) not in (1, 2):
+        raise ShapeError(
+            f"input_size={shown!r} has {len(sizes)} dimensions; convwidget draws 1-D (width,) "
+            f"or 2-D (height, width) inputs"
+        )
+    return tuple(_whole("input_size", n, shown) for n in sizes)
+
+
+def _paddings(padding: Any, ndim: int) -> tuple[int | str, ...]:
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
             raise ShapeError(f"padding={padding!r} is not understood; use an integer, 'same' or 'valid'")
-        ps: tuple[int | str, ...] = (padding,) * ndim
-    else:
-        ps = _per_dim("padding", padding, ndim)
+        return (padding,) * ndim
+    return _per_dim("padding", padding, ndim)
+
+
+def _check_kind_settings(kind: str, dilation: Any, ds: tuple[int, ...], output_padding: Any,
+                         ops: tuple[int, ...], ceil_mode: bool) -> None:
+    """Settings a kind of layer does not have, refused with the parameter's name."""
     if kind == "avg_pool" and any(d != 1 for d in ds):
-        raise ShapeError(f"dilation={dilation!r}: average pooling (nn.AvgPool*d) has no dilation; use dilation=1")
+        raise ShapeError(
+            f"dilation={dilation!r}: average pooling (nn.AvgPool*d) has no dilation; use dilation=1"
+        )
     if kind != "conv_transpose" and any(ops):
         raise ShapeError(
             f"output_padding={output_padding!r} only exists for transposed convolution; use output_padding=0"
         )
     if ceil_mode and kind not in ("max_pool", "avg_pool"):
         raise ShapeError("ceil_mode is a pooling setting; use ceil_mode=False for convolutions")
-    dims = tuple(
-        _dim(kind, n, k, s, p, d, op, bool(ceil_mode))
-        for n, k, s, p, d, op in zip(sizes, ks, ss, ps, ds, ops)
-    )
-    return Geometry(kind, dims)

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from . import arithmetic as ar
 from .errors import ShapeError
+from .layers import layer_kind, spatial_settings
 
 __all__ = [
     "ReceptiveField",
@@ -56,42 +57,56 @@ def solve(
     Examples
     --------
     >>> solve(32, 16)[:3]
-    [Setting(kernel_size=1, stride=2, padding=0, dilation=1), Setting(kernel_size=2, stride=2, padding=0, dilation=1), Setting(kernel_size=3, stride=2, padding=1, dilation=1)]
+    [Setting(kernel_size=1, stride=2, padding=0, dilation=1), Setting(kernel_size=2, stride=2, padding=0,
+        dilation=1), Setting(kernel_size=3, stride=2, padding=1, dilation=1)]
     >>> solve(32, 16, kind="max_pool", kernel_sizes=range(2, 12))[0]
     Setting(kernel_size=2, stride=2, padding=0, dilation=1)
     """
     if kind not in ("conv", "conv_transpose", "max_pool", "avg_pool"):
         raise ValueError(f"kind={kind!r} is not one of 'conv', 'conv_transpose', "
                          "'max_pool', 'avg_pool'")
-    n = ar._check_int("size", size, 1)
-    want = ar._check_int("target", target, 1)
-    ks, ss, ps = list(kernel_sizes), list(strides), list(paddings)
-    ds = [1] if kind == "avg_pool" else list(dilations)
+    n = ar.check_int("size", size, 1)
+    want = ar.check_int("target", target, 1)
+    ceil_mode = ar.check_bool("ceil_mode", ceil_mode)
+    ks = [ar.check_int("kernel_sizes", k, 1) for k in kernel_sizes]
+    ss = [ar.check_int("strides", s, 1) for s in strides]
+    ps = [ar.check_int("paddings", p, 0) for p in paddings]
+    ds = [1] if kind == "avg_pool" else [ar.check_int("dilations", d, 1) for d in dilations]
     found: list[Setting] = []
-    # A plain loop with the formulas inlined: no checks or explanations per
-    # candidate (see benchmarks/bench_core.py).
     for d in ds:
         for k in ks:
-            span = d * (k - 1) + 1
-            for p in ps:
-                if kind == "conv_transpose":
-                    for s in ss:
-                        if (n - 1) * s - 2 * p + span == want:
-                            found.append(Setting(k, s, p, d))
-                    continue
-                padded = n + 2 * p
-                if padded < span or (kind != "conv" and p > k // 2):
-                    continue
-                for s in ss:
-                    if kind == "conv" or not ceil_mode:
-                        out = (padded - span) // s + 1
-                    else:
-                        out = (padded - span + s - 1) // s + 1
-                        if (out - 1) * s >= n + p:
-                            out -= 1
-                    if out == want:
-                        found.append(Setting(k, s, p, d))
+            if kind == "conv_transpose":
+                found += _transposed_matches(n, want, k, d, ps, ss)
+            else:
+                found += _direct_matches(n, want, k, d, ps, ss, kind, ceil_mode)
     found.sort(key=lambda c: (c.dilation, c.stride, c.kernel_size, c.padding))
+    return found
+
+
+# Plain loops with the formulas inlined: no checks or explanations per candidate
+# (see benchmarks/bench_core.py).
+def _transposed_matches(n: int, want: int, k: int, d: int, ps: list[int], ss: list[int]) -> list[Setting]:
+    span = d * (k - 1) + 1
+    return [Setting(k, s, p, d) for p in ps for s in ss if (n - 1) * s - 2 * p + span == want]
+
+
+def _direct_matches(n: int, want: int, k: int, d: int, ps: list[int], ss: list[int], kind: str,
+                    ceil_mode: bool) -> list[Setting]:
+    span = d * (k - 1) + 1
+    found = []
+    for p in ps:
+        padded = n + 2 * p
+        if padded < span or (kind != "conv" and p > k // 2):
+            continue
+        for s in ss:
+            if kind == "conv" or not ceil_mode:
+                out = (padded - span) // s + 1
+            else:
+                out = (padded - span + s - 1) // s + 1
+                if (out - 1) * s >= n + p:
+                    out -= 1  # the last window would start in the right padding
+            if out == want:
+                found.append(Setting(k, s, p, d))
     return found
 
 
@@ -116,8 +131,8 @@ def conv_transpose_output_sizes(
     >>> conv_transpose_output_sizes(4, kernel_size=3)
     {6: 0}
     """
-    s = ar._check_int("stride", stride, 1)
-    d = ar._check_int("dilation", dilation, 1)
+    s = ar.check_int("stride", stride, 1)
+    d = ar.check_int("dilation", dilation, 1)
     out = {}
     # PyTorch's output_size= accepts min_size .. min_size + stride - 1.
     for op in range(s):
@@ -149,10 +164,14 @@ class ReceptiveField(NamedTuple):
 def _as_step(layer: Any, index: int) -> tuple[str, int, int, int, int] | None:
     """(name, kernel, stride, padding, dilation) of a layer along its first dim."""
     if isinstance(layer, (tuple, list)):
+        if not 1 <= len(layer) <= 4:
+            raise ShapeError(
+                f"layer {index} is {tuple(layer)!r}: give (kernel_size, stride, padding, dilation), "
+                "the last three optional"
+            )
         k, s, p, d = (tuple(layer) + (1, 0, 1)[len(layer) - 1:])[:4]
-        return f"layer {index}", k, s, p, d
-    from .layers import layer_kind, spatial_settings
-
+        return (f"layer {index}", ar.check_int("kernel_size", k, 1), ar.check_int("stride", s, 1),
+                ar.check_int("padding", p, 0), ar.check_int("dilation", d, 1))
     kind = layer_kind(layer)
     if kind is None or kind == "conv_transpose":
         return None
