@@ -30,6 +30,7 @@ __all__ = [
     "LayerSpec",
     "groups_hint",
     "groups_problem",
+    "normalise_setting",
     "torch_class_name",
 ]
 
@@ -137,6 +138,42 @@ def _flag(name: str, value: Any) -> bool:
 def _at_least(name: str, value: Size, least: int, given: Any) -> None:
     if min(value, default=least) < least:
         raise ValueError(f"{name} must be at least {least} in each dimension, not {given!r}")
+
+
+_MINIMUM = {"input_size": 1, "kernel_size": 1, "stride": 1, "dilation": 1, "padding": 0,
+            "output_padding": 0}
+
+
+def normalise_setting(name: str, value: Any, ndim: int = 2) -> Any:
+    """One setting, checked and normalised alone (per-dim tuple, int, bool or padding string).
+
+    The rules :meth:`LayerSpec.from_settings` applies, one name at a time (``input_size``
+    too), for widgets that validate each trait as it changes.
+
+    >>> normalise_setting("stride", 2), normalise_setting("padding", "same")
+    ((2, 2), 'same')
+    >>> normalise_setting("input_size", (0, 4))
+    Traceback (most recent call last):
+    ...
+    ValueError: input_size must be at least 1 in each dimension, not (0, 4)
+    """
+    if name in ("kind",):
+        if value not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {value!r}")
+        return value
+    if name in ("ceil_mode", "count_include_pad", "bias"):
+        return _flag(name, value)
+    if name in ("in_channels", "out_channels", "groups"):
+        n = _int(name, value)
+        if n < 1:
+            raise ValueError(f"{name} must be a positive int, not {value!r}")
+        return n
+    if name not in _MINIMUM:
+        raise ValueError(f"unknown setting {name!r}; use {', '.join(('kind', *_MINIMUM))}")
+    out = _padding(value, ndim) if name == "padding" else _per_dim(name, value, ndim)
+    if not isinstance(out, str):
+        _at_least(name, out, _MINIMUM[name], value)
+    return out
 
 
 def _divisors(n: int) -> list[int]:

@@ -170,12 +170,12 @@ def test_picture_changes_and_returns_byte_identical(explorer: ConvExplorer) -> N
     explorer.stride.h.value = 2
     second = explorer.picture.value
     assert second != first
-    explorer._frames.clear()  # render again rather than reuse the cached frame
+    explorer.picture_panel.clear_cache()  # render again rather than reuse the cached frame
     explorer.stride.h.value = 1
     assert explorer.picture.value == first
     explorer.step.value = 5
     assert explorer.picture.value != first
-    explorer._frames.clear()
+    explorer.picture_panel.clear_cache()
     explorer.step.value = 0
     assert explorer.picture.value == first
 
@@ -229,12 +229,13 @@ def test_settings_round_trip(settings: dict[str, Any]) -> None:
     assert other.formula.value == e.formula.value
 
 
-def test_set_moves_the_controls_and_updates_once(explorer: ConvExplorer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_set_moves_the_controls_and_updates_once(explorer: ConvExplorer) -> None:
     calls = []
-    original = explorer._refresh
-    monkeypatch.setattr(explorer, "_refresh", lambda: (calls.append(1), original()))
+    explorer.state.observe(calls.append, names="results")  # one new result = one panel update
+    before = explorer.state.recomputations
     explorer.set(kind="max_pool", input_size=(10, 12), kernel_size=2, stride=2, ceil_mode=True)
     assert len(calls) == 1
+    assert explorer.state.recomputations == before + 1
     assert (explorer.kind.value, explorer.input.h.value, explorer.input.w.value) == ("max_pool", 10, 12)
     assert not explorer.input.square.value
     assert explorer.ceil_mode.value and explorer.ceil_mode.layout.display == ""
@@ -600,9 +601,9 @@ def test_prefetch_renders_the_next_notch_while_idle() -> None:
         assert e.prefetched == 0  # nothing happens while the change is being handled
         await asyncio.sleep(0.5)
         assert e.prefetched == 1  # stride 3 (stride 1 was already in the cache)
-        frames = len(e._frames)
+        frames = len(e.picture_panel.frames)
         e.stride.h.value = 3
-        assert len(e._frames) == frames  # served from the cache
+        assert len(e.picture_panel.frames) == frames  # served from the cache
         assert e.picture.value == cold.picture.value  # byte-identical to a cold render
         assert_consistent(e)
         assert e.figure.highlighted()["out_cell"] == (0, 0)  # the figure follows the picture again
@@ -630,9 +631,9 @@ def test_prefetch_walks_ahead_of_the_animation() -> None:
         e.step.value = 3
         await asyncio.sleep(0.3)
         assert e.prefetched == 1
-        frames = len(e._frames)
+        frames = len(e.picture_panel.frames)
         e.step.value = 4
-        assert len(e._frames) == frames
+        assert len(e.picture_panel.frames) == frames
         assert e.figure.highlighted()["out_cell"] == (1, 1)
 
     _run_in_own_loop(scenario)

@@ -1,0 +1,397 @@
+"""ConvExplorer: controls, calculator, picture and PyTorch panel around one ExplorerState.
+
+The explorer is composed: an :class:`~.state.ExplorerState` holds the settings and the
+results; :class:`~.controls.Controls` move it; the panels (:mod:`.panels`) and the picture
+(:mod:`.picture`) follow its ``results`` trait, each redrawn once per change. Every widget
+carries a ``cw-*`` CSS class (:data:`CSS_CLASSES`) so a browser test can find it.
+
+>>> from convwidget import ConvExplorer
+>>> explorer = ConvExplorer(kind="conv", input_size=(32, 32), kernel_size=3, stride=2, padding=1)
+>>> explorer.output_size
+(16, 16)
+>>> explorer.set(stride=1).output_size
+(32, 32)
+>>> explorer.set(kernel_size=40, padding=0).output_size is None
+True
+>>> explorer.state.stride
+1
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import os
+import re
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ipywidgets as W
+
+from ..explanations import Explanation
+from ..geometry import Geometry
+from ..spec import LayerSpec
+from . import panels
+from .controls import Controls, Player, _style
+from .css import CSS_CLASSES
+from .picture import Picture, ipympl_active
+from .state import ExplorerState, Results
+
+__all__ = ["CSS_CLASSES", "ConvExplorer"]
+
+
+class ConvExplorer(W.VBox):
+    """Sliders that drive the calculator, the sliding-window animation and the real PyTorch layer.
+
+    Parameters are PyTorch's names (ints or per-dimension ``(height, width)``
+    pairs): ``kind`` (``"conv"``, ``"conv_transpose"``, ``"max_pool"``,
+    ``"avg_pool"``), ``input_size``, ``kernel_size``, ``stride`` (pool default:
+    the kernel size), ``padding`` (a number, a pair, ``'same'`` or ``'valid'``),
+    ``dilation``, ``output_padding``, ``ceil_mode``, ``count_include_pad``,
+    ``in_channels``, ``out_channels``, ``groups``.
+
+    Display it as a cell's value. Scripted use: :attr:`settings`, :meth:`set`,
+    :attr:`output_size`; :attr:`state` is the :class:`ExplorerState` to link or observe.
+
+    >>> e = ConvExplorer(kind="max_pool", input_size=5, kernel_size=2, ceil_mode=True)
+    >>> e.output_size, e.settings["stride"]
+    ((3, 3), (2, 2))
+    >>> "✓" in e.torch_panel.value
+    True
+    """
+
+    def __init__(self, *, live: bool | None = None, **settings: Any) -> None:
+        self.state = ExplorerState(**settings)  # validated first: a bad setting builds nothing
+        self.live = bool(ipympl_active() if live is None else live)
+        self._error_text: str | None = None
+        self._shown: tuple[Results | None, int] = (None, -1)
+        self.error_box = _style(W.HTML(layout=W.Layout(display="none")), "cw-error")
+        self.picture_panel = Picture(self.live, on_error=self._show_error)
+        self.setting_controls = Controls(self.state, on_error=self._show_error, on_moved=self._on_moved)
+        self.player = Player()
+        self._build_panels()
+        super().__init__([
+            _style(W.HTML("<b>ConvExplorer</b> — move a slider: the formula, the sliding "
+                          "window and PyTorch's own answer follow."), "cw-title"),
+            self.controls,
+            _style(W.HBox([self.animation_panel, self.calculator_panel],
+                          layout=W.Layout(flex_flow="row wrap", align_items="flex-start")),
+                   "cw-panels"),
+            self.torch_panel, self.export_row, self.error_box])
+        self.add_class("cw-explorer")
+        self.state.observe(self._on_results, names="results")
+        self.state.observe(self._on_step, names="step")
+        self.player.step.observe(self._on_step_slider, names="value")
+        self.player.row.observe(self._on_cell, names="value")
+        self.player.col.observe(self._on_cell, names="value")
+        self.export_gif.on_click(self._on_export_gif)
+        self.export_html.on_click(self._on_export_html)
+        self._on_results()
+
+    # ------------------------------------------------------------------ building
+    def _build_panels(self) -> None:
+        c = self.setting_controls
+        self.controls = c.box
+        for name in ("kind", "input", "kernel", "stride", "padding_mode", "padding", "dilation",
+                     "output_padding", "ceil_mode", "count_include_pad", "in_channels",
+                     "out_channels", "groups", "pairs"):
+            setattr(self, name, getattr(c, name))
+        p = self.player
+        self.play, self.step, self.row, self.col, self.step_label = p.play, p.step, p.row, p.col, p.label
+        self.play_link = p.link
+        self.picture = self.picture_panel.image
+        self.picture_error = self.picture_panel.error
+        self.live_canvas = self.picture_panel.canvas
+        self.output_label = _style(W.HTML(), "cw-output-size")
+        self.formula = _style(W.HTMLMath(), "cw-formula")
+        self.formula_text = _style(W.HTML(), "cw-formula-text")
+        self.params = _style(W.HTML(), "cw-params")
+        self.receptive = _style(W.HTML(), "cw-receptive-field")
+        self.calculator_panel = _style(W.VBox(
+            [_style(W.HTML("<b>Calculator</b>"), "cw-calculator-title"), self.output_label,
+             self.formula, self.formula_text, self.params, self.receptive],
+            layout=W.Layout(min_width="320px", max_width="560px", padding="0 0 0 12px")),
+            "cw-calculator")
+        self.animation_panel = _style(W.VBox(
+            [*self.picture_panel.widgets, p.player_row, p.cell_row, p.label]), "cw-animation")
+        self.torch_panel = _style(W.HTML(), "cw-torch-panel")
+        self.export_gif = _style(W.Button(description="Export GIF", icon="film",
+                                          tooltip="render the animation to a GIF file"), "cw-export-gif")
+        self.export_html = _style(W.Button(description="Export HTML player", icon="code",
+                                           tooltip="write a self-contained HTML/JS player"),
+                                  "cw-export-html")
+        self.export_progress = _style(W.IntProgress(value=0, min=0, max=1, description="frames",
+                                                    layout=W.Layout(display="none")), "cw-export-progress")
+        self.export_link = _style(W.HTML(), "cw-export-link")
+        self.export_row = _style(W.HBox([self.export_gif, self.export_html, self.export_progress,
+                                         self.export_link]), "cw-export")
+
+    # ------------------------------------------------------------------ errors
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """No exception escapes a callback: it is shown as text and the widget stays usable."""
+        try:
+            yield
+        except Exception as err:  # noqa: BLE001 - a UI callback must never raise into the frontend
+            self._show_error(err)
+
+    def _show_error(self, err: BaseException) -> None:
+        if isinstance(err, ValueError):  # a refused setting: its sentence, not an internal error
+            self._error_text = str(err)
+            shown = f"✗ {html.escape(self._error_text)}"
+        else:
+            where = traceback.extract_tb(err.__traceback__)[-1] if err.__traceback__ else None
+            self._error_text = f"{type(err).__name__}: {err}"
+            at = f" (at {os.path.basename(where.filename)}:{where.lineno})" if where else ""
+            shown = f"✗ Internal error (please report it): {html.escape(self._error_text + at)}"
+        self.error_box.value = f"<span style='color:{panels.BAD_COLOUR}'>{shown}</span>"
+        self.error_box.layout.display = ""
+
+    def _clear_error(self) -> None:
+        if self._error_text is not None:
+            self._error_text = None
+            self.error_box.value = ""
+            self.error_box.layout.display = "none"
+
+    # ------------------------------------------------------------------ reactions
+    def _held(self) -> contextlib.ExitStack:
+        """Batch the state messages of every panel widget (one message each on exit)."""
+        stack = contextlib.ExitStack()
+        for widget in (*self.player.sliders, self.picture, self.picture_error, self.output_label,
+                       self.formula, self.formula_text, self.params, self.receptive,
+                       self.torch_panel, self.step_label):
+            stack.enter_context(widget.hold_sync())
+        return stack
+
+    def _on_results(self, change: dict[str, Any] | None = None) -> None:
+        """Every panel from the new results: once per change of the settings."""
+        results = self.state.results
+        assert results is not None  # computed when the state was made
+        self._clear_error()
+        self.picture_panel.cancel()
+        with self._held():
+            with self._guard():
+                self._show_calculator(results)
+            with self._guard():
+                self._show_step(results, self.state.step)
+
+    def _show_calculator(self, results: Results) -> None:
+        self.output_label.value = panels.output_html(results)
+        self.formula.value, self.formula_text.value = panels.formula_html(results)
+        self.params.value = panels.params_html(results.spec)
+        self.receptive.value = panels.receptive_html(results.spec)
+
+    def _show_step(self, results: Results, step: int) -> None:
+        """The picture, the player and the lit cell (and PyTorch's value there)."""
+        if self._shown == (results, step):
+            return
+        first = self._shown[0] is not results
+        self._shown = (results, step)
+        geometry = results.geometry
+        t = results.torch_result
+        if first or (t is not None and t.values is not None):
+            lit = geometry.out_cell(step) if geometry is not None else None
+            self.torch_panel.value = panels.torch_html(results, lit)
+        with self.setting_controls.quietly():
+            self.player.show(geometry, step)
+        self.step_label.value = panels.step_html(results, step)
+        if geometry is None:
+            self.picture_panel.show_problem(results.problem or "PyTorch refuses this setting")
+        else:
+            self.picture_panel.show(geometry, step)
+
+    def _on_step(self, change: dict[str, Any]) -> None:
+        results = self.state.results
+        if results is None or results is not self._shown[0]:
+            return  # a new setting: _on_results draws it
+        with self._guard(), self._held():
+            self._show_step(results, change["new"])
+
+    def _on_step_slider(self, change: dict[str, Any]) -> None:
+        if self.setting_controls._quiet:
+            return
+        self.picture_panel.cancel()
+        with self._guard():
+            self.state.step = change["new"]
+        geometry = self.state.geometry
+        if geometry is not None:
+            self.picture_panel.schedule([(geometry, (self.state.step + 1) % geometry.n_steps)])
+
+    def _on_cell(self, change: dict[str, Any]) -> None:
+        geometry = self.state.geometry
+        if self.setting_controls._quiet or geometry is None:
+            return
+        with self._guard():
+            self.state.step = geometry.step_of((self.row.value, self.col.value))
+
+    def _on_moved(self, change: dict[str, Any]) -> None:
+        """After a control moved: render its next notch while the kernel is idle."""
+        with self._guard():
+            self.picture_panel.schedule(self.setting_controls.neighbours(change, self.state.step))
+
+    # ------------------------------------------------------------------ scripting
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The current settings in PyTorch's names; ``ConvExplorer(**settings)`` rebuilds them.
+
+        Settings the current kind lacks take their neutral value (e.g. ``dilation=(1, 1)``
+        for an average pool, ``output_padding=(0, 0)`` unless transposed).
+        """
+        return self.state.settings
+
+    def set(self, **changes: Any) -> ConvExplorer:
+        """Change the settings (PyTorch's names) and update every panel once.
+
+        Returns when every panel shows the new setting (the explorer itself, for chaining).
+        A scripted value outside a slider's range widens the slider, so a setting PyTorch
+        refuses can be shown and explained.
+
+        >>> ConvExplorer(input_size=7).set(kernel_size=3, stride=2).output_size
+        (3, 3)
+        """
+        self.picture_panel.cancel()
+        self.state.set(**changes)
+        return self
+
+    @property
+    def output_size(self) -> tuple[int, ...] | None:
+        """The current output (height, width), or None for a setting PyTorch refuses."""
+        return self.state.output_size
+
+    @property
+    def explanation(self) -> Explanation | None:
+        """The core's :class:`~convwidget.Explanation` for the current setting."""
+        return self.state.explanation
+
+    @property
+    def torch_result(self) -> Any:
+        """What the real PyTorch layer answered for the current setting (a ``TorchResult``)."""
+        return self.state.torch_result
+
+    @property
+    def figure(self) -> Any:
+        """The :class:`convwidget.drawing.WindowFigure` behind the picture (showing what it shows)."""
+        return self.picture_panel.figure
+
+    @property
+    def prefetch(self) -> bool:
+        """Render the moved slider's next notch (and the next step) while the kernel is idle."""
+        return self.picture_panel.prefetch
+
+    @prefetch.setter
+    def prefetch(self, value: bool) -> None:
+        self.picture_panel.prefetch = bool(value)
+
+    @property
+    def prefetched(self) -> int:
+        """Frames rendered ahead of time."""
+        return self.picture_panel.prefetched
+
+    @property
+    def _frames(self) -> OrderedDict[Any, bytes]:
+        return self.picture_panel.frames
+
+    def __repr__(self) -> str:
+        try:
+            args = ", ".join(f"{k}={v!r}" for k, v in self.settings.items())
+        except Exception:  # noqa: BLE001 - repr must work even half-built
+            return f"<{type(self).__name__}>"
+        return f"{type(self).__name__}({args}) -> output_size={self.output_size!r}"
+
+    @classmethod
+    def from_layer(cls, layer: Any, input_size: Any) -> ConvExplorer:
+        """A ConvExplorer showing a ``torch.nn`` Conv2d / ConvTranspose2d / MaxPool2d /
+        AvgPool2d layer on an input of ``input_size`` ((H, W), or a full NCHW / CHW shape).
+
+        >>> from torch import nn
+        >>> ConvExplorer.from_layer(nn.MaxPool2d(2), (1, 3, 8, 8)).output_size
+        (4, 4)
+        """
+        size = tuple(input_size)
+        if len(size) not in (2, 3, 4):
+            raise ValueError(f"input_size={input_size!r}: give (H, W), (C, H, W) or (N, C, H, W)")
+        spec = LayerSpec.from_layer(layer)
+        if spec.ndim != 2 or spec.norm_type is not None:
+            raise ValueError(
+                f"ConvExplorer shows Conv2d, ConvTranspose2d, MaxPool2d and AvgPool2d layers, not "
+                f"{type(layer).__name__} ({spec.torch_class}); use convwidget.explain or "
+                "convwidget.trace for it")
+        settings = spec.settings()
+        if len(size) > 2 and spec.is_pool:
+            settings["in_channels"] = size[-3]
+        return cls(input_size=size[-2:], **settings)
+
+    def close(self) -> None:
+        """Close every widget of the explorer (and its state), releasing them."""
+        if not hasattr(self, "picture_panel"):  # half-built: a refused setting stopped __init__
+            super().close()
+            return
+        self.picture_panel.cancel()
+        for widget in list(_walk(self))[1:]:
+            widget.close()
+        self.play_link.close()
+        self.picture_panel.close()
+        self.state.close()
+        super().close()
+
+    # ------------------------------------------------------------------ export
+    def _export_name(self, ext: str) -> str:
+        s = self.settings
+        pad = s["padding"] if isinstance(s["padding"], str) else "x".join(map(str, s["padding"]))
+        stem = (f"convwidget_{s['kind']}_{'x'.join(map(str, s['input_size']))}"
+                f"_k{'x'.join(map(str, s['kernel_size']))}_s{'x'.join(map(str, s['stride']))}"
+                f"_p{pad}_d{'x'.join(map(str, s['dilation']))}")
+        return re.sub(r"[^A-Za-z0-9_.-]", "", stem) + "." + ext
+
+    def _export(self, ext: str, write: Callable[..., Any]) -> None:
+        geometry: Geometry | None = self.state.geometry
+        if geometry is None:
+            self.export_link.value = "Nothing to export: PyTorch refuses this setting."
+            return
+        path = os.path.abspath(self._export_name(ext))
+        bar = self.export_progress
+        bar.value, bar.max = 0, max(geometry.n_steps, 1)
+        bar.layout.display = ""
+
+        def progress(done: int, total: int) -> None:
+            bar.max = max(total, 1)
+            bar.value = done
+
+        try:
+            result = write(geometry, path, progress=progress)
+        finally:
+            bar.layout.display = "none"
+        self.export_link.value = _written_html(path, ext, getattr(result, "note", None))
+
+    def _on_export_gif(self, _button: W.Button) -> None:
+        with self._guard():
+            from ..export import to_gif
+            self._export("gif", to_gif)
+
+    def _on_export_html(self, _button: W.Button) -> None:
+        with self._guard():
+            from ..export import to_html
+            self._export("html", to_html)
+
+
+def _written_html(path: str, ext: str, note: Any) -> str:
+    """'wrote <link> (n KiB)', with a data-URI download link for files up to 8 MiB."""
+    name = html.escape(os.path.basename(path))
+    size = os.path.getsize(path)
+    link = f"<a href='{name}' target='_blank'>{name}</a>"
+    if size <= 8 * 2**20:
+        mime = "image/gif" if ext == "gif" else "text/html"
+        with open(path, "rb") as fh:
+            data = base64.b64encode(fh.read()).decode("ascii")
+        link += f" · <a download='{name}' href='data:{mime};base64,{data}'>download</a>"
+    extra = f" <i>{html.escape(str(note))}</i>" if note else ""
+    return f"wrote {link} ({size / 1024:.0f} KiB){extra}"
+
+
+def _walk(widget: W.Widget) -> Iterator[W.Widget]:
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)

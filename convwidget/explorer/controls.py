@@ -1,0 +1,303 @@
+"""The controls: sliders, dropdowns and checkboxes that move an :class:`ExplorerState`.
+
+A control change is read together with its neighbours (the 'H = W' box, the padding
+mode), clamped to the ranges PyTorch accepts where that helps a learner (a pool's padding
+at most half its kernel, ``output_padding`` below ``max(stride, dilation)``) and sent to the
+state in one :meth:`~ExplorerState.set`: one recomputation per move. The state's changes
+(from a script, a link, the browser) come back to the controls, which widen a slider to
+show a scripted value rather than clamp it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ipywidgets as W
+
+from ..geometry import Geometry
+from ..spec import KIND_LABELS, LayerSpec
+from .state import ExplorerState, compute
+
+__all__ = ["Controls", "PairControl", "Player", "bounds"]
+
+_DESC = {"description_width": "88px"}
+
+
+def _style(widget: W.Widget, *classes: str) -> W.Widget:
+    for cls in classes:
+        widget.add_class(cls)
+    return widget
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, tuple) else (value, value)
+
+
+class PairControl:
+    """Two IntSliders (height, width) and an 'H = W' checkbox that links them."""
+
+    def __init__(self, name: str, label: str, lo: int, hi: int, value: int) -> None:
+        self.name = name
+        self.h = _style(W.IntSlider(value=value, min=lo, max=hi, description=f"{label} H",
+                                    tooltip=f"{label} height", style=_DESC,
+                                    layout=W.Layout(width="300px"), continuous_update=True),
+                        f"cw-{name}", f"cw-{name}-h")
+        if name in ("input", "kernel"):
+            self.h.remove_class(f"cw-{name}")
+        self.w = _style(W.IntSlider(value=value, min=lo, max=hi, description="W",
+                                    tooltip=f"{label} width", style={"description_width": "24px"},
+                                    layout=W.Layout(width="232px"), disabled=True,
+                                    continuous_update=True), f"cw-{name}-w")
+        self.square = _style(W.Checkbox(value=True, description="H = W", indent=False,
+                                        layout=W.Layout(width="70px")), f"cw-{name}-square")
+        self.row = _style(W.HBox([self.h, self.w, self.square]), f"cw-{name}-row")
+
+    @property
+    def widgets(self) -> tuple[W.Widget, ...]:
+        return (self.h, self.w, self.square)
+
+    @property
+    def value(self) -> tuple[int, int]:
+        """(height, width) as the controls show it; width follows height while 'H = W'."""
+        return (self.h.value, self.h.value if self.square.value else self.w.value)
+
+    def show(self, value: tuple[int, int], hi: tuple[int, int]) -> None:
+        """Show ``value`` with maxima ``hi`` (widened to the value: a scripted value is shown)."""
+        for slider, v, top in ((self.h, value[0], hi[0]), (self.w, value[1], hi[1])):
+            slider.max = max(top, v, slider.min)
+            if v < slider.min:
+                slider.min = v
+            slider.value = v
+        if value[0] != value[1]:
+            self.square.value = False
+        self.w.disabled = self.square.value
+
+
+def bounds(spec: LayerSpec, padding: tuple[int, int]) -> dict[str, tuple[int, int]]:
+    """Slider maxima that keep a learner away from settings PyTorch refuses, where that helps.
+
+    >>> bounds(LayerSpec.from_settings(kind="max_pool", kernel_size=5), (0, 0))["padding"]
+    (2, 2)
+    """
+    if spec.is_pool:
+        # PyTorch: pad should be at most half of the kernel (Pool.h)
+        pad = (spec.kernel_size[0] // 2, spec.kernel_size[1] // 2)
+    else:
+        pad = (max(10, padding[0]), max(10, padding[1]))
+    (sh, sw), (dh, dw) = spec.stride, spec.dilation
+    return {"input": (64, 64), "kernel": (11, 11), "stride": (6, 6), "padding": pad,
+            "dilation": (5, 5), "output-padding": (max(sh, dh) - 1, max(sw, dw) - 1)}
+
+
+_SETTING_OF = {"input": "input_size", "kernel": "kernel_size", "stride": "stride",
+               "padding": "padding", "dilation": "dilation", "output-padding": "output_padding"}
+
+
+class Controls:
+    """Every setting control of one explorer, kept in step with its :class:`ExplorerState`."""
+
+    def __init__(self, state: ExplorerState, on_error: Callable[[BaseException], None],
+                 on_moved: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.state = state
+        self._on_error = on_error
+        self._on_moved = on_moved
+        self._quiet = 0
+        self.kind = _style(W.Dropdown(options=KIND_LABELS, value="conv", description="layer",
+                                      style=_DESC, layout=W.Layout(width="440px")), "cw-kind")
+        self.input = PairControl("input", "input", 1, 64, 8)
+        self.kernel = PairControl("kernel", "kernel", 1, 11, 3)
+        self.stride = PairControl("stride", "stride", 1, 6, 1)
+        self.padding_mode = _style(W.Dropdown(options=("number", "same", "valid"), value="number",
+                                              description="padding is", style=_DESC,
+                                              layout=W.Layout(width="220px")), "cw-padding-mode")
+        self.padding = PairControl("padding", "padding", 0, 10, 0)
+        self.dilation = PairControl("dilation", "dilation", 1, 5, 1)
+        self.output_padding = PairControl("output-padding", "out pad", 0, 0, 0)
+        self.ceil_mode = _style(W.Checkbox(value=False, description="ceil_mode", indent=False),
+                                "cw-ceil-mode")
+        self.count_include_pad = _style(W.Checkbox(value=True, description="count_include_pad",
+                                                   indent=False), "cw-count-include-pad")
+        self.in_channels, self.out_channels, self.groups = (
+            _style(W.BoundedIntText(value=1, min=1, max=4096, description=name,
+                                    style={"description_width": "90px"},
+                                    layout=W.Layout(width="170px")), f"cw-{name.replace('_', '-')}")
+            for name in ("in_channels", "out_channels", "groups"))
+        self.pairs = (self.input, self.kernel, self.stride, self.padding, self.dilation,
+                      self.output_padding)
+        self.flags_row = _style(W.HBox([self.ceil_mode, self.count_include_pad]), "cw-flags")
+        self.channels_row = _style(W.HBox([self.in_channels, self.out_channels, self.groups]),
+                                   "cw-channels")
+        self.box = _style(W.VBox(
+            [self.kind, self.input.row, self.kernel.row, self.stride.row, self.padding_mode,
+             self.padding.row, self.dilation.row, self.output_padding.row, self.flags_row,
+             self.channels_row]), "cw-controls")
+        self.show_state()
+        for widget in self.widgets():
+            widget.observe(self._on_control, names="value")
+        state.observe(self._on_state, names="results")  # once per recomputation
+
+    def widgets(self) -> Iterator[W.Widget]:
+        """Every setting control (not the rows and boxes around them)."""
+        yield self.kind
+        yield self.padding_mode
+        for pair in self.pairs:
+            yield from pair.widgets
+        yield from (self.ceil_mode, self.count_include_pad, self.in_channels, self.out_channels,
+                    self.groups)
+
+    @contextlib.contextmanager
+    def quietly(self) -> Iterator[None]:
+        """Control changes made inside are not sent to the state."""
+        self._quiet += 1
+        try:
+            yield
+        finally:
+            self._quiet -= 1
+
+    # ------------------------------------------------------------------ controls -> state
+    def read(self) -> dict[str, Any]:
+        """The settings the controls show, clamped to the learner's bounds."""
+        kind = self.kind.value
+        numeric = kind != "conv" or self.padding_mode.value == "number"
+        padding: Any = self.padding.value if numeric else self.padding_mode.value
+        values = {"kind": kind, "input_size": self.input.value, "kernel_size": self.kernel.value,
+                  "stride": self.stride.value, "padding": padding, "dilation": self.dilation.value,
+                  "output_padding": self.output_padding.value, "ceil_mode": self.ceil_mode.value,
+                  "count_include_pad": self.count_include_pad.value,
+                  "in_channels": self.in_channels.value, "out_channels": self.out_channels.value,
+                  "groups": self.groups.value}
+        spec = LayerSpec.from_settings(**{k: v for k, v in values.items() if k != "input_size"})
+        hi = bounds(spec, (0, 0))
+        values["output_padding"] = tuple(min(v, m) for v, m in zip(values["output_padding"],
+                                                                    hi["output-padding"], strict=True))
+        if numeric and spec.is_pool:
+            values["padding"] = tuple(min(v, m) for v, m in zip(padding, hi["padding"], strict=True))
+        return values
+
+    def _on_control(self, change: dict[str, Any]) -> None:
+        if self._quiet:
+            return
+        try:
+            self.state.set(**self.read())
+        except Exception as err:  # noqa: BLE001 - a UI callback must never raise into the frontend
+            self._on_error(err)
+            self.show_state()  # the controls go back to what the state holds
+            return
+        if self._on_moved is not None:
+            self._on_moved(change)
+
+    # ------------------------------------------------------------------ state -> controls
+    def _on_state(self, change: dict[str, Any]) -> None:
+        self.show_state()
+
+    def show_state(self) -> None:
+        """Move every control to the state's settings (nothing is sent back)."""
+        s = self.state.settings
+        spec = self.state.spec
+        assert spec is not None  # computed when the state was made
+        hi = bounds(spec, s["padding"] if not isinstance(s["padding"], str) else (0, 0))
+        with self.quietly(), contextlib.ExitStack() as stack:
+            for widget in self.widgets():
+                stack.enter_context(widget.hold_sync())
+            self.kind.value = s["kind"]
+            for pair in self.pairs:
+                value = getattr(self.state, _SETTING_OF[pair.name])  # kept even where the kind lacks it
+                if not isinstance(value, str):
+                    pair.show(_pair(value), hi[pair.name])
+            self.padding_mode.value = s["padding"] if isinstance(s["padding"], str) else "number"
+            for name in ("ceil_mode", "count_include_pad", "in_channels", "out_channels", "groups"):
+                widget = getattr(self, name)
+                value = getattr(self.state, name)
+                if isinstance(widget, W.BoundedIntText) and value > widget.max:
+                    widget.max = value
+                widget.value = value
+            self._show_kind(s["kind"])
+
+    def _show_kind(self, kind: str) -> None:
+        conv_like = kind in ("conv", "conv_transpose")
+
+        def show(widget: W.Widget, visible: bool) -> None:
+            widget.layout.display = "" if visible else "none"
+
+        show(self.padding_mode, kind == "conv")
+        show(self.output_padding.row, kind == "conv_transpose")
+        show(self.dilation.row, kind != "avg_pool")
+        show(self.ceil_mode, not conv_like)
+        show(self.count_include_pad, kind == "avg_pool")
+        show(self.out_channels, conv_like)
+        show(self.groups, conv_like)
+        numeric = self.padding_mode.value == "number"
+        self.padding.h.disabled = not numeric
+        self.padding.square.disabled = not numeric
+        self.padding.w.disabled = not numeric or self.padding.square.value
+
+    # ------------------------------------------------------------------ prefetch
+    def neighbours(self, change: dict[str, Any], step: int) -> list[tuple[Geometry, int]]:
+        """Frames a learner is likely to ask for next: the moved slider one notch on
+        (the same way first)."""
+        owner = change["owner"]
+        pair = next((p for p in self.pairs if owner in (p.h, p.w)), None)
+        if pair is None or owner.disabled or (pair is self.padding and self.padding_mode.value != "number"):
+            return []
+        name = _SETTING_OF[pair.name]
+        delta = 1 if (change["new"] or 0) >= (change["old"] or 0) else -1
+        settings = self.state.settings
+        frames = []
+        for d in (delta, -delta):
+            value = owner.value + d
+            if not owner.min <= value <= owner.max:
+                continue
+            h, w = settings[name]
+            moved = (value, value) if pair.square.value else ((value, w) if owner is pair.h else (h, value))
+            trial = {**settings, name: moved}
+            size = trial.pop("input_size")
+            try:
+                geometry = compute(LayerSpec.from_settings(**trial), size, run_torch=False).geometry
+            except ValueError:
+                continue
+            if geometry is not None:
+                frames.append((geometry, min(step, geometry.n_steps - 1)))
+        return frames
+
+
+class Player:
+    """Play button, output-cell slider, row and column sliders and the lit cell's sentence."""
+
+    def __init__(self) -> None:
+        self.play = _style(W.Play(value=0, min=0, max=0, interval=400, description="play",
+                                  show_repeat=True), "cw-play")
+        self.step = _style(W.IntSlider(value=0, min=0, max=0, description="output cell",
+                                       style={"description_width": "80px"},
+                                       layout=W.Layout(width="340px")), "cw-step")
+        # Linked in the browser, so Play walks the slider without a kernel round trip per frame.
+        self.link = W.jslink((self.play, "value"), (self.step, "value"))
+        self.row = _style(W.IntSlider(value=0, min=0, max=0, description="row",
+                                      style={"description_width": "30px"},
+                                      layout=W.Layout(width="200px")), "cw-row")
+        self.col = _style(W.IntSlider(value=0, min=0, max=0, description="col",
+                                      style={"description_width": "30px"},
+                                      layout=W.Layout(width="200px")), "cw-col")
+        self.label = _style(W.HTML(), "cw-step-label")
+        self.player_row = _style(W.HBox([self.play, self.step]), "cw-player")
+        self.cell_row = _style(W.HBox([self.row, self.col]), "cw-cell")
+
+    @property
+    def sliders(self) -> tuple[W.Widget, ...]:
+        return (self.step, self.row, self.col, self.play)
+
+    def show(self, geometry: Geometry | None, step: int) -> None:
+        """Ranges from the geometry, the lit cell at ``step``; disabled when nothing is drawn."""
+        if geometry is None:
+            for w in self.sliders:
+                w.disabled = True
+            self.label.value = ""
+            return
+        oh, ow = geometry.output_size
+        for w, top in ((self.step, geometry.n_steps - 1), (self.play, geometry.n_steps - 1),
+                       (self.row, oh - 1), (self.col, ow - 1)):
+            w.max = top
+            w.disabled = False
+        self.step.value = step
+        self.row.value, self.col.value = geometry.out_cell(step)

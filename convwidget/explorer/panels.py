@@ -1,0 +1,236 @@
+"""Panels as plain functions: an explorer's results -> HTML, testable without a kernel.
+
+Each function takes the :class:`~convwidget.explorer.state.Results` of one setting (or its
+:class:`~convwidget.spec.LayerSpec`) and returns the HTML a panel shows; the CLI, Voila or a
+quiz can reuse them. Nothing here holds state.
+
+>>> from convwidget.spec import LayerSpec
+>>> from convwidget.explorer.state import compute
+>>> r = compute(LayerSpec.from_settings(kernel_size=3, padding=1), (8, 8), run_torch=False)
+>>> output_html(r)
+"<b style='font-size:1.2em'>Output: 8 × 8</b> (height × width)"
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+from ..spec import LayerSpec
+from .state import Results
+
+__all__ = [
+    "BAD_COLOUR",
+    "NOTE_COLOUR",
+    "OK_COLOUR",
+    "formula_html",
+    "output_html",
+    "params_html",
+    "picture_error_html",
+    "receptive_html",
+    "step_html",
+    "torch_html",
+]
+
+# Okabe-Ito colours: told apart with the common colour-vision deficiencies; never the only cue.
+OK_COLOUR = "#009E73"
+BAD_COLOUR = "#D55E00"
+NOTE_COLOUR = "#0072B2"
+
+
+def fmt(v: float) -> str:
+    """A value as the PyTorch panel prints it: whole numbers without a decimal point.
+
+    >>> fmt(12.0), fmt(2.5), fmt(1 / 3)
+    ('12', '2.5', '0.3333')
+    """
+    if float(v).is_integer():
+        return str(int(v))
+    return f"{v:.4g}"
+
+
+def times(values: tuple[int, ...] | None) -> str:
+    """``(16, 8)`` -> ``'16 × 8'``; None -> ``'—'``."""
+    return "—" if values is None else " × ".join(str(v) for v in values)
+
+
+def output_html(results: Results) -> str:
+    """The calculator's headline: the output size, or that PyTorch refuses."""
+    if results.output_size is not None:
+        return (f"<b style='font-size:1.2em'>Output: {times(results.output_size)}</b> "
+                "(height × width)")
+    return "<b style='font-size:1.2em'>Output: refused</b> — PyTorch refuses this setting"
+
+
+def formula_html(results: Results) -> tuple[str, str]:
+    """(LaTeX derivation with the refusal sentence, the same derivation as plain text).
+
+    >>> from convwidget.spec import LayerSpec
+    >>> from convwidget.explorer.state import compute
+    >>> r = compute(LayerSpec.from_settings(kernel_size=3, stride=2, padding=1), (32, 32), run_torch=False)
+    >>> formula_html(r)[1].split("</div>")[0]
+    '<div>height: ⌊(32 + 2·1 − 1·(3 − 1) − 1) / 2⌋ + 1 = 16'
+    """
+    math_lines, text_lines = [], []
+    for name, dim in zip(("height", "width"), results.explanation.dims, strict=False):
+        math_lines.append(f"<div>{name}: \\({dim.latex}\\)</div>")
+        text_lines.append(f"<div>{name}: {html.escape(dim.text)}</div>")
+    if results.problem:
+        math_lines.append(f"<div style='color:{BAD_COLOUR}'>✗ {html.escape(results.problem)}</div>")
+    return "".join(math_lines), "".join(text_lines)
+
+
+def params_html(spec: LayerSpec) -> str:
+    """The parameter count, spelled out (weights per group × groups + bias).
+
+    >>> params_html(LayerSpec.from_settings(kind="max_pool", kernel_size=2))
+    'Parameters: 0 (pooling learns nothing)'
+    """
+    if spec.is_pool:
+        return "Parameters: 0 (pooling learns nothing)"
+    kh, kw = spec.kernel_size
+    g = max(spec.groups, 1)
+    if spec.kind == "conv":
+        a, b = spec.out_channels, spec.in_channels
+        names = "out_channels · in_channels/groups · kH · kW"
+    else:
+        a, b = spec.in_channels, spec.out_channels
+        names = "in_channels · out_channels/groups · kH · kW"
+    return (f"Parameters: <b>{spec.parameter_count()}</b> = {a}·{b // g}·{kh}·{kw} weights + "
+            f"{spec.out_channels} bias <span style='color:#555'>({names} + out_channels)</span>")
+
+
+def receptive_html(spec: LayerSpec) -> str:
+    """How many input cells one output cell reads (a transposed conv: on the stretched grid).
+
+    >>> receptive_html(LayerSpec.from_settings(kernel_size=3, dilation=2))
+    'Receptive field: 5 × 5 input cells per output cell, 3 × 3 taps with dilation holes'
+    """
+    eff = tuple(d * (k - 1) + 1 for k, d in zip(spec.kernel_size, spec.dilation, strict=True))
+    if spec.kind == "conv_transpose":
+        # Count the real input cells a window meets on the stretched grid: taps at j·d,
+        # input cells every s; the pattern repeats with period s.
+        cells = tuple(
+            max(sum(1 for j in range(k) if (o + j * d) % s == 0) for o in range(min(s, 4096)))
+            for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation, strict=True))
+        return (f"Receptive field: a window spans {times(eff)} cells of the stretched input "
+                f"and meets at most {times(cells)} real input cells")
+    holes = "" if spec.dilation == (1, 1) else f", {times(spec.kernel_size)} taps with dilation holes"
+    return f"Receptive field: {times(eff)} input cells per output cell{holes}"
+
+
+def value_meaning(spec: LayerSpec) -> str:
+    """What each output value is, for the index input (so a learner can check one by hand)."""
+    if spec.kind in ("conv", "conv_transpose"):
+        per_group = spec.in_channels // max(spec.groups, 1)
+        more = "" if per_group == 1 else f", times {per_group} input channels per group"
+        return f", weight = 1, bias = 0: each value is the sum of the indices in the window{more}"
+    if spec.kind == "max_pool":
+        return ", each value is the largest index in the window (padding never wins)"
+    if spec.count_include_pad:
+        return ", each value is the window's sum divided by its size, padding counted as 0s"
+    return ", each value is the mean of the input cells in the window (padding not counted)"
+
+
+def values_table(values: list[list[float]], highlight: tuple[int, ...] | None) -> str:
+    """PyTorch's output values (channel 0) as a table, the lit cell highlighted."""
+    rows = []
+    for r, row in enumerate(values):
+        cells = []
+        for c, v in enumerate(row):
+            lit = highlight is not None and (r, c) == tuple(highlight)
+            style = f"background:{NOTE_COLOUR};color:white;font-weight:bold" if lit else ""
+            cells.append(f"<td style='padding:1px 5px;text-align:right;{style}'>{fmt(v)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return ("<div style='margin-top:4px'>output values (channel 0):"
+            "<table style='border-collapse:collapse;font-family:monospace;font-size:0.9em'>"
+            + "".join(rows) + "</table></div>")
+
+
+def torch_html(results: Results, highlight: tuple[int, ...] | None = None) -> str:
+    """The 'Real PyTorch' panel: the code, torch's shapes and its verdict beside ours.
+
+    Empty when PyTorch was not run (``results.torch_result`` is None).
+    """
+    result = results.torch_result
+    if result is None:
+        return ""
+    head = (f"<b>Real PyTorch</b> &nbsp;<code>{html.escape(result.code)}</code><br>"
+            f"<span style='color:#555'>input: cell indices 0…{math.prod(result.input_shape[2:]) - 1}"
+            f"{value_meaning(result.spec)}</span><br>")
+    if result.ok:
+        return head + _agreement_html(results, result, highlight)
+    return head + _refusal_html(results, result)
+
+
+def _agreement_html(results: Results, result: Any, highlight: tuple[int, ...] | None) -> str:
+    ours = results.output_size
+    shape = ", ".join(map(str, result.output_shape or ()))
+    in_shape = ", ".join(map(str, result.input_shape))
+    if ours is not None and tuple(result.spatial or ()) == tuple(ours):
+        verdict = f"<span style='color:{OK_COLOUR}'>✓ agrees with the calculator ({times(ours)})</span>"
+    else:
+        verdict = (f"<span style='color:{BAD_COLOUR}'>✗ disagrees: PyTorch says "
+                   f"{times(result.spatial)}, the calculator says "
+                   f"{'refused' if ours is None else times(ours)}</span>")
+    body = f"torch.Size([{in_shape}]) → <b>torch.Size([{shape}])</b> {verdict}"
+    if result.parameter_count is not None and not result.spec.is_pool:
+        body += f"<br>parameters: {result.parameter_count} (sum of p.numel())"
+    if not result.computed:
+        body += (f"<br><span style='color:#555'>not computed here ({result.macs:,} "
+                 "multiply-adds, too slow for a slider): the shape is the same layer's on "
+                 "the meta device, the spatial checks a one-channel twin's on the CPU</span>")
+    if result.values is not None:
+        body += values_table(result.values, highlight)
+    return body
+
+
+def _refusal_html(results: Results, result: Any) -> str:
+    ours = results.output_size
+    if ours is None:
+        verdict = f"<span style='color:{OK_COLOUR}'>✓ both refuse</span>"
+    else:
+        verdict = (f"<span style='color:{BAD_COLOUR}'>✗ disagrees: PyTorch refuses, the "
+                   f"calculator says {times(ours)}</span>")
+    return (
+        "<div style='display:flex;gap:16px;flex-wrap:wrap'>"
+        f"<div style='flex:1;min-width:240px'><b>PyTorch refuses</b> "
+        f"({html.escape(result.error_type or '')}):"
+        f"<br><code style='white-space:pre-wrap'>{html.escape(result.error or '')}</code></div>"
+        f"<div style='flex:1;min-width:240px'><b>convwidget explains</b>:<br>"
+        f"{html.escape(results.problem or '(no explanation)')}</div></div>{verdict}")
+
+
+def picture_error_html(problem: str) -> str:
+    """What the picture shows in place of a drawing for a refused setting."""
+    return (f"<div style='border:2px dashed {BAD_COLOUR};padding:6px'>"
+            f"<b>Nothing to draw: PyTorch refuses this setting.</b> {html.escape(problem)}</div>")
+
+
+def step_html(results: Results, step: int) -> str:
+    """'output cell (r, c) reads ...' for the lit cell, with PyTorch's value there.
+
+    >>> from convwidget.spec import LayerSpec
+    >>> from convwidget.explorer.state import compute
+    >>> r = compute(LayerSpec.from_settings(kernel_size=2), (4, 4), run_torch=False)
+    >>> step_html(r, 4)
+    'output cell (1, 1) reads 4 input cells, rows 1–2, cols 1–2'
+    """
+    geometry = results.geometry
+    if geometry is None:
+        return ""
+    r, c = geometry.out_cell(step)
+    window = geometry.window(step)
+    if window.inputs:
+        rows = [i[0] for i in window.inputs]
+        cols = [i[1] for i in window.inputs]
+        reads = (f"reads {len(window.inputs)} input cells, rows {min(rows)}–{max(rows)}, "
+                 f"cols {min(cols)}–{max(cols)}")
+    else:
+        reads = "reads only padding/zeros"
+    value = ""
+    t = results.torch_result
+    if t is not None and t.values is not None:
+        value = f"; PyTorch's value there: <b>{fmt(t.values[r][c])}</b>"
+    return f"output cell ({r}, {c}) {reads}{value}"

@@ -1,0 +1,224 @@
+"""The sliding-window picture: PNG frames (cached, prefetched while idle) or an ipympl canvas.
+
+The figure (:class:`convwidget.drawing.WindowFigure`, Matplotlib) is built once and updated
+in place; it is imported when the first picture is made, never by ``import
+convwidget.explorer``. A frame already seen (a slider dragged back and forth) comes from a
+cache bounded in entries and bytes; inside a running event loop (a Jupyter kernel) the
+likely next frames are rendered while the kernel is idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as W
+
+from ..geometry import Geometry
+from .panels import picture_error_html
+
+__all__ = ["Picture", "ipympl_active"]
+
+Key = Any  # (Geometry, step) for a drawing, or the refusal sentence
+
+
+def ipympl_active() -> bool:
+    """True when the user chose ipympl (``%matplotlib widget``); the backend is not resolved."""
+    if "matplotlib" not in sys.modules:
+        return False  # nobody chose a backend through matplotlib yet
+    import matplotlib
+
+    backend = str(dict.__getitem__(matplotlib.rcParams, "backend")).lower()
+    return "ipympl" in backend or backend == "widget"
+
+
+def _ipympl_canvas() -> tuple[W.DOMWidget, Any]:
+    """A Figure on ipympl's live canvas widget, made without pyplot (no global figure).
+
+    Importing ipympl switches Matplotlib's backend (and pyplot's, closing its figures), so
+    the explorer only uses ipympl once the user has chosen it (``%matplotlib widget``).
+    """
+    if "ipympl" not in sys.modules and not ipympl_active():
+        raise ValueError(
+            "ConvExplorer(live=True) draws on ipympl's canvas: run `%matplotlib widget` first "
+            "(after `pip install ipympl`), or use live=False for the PNG picture"
+        )
+    try:
+        from ipympl.backend_nbagg import Canvas, FigureManager
+    except ImportError as err:
+        raise ImportError(
+            "ConvExplorer(live=True) draws on ipympl's canvas; install it with "
+            "`pip install ipympl`, or use live=False for the PNG picture"
+        ) from err
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8.0, 4.0), dpi=100.0, facecolor="white")
+    canvas = Canvas(figure)
+    with warnings.catch_warnings():
+        # ipympl's own Toolbar(canvas) call trips a traitlets deprecation: not the user's concern
+        warnings.simplefilter("ignore", DeprecationWarning)
+        FigureManager(canvas, 0)  # the toolbar and the messages ipympl's frontend expects
+    canvas.header_visible = False
+    canvas.add_class("cw-picture-live")
+    return canvas, figure
+
+
+class Picture:
+    """The picture widgets (``image``, ``error``, ``canvas``) and the figure behind them."""
+
+    #: How many rendered frames (PNG bytes) to keep, and at most how many bytes in all.
+    cache_size = 256
+    cache_bytes = 32 * 2**20
+    #: Render the likely next frames while the kernel is idle.
+    prefetch = True
+    #: Seconds of quiet after a change before prefetching starts (a drag keeps it from starting).
+    prefetch_delay = 0.05
+
+    def __init__(self, live: bool, on_error: Callable[[BaseException], None] | None = None) -> None:
+        from ..drawing import WindowFigure  # matplotlib: imported with the first picture
+
+        self.live = live
+        self.canvas: W.DOMWidget | None = None
+        if live:
+            self.canvas, figure = _ipympl_canvas()
+            self._figure = WindowFigure(figure=figure)
+        else:
+            self._figure = WindowFigure()
+        self.image = W.Image(format="png", layout=W.Layout(max_width="560px"))
+        self.image.add_class("cw-picture")
+        self.error = W.HTML(layout=W.Layout(display="none", max_width="520px"))
+        self.error.add_class("cw-picture-error")
+        if self.canvas is not None:
+            self.image.layout.display = "none"  # the live canvas shows the figure instead
+        self.frames: OrderedDict[Key, bytes] = OrderedDict()
+        self._frame_bytes = 0
+        self._wanted: Key = None
+        self._queue: list[tuple[Geometry, int]] = []
+        self._handle: asyncio.TimerHandle | None = None
+        self._on_error = on_error
+        self.prefetched = 0  # frames rendered ahead of time (for tests and benchmarks)
+
+    @property
+    def widgets(self) -> list[W.Widget]:
+        return [*([self.canvas] if self.canvas is not None else []), self.image, self.error]
+
+    @property
+    def figure(self) -> Any:
+        """The WindowFigure, brought up to date with what the picture shows."""
+        self._sync_figure()
+        return self._figure
+
+    # ------------------------------------------------------------------ showing
+    def show_problem(self, problem: str) -> None:
+        """The refusal in place of a drawing (on the figure too, for export and live mode)."""
+        self._wanted = problem
+        if self.live:
+            self._sync_figure()
+        else:
+            png = self.frames.get(problem)
+            if png is None:
+                self._sync_figure()
+                png = self._remember(problem, self._figure.to_png())
+            self.image.value = png
+        self.error.value = picture_error_html(problem)
+        self.error.layout.display = ""
+
+    def show(self, geometry: Geometry, step: int) -> None:
+        """Draw ``step`` of ``geometry`` (from the cache when it was seen before)."""
+        self.error.layout.display = "none"
+        if self.live:
+            self._wanted = (geometry, step)
+            self._sync_figure()  # the ipympl canvas redraws itself (draw_idle)
+        else:
+            self.image.value = self._frame(geometry, step)
+
+    def _frame(self, geometry: Geometry, step: int) -> bytes:
+        """PNG of ``step``; on a cache hit the figure is not touched (see :meth:`_sync_figure`)."""
+        key = (geometry, step)
+        self._wanted = key
+        png = self.frames.get(key)
+        if png is not None:
+            self.frames.move_to_end(key)
+            return png
+        self._sync_figure()
+        return self._remember(key, self._figure.to_png())
+
+    def _sync_figure(self) -> None:
+        """Make the figure show what the picture shows."""
+        fig, wanted = self._figure, self._wanted
+        if isinstance(wanted, str):
+            if fig.error != wanted:
+                fig.show_error(wanted)
+        elif wanted is not None:
+            self._draw(*wanted)
+
+    def _draw(self, geometry: Geometry, step: int) -> None:
+        fig = self._figure
+        if fig.error is not None or fig.geometry != geometry:
+            fig.set_geometry(geometry, step=step)
+        elif fig.step != step:
+            fig.show_step(step)
+
+    def _remember(self, key: Key, png: bytes) -> bytes:
+        self.frames[key] = png
+        self._frame_bytes += len(png)
+        while self.frames and (len(self.frames) > self.cache_size
+                               or self._frame_bytes > self.cache_bytes):
+            _, old = self.frames.popitem(last=False)
+            self._frame_bytes -= len(old)
+        return png
+
+    def clear_cache(self) -> None:
+        self.frames.clear()
+        self._frame_bytes = 0
+
+    # ------------------------------------------------------------------ prefetch
+    def schedule(self, keys: list[tuple[Geometry, int]]) -> None:
+        """While the kernel is idle, render ``keys`` into the frame cache.
+
+        Only inside a running event loop (a Jupyter kernel); one frame per loop turn, so a
+        message from the browser waits for at most one frame. Off with ``prefetch = False``.
+        """
+        if not self.prefetch or self.live:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # plain Python, tests: nothing runs in the background
+        queue = [key for key in keys if key not in self.frames]
+        if queue:
+            self._queue = queue
+            self._handle = loop.call_later(self.prefetch_delay, self._prefetch_one)
+
+    def _prefetch_one(self) -> None:
+        self._handle = None
+        if not self._queue:
+            return
+        geometry, step = self._queue.pop(0)
+        try:
+            if (geometry, step) not in self.frames:
+                self._draw(geometry, step)
+                self._remember((geometry, step), self._figure.to_png())
+                self.prefetched += 1
+                # the figure now differs from the picture; _sync_figure puts it back when needed
+        except Exception as err:  # noqa: BLE001 - a background task must never raise into the loop
+            if self._on_error is not None:
+                self._on_error(err)
+        if self._queue:
+            self._handle = asyncio.get_running_loop().call_later(0.005, self._prefetch_one)
+
+    def cancel(self) -> None:
+        self._queue = []
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def close(self) -> None:
+        self.cancel()
+        self.clear_cache()
+        for widget in self.widgets:
+            widget.close()

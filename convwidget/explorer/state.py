@@ -1,0 +1,343 @@
+"""The explorer's state: one trait per setting, validated through :mod:`convwidget.spec`.
+
+:class:`ExplorerState` is an ``ipywidgets.Widget`` (a model without a view), so what works
+on any ipywidgets control works on it::
+
+    widgets.link((state, "stride"), (slider, "value"))
+    state.observe(f, names="output_size")
+    widgets.interactive_output(f, {"stride": state})   # via the "value"-free form, see below
+
+Settings are traits in PyTorch's names. A per-dimension setting holds one int while all
+dimensions agree (as people write ``stride=2``) and a tuple otherwise, so it links to an
+``IntSlider`` directly. The results (``spec``, ``output_size``, ``explanation``,
+``geometry``, ``torch_result``, ``error``) are read-only traits, recomputed once per change:
+a :meth:`ExplorerState.set` of several settings is one recomputation and one notification
+per result that changed.
+
+Traits synced with the browser (so ``widgets.jslink`` works on them): ``kind``,
+``ceil_mode``, ``count_include_pad``, ``in_channels``, ``out_channels``, ``groups``,
+``step`` and, while all their dimensions agree (an int), ``input_size``, ``kernel_size``,
+``stride``, ``padding``, ``dilation``, ``output_padding``; ``output_size`` and ``error``
+are synced read-only. The other results are Python objects and stay in the kernel.
+A jslink'd change reaches the kernel and is validated there like any other.
+
+Importing this module imports neither torch nor matplotlib: the PyTorch result is computed
+by :func:`convwidget.torchlayers.run_layer`, imported when it is first needed.
+
+>>> state = ExplorerState(input_size=8, kernel_size=3, padding=1)
+>>> state.output_size
+(8, 8)
+>>> state.set(stride=2, padding=0).output_size
+(3, 3)
+>>> state.stride
+2
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as W
+import traitlets as T
+
+from ..errors import ShapeError
+from ..explanations import Explanation, explain
+from ..geometry import Geometry, layer_geometry
+from ..spec import KINDS, LayerSpec, normalise_setting
+
+__all__ = ["DEFAULTS", "SETTING_NAMES", "ExplorerState", "Results", "SettingError", "compact", "compute"]
+
+#: The settings an explorer takes, in PyTorch's names.
+SETTING_NAMES = (
+    "kind", "input_size", "kernel_size", "stride", "padding", "dilation", "output_padding",
+    "ceil_mode", "count_include_pad", "in_channels", "out_channels", "groups",
+)
+
+#: What an explorer starts with: PyTorch's defaults, and a small input to watch.
+DEFAULTS: dict[str, Any] = {
+    "kind": "conv", "input_size": (7, 7), "kernel_size": (3, 3), "stride": None, "padding": 0,
+    "dilation": 1, "output_padding": 0, "ceil_mode": False, "count_include_pad": True,
+    "in_channels": 1, "out_channels": 1, "groups": 1,
+}
+
+_PER_DIM = ("input_size", "kernel_size", "stride", "padding", "dilation", "output_padding")
+
+
+def compact(value: Any) -> Any:
+    """One int for a tuple whose entries agree (``(2, 2)`` -> ``2``); anything else as is.
+
+    >>> compact((2, 2)), compact((2, 3)), compact("same")
+    (2, (2, 3), 'same')
+    """
+    if isinstance(value, tuple) and value and len(set(value)) == 1:
+        return value[0]
+    return value
+
+
+def _pair(value: Any) -> tuple[int, ...]:
+    return value if isinstance(value, tuple) else (value, value)
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: every recomputation notifies
+class Results:
+    """Everything computed from one setting, once: what every panel draws from.
+
+    ``problem`` is the one sentence saying why PyTorch refuses the setting (None if it
+    does not); ``output_size`` is None exactly then. ``torch_result`` is None until the
+    PyTorch layer has run (and when the state was told not to run it).
+    """
+
+    spec: LayerSpec
+    input_size: tuple[int, ...]
+    explanation: Explanation
+    problem: str | None
+    output_size: tuple[int, ...] | None
+    geometry: Geometry | None
+    torch_result: Any = None
+
+
+def compute(spec: LayerSpec, input_size: tuple[int, ...], run_torch: bool = True) -> Results:
+    """The results of one setting: the calculator, the geometry, PyTorch's answer.
+
+    >>> r = compute(LayerSpec.from_settings(kernel_size=5), (3, 3), run_torch=False)
+    >>> r.output_size is None, r.problem.startswith("height: kernel spans 5")
+    (True, True)
+    """
+    kwargs: dict[str, Any] = {"kind": spec.kind}
+    if spec.kind == "conv_transpose":
+        kwargs["output_padding"] = spec.output_padding
+    if spec.is_pool:
+        kwargs["ceil_mode"] = spec.ceil_mode
+    expl = explain(input_size, spec.kernel_size, spec.stride, spec.padding, spec.dilation, **kwargs)
+    problem = expl.error or spec.groups_problem()
+    geometry = None
+    if problem is None:
+        try:
+            geometry = layer_geometry(
+                spec.kind, input_size, spec.kernel_size, spec.stride, spec.padding, spec.dilation,
+                output_padding=spec.output_padding if spec.kind == "conv_transpose" else 0,
+                ceil_mode=spec.ceil_mode if spec.is_pool else False)
+        except ShapeError as err:
+            problem = str(err)
+    torch_result = None
+    if run_torch:
+        from ..torchlayers import run_layer  # torch: imported when the first result is needed
+
+        torch_result = run_layer(spec, input_size, max_cells=MAX_VALUE_CELLS)
+    output = None if problem else expl.output_size
+    return Results(spec, input_size, expl, problem, output, geometry, torch_result)
+
+
+#: Largest output (cells) whose values the PyTorch panel prints.
+MAX_VALUE_CELLS = 144
+
+
+class SettingError(T.TraitError, ValueError):
+    """A refused setting: a TraitError for ipywidgets, a ValueError for everyone else."""
+
+
+class _PerDim(T.Any):
+    """A per-dimension setting: an int while the dimensions agree, else a tuple."""
+
+    info_text = "an int or a (height, width) pair"
+
+
+class ExplorerState(W.Widget):
+    """One explorer's settings (traits, validated) and results (read-only traits).
+
+    Parameters are the settings, in PyTorch's names (see :data:`SETTING_NAMES`); a pool
+    without ``stride`` takes its kernel size. ``run_torch=False`` skips the real layer
+    (``torch_result`` stays None), e.g. for a quiz that hides it.
+
+    >>> s = ExplorerState(kind="max_pool", input_size=5, kernel_size=2, ceil_mode=True)
+    >>> s.output_size, s.stride
+    ((3, 3), 2)
+    >>> s.stride = 0
+    Traceback (most recent call last):
+    ...
+    convwidget.explorer.state.SettingError: stride must be at least 1 in each dimension, not 0
+    """
+
+    kind = T.Enum(KINDS, default_value="conv").tag(sync=True)
+    input_size = _PerDim(7).tag(sync=True)
+    kernel_size = _PerDim(3).tag(sync=True)
+    stride = _PerDim(1).tag(sync=True)
+    padding = _PerDim(0).tag(sync=True)
+    dilation = _PerDim(1).tag(sync=True)
+    output_padding = _PerDim(0).tag(sync=True)
+    ceil_mode = T.Bool(False).tag(sync=True)
+    count_include_pad = T.Bool(True).tag(sync=True)
+    in_channels = T.Int(1).tag(sync=True)
+    out_channels = T.Int(1).tag(sync=True)
+    groups = T.Int(1).tag(sync=True)
+    #: The output cell the picture lights (row-major), clamped to the output like a slider.
+    step = T.Int(0).tag(sync=True)
+
+    results = T.Instance(Results, allow_none=True, read_only=True)
+    spec = T.Instance(LayerSpec, allow_none=True, read_only=True)
+    output_size = T.Tuple(allow_none=True, default_value=None, read_only=True).tag(sync=True)
+    explanation = T.Instance(Explanation, allow_none=True, read_only=True)
+    geometry = T.Instance(Geometry, allow_none=True, read_only=True)
+    torch_result = T.Any(None, read_only=True)
+    error = T.Unicode(None, allow_none=True, read_only=True).tag(sync=True)
+
+    def __init__(self, *, run_torch: bool = True, **settings: Any) -> None:
+        full = {**DEFAULTS, **settings}
+        if full["stride"] is None:
+            pool = full["kind"] in ("max_pool", "avg_pool")
+            full["stride"] = full["kernel_size"] if pool else 1
+        self.run_torch = run_torch
+        self._batch_depth = 0
+        self._dirty = False
+        self.recomputations = 0  # how many times the results were computed (tests, benchmarks)
+        _check_names(full)
+        _check_padding_kind(full["kind"], full["padding"])
+        super().__init__(**full)
+        self.observe(self._on_setting, names=list(SETTING_NAMES))
+        self._recompute()
+
+    # ------------------------------------------------------------------ validation
+    @T.validate(*_PER_DIM)
+    def _valid_per_dim(self, proposal: dict[str, Any]) -> Any:
+        name = proposal["trait"].name
+        try:
+            value = normalise_setting(name, proposal["value"])
+        except ValueError as err:
+            raise SettingError(str(err)) from None
+        if name == "padding" and isinstance(value, str):
+            _check_padding_kind(self.kind, value)
+        return compact(value)
+
+    @T.validate("in_channels", "out_channels", "groups", "ceil_mode", "count_include_pad")
+    def _valid_scalar(self, proposal: dict[str, Any]) -> Any:
+        try:
+            return normalise_setting(proposal["trait"].name, proposal["value"])
+        except ValueError as err:
+            raise SettingError(str(err)) from None
+
+    @T.validate("step")
+    def _valid_step(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        geometry = self.geometry
+        last = geometry.n_steps - 1 if geometry is not None else 0
+        return min(max(value, 0), last)  # clamped, as an IntSlider clamps
+
+    # ------------------------------------------------------------------ settings
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The current settings in PyTorch's names, per-dimension values as tuples.
+
+        Settings the current kind lacks take their neutral value (e.g. ``dilation=(1, 1)``
+        for an average pool); ``ExplorerState(**settings)`` rebuilds the same state.
+        """
+        spec = self.spec or self._make_spec()
+        return {"kind": spec.kind, "input_size": _pair(self.input_size),
+                "kernel_size": spec.kernel_size, "stride": spec.stride, "padding": spec.padding,
+                "dilation": spec.dilation, "output_padding": spec.output_padding,
+                "ceil_mode": spec.ceil_mode, "count_include_pad": spec.count_include_pad,
+                "in_channels": spec.in_channels, "out_channels": spec.out_channels,
+                "groups": spec.groups}
+
+    def set(self, **changes: Any) -> ExplorerState:
+        """Change several settings at once: one recomputation, one notification per result.
+
+        The whole combination is checked first, so a refused value changes nothing.
+
+        >>> s = ExplorerState()
+        >>> s.set(kind="max_pool", padding="same")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        convwidget.explorer.state.SettingError: padding='same' is only for convolutions (kind='conv'); ...
+        """
+        _check_names(changes)
+        kind = changes.get("kind", self.kind)
+        if "padding" in changes:
+            _check_padding_kind(kind, changes["padding"])
+        values = {}
+        for name, value in changes.items():
+            values[name] = value if name == "kind" else compact(normalise_setting(name, value))
+        with self._batch(), self.hold_sync(), self.hold_trait_notifications():
+            if "kind" in values:
+                self.kind = values.pop("kind")
+            for name, value in values.items():
+                setattr(self, name, value)
+        return self
+
+    # ------------------------------------------------------------------ the update
+    @contextlib.contextmanager
+    def _batch(self) -> Iterator[None]:
+        """Setting changes inside do not recompute; one recomputation at the end if needed."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0 and self._dirty:
+                self._recompute()
+
+    def _on_setting(self, change: dict[str, Any]) -> None:
+        with self._batch():
+            self._dirty = True
+            if change["name"] == "kind" and change["new"] != "conv" and isinstance(self.padding, str):
+                # a padding string is a convolution setting: other kinds get the same numbers
+                self.padding = _numeric_padding(self.padding, self.kernel_size, self.dilation)
+
+    def _make_spec(self) -> LayerSpec:
+        kind = self.kind
+        pool = kind in ("max_pool", "avg_pool")
+        conv_like = not pool
+        return LayerSpec(
+            kind=kind, kernel_size=_pair(self.kernel_size), stride=_pair(self.stride),
+            padding=self.padding if isinstance(self.padding, str) else _pair(self.padding),
+            dilation=(1, 1) if kind == "avg_pool" else _pair(self.dilation),
+            output_padding=_pair(self.output_padding) if kind == "conv_transpose" else (0, 0),
+            ceil_mode=self.ceil_mode if pool else False,
+            count_include_pad=self.count_include_pad if kind == "avg_pool" else True,
+            in_channels=self.in_channels,
+            out_channels=self.out_channels if conv_like else self.in_channels,
+            groups=self.groups if conv_like else 1,
+        )
+
+    def _recompute(self) -> None:
+        self._dirty = False
+        self.recomputations += 1
+        spec = self._make_spec()
+        results = compute(spec, _pair(self.input_size), self.run_torch)
+        with self.hold_sync(), self.hold_trait_notifications():
+            self.set_trait("spec", spec)
+            self.set_trait("explanation", results.explanation)
+            self.set_trait("geometry", results.geometry)
+            self.set_trait("torch_result", results.torch_result)
+            self.set_trait("error", results.problem)
+            self.set_trait("output_size", results.output_size)
+            self.set_trait("results", results)
+            last = results.geometry.n_steps - 1 if results.geometry is not None else 0
+            if self.step > last:
+                self.step = last
+
+
+def _check_names(settings: dict[str, Any]) -> None:
+    unknown = set(settings) - set(SETTING_NAMES)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(sorted(unknown))}; ConvExplorer takes "
+                         f"{', '.join(SETTING_NAMES)}")
+    if "kind" in settings and settings["kind"] not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {settings['kind']!r}")
+
+
+def _check_padding_kind(kind: str, padding: Any) -> None:
+    if isinstance(padding, str) and kind != "conv":
+        normalise_setting("padding", padding)  # 'full' is refused as such first
+        raise SettingError(f"padding={padding!r} is only for convolutions (kind='conv'); use a number")
+
+
+def _numeric_padding(padding: str, kernel: Any, dilation: Any) -> Any:
+    """'valid' is 0; 'same' is its symmetric number where there is one, else 0."""
+    if padding == "valid":
+        return 0
+    pads = tuple(d * (k - 1) // 2 if d * (k - 1) % 2 == 0 else 0
+                 for k, d in zip(_pair(kernel), _pair(dilation), strict=True))
+    return compact(pads)
