@@ -1,0 +1,225 @@
+"""The tracer judged by real forward passes over the zoo (issue 9, "Tests").
+
+For every architecture in ``zoo.ZOO``:
+
+* step by step: forward hooks on every leaf layer of a fresh copy, a real forward, and the
+  trace's row for each call must show the same output shape, in the same order; also the
+  ``in_features`` of every Linear and the output shape (batch 2, batch 3, an odd size);
+* a wrong first Linear is named with the in_features a real forward gives it;
+* the model is left exactly as it was (``zoo.snapshot`` / ``zoo.assert_unchanged``) after a
+  trace that succeeds, one that is refused, and one whose forward raises.
+
+Where today's tracer is wrong (the defects issue 9 lists) the case is a strict xfail naming
+the defect, so it flips to a failure the day the tracer is fixed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from zoo import (  # noqa: E402
+    ZOO,
+    Entry,
+    assert_unchanged,
+    build_right,
+    first_tensor,
+    leaf_calls,
+    make_input,
+    snapshot,
+    true_fc,
+)
+
+import convwidget  # noqa: E402
+from convwidget.tracer import TraceReport  # noqa: E402
+
+SHARED = "issue 9: a shared submodule loses its weights to meta stand-ins"
+CACHED = "issue 9: tensors cached on the model during forward are left as meta tensors"
+LSTM = ("issue 9: tensors reachable from module attributes (nn.LSTM's _flat_weights list) are "
+        "left as meta tensors")
+LEAK = "issue 9: the batch leaks into the advice (torch.flatten(x) / reshape(-1) / Flatten(0))"
+SWIN = "issue 9: Swin's reshape(num_windows, ws*ws) whose first size equals the batch is a false alarm"
+EYE = ("issue 9: a view whose first size merely equals the batch is a false alarm "
+       "(eye(3).view(1, 9) at batch 3)")
+SEQUENCE = ("issue 9: the batch is not a known dimension: a wrong Linear on a (T, N, C) sequence is told to "
+            "flatten first instead of nn.Linear(C, ...)")
+SUBCLASS = "issue 9: subclasses of torch.nn layers get no row and no check"
+PARAMETRIZED = ("not in issue 9's list: a parametrized layer (weight_norm, spectral_norm) gets no row; "
+                "its parametrization's _WeightNorm/_SpectralNorm row (the weight's shape) stands in for it")
+
+
+def _known() -> dict[tuple[str, str], str]:
+    """(test, entry or entry-variant) -> the defect that case shows today."""
+    known: dict[tuple[str, str], str] = {}
+    for n in ("linear_subclass", "conv_subclass_same", "layernorm_subclass"):
+        known["steps", n] = SUBCLASS
+    for n in ("weight_norm", "spectral_norm_gan_d", "spectral_norm_fc"):
+        known["steps", n] = PARAMETRIZED
+    known["steps", "swin_shifted-b2"] = SWIN
+    known["steps", "pointnet-b3"] = EYE
+    known["wrong", "swin_shifted"] = SWIN
+    known["wrong", "linear_subclass"] = SUBCLASS
+    known["wrong", "crnn_lstm"] = SEQUENCE
+    for n, e in ZOO.items():
+        if not e.batch_ok:
+            known["wrong", n] = known["batch", n] = LEAK
+    for how in ("success", "warm"):
+        known["untouched", f"swin_shifted-{how}"] = SWIN
+    for n, hows in (("yolo_grid_cache", "success raises interrupt"),
+                    ("anchor_dict_cache", "success raises interrupt"),
+                    ("gradcam_store", "success warm raises interrupt"),
+                    ("crnn_lstm", "success warm raises interrupt")):
+        for how in hows.split():
+            known["untouched", f"{n}-{how}"] = LSTM if n == "crnn_lstm" else CACHED
+    for n in ("shared_pos_linear", "siamese_shared_encoder"):
+        known["untouched", n] = SHARED
+    return known
+
+
+XFAIL = _known()
+
+
+def cases(test: str, combos: list[tuple[Any, ...]]) -> list[Any]:
+    """pytest params for ``test`` (one per tuple ``(entry, variant...)``), the known defects
+    as strict xfails."""
+    out = []
+    for combo in combos:
+        pid = "-".join(map(str, combo))
+        reason = XFAIL.get((test, pid)) or XFAIL.get((test, combo[0]))
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        out.append(pytest.param(*combo, marks=marks, id=pid))
+    return out
+
+
+def _variants() -> list[tuple[str, str]]:
+    out = []
+    for name, e in ZOO.items():
+        for v in (("b2", "b3", "odd") if e.batch_ok else ("b1", "odd")):
+            out.append((name, v))
+    return out
+
+
+def _where(entry: Entry, variant: str) -> tuple[tuple[int, ...], int]:
+    shape = entry.odd if variant == "odd" else entry.shape
+    batch = {"b1": 1, "b2": 2, "b3": 3}.get(variant, 2 if entry.batch_ok else 1)
+    return shape, batch
+
+
+def trace(model: nn.Module, shape: tuple[int, ...]) -> TraceReport:
+    return convwidget.trace(model, shape)
+
+
+# ----------------------------------------------------------------------------- step by step
+
+
+@pytest.mark.parametrize(("name", "variant"), cases("steps", _variants()))
+def test_every_layer_call_matches_a_real_forward(name: str, variant: str) -> None:
+    entry = ZOO[name]
+    shape, batch = _where(entry, variant)
+    real = leaf_calls(entry, shape, batch)
+    report = trace(build_right(entry, shape), (batch, *shape))
+    assert report.error is None, str(report)
+    leaves = {n for n, _ in real.calls}
+    traced = [(r.name, r.output_shape) for r in report.rows if r.is_module and r.name in leaves]
+    assert traced == real.calls
+    assert report.linear_in_features == real.linear_in
+    assert report.output_shape == real.output_shape
+    if entry.batch_ok:
+        assert report.problems == [], str(report)
+
+
+# ----------------------------------------------------------------------------- a wrong Linear
+
+WRONG = [(n, d) for n, e in ZOO.items() if e.fc for d in (-1, 5)]
+
+
+@pytest.mark.parametrize(("name", "delta"), cases("wrong", WRONG))
+def test_a_wrong_first_linear_is_named_with_its_true_in_features(name: str, delta: int) -> None:
+    entry = ZOO[name]
+    need = true_fc(entry, entry.shape)  # from a real forward
+    value = next(iter(need.values()))
+    model = entry.build(value + delta)
+    if entry.batch_ok:
+        refused = pytest.raises(RuntimeError, match="shapes cannot be multiplied|mat1 and mat2|size mismatch")
+        with refused, torch.no_grad():
+            model.eval()(make_input(entry, entry.shape, 2))  # PyTorch refuses it
+    report = trace(model, (2, *entry.shape))
+    # one problem per wrong Linear (a Linear called twice may say so twice)
+    assert list(dict.fromkeys(p.step for p in report.problems)) == list(need), str(report)
+    for p in report.problems:
+        assert p.fix.startswith(f"nn.Linear({value}, "), p.fix
+        assert str(value) in p.message
+    assert {k: report.linear_in_features.get(k) for k in need} == need
+    assert report.error is None
+
+
+# ----------------------------------------------------------------------------- batch in the advice
+
+LEAKS = [(n, b) for n, e in ZOO.items() if not e.batch_ok for b in (1, 2)]
+
+
+@pytest.mark.parametrize(("name", "batch"), cases("batch", LEAKS))
+def test_folding_the_batch_into_the_features_is_reported(name: str, batch: int) -> None:
+    entry = ZOO[name]
+    need = true_fc(entry, entry.shape)
+    report = trace(build_right(entry, entry.shape), (batch, *entry.shape))
+    assert report.linear_in_features == {**report.linear_in_features, **need}
+    steps = [p for p in report.problems if "batch" in p.message]
+    assert steps, str(report)
+    assert any(f in steps[0].fix for f in ("flatten(1)", "nn.Flatten()", "x.size(0)")), steps[0].fix
+
+
+# ----------------------------------------------------------------------------- the model untouched
+
+
+class Raising(nn.Module):
+    """Runs the whole model, then fails as a user's forward might."""
+
+    def __init__(self, model: nn.Module, error: type[BaseException]) -> None:
+        super().__init__()
+        self.model = model
+        self.error = error
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.model(x)
+        raise self.error("the user's forward failed after the model ran")
+
+
+HOW = ("success", "warm", "refused", "raises", "interrupt")
+
+
+@pytest.mark.parametrize(("name", "how"), cases("untouched", [(n, h) for n in ZOO for h in HOW]))
+def test_the_model_is_left_exactly_as_it_was(name: str, how: str) -> None:
+    entry = ZOO[name]
+    model = build_right(entry, entry.shape)
+    batch = 2 if entry.batch_ok else 1
+    x = make_input(entry, entry.shape, batch)
+    shape = (batch, *entry.shape)
+    out = None
+    if how == "warm":  # used once for real: caches hold real tensors, lazy layers are set
+        with torch.no_grad():
+            out = first_tensor(model.eval()(x))
+    if how in ("raises", "interrupt"):
+        model = Raising(model, RuntimeError if how == "raises" else KeyboardInterrupt)
+    before = snapshot(model)
+    report = None
+    try:
+        report = trace(model, (*shape, 1) if how == "refused" else shape)
+    except KeyboardInterrupt:
+        assert how == "interrupt"
+    assert_unchanged(before, model)
+    if report is not None:  # the extra dimension is refused, a raising forward stops the trace
+        assert (report.error is None) == (how in ("success", "warm")), str(report)
+    if how in ("success", "warm"):
+        with torch.no_grad():  # and it still runs for real, with the same result
+            again = first_tensor(model.eval()(x))
+        assert again is not None
+        if out is not None:
+            assert torch.equal(out, again)
