@@ -27,7 +27,7 @@ from torch import nn
 
 from .assemble import build, insert_flatten, lines_of, name_items
 from .classes import ModelReader
-from .clean import clean, cut_points, from_repr, is_prose_fallback, is_repr, parse_variants, repair
+from .clean import cut_points, from_repr, is_prose_fallback, is_repr, parse_variants, repair, strip_non_code
 from .limits import MAX_CHARS, MAX_NODES, PasteError
 from .reader import Item
 from .toplevel import read_module
@@ -102,11 +102,11 @@ def read(text: str) -> Pasted:
         raise PasteError(f"the text is {len(text)} characters long; parse reads at most "
                          f"{MAX_CHARS} (paste only the model's code)")
     notes: list[str] = []
-    src = clean(text, notes)
+    src = strip_non_code(text, notes)
     if is_repr(src):
         src = from_repr(src, notes)
     items = _first_reading(_candidates(src), notes, text)
-    items = name_items(items)
+    items = name_items(items, notes)
     insert_flatten(items, notes)
     notes = list(dict.fromkeys(notes))  # nested pasted classes repeat theirs
     return Pasted(model=build(items), notes=tuple(notes), lines=lines_of(items))

@@ -25,14 +25,39 @@ _ELEMENTWISE = (
 _FLAT_INPUT = (nn.Flatten, ViewAs, nn.Linear, nn.LazyLinear, nn.Bilinear)
 
 
-def name_items(items: list[Item]) -> list[Item]:
-    """Give unnamed items their position as name; make names unique."""
+# Attributes every nn.Sequential has (methods such as `type`, `to`, `forward`, `training`):
+# torch registers `self.type = nn.Linear(...)` in a class, yet nn.Sequential refuses the name
+# and `model.type` would find the method, not the layer.
+_TAKEN = frozenset(dir(nn.Sequential()))
+
+
+def _not_shadowing(name: str, line: int, notes: list[str]) -> str:
+    if name not in _TAKEN:
+        return name
+    new = name + "_"
+    while new in _TAKEN:
+        new += "_"
+    notes.append(f"the layer '{name}' on line {line} is named '{new}': '{name}' is an attribute "
+                 f"of every nn.Module (model.{name} would not reach the layer)")
+    return new
+
+
+def name_items(items: list[Item], notes: list[str]) -> list[Item]:
+    """Give unnamed items their position as name; make names unique and usable as attributes.
+
+    >>> notes = []
+    >>> [n for n, _, _ in name_items([("", nn.ReLU(), 1), ("type", nn.ReLU(), 2)], notes)]
+    ['0', 'type_']
+    >>> print(notes[0])  # doctest: +NORMALIZE_WHITESPACE
+    the layer 'type' on line 2 is named 'type_': 'type' is an attribute of every nn.Module
+    (model.type would not reach the layer)
+    """
     used: set[str] = set()
     named: list[Item] = []
     for i, (name, layer, line) in enumerate(items):
-        name = unique(name or str(i), used)
+        name = unique(_not_shadowing(name or str(i), line, notes), used)
         if isinstance(layer, list):
-            layer = name_items(layer)
+            layer = name_items(layer, notes)
         named.append((name, layer, line))
     return named
 

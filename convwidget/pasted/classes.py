@@ -50,6 +50,13 @@ def unique(name: str, used: set[str]) -> str:
     return f"{name}_{i}"
 
 
+def _size(layer: Any) -> int:
+    """Modules in a layer or a list of items."""
+    if isinstance(layer, list):
+        return sum(_size(item[1]) for item in layer)
+    return sum(1 for _ in layer.modules())
+
+
 def methods_of(cls: ast.ClassDef) -> dict[str, ast.FunctionDef]:
     return {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef)}
 
@@ -212,6 +219,7 @@ class ModelReader(Reader):
                 continue
             layer, line = entries[step[1]]
             if step[1] in seen:
+                self.count_layer(step[2], _size(layer))  # a copy is built again
                 name = unique(step[1], used)
                 self.notes.append(f"self.{step[1]} is used more than once in forward; "
                                   f"its use on line {step[2]} is a copy named '{name}'")

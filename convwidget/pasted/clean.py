@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import ast
 import keyword
+import os
 import re
-import textwrap
 
 from .limits import MAX_BRACKET_DEPTH, MAX_CUTS, MAX_LINES, PasteError
 
-__all__ = ["REPR_ENTRY", "clean", "cut_points", "from_repr", "is_prose_fallback", "parse_variants",
-           "repair"]
+__all__ = ["REPR_ENTRY", "cut_points", "from_repr", "is_prose_fallback", "is_repr", "parse_variants",
+           "repair", "strip_non_code"]
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _PROMPT = re.compile(r"^\s*(>>>|\.\.\.)( |$)")
@@ -34,6 +34,7 @@ _PROSE_TOKEN = re.compile(
 _TRIPLE_OR_COMMENT = re.compile(r"\"\"\"|'''|#")
 REPR_ENTRY = re.compile(r"^(\s*)\(([\w-]+)\): (?:(\d+) x )?(.*)$")
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
+_SPECIAL = re.compile(r"[#'\"()\[\]{}\n]")  # what the bracket scan stops at
 
 
 def _is_prose(line: str) -> bool:
@@ -119,11 +120,11 @@ def _drop_prose(lines: list[str], notes: list[str]) -> None:
         notes.append(f"ignored {dropped} line(s) of prose around the code")
 
 
-def clean(text: str, notes: list[str]) -> str:
+def strip_non_code(text: str, notes: list[str]) -> str:
     """Strip what is not code, keeping line numbers (removed lines become blank).
 
     >>> notes = []
-    >>> clean("My net:\\n```python\\nnn.ReLU()\\n```\\nThanks!", notes)
+    >>> strip_non_code("My net:\\n```python\\nnn.ReLU()\\n```\\nThanks!", notes)
     '\\n\\nnn.ReLU()\\n\\n'
     """
     if any(chr(c) in text for c in _WEB_CHARACTERS):  # copied from a web page or a word processor
@@ -177,21 +178,23 @@ def _repeated(name: str, rest: str) -> str:
     return " ".join(f"_{k}={rest}," for k in range(lo, hi + 1))
 
 
+_STRING_STOP = {q: re.compile(r"\\|" + re.escape(q) + ("" if len(q) == 3 else r"|\n"))
+                for q in ('"""', "'''", '"', "'")}
+
+
 def _string_end(src: str, i: int) -> int | None:
     """Offset just after the string literal starting at ``src[i]``, None if unterminated."""
-    n = len(src)
     quote = src[i: i + 3] if src[i: i + 3] in ('"""', "'''") else src[i]
+    stop = _STRING_STOP[quote]
     j = i + len(quote)
-    while j < n:
-        if src[j] == "\\":
-            j += 2
-            continue
-        if src.startswith(quote, j):
-            return j + len(quote)
-        if src[j] == "\n" and len(quote) == 1:
+    while True:
+        m = stop.search(src, j)
+        if m is None or m.group() == "\n":
             return None
-        j += 1
-    return None
+        if m.group() == "\\":
+            j = m.end() + 1
+            continue
+        return m.end()
 
 
 class _Brackets:
@@ -205,12 +208,17 @@ class _Brackets:
         self._scan(src)
 
     def _scan(self, src: str) -> None:
-        i, n, line = 0, len(src), 1
-        while i < n:
-            c = src[i]
+        i, line = 0, 1
+        while True:
+            m = _SPECIAL.search(src, i)
+            if m is None:
+                return
+            i, c = m.start(), m.group()
             if c == "#":
                 j = src.find("\n", i)
-                i = n if j < 0 else j
+                if j < 0:
+                    return
+                i = j
                 continue
             if c in "'\"":
                 end = _string_end(src, i)
@@ -273,12 +281,28 @@ def _ast_parse(src: str) -> ast.Module:
         raise PasteError("the text is nested too deeply to read") from err
 
 
+def _dedent(src: str) -> str:
+    """textwrap.dedent without its regex built from the margin (slow for a huge margin).
+
+    >>> _dedent("  a\\n\\n    b\\n")
+    'a\\n\\n  b\\n'
+    """
+    lines = src.split("\n")
+    margins = [line[: len(line) - len(line.lstrip(" \t"))] for line in lines if line.strip(" \t")]
+    margin = os.path.commonprefix(margins) if margins else ""
+    return "\n".join(line[len(margin):] if line.strip(" \t") else "" for line in lines)
+
+
+# [ \t]*, not \s*: with re.M, \s* ran across every following blank line (quadratic).
+_CLASS_OR_DEF = re.compile(r"^[ \t]*(class|def)\s", re.M)
+
+
 def parse_variants(src: str) -> tuple[ast.Module, str]:
     """ast.parse, retrying as a dedented fragment, with all indentation removed
     (no class/def), or wrapped in parentheses (comma-separated layer lines)."""
     first: SyntaxError | None = None
-    variants = [textwrap.dedent(src)]
-    if not re.search(r"^\s*(class|def)\s", src, re.M):
+    variants = [_dedent(src)]
+    if not _CLASS_OR_DEF.search(src):
         variants.append("\n".join(line.strip() for line in src.split("\n")))
         variants.append("(" + variants[-1] + "\n)")
     for variant in variants:

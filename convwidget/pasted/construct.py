@@ -10,7 +10,7 @@ from torch import nn
 
 from .limits import MAX_REPEAT, PasteError
 
-__all__ = ["build_layer", "nn_class"]
+__all__ = ["build_layer", "cost", "nn_class"]
 
 # torch.nn classes that are not layers one can build from literals.
 DENIED = {"Module", "Container", "DataParallel", "ParameterList", "ParameterDict", "ModuleDict"}
@@ -47,25 +47,37 @@ def _signature(cls: type[nn.Module]) -> inspect.Signature | None:
 
 
 def _named(cls: type[nn.Module], args: list, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Every argument by its parameter name, positional or keyword (nn.Transformer(512, 8, 10**6),
-    nn.LSTM(10, 20, 10**9), nn.LSTM(10, 20, num_layers=10**9))."""
+    """Every argument by its parameter name, positional, keyword or default
+    (nn.Transformer(512, 8, 10**6), nn.LSTM(10, 20, 10**9), nn.LSTM(10, 20, num_layers=10**9))."""
     named = dict(kwargs)
     if issubclass(cls, nn.RNNBase):
         named.update(zip(_RNN_PARAMETERS, args, strict=False))
         return named
     sig = _signature(cls)
     with contextlib.suppress(TypeError):  # torch will refuse the call with its own message
-        named.update(sig.bind_partial(*args, **kwargs).arguments if sig else {})
+        if sig is not None:
+            bound = sig.bind_partial(*args, **kwargs)
+            bound.apply_defaults()
+            named.update(bound.arguments)
     return named
 
 
-def check_repeats(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int) -> None:
-    """Refuse, before building, an argument that makes the constructor loop too often."""
+def repeats(cls: type[nn.Module], args: list, kwargs: dict[str, Any]) -> int:
+    """How many layers the constructor builds in a loop: the sum of its ``*layers`` arguments
+    (num_layers, num_encoder_layers, ...), given by position or by keyword."""
     loops = [v for k, v in _named(cls, args, kwargs).items() if "layers" in k]
-    if any(isinstance(v, int) and v > MAX_REPEAT for v in loops):
-        shown = max(v for v in loops if isinstance(v, int))
-        raise PasteError(f"refused nn.{cls.__name__}(...): more than {MAX_REPEAT} layers ({shown}); "
+    return sum(v for v in loops if isinstance(v, int) and not isinstance(v, bool) and v > 0)
+
+
+def cost(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int) -> int:
+    """The work of building the layer, in layers: refuses a constructor loop over
+    MAX_REPEAT layers before anything is built. A Transformer layer holds about ten
+    modules, an RNN layer only weights."""
+    n = repeats(cls, args, kwargs)
+    if n > MAX_REPEAT:
+        raise PasteError(f"refused nn.{cls.__name__}(...): more than {MAX_REPEAT} layers ({n}); "
                          "parse builds at most that many per layer", line, fatal=True)
+    return 1 + n * (10 if "Transformer" in cls.__name__ else 1)
 
 
 def build_layer(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int) -> nn.Module:
@@ -78,7 +90,7 @@ def build_layer(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: 
     ...
     convwidget.pasted.PasteError: line 3: refused nn.LSTM(...): more than 200 layers (1000000000); ...
     """
-    check_repeats(cls, args, kwargs, line)
+    cost(cls, args, kwargs, line)
     sig = _signature(cls)
     params = sig.parameters if sig else {}
     if "device" in params or issubclass(cls, nn.RNNBase):

@@ -182,6 +182,7 @@ class Forward:
             kwargs = {k: self.r.literal(v) for k, v in given.items()}
         except PasteError as err:
             raise NotChain(f"an argument of {fname} is not a literal ({err})", node) from err
+        self.r.count_layer(node.lineno)
         return build_layer(cls, [], kwargs, node.lineno)
 
     def view(self, node: ast.Call, method: str, inner: ast.AST, data: str) -> nn.Module:

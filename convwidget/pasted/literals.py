@@ -46,6 +46,13 @@ def describe(node: ast.AST) -> str:
     return _KINDS.get(type(node), f"a {type(node).__name__} expression")
 
 
+def _columns(line: str, start: int, end: int | None) -> str:
+    """``line[start:end]`` in ast's UTF-8 byte offsets."""
+    if line.isascii():
+        return line[start:end]
+    return line.encode()[start:end].decode(errors="replace")
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -62,12 +69,29 @@ class Literals:
         self.bare: dict[str, str] = {}  # from torch.nn import Conv2d as C -> {'C': 'Conv2d'}
         self.variables: dict[str, Any] = {}
         self.init_args: set[str] = set()
+        self._lines: list[str] | None = None  # the source's lines, split when first needed
 
     # ----- messages
     def segment(self, node: ast.AST, limit: int = 60) -> str:
-        seg = ast.get_source_segment(self.source, node) or type(node).__name__
+        """The source of ``node``, shortened, for a message (ast.get_source_segment without
+        splitting the whole source again at every call: linear time for many refusals)."""
+        seg = self._source_of(node) or type(node).__name__
         seg = " ".join(seg.split())
         return seg if len(seg) <= limit else seg[: limit - 3] + "..."
+
+    def _source_of(self, node: ast.AST) -> str:
+        first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        if first is None or last is None or start is None or end is None:
+            return ""
+        if self._lines is None:
+            self._lines = self.source.split("\n")
+        if last > len(self._lines):
+            return ""
+        if first == last:
+            return _columns(self._lines[first - 1], start, end)
+        return "\n".join([_columns(self._lines[first - 1], start, None),
+                          *self._lines[first: last - 1], _columns(self._lines[last - 1], 0, end)])
 
     def refuse(self, node: ast.AST, why: str = "") -> PasteError:
         msg = f"refused `{self.segment(node)}`"

@@ -12,7 +12,7 @@ from typing import Any, Union
 
 from torch import nn
 
-from .construct import DENIED, build_layer, nn_class
+from .construct import DENIED, build_layer, cost, nn_class
 from .limits import MAX_EXPR_DEPTH, MAX_LAYERS, PasteError
 from .literals import Literals
 
@@ -140,15 +140,18 @@ class Reader(Literals):
                                   "are built on the meta device")
                 continue
             kwargs[k.arg] = self.literal(k.value, depth + 1)
-        self.count_layer(node.lineno)
+        self.count_layer(node.lineno, cost(cls, args, kwargs, node.lineno))
         return build_layer(cls, args, kwargs, node.lineno)
 
-    def count_layer(self, line: int) -> None:
-        """Bound the work: layers built plus pasted classes read."""
-        self.built += 1
+    def count_layer(self, line: int, layers: int = 1) -> None:
+        """Bound the work: layers built (those a constructor builds in a loop too), copied
+        and pasted classes read."""
+        self.built += layers
         if self.built > MAX_LAYERS:
             # fatal: no use retrying a truncated paste at another cut
-            raise PasteError(f"more than {MAX_LAYERS} layers; parse reads at most {MAX_LAYERS}",
+            raise PasteError(f"more than {MAX_LAYERS} layers; parse reads at most {MAX_LAYERS} "
+                             "(counting each layer that num_layers repeats, a Transformer layer "
+                             "as ten, and each copy forward reuses)",
                              line, fatal=True)
 
     def children_from_keywords(self, node: ast.Call, depth: int) -> list[Item]:
