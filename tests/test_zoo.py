@@ -223,3 +223,71 @@ def test_the_model_is_left_exactly_as_it_was(name: str, how: str) -> None:
         assert again is not None
         if out is not None:
             assert torch.equal(out, again)
+
+
+# ----------------------------------------------------------------------------- the check itself
+
+
+def _mutations() -> dict[str, Any]:
+    """Ways a call could change a model, each with what ``assert_unchanged`` must say."""
+    from torch.nn.modules import module as torch_module
+
+    def global_hook(m: nn.Module) -> None:
+        handle = torch_module.register_module_forward_hook(lambda *a: None)
+        _cleanups.append(handle.remove)
+
+    def bump(m: nn.Module) -> None:  # same values, the version counter moves
+        with torch.no_grad():
+            m.head.weight.add_(0)
+
+    return {
+        "param replaced": (lambda m: setattr(m.head, "weight", nn.Parameter(m.head.weight.detach())),
+                           r"head: tensor _parameters\['weight'\]: replaced"),
+        "param to meta": (lambda m: m.head.to("meta"), r"head: tensor _parameters\['weight'\]: replaced"),
+        "values": (lambda m: m.head.weight.data.mul_(2),  # .data: no version bump
+                   r"head: tensor _parameters\['weight'\]: values changed"),
+        "data swapped": (lambda m: setattr(m.head.weight, "data", torch.zeros(10, 8)),
+                         r"_parameters\['weight'\]: \(.*\) -> "),
+        "version only": (bump, r"_parameters\['weight'\]: \(.*\) -> "),
+        "requires_grad": (lambda m: m.head.weight.requires_grad_(False), r"_parameters\['weight'\]"),
+        "buffer": (lambda m: m.anchors.fill_(0), r"tensor _buffers\['anchors'\]: \(.*\) -> "),
+        "tensor in a list": (lambda m: m.grid.__setitem__(0, torch.zeros(1)), r"tensor grid\[0\]: replaced"),
+        "dict entry added": (lambda m: m.cache.__setitem__("k", torch.zeros(1)), r"tensor cache\['k'\]: new"),
+        "attribute added": (lambda m: setattr(m, "seen", 1), r"<model>: attribute seen: new"),
+        "attribute replaced": (lambda m: setattr(m, "grid", list(m.grid)), r"attribute grid: <list"),
+        "training flag": (lambda m: m.head.eval(), r"head: training: True -> False"),
+        "module hook": (lambda m: m.head.register_forward_hook(lambda *a: None),
+                        r"head: _forward_hooks: \[\] -> "),
+        "submodule swapped": (lambda m: setattr(m, "head", nn.Linear(8, 10)), r"<model>: submodules"),
+        "global hook": (global_hook, r"global _global_forward_hooks: \[\] -> "),
+        "grad mode": (lambda m: torch.set_grad_enabled(False), r"global grad mode: True -> False"),
+    }
+
+
+_cleanups: list[Any] = []
+
+
+class Toy(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Linear(8, 10)
+        self.register_buffer("anchors", torch.ones(3))
+        self.grid = [torch.ones(2)]
+        self.cache: dict[str, torch.Tensor] = {}
+
+
+@pytest.mark.parametrize("what", list(_mutations()))
+def test_the_check_sees_every_kind_of_change(what: str) -> None:
+    change, says = _mutations()[what]
+    model = Toy()
+    before = snapshot(model)
+    assert_unchanged(before, model)  # nothing happened yet
+    grad = torch.is_grad_enabled()
+    try:
+        change(model)
+        with pytest.raises(AssertionError, match=says):
+            assert_unchanged(before, model)
+    finally:
+        torch.set_grad_enabled(grad)
+        while _cleanups:
+            _cleanups.pop()()

@@ -1671,7 +1671,7 @@ def _tensor_state(t: torch.Tensor) -> TensorState:
     if isinstance(t, nn.parameter.UninitializedTensorMixin):
         return TensorState(t, (type(t), t.requires_grad), None)
     facts = (type(t), t.device, t.dtype, tuple(t.shape), t.requires_grad, t.data_ptr(), t._version,
-             id(t.grad))
+             Same(t.grad))
     values = None if t.device.type == "meta" else t.detach().clone()
     return TensorState(t, facts, values)
 
@@ -1688,28 +1688,43 @@ def _walk(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, torch.Te
             yield from _walk(v, f"{path}[{k!r}]", depth + 1)
 
 
+class Same:
+    """Equal only to the same object; holds it, so its ``id`` cannot be reused meanwhile."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Same) and other.obj is self.obj
+
+    def __repr__(self) -> str:
+        return f"<{type(self.obj).__name__} object at {id(self.obj):#x}>"
+
+
 def snapshot(model: nn.Module) -> dict[str, Any]:
     """Everything a call must leave as it was: each module (by every path it is reachable
-    by) with its attribute names and their objects, training flag, hooks, submodules, and
-    every parameter, buffer and tensor reachable from its attributes (object, device, dtype,
-    shape, requires_grad, data_ptr, version counter, grad, values); global hooks and modes."""
+    by) with its attributes (names and objects), training flag, hooks and submodules, and
+    every parameter, buffer and tensor reachable from its attributes through lists, tuples
+    and dicts (object, device, dtype, shape, requires_grad, data_ptr, version counter, grad,
+    values); the global module hooks, grad mode, function modes and default dtype."""
     state: dict[str, Any] = {}
     for name, m in model.named_modules(remove_duplicate=False):
         where = name or "<model>"
-        d = vars(m)
-        state[f"{where}: module"] = id(m)
-        state[f"{where}: attributes"] = {k: id(v) for k, v in d.items() if k not in _HOOK_DICTS}
+        state[f"{where}: module"] = Same(m)
         state[f"{where}: training"] = m.training
-        for h in _HOOK_DICTS:
-            state[f"{where}: {h}"] = [(k, id(v)) for k, v in d.get(h, {}).items()]
-        for k, v in d.items():
-            if k in _HOOK_DICTS or k == "_modules":
+        for k, v in vars(m).items():
+            if k in _HOOK_DICTS:
+                state[f"{where}: {k}"] = [(h, Same(f)) for h, f in v.items()]
+                continue
+            state[f"{where}: attribute {k}"] = Same(v)
+            if k == "_modules":
+                state[f"{where}: submodules"] = [(c, Same(sub)) for c, sub in v.items()]
                 continue
             for path, t in _walk(v, k):
                 state[f"{where}: tensor {path}"] = _tensor_state(t)
     from torch.nn.modules import module as torch_module
     for g in _GLOBAL_HOOKS:
-        state[f"global {g}"] = [(k, id(v)) for k, v in getattr(torch_module, g, {}).items()]
+        state[f"global {g}"] = [(k, Same(v)) for k, v in getattr(torch_module, g, {}).items()]
     state["global grad mode"] = torch.is_grad_enabled()
     state["global function modes"] = len(torch.overrides._get_current_function_mode_stack())
     state["global default dtype"] = torch.get_default_dtype()
@@ -1721,9 +1736,9 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     out = [f"{k}: gone" for k in before if k not in after]
     out += [f"{k}: new" for k in after if k not in before]
     for k, old in before.items():
-        new = after.get(k)
         if k not in after:
             continue
+        new = after[k]
         if isinstance(old, TensorState):
             if new.obj is not old.obj:
                 out.append(f"{k}: replaced by another tensor ({new.facts[1:4]})")
