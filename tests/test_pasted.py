@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import models  # tests/models.py: reference models built from torch.nn
 import pytest
@@ -489,6 +490,17 @@ HOSTILE = {
     "a loop of 10**9 layers": ("nn.LSTM(10, 20, 10**9)", r"more than 200 layers"),
     "a positional loop count": ("nn.Transformer(64, 4, 10**6)",
                                 r"refused nn\.Transformer\(\.\.\.\): more than 200 layers"),
+    "a keyword loop count": ("nn.LSTM(10, 20, num_layers=10**9)",
+                             r"refused nn\.LSTM\(\.\.\.\): more than 200 layers \(1000000000\)"),
+    "keyword loop counts only": ("nn.GRU(input_size=10, hidden_size=20, num_layers=10**9)",
+                                 r"refused nn\.GRU\(\.\.\.\): more than 200 layers"),
+    "a keyword decoder loop": ("nn.Transformer(num_decoder_layers=10**6)",
+                               r"refused nn\.Transformer\(\.\.\.\): more than 200 layers"),
+    "many default Transformers": ("nn.Transformer(batch_first=True)\n" * 40, r"more than 2000 layers"),
+    "a big block reused by forward": (
+        "class N(nn.Module):\n def __init__(self):\n  super().__init__()\n"
+        "  self.a = nn.Sequential(" + "nn.ReLU()," * 1900 + ")\n def forward(self, x):\n"
+        + "  x = self.a(x)\n" * 50 + "  return x\n", r"line 7: more than 2000 layers"),
     "10 MB string": ("nn.Linear(1, 2)\n" + "#" * 10_000_000, r"10000016 characters"),
     "deeply nested brackets": ("nn.Linear(" + "(" * 5000 + "1" + ")" * 5000 + ", 2)",
                                r"nested more than 50 deep"),
@@ -545,6 +557,77 @@ def test_hostile_text_is_refused_and_never_run(text: str, match: str, tmp_path, 
     assert isinstance(info.value, PasteError)
     assert not sentinel.exists()
     assert not {m for m in set(sys.modules) - modules_before if not m.startswith("torch")}
+
+
+
+@pytest.mark.parametrize("text", [
+    "nn.LSTM(10, 20, num_layers=10**9)", "nn.RNN(10, 20, 10**9)",
+    "nn.Transformer(num_encoder_layers=2**40)", "nn.Transformer(batch_first=True)\n" * 500,
+], ids=["LSTM keyword", "RNN positional", "Transformer keyword", "500 Transformers"])
+def test_layer_loops_are_refused_at_once(text: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(PasteError, match=r"more than (200|2000) layers"):
+        parse(text)
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize("code", [
+    "nn.LSTM(10, 20, num_layers=200)", "nn.GRU(10, 20, 3, batch_first=True)",
+    "nn.Transformer(d_model=16, nhead=2, num_encoder_layers=2, num_decoder_layers=1, batch_first=True)",
+])
+def test_layer_loops_within_the_bound_build_what_torch_builds(code: str) -> None:
+    (layer,) = parse(code).children()
+    real = eval(code, {"nn": nn})  # noqa: S307 - our own test text, the oracle
+    assert repr(layer) == repr(real)
+    assert [p.shape for p in layer.parameters()] == [p.shape for p in real.parameters()]
+
+
+LONG_BLANKS = {
+    "199,000 spaces": " " * 199_000 + "nn.ReLU()",
+    "50,000 tabs": "\t" * 50_000 + "nn.ReLU()",
+    "9,999 blank lines": "\n" * 9_999 + "nn.ReLU()",
+    "lines of spaces": (" " * 1_000 + "\n") * 190 + "nn.ReLU()",
+    "a prompt and spaces": ">>> " + " " * 199_000 + "nn.ReLU()",
+    "IPython continuation lines": "In [1]: nn.ReLU()\n" + "   ...: \n" * 9_000,
+    "spaces after a bracket": "nn.ReLU()" + " " * 190_000 + ",\n",
+    "comments": "nn.ReLU()\n" + "#\n" * 9_000,
+}
+
+
+@pytest.mark.parametrize("text", list(LONG_BLANKS.values()), ids=list(LONG_BLANKS))
+def test_long_whitespace_is_read_in_linear_time(text: str) -> None:
+    start = time.perf_counter()
+    model = parse(text)
+    assert time.perf_counter() - start < 2  # 33 s when a prompt regex backtracked
+    assert leaves(model) == leaves(nn.Sequential(nn.ReLU()))
+
+
+SHADOWING = """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(3, 8)
+        self.{attr} = nn.Tanh()
+        self.last = nn.Linear(8, 2)
+"""
+
+
+@pytest.mark.parametrize("attr", ["type", "train", "to", "forward", "double", "eval", "training"])
+def test_a_layer_named_like_a_module_attribute_is_kept_with_a_note(attr: str) -> None:
+    text = SHADOWING.format(attr=attr)
+    real = build_for_real(text, "Net")  # torch accepts the class
+    pasted = read(text)
+    assert [repr(m) for m in pasted.model] == [repr(m) for m in real.children()]
+    assert [name for name, _ in pasted.model.named_children()] == ["first", f"{attr}_", "last"]
+    assert isinstance(getattr(pasted.model, f"{attr}_"), nn.Tanh)
+    assert pasted.lines[f"{attr}_"] == 7
+    assert any(f"'{attr}' on line 7 is named '{attr}_'" in n for n in pasted.notes)
+    got, real = pasted.model.to_empty(device="cpu"), real.to_empty(device="cpu")
+    got.load_state_dict(real.state_dict())
+    x = torch.randn(2, 3)
+    torch.testing.assert_close(got(x), real.last(real._modules[attr](real.first(x))))
 
 
 def test_refusal_messages_name_the_line() -> None:
