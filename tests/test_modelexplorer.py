@@ -147,7 +147,7 @@ def test_model_untouched_by_the_widget() -> None:
     app = ModelExplorer(model, (2, 3, 32, 32))
     app.set_input(48)
     app.layer.value = 5
-    assert all(p is q and torch.equal(p, v) for (p, v), q in zip(params, model.parameters()))
+    assert all(p is q and torch.equal(p, v) for (p, v), q in zip(params, model.parameters(), strict=True))
     assert all(m.training for m in model.modules())
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 
@@ -177,3 +177,37 @@ def test_bad_input_shape_is_refused() -> None:
     app = ModelExplorer(LeNet(), (1, 1, 32, 32))
     with pytest.raises(ValueError, match="set_input needs 1 or 2 sizes"):
         app.set_input(1, 2, 3)
+
+
+def test_layer_switches_and_close_release_their_widgets() -> None:
+    from ipywidgets.widgets.widget import _instances
+
+    app = ModelExplorer(LeNet(), (1, 1, 32, 32))
+    app.open_layer(0)
+    app.layer.value = None
+    before = len(_instances)
+    for _ in range(5):
+        first = app.open_layer(0)
+        assert first is app.explorer and first.output_size is not None
+        app.layer.value = None
+        assert app.explorer is None
+    assert len(_instances) == before  # each closed explorer let go of all its widgets
+    explorer = app.open_layer(0)
+    pool = next(v for _, v in app.layer.options if v is not None and v != 0)
+    app.layer.value = pool  # a layer switch reuses the same explorer
+    assert app.explorer is explorer
+    mine = {wid for wid, w in _instances.items() if w is app or _inside(w, app)}
+    assert len(mine) > 100
+    app.close()
+    assert not mine & set(_instances)  # the app's and its explorer's widgets, layouts, styles
+
+
+def _inside(widget: object, app: ModelExplorer) -> bool:
+    """Is ``widget`` (or the layout/style of one) part of ``app``'s tree?"""
+    stack = [app]
+    while stack:
+        w = stack.pop()
+        if widget is w or widget is getattr(w, "layout", None) or widget is getattr(w, "style", None):
+            return True
+        stack.extend(getattr(w, "children", ()))
+    return False

@@ -325,17 +325,21 @@ class ConvExplorer(W.VBox):
         return cls(input_size=size[-2:], **settings)
 
     def close(self) -> None:
-        """Close every widget of the explorer (and its state), releasing them."""
+        """Close every widget of the explorer (layouts and styles too) and its state."""
         if not hasattr(self, "picture_panel"):  # half-built: a refused setting stopped __init__
             super().close()
             return
         self.picture_panel.cancel()
-        for widget in list(_walk(self))[1:]:
-            widget.close()
         self.play_link.close()
+        for widget in list(_walk(self))[1:]:
+            close_widget(widget)
         self.picture_panel.close()
         self.state.close()
+        layout, style = self.layout, getattr(self, "style", None)
         super().close()
+        for part in (layout, style):
+            if part is not None:
+                part.close()
 
     # ------------------------------------------------------------------ export
     def _export_name(self, ext: str) -> str:
@@ -389,6 +393,15 @@ def _written_html(path: str, ext: str, note: Any) -> str:
         link += f" · <a download='{name}' href='data:{mime};base64,{data}'>download</a>"
     extra = f" <i>{html.escape(str(note))}</i>" if note else ""
     return f"wrote {link} ({size / 1024:.0f} KiB){extra}"
+
+
+def close_widget(widget: W.Widget) -> None:
+    """Close a widget and the Layout and Style widgets it owns."""
+    parts = [getattr(widget, name, None) for name in ("layout", "style")]
+    widget.close()
+    for part in parts:
+        if isinstance(part, W.Widget):
+            part.close()
 
 
 def _walk(widget: W.Widget) -> Iterator[W.Widget]:

@@ -20,6 +20,7 @@ from torch import nn
 
 from ..spec import LayerSpec
 from ..tracer import Row, TraceReport, report_html, trace
+from .app import close_widget
 
 __all__ = ["ModelExplorer", "conv_settings"]
 
@@ -304,7 +305,7 @@ class ModelExplorer(W.VBox):
             return
         for old in self.conv_box.children:
             if old not in children and old is not self.conv_label and old is not self.explorer:
-                old.close()
+                close_widget(old)
         self.conv_box.children = children
 
     def _close_explorer(self) -> None:
@@ -321,13 +322,16 @@ class ModelExplorer(W.VBox):
             super().close()
             return
         self._close_explorer()
+        close_widget(self.conv_label)  # kept out of the box while no layer is open
         stack = [self]
         while stack:
             widget = stack.pop()
             stack.extend(getattr(widget, "children", ()))
             if widget is not self:
-                widget.close()
+                close_widget(widget)
+        layout = self.layout
         super().close()
+        layout.close()
 
 
 def _shape(shape: Sequence[int] | None) -> str:

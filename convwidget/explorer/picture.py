@@ -221,4 +221,7 @@ class Picture:
         self.cancel()
         self.clear_cache()
         for widget in self.widgets:
+            for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+                if isinstance(part, W.Widget):
+                    part.close()
             widget.close()

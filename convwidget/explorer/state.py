@@ -5,7 +5,9 @@ on any ipywidgets control works on it::
 
     widgets.link((state, "stride"), (slider, "value"))
     state.observe(f, names="output_size")
-    widgets.interactive_output(f, {"stride": state})   # via the "value"-free form, see below
+    widgets.interactive_output(f, {"results": state})   # f(results=...) after every change
+
+(``value`` is the :class:`Results`, the name ``interactive_output`` reads from a control.)
 
 Settings are traits in PyTorch's names. A per-dimension setting holds one int while all
 dimensions agree (as people write ``stride=2``) and a tuple otherwise, so it links to an
@@ -145,6 +147,11 @@ class _PerDim(T.Any):
     info_text = "an int or a (height, width) pair"
 
 
+class _Checked(T.Any):
+    """A scalar setting checked by :func:`convwidget.spec.normalise_setting` (its sentences),
+    not by traitlets' generic type message."""
+
+
 class ExplorerState(W.Widget):
     """One explorer's settings (traits, validated) and results (read-only traits).
 
@@ -168,15 +175,17 @@ class ExplorerState(W.Widget):
     padding = _PerDim(0).tag(sync=True)
     dilation = _PerDim(1).tag(sync=True)
     output_padding = _PerDim(0).tag(sync=True)
-    ceil_mode = T.Bool(False).tag(sync=True)
-    count_include_pad = T.Bool(True).tag(sync=True)
-    in_channels = T.Int(1).tag(sync=True)
-    out_channels = T.Int(1).tag(sync=True)
-    groups = T.Int(1).tag(sync=True)
+    ceil_mode = _Checked(False).tag(sync=True)
+    count_include_pad = _Checked(True).tag(sync=True)
+    in_channels = _Checked(1).tag(sync=True)
+    out_channels = _Checked(1).tag(sync=True)
+    groups = _Checked(1).tag(sync=True)
     #: The output cell the picture lights (row-major), clamped to the output like a slider.
     step = T.Int(0).tag(sync=True)
 
     results = T.Instance(Results, allow_none=True, read_only=True)
+    #: The results again, under the name ``interactive_output`` reads: see the module docstring.
+    value = T.Instance(Results, allow_none=True, read_only=True)
     spec = T.Instance(LayerSpec, allow_none=True, read_only=True)
     output_size = T.Tuple(allow_none=True, default_value=None, read_only=True).tag(sync=True)
     explanation = T.Instance(Explanation, allow_none=True, read_only=True)
@@ -314,6 +323,7 @@ class ExplorerState(W.Widget):
             self.set_trait("error", results.problem)
             self.set_trait("output_size", results.output_size)
             self.set_trait("results", results)
+            self.set_trait("value", results)
             last = results.geometry.n_steps - 1 if results.geometry is not None else 0
             if self.step > last:
                 self.step = last

@@ -1,0 +1,192 @@
+"""ExplorerState: the explorer's settings as traits, linked, observed and validated like any widget.
+
+PyTorch is the oracle for every output size checked here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import ipywidgets as W
+import pytest
+import torch
+import traitlets
+from torch import nn
+
+from convwidget import ConvExplorer
+from convwidget.explorer import ExplorerState
+
+
+def torch_spatial(layer: nn.Module, size: tuple[int, int], channels: int = 1) -> tuple[int, ...]:
+    with torch.no_grad():
+        return tuple(layer(torch.zeros(1, channels, *size)).shape[2:])
+
+
+def test_linked_widgets_flow_both_ways() -> None:
+    e = ConvExplorer(input_size=12, kernel_size=3)
+    state = e.state
+    slider = W.IntSlider(min=1, max=6, value=1)
+    kind = W.Dropdown(options=["conv", "max_pool"], value="conv")
+    channels = W.BoundedIntText(min=1, max=64, value=1)
+    links = [W.link((state, "stride"), (slider, "value")), W.link((state, "kind"), (kind, "value")),
+             W.link((state, "in_channels"), (channels, "value"))]
+    slider.value = 3  # widget -> state -> every panel and the explorer's own controls
+    assert state.stride == 3 and e.stride.h.value == e.stride.w.value == 3
+    assert e.output_size == torch_spatial(nn.Conv2d(1, 1, 3, stride=3), (12, 12)) == (4, 4)
+    e.stride.h.value = 2  # the explorer's own slider -> state -> the linked slider
+    assert slider.value == 2 and state.stride == 2
+    state.stride = 1  # state -> both
+    assert slider.value == 1 and e.stride.h.value == 1
+    kind.value = "max_pool"
+    assert state.kind == "max_pool" and e.kind.value == "max_pool"
+    assert e.output_size == torch_spatial(nn.MaxPool2d(3, stride=1), (12, 12))
+    channels.value = 5
+    assert e.settings["in_channels"] == 5 and e.in_channels.value == 5
+    assert "torch.Size([1, 5, 10, 10])" in e.torch_panel.value
+    e.in_channels.value = 7
+    assert channels.value == 7
+    for link in links:
+        link.unlink()
+
+
+def test_jslink_accepts_the_state_traits() -> None:
+    state = ExplorerState()
+    slider = W.IntSlider()
+    link = W.jslink((state, "stride"), (slider, "value"))  # needs a synced trait on a Widget
+    assert link.source == (state, "stride")
+    link.close()
+
+
+@pytest.mark.parametrize(
+    ("changes", "layer"),
+    [
+        (dict(stride=2, padding=1), nn.Conv2d(1, 1, 3, stride=2, padding=1)),
+        (dict(kind="max_pool", kernel_size=2, stride=2, ceil_mode=True), nn.MaxPool2d(2, 2, ceil_mode=True)),
+        (dict(kind="conv_transpose", stride=2, padding=1, output_padding=1),
+         nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1)),
+        (dict(kernel_size=(3, 5), dilation=(1, 2), padding=(0, 1)),
+         nn.Conv2d(1, 1, (3, 5), dilation=(1, 2), padding=(0, 1))),
+    ],
+)
+def test_output_size_fires_once_per_set(changes: dict[str, Any], layer: nn.Module) -> None:
+    e = ConvExplorer(input_size=11, kernel_size=3)
+    seen: list[Any] = []
+    e.state.observe(lambda change: seen.append(change["new"]), names="output_size")
+    before = e.state.recomputations
+    e.set(**changes)
+    expected = torch_spatial(layer, (11, 11))
+    assert seen == [expected]
+    assert e.state.recomputations == before + 1
+    assert e.output_size == expected
+
+
+def test_state_alone_computes_without_widgets_or_torch() -> None:
+    state = ExplorerState(input_size=(9, 7), kernel_size=3, padding=1, stride=2, run_torch=False)
+    assert state.torch_result is None
+    assert state.output_size == torch_spatial(nn.Conv2d(1, 1, 3, 2, 1), (9, 7))
+    seen: list[Any] = []
+    state.observe(lambda change: seen.append(change["new"]), names="error")
+    state.kernel_size = 12
+    assert state.output_size is None and seen and "kernel" in seen[-1]
+    assert state.geometry is None and state.explanation is not None
+
+
+def test_interactive_output_on_the_state() -> None:
+    e = ConvExplorer(input_size=10, kernel_size=3)
+    calls: list[Any] = []
+    out = W.interactive_output(lambda results: calls.append(results.output_size), {"results": e.state})
+    assert calls == [(8, 8)]  # called once on creation
+    e.set(padding=1, stride=2)
+    assert calls[-1] == torch_spatial(nn.Conv2d(1, 1, 3, stride=2, padding=1), (10, 10))
+    assert len(calls) == 2  # one change, one call
+    out.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("stride", 0, "stride must be at least 1 in each dimension, not 0"),
+        ("kernel_size", (1, 2, 3), r"kernel_size must be an int or a pair"),
+        ("padding", "full", "padding must be a number, a pair, 'same' or 'valid'"),
+        ("padding", -1, "padding must be at least 0"),
+        ("ceil_mode", "no", "ceil_mode must be True or False, not 'no'"),
+        ("groups", 0, "groups must be a positive int"),
+        ("in_channels", 2.5, "in_channels must be an int"),
+        ("input_size", (0, 4), "input_size must be at least 1"),
+    ],
+)
+def test_bad_values_raise_a_trait_error_with_the_sentence(name: str, value: Any, message: str) -> None:
+    state = ExplorerState()
+    before = state.settings
+    with pytest.raises(traitlets.TraitError, match=message):
+        setattr(state, name, value)
+    assert state.settings == before  # nothing changed
+
+
+def test_padding_strings_are_for_convolutions_only() -> None:
+    state = ExplorerState(kind="max_pool", kernel_size=2)
+    with pytest.raises(traitlets.TraitError, match="only for convolutions"):
+        state.padding = "same"
+    with pytest.raises(ValueError, match="only for convolutions"):
+        state.set(padding="same")
+    conv = ExplorerState(kernel_size=5, padding="same", input_size=9)
+    conv.kind = "avg_pool"  # a pool has no 'same': the same numbers instead
+    assert conv.padding == 2
+    assert conv.output_size == torch_spatial(nn.AvgPool2d(5, stride=1, padding=2), (9, 9))
+
+
+def test_numpy_integers_and_clamped_step() -> None:
+    np = pytest.importorskip("numpy")
+    state = ExplorerState(input_size=np.int64(6), kernel_size=np.int32(3))
+    state.stride = np.int64(1)
+    assert state.output_size == (4, 4) and type(state.stride) is int
+    state.step = 1000  # clamped like a slider
+    assert state.step == 15
+    state.step = -3
+    assert state.step == 0
+
+
+def test_step_moves_the_picture_and_the_sliders() -> None:
+    e = ConvExplorer(input_size=5, kernel_size=3)
+    e.state.step = 4
+    assert (e.row.value, e.col.value) == (1, 1) and e.step.value == 4
+    assert e.figure.highlighted()["out_cell"] == (1, 1)
+    e.col.value = 2
+    assert e.state.step == 5
+
+
+def open_widgets() -> int:
+    from ipywidgets.widgets.widget import _instances  # Widget.widgets, without its deprecation
+
+    return len(_instances)
+
+
+def test_close_releases_every_widget() -> None:
+    ConvExplorer().close()  # warm-up: anything created once per process
+    before = open_widgets()
+    for _ in range(3):
+        e = ConvExplorer(input_size=6, kernel_size=3)
+        assert open_widgets() > before + 50
+        e.set(stride=2)
+        e.stride.h.value = 3
+        e.close()
+    assert open_widgets() == before
+
+
+IMPORT_CHECK = """
+import sys
+import convwidget.explorer
+from convwidget.explorer import ExplorerState, ConvExplorer
+loaded = [m for m in ("torch", "matplotlib") if m in sys.modules]
+assert not loaded, loaded
+print("clean")
+"""
+
+
+def test_importing_the_explorer_loads_no_torch() -> None:
+    done = subprocess.run([sys.executable, "-c", IMPORT_CHECK], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "clean" in done.stdout
