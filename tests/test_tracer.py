@@ -781,3 +781,31 @@ def test_numpy_and_whole_float_sizes_are_accepted_and_huge_ints_measured() -> No
         trace(LeNet(), "1,3")
     with pytest.raises(ValueError, match=r"999,999,999,999,999,999,999,999,999,999 along dim 2, more than"):
         trace(LeNet(), (1, 1, 10**30 - 1, 32))
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"training": "no"}, "training must be True or False, got 'no'"),
+    ({"training": None}, "training must be True or False, got None"),
+    ({"explain": 1}, "explain must be True or False, got 1"),
+    ({"dtype": "float32"}, "dtype must be a torch dtype such as torch.float32"),
+    ({"dtype": float}, "dtype must be a torch dtype"),
+])
+def test_bad_options_are_type_errors_with_a_sentence(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(TypeError, match=re.escape(message)):
+        trace(LeNet(), (1, 1, 32, 32), **options)
+    if "explain" not in options:
+        with pytest.raises(TypeError, match=re.escape(message)):
+            input_size_range(LeNet(), (1, 1, 32, 32), **options)
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"dim": "-1"}, TypeError, "dim must be a whole number (which input dimension to vary), got '-1'"),
+    ({"dim": 1.0}, TypeError, "dim must be a whole number"),
+    ({"dim": 4}, ValueError, "dim=4 is outside the input shape [1, 1, 32, 32]"),
+    ({"limit": 0}, ValueError, "limit must be a whole number of at least 1 (the largest size to try)"),
+    ({"limit": 2.5}, ValueError, "limit must be a whole number of at least 1"),
+])
+def test_bad_size_range_arguments_are_sentences(options: dict[str, Any], error: type[Exception],
+                                                message: str) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        input_size_range(LeNet(), (1, 1, 32, 32), **options)

@@ -18,7 +18,7 @@ from ..errors import ShapeError
 from ..layers import output_shape
 from .calls import is_builtin, merged
 from .report import Shape, SizeRange, TraceReport, fmt_shape
-from .tracing import check_shape, trace
+from .tracing import check_options, check_shape, trace
 
 __all__ = ["input_size_range"]
 
@@ -164,6 +164,12 @@ def input_size_range(model: nn.Module | str, input_shape: Sequence[int], dim: in
 
         model = read(model).model
     shape = check_shape(input_shape)
+    check_options(training, dtype)
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"dim must be a whole number (which input dimension to vary), got {dim!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a whole number of at least 1 (the largest size to try), "
+                         f"got {limit!r}")
     d = dim if dim >= 0 else len(shape) + dim
     if not 0 <= d < len(shape):
         raise ValueError(f"dim={dim} is outside the input shape {fmt_shape(shape)}")

@@ -28,7 +28,7 @@ from .report import Problem, Shape, TraceReport, fmt_shape
 if TYPE_CHECKING:
     from ..pasted import Pasted
 
-__all__ = ["MAX_ELEMENTS", "check_shape", "trace", "warm_up"]
+__all__ = ["MAX_ELEMENTS", "check_options", "check_shape", "trace", "warm_up"]
 
 # The largest input a trace takes, in elements and along any dimension: meta tensors hold no
 # data, but PyTorch computes their sizes in bytes as int64, so 2**48 leaves the layers room to
@@ -107,6 +107,23 @@ def _check_size(shape: Shape) -> None:
     raise ValueError(f"input_shape {fmt_shape(shape)} has {what}, more than the 2**48 = "
                      f"{MAX_ELEMENTS:,} elements a trace takes (PyTorch's size arithmetic "
                      f"overflows beyond that, even on the meta device); use a smaller shape")
+
+
+def check_options(training: Any, dtype: Any, explain: Any = True) -> None:
+    """Refuse a ``training``/``explain`` that is not a bool, a ``dtype`` that is not a torch dtype.
+
+    >>> check_options(True, torch.float64)
+    >>> check_options("no", None)
+    Traceback (most recent call last):
+    ...
+    TypeError: training must be True or False, got 'no'
+    """
+    for name, flag in (("training", training), ("explain", explain)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be a torch dtype such as torch.float32 (or None for the "
+                        f"model's own), got {dtype!r}")
 
 
 def _scripted(model: nn.Module) -> None:
@@ -226,7 +243,8 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, traini
 
     Raises
     ------
-    TypeError : ``model`` is neither a module nor pasted text.
+    TypeError : ``model`` is neither a module nor pasted text, ``training`` or ``explain``
+        is not a bool, ``dtype`` not a torch dtype.
     ValueError : a malformed ``input_shape``, one over :data:`MAX_ELEMENTS` elements, a
         TorchScript model or submodule (its compiled forward takes no hooks), or pasted
         text that cannot be read.
@@ -241,6 +259,7 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, traini
     """
     model, notes = _as_module(model)
     shape = check_shape(input_shape)
+    check_options(training, dtype, explain)
     _check_size(shape)
     _scripted(model)
     dtype = _input_dtype(model, dtype)
