@@ -25,6 +25,7 @@ from .errors import ShapeError
 
 __all__ = [
     "Padding",
+    "as_tuple",
     "check_bool",
     "check_int",
     "conv_output_size",
@@ -33,10 +34,33 @@ __all__ = [
     "pool_output_size",
     "resolve_padding",
     "same_padding",
+    "whole",
 ]
 
 #: An int, ``'same'``, ``'valid'``, or an explicit ``(left, right)`` pair.
 Padding = int | str | tuple[int, int]
+
+
+def whole(name: str, value: Any) -> int:
+    """``value`` as an int: ints, and numpy or torch integers (anything with ``__index__``).
+
+    Floats and strings are refused with a sentence, even ``3.0``: PyTorch refuses them too.
+
+    >>> whole("stride", 2)
+    2
+    >>> whole("stride", 2.0)
+    Traceback (most recent call last):
+    ...
+    TypeError: stride must be a whole number, got 2.0 (float); use e.g. stride=2
+    """
+    try:
+        return operator.index(value)
+    except TypeError:
+        example = round(value) if isinstance(value, float) and value == value and abs(value) < 1e9 else 1
+        raise TypeError(
+            f"{name} must be a whole number, got {value!r} ({type(value).__name__}); "
+            f"use e.g. {name}={max(example, 0)}"
+        ) from None
 
 
 def check_int(name: str, value: Any, minimum: int) -> int:
@@ -50,8 +74,7 @@ def check_int(name: str, value: Any, minimum: int) -> int:
     convwidget.errors.ShapeError: stride must be positive, got stride=0; PyTorch refuses it
     """
     try:
-        # numpy and torch integers have __index__; floats and strings do not.
-        number = operator.index(value)
+        number = whole(name, value)
     except TypeError:
         raise TypeError(
             f"{name} must be a whole number, got {value!r} "
@@ -384,6 +407,20 @@ def pool_window_dropped(
     span = effective_kernel(k, check_int("dilation", dilation, 1))
     plain = (n + 2 * p - span + s - 1) // s + 1
     return plain != _pool_out(n, span, s, p, True)
+
+
+def as_tuple(value: Any) -> tuple[Any, ...]:
+    """A sequence (tuple, list, numpy array, torch.Size) as a tuple; anything else as ``(value,)``.
+
+    >>> as_tuple(3), as_tuple([3, 5]), as_tuple("same")
+    ((3,), (3, 5), ('same',))
+    """
+    if isinstance(value, (str, bytes)):
+        return (value,)
+    try:
+        return tuple(value)
+    except TypeError:  # a number (a 0-d array too)
+        return (value,)
 
 
 def per_dim(value: Any, ndim: int, name: str) -> tuple[Any, ...]:

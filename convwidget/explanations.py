@@ -298,6 +298,11 @@ def explain_dim(
     """
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r} is not one of {', '.join(map(repr, KINDS))}")
+    # numpy and torch integers become ints; a float or a string is refused with a sentence
+    size, kernel_size, dilation, output_padding = (
+        ar.whole(name, v) for name, v in (("size", size), ("kernel_size", kernel_size),
+                                           ("dilation", dilation), ("output_padding", output_padding)))
+    stride = None if stride is None else ar.whole("stride", stride)
     pool = kind.endswith("pool")
     stride = (kernel_size if stride is None else stride) if pool else (1 if stride is None else stride)
     error = None
@@ -378,7 +383,7 @@ def explain(
         return explain_layer(size, kernel_size)
     if kernel_size is None:
         raise TypeError("explain() needs a kernel_size (or a torch layer and an input shape)")
-    sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+    sizes = ar.as_tuple(size)
     ndim = len(sizes)
     if not 1 <= ndim <= 3:
         raise ValueError(f"explain() takes 1 to 3 spatial sizes, got {ndim}: {sizes}")

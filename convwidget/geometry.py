@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .arithmetic import (
+    as_tuple,
     check_bool,
     conv_output_size,
     conv_transpose_output_size,
@@ -357,12 +358,9 @@ def _whole(name: str, value: Any, shown: Any) -> int:
 
 
 def _per_dim(name: str, value: Any, ndim: int) -> tuple[int, ...]:
-    if hasattr(value, "__index__") or isinstance(value, (bool, float, str)):
+    values = as_tuple(value)
+    if len(values) == 1 and values[0] is value:  # one number for every dimension
         return (_whole(name, value, value),) * ndim
-    try:
-        values = tuple(value)
-    except TypeError:
-        raise ShapeError(f"{name} must be an integer or a tuple of {ndim}, got {value!r}") from None
     if len(values) != ndim:
         raise ShapeError(
             f"{name}={value!r} must be one integer or {ndim} integers, one per spatial dimension "
@@ -493,12 +491,7 @@ def layer_geometry(
 def _input_sizes(input_size: Any) -> tuple[int, ...]:
     """One or two input sizes (an int, numpy integer or a sequence of them)."""
     shown = input_size
-    if hasattr(input_size, "__index__") or isinstance(input_size, (bool, float, str)):
-        input_size = (input_size,)
-    try:
-        sizes = tuple(input_size)
-    except TypeError:
-        raise ShapeError(f"input_size must be an integer or a tuple of 1 or 2, got {shown!r}") from None
+    sizes = as_tuple(input_size)
     if len(sizes) not in (1, 2):
         raise ShapeError(
             f"input_size={shown!r} has {len(sizes)} dimensions; convwidget draws 1-D (width,) "

@@ -52,7 +52,7 @@ def as_shape(input_shape: Sequence[int]) -> Shape:
     (1, 3, 32, 32)
     """
     try:
-        shape = tuple(int(s) for s in input_shape)
+        shape = tuple(ar.whole("input_shape", s) for s in input_shape)
     except TypeError:
         raise TypeError(
             f"input_shape must be a sequence of whole numbers such as (1, 3, 32, 32), "

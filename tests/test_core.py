@@ -223,3 +223,53 @@ def test_cli_malformed_arguments_exit_2():
     out = _cli("size", "thirty", "--kernel", "3")
     assert out.returncode == 2 and "is not a size" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+# numpy integers are sizes like any other (issue 10); numpy is a test-time dependency only
+np = pytest.importorskip("numpy")
+NUMPY_INTS = [np.int64, np.int32, np.uint8, np.intp]
+
+
+@pytest.mark.parametrize("kind", NUMPY_INTS)
+def test_numpy_integers_are_accepted_and_give_torchs_answer(kind):
+    n, k, s, p, d = 11, 3, 2, 1, 2
+    want = _torch_conv_len(n, k, s, p, d)
+    got = cw.conv_output_size(kind(n), kind(k), kind(s), kind(p), kind(d))
+    assert got == want and type(got) is int
+    assert cw.pool_output_size(kind(n), kind(k), kind(s), kind(p), kind(1), True) == _torch_pool_len(
+        n, k, s, p, 1, True)
+    layer = nn.ConvTranspose1d(1, 1, k, s, p, output_padding=1, dilation=d)
+    assert cw.conv_transpose_output_size(kind(n), kind(k), kind(s), kind(p), kind(1), kind(d)) == (
+        layer(torch.zeros(1, 1, n)).shape[-1])
+    e = cw.explain(np.array([n, n], dtype=kind), kind(k), kind(s), kind(p), kind(d))
+    assert e.output_size == (want, want) and all(type(x.size) is int for x in e.dims)
+    shape = cw.output_shape(nn.Conv2d(3, 4, k, s, p, d), np.array([1, 3, n, n], dtype=kind))
+    assert shape == tuple(nn.Conv2d(3, 4, k, s, p, d)(torch.zeros(1, 3, n, n)).shape)
+    assert [type(v) for v in cw.solve(kind(32), kind(16))[0]] == [int] * 4
+    assert cw.receptive_field([(kind(3), kind(2), kind(1))])[0].receptive_field == 3
+
+
+@pytest.mark.parametrize("value", ["no", "False", 2, 0.5, None, [True]])
+def test_a_non_boolean_ceil_mode_is_refused_with_a_sentence(value):
+    # 'no' used to be taken as True (a non-empty string)
+    with pytest.raises(TypeError, match=r"ceil_mode must be True or False, got .*; use ceil_mode=True or"):
+        cw.pool_output_size(5, 2, ceil_mode=value)
+    with pytest.raises(TypeError, match=r"ceil_mode must be True or False"):
+        cw.explain(5, 2, kind="max_pool", ceil_mode=value)
+    with pytest.raises(TypeError, match=r"ceil_mode must be True or False"):
+        cw.solve(5, 3, kind="max_pool", ceil_mode=value)
+
+
+@pytest.mark.parametrize("value", [True, False, np.bool_(True), np.bool_(False), 0, 1, np.int64(1)])
+def test_boolean_ceil_modes_agree_with_torch(value):
+    assert cw.pool_output_size(5, 2, padding=1, ceil_mode=value) == _torch_pool_len(5, 2, 2, 1, 1, bool(value))
+
+
+@pytest.mark.parametrize("bad", [32.0, 32.5, "32", np.float64(32)])
+def test_float_sizes_are_refused_as_torch_refuses_them(bad):
+    with pytest.raises(TypeError, match="must be a whole number"):
+        cw.conv_output_size(bad, 3)
+    with pytest.raises(TypeError, match="input_shape must be a sequence of whole numbers"):
+        cw.output_shape(nn.Conv1d(1, 1, 3), (1, 1, bad))
+    with pytest.raises(TypeError):
+        torch.zeros(1, 1, bad)  # torch refuses them too

@@ -146,3 +146,86 @@ def test_frame_steps_keep_ends_and_spacing():
     assert frame_steps(1000, 5) == (0, 250, 500, 749, 999)
     assert frame_steps(3, 1) == (0,)
     assert len(set(frame_steps(571, 300))) == 300
+
+
+# ---------------------------------------------------------------- bounded, checked, atomic (issue 10)
+@pytest.mark.parametrize(("kw", "error", "match"), [
+    (dict(fps=0), ValueError, r"fps=0 is outside 0.01 to 50; use e.g. fps=4"),
+    (dict(fps=1e-9), ValueError, r"fps=1e-09 is outside 0.01 to 50"),
+    (dict(fps=float("nan")), ValueError, r"fps=nan is outside"),
+    (dict(fps="4"), TypeError, r"fps must be a number, got '4' \(str\)"),
+    (dict(dpi=1), ValueError, r"dpi=1 is outside 20 to 600; use e.g. dpi=100"),
+    (dict(figsize=(0, 0)), ValueError, r"figsize width=0 is outside"),
+    (dict(figsize=(1, 0.5)), ValueError, r"is 100 × 50 pixels; a frame needs at least 100 pixels a side"),
+    (dict(figsize=8), TypeError, r"figsize must be \(width, height\) in inches, got 8"),
+    (dict(max_frames=2.5), TypeError, r"max_frames must be a whole number, got 2.5"),
+    (dict(include_dropped="no"), TypeError, r"include_dropped must be True or False"),
+])
+def test_bad_options_are_sentences_before_anything_is_drawn(tmp_path, kw, error, match):
+    for export, name in ((to_gif, "x.gif"), (to_html, "x.html")):
+        with pytest.raises(error, match=match):
+            export(layer_geometry(**CONV), tmp_path / name, **kw)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "match"), [
+    ("a.png", r"to_gif writes .gif files, but path='.*a.png' ends in '.png'; use a name ending in .gif"),
+    ("a.jpg", r"ends in '.jpg'"),
+    ("animation", r"ends in 'no extension'"),
+    ("missing/a.gif", r"the folder '.*missing' does not exist"),
+    (".", r"is a folder; give a file name such as '.*animation.gif'"),
+])
+def test_gif_paths_other_than_a_gif_file_are_refused(tmp_path, name, match):
+    with pytest.raises(ValueError, match=match):
+        to_gif(layer_geometry(**CONV), tmp_path / name)
+    with pytest.raises(ValueError, match="to_html writes .html or .htm files"):
+        to_html(layer_geometry(**CONV), tmp_path / "player.gif")
+    assert list(tmp_path.iterdir()) == []
+    assert to_gif(layer_geometry(**CONV), tmp_path / "A.GIF", max_frames=2).path.endswith("A.GIF")
+
+
+@pytest.mark.parametrize("export,name", [(to_gif, "x.gif"), (to_html, "x.html")])
+def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, export, name):
+    target = tmp_path / name
+    target.write_bytes(b"the previous export")
+    real_open = open
+
+    def full_disk_open(file, mode="r", *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        if "x" in mode:  # the temporary file: half a frame, then the disk is full
+            handle.write(b"GIF89a partial")
+            handle.close()
+            raise OSError(28, "No space left on device")
+        return handle
+
+    monkeypatch.setattr("builtins.open", full_disk_open)
+    with pytest.raises(OSError, match="No space left on device"):
+        export(layer_geometry(**CONV), target, max_frames=2)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left
+    assert target.read_bytes() == b"the previous export"  # the old file is untouched
+
+
+def test_big_kernels_get_fewer_frames_and_the_note_says_why(tmp_path, monkeypatch):
+    from convwidget import export
+
+    monkeypatch.setattr(export, "MAX_TAPS", 200)
+    g = layer_geometry("conv", (9, 9), kernel_size=5)  # 25 steps of 25 taps
+    result = to_gif(g, tmp_path / "k.gif")
+    assert len(result.frames) == 200 // 25 and result.frames[0] == 0 and result.frames[-1] == 24
+    assert result.note == ("this pass has 25 steps; the GIF shows 8 of them, evenly spaced (each window "
+                           "draws 25 kernel taps and an export draws at most MAX_TAPS=200)")
+    assert len(gif_frames(tmp_path / "k.gif")) == 8
+    assert len(to_html(g, max_frames=4).frames) == 4  # a smaller max_frames still wins
+
+
+def test_frames_are_capped_in_pixels_and_the_note_says_so(tmp_path, monkeypatch):
+    from convwidget import export
+
+    monkeypatch.setattr(export, "MAX_PIXELS", 200_000)
+    result = to_gif(layer_geometry(**CONV), tmp_path / "p.gif", max_frames=2)  # 8 x 4 in at 100 dpi
+    assert gif_frames(tmp_path / "p.gif")[0].shape == (4 * 79, 8 * 79, 3)
+    assert result.note == ("this pass has 9 steps; the GIF shows 2 of them, evenly spaced (max_frames=2); "
+                           "drawn at dpi=79 instead of 100: figsize=(8.0, 4.0) at that dpi would be "
+                           "320,000 pixels a frame (the limit is MAX_PIXELS=200,000)")
+    assert "MAX_PIXELS=200,000" in to_html(layer_geometry(**CONV), max_frames=2).note

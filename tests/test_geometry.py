@@ -229,3 +229,37 @@ def test_geometry_is_core_and_imports_no_framework():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+np = pytest.importorskip("numpy")
+
+
+@pytest.mark.parametrize("as_int", [int, np.int64, np.int32, np.uint16])
+def test_numpy_integers_draw_the_same_geometry(as_int):
+    """The geometry of numpy-integer settings is the one of plain ints, and matches torch's size."""
+    g = layer_geometry("conv", (as_int(7), as_int(6)), kernel_size=as_int(3), stride=(as_int(2), 1),
+                       padding=np.array([1, 0], dtype=np.int64), dilation=as_int(1))
+    assert g == layer_geometry("conv", (7, 6), kernel_size=3, stride=(2, 1), padding=(1, 0))
+    assert g.output_size == tuple(torch.nn.Conv2d(1, 1, 3, (2, 1), (1, 0))(torch.zeros(1, 1, 7, 6)).shape[-2:])
+    assert layer_geometry("max_pool", as_int(5), kernel_size=2, ceil_mode=np.bool_(True)).output_size == (3,)
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    (dict(ceil_mode="no"), r"ceil_mode must be True or False, got 'no' \(str\)"),
+    (dict(kernel_size=2.0), r"kernel_size=2.0 must be whole numbers; 2.0 is a float"),
+    (dict(kernel_size=(2, True)), r"kernel_size=\(2, True\) must be whole numbers; True is a bool"),
+    (dict(kernel_size=(2,)), r"kernel_size=\(2,\) must be one integer or 2 integers"),
+    (dict(input_size="5"), r"input_size='5' must be whole numbers"),
+])
+def test_bad_settings_are_refused_with_a_sentence(kw, match):
+    settings = dict(kind="max_pool", input_size=(5, 5), kernel_size=2) | kw
+    with pytest.raises((ShapeError, TypeError), match=match):
+        layer_geometry(**settings)
+
+
+def test_a_cell_with_the_wrong_number_of_coordinates_is_an_index_error():
+    g = layer_geometry("conv", (5, 5), kernel_size=3)
+    with pytest.raises(IndexError, match=r"output cell \(1,\) has 1 coordinates; this layer has 2"):
+        g.step_of((1,))
+    with pytest.raises(IndexError, match=r"grid cell \(0, 0, 0\) has 3 coordinates"):
+        g.cell_role((0, 0, 0))
