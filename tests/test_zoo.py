@@ -62,6 +62,8 @@ def _known() -> dict[tuple[str, str], str]:
         known["steps", n] = SUBCLASS
     for n in ("weight_norm", "spectral_norm_gan_d", "spectral_norm_fc"):
         known["steps", n] = PARAMETRIZED
+        if n.startswith("spectral"):  # the parametrized Linear is the fc
+            known["wrong", n] = PARAMETRIZED
     known["steps", "swin_shifted-b2"] = SWIN
     known["steps", "pointnet-b3"] = EYE
     known["wrong", "swin_shifted"] = SWIN
@@ -126,8 +128,9 @@ def test_every_layer_call_matches_a_real_forward(name: str, variant: str) -> Non
     real = leaf_calls(entry, shape, batch)
     report = trace(build_right(entry, shape), (batch, *shape))
     assert report.error is None, str(report)
-    leaves = {n for n, _ in real.calls}
-    traced = [(r.name, r.output_shape) for r in report.rows if r.is_module and r.name in leaves]
+    leaves = {n for n, _, _ in real.calls}
+    traced = [(r.name, r.input_shape, r.output_shape) for r in report.rows
+              if r.is_module and r.name in leaves]
     assert traced == real.calls
     assert report.linear_in_features == real.linear_in
     assert report.output_shape == real.output_shape
@@ -157,6 +160,8 @@ def test_a_wrong_first_linear_is_named_with_its_true_in_features(name: str, delt
         assert p.fix.startswith(f"nn.Linear({value}, "), p.fix
         assert str(value) in p.message
     assert {k: report.linear_in_features.get(k) for k in need} == need
+    rows = [r for r in report.rows if r.is_module and r.name in need]
+    assert rows and all(r.needed == {"in_features": need[r.name]} for r in rows)
     assert report.error is None
 
 
@@ -170,7 +175,7 @@ def test_folding_the_batch_into_the_features_is_reported(name: str, batch: int) 
     entry = ZOO[name]
     need = true_fc(entry, entry.shape)
     report = trace(build_right(entry, entry.shape), (batch, *entry.shape))
-    assert report.linear_in_features == {**report.linear_in_features, **need}
+    assert {k: report.linear_in_features.get(k) for k in need} == need  # per sample
     steps = [p for p in report.problems if "batch" in p.message]
     assert steps, str(report)
     assert any(f in steps[0].fix for f in ("flatten(1)", "nn.Flatten()", "x.size(0)")), steps[0].fix

@@ -1565,12 +1565,18 @@ def is_layer(module: nn.Module) -> bool:
 
 @dataclass
 class Forward:
-    """What a real forward did: every leaf layer call as (name, output shape) in order, the
-    ``in_features`` each Linear received (first call), and the output shape."""
+    """What a real forward did: every leaf layer call as (name, input shape, output shape)
+    in order (first tensor of each), the ``in_features`` each Linear received (first call),
+    and the output shape."""
 
-    calls: list[tuple[str, Shape | None]] = field(default_factory=list)
+    calls: list[tuple[str, Shape | None, Shape | None]] = field(default_factory=list)
     linear_in: dict[str, int] = field(default_factory=dict)
     output_shape: Shape | None = None
+
+
+def _shape(obj: Any) -> Shape | None:
+    t = first_tensor(obj)
+    return None if t is None else tuple(t.shape)
 
 
 def real_forward(model: nn.Module, x: torch.Tensor) -> Forward:
@@ -1584,16 +1590,14 @@ def real_forward(model: nn.Module, x: torch.Tensor) -> Forward:
     def pre(m: nn.Module, args: tuple) -> None:
         if stack:
             stack[-1][1] = True
-        stack.append([m, False])
-        t = first_tensor(args)
-        if isinstance(m, nn.Linear) and t is not None:
-            seen.linear_in.setdefault(names[id(m)], t.shape[-1])
+        stack.append([m, False, _shape(args)])
+        if isinstance(m, nn.Linear) and stack[-1][2]:
+            seen.linear_in.setdefault(names[id(m)], stack[-1][2][-1])
 
     def post(m: nn.Module, args: tuple, out: Any) -> None:
-        _, had_child = stack.pop()
+        _, had_child, in_shape = stack.pop()
         if not had_child and is_layer(m):
-            t = first_tensor(out)
-            seen.calls.append((names[id(m)], None if t is None else tuple(t.shape)))
+            seen.calls.append((names[id(m)], in_shape, _shape(out)))
 
     handles = []
     for name, m in model.named_modules():
@@ -1605,8 +1609,7 @@ def real_forward(model: nn.Module, x: torch.Tensor) -> Forward:
     finally:
         for h in handles:
             h.remove()
-    t = first_tensor(out)
-    seen.output_shape = None if t is None else tuple(t.shape)
+    seen.output_shape = _shape(out)
     return seen
 
 
