@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from convwidget.cli import main
@@ -162,3 +164,35 @@ def test_the_entry_point_refuses_in_one_line(tmp_path: Path) -> None:
     err = out.stderr.decode()
     assert out.returncode == 2 and len(err.strip().splitlines()) == 1
     assert "part 5 of '1,3,32,32,x' is empty" in err and "Traceback" not in err
+
+
+SIZES_TEXT = st.text(alphabet="0123456789,x× -+.^*e_aé\x00\t", max_size=24)
+
+
+@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=SIZES_TEXT)
+def test_any_input_text_is_a_trace_or_one_line(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["trace", "torch.nn:Identity", f"--input={text}"], capsys)
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1 and out == "", err
+    else:
+        assert code == 0 and err == "" and "Identity traced on input" in out
+        shape = tuple(int(p) for p in text.replace("×", ",").replace("x", ",").split(","))
+        assert f"output [{', '.join(map(str, shape))}]" in out
+
+
+SHAPE_PART = st.one_of(st.integers(-3, 2**50), st.integers(2**60, 2**80), st.floats(allow_nan=True),
+                       st.text(max_size=3), st.none(), st.booleans())
+
+
+@settings(max_examples=200, deadline=2000)
+@given(shape=st.one_of(st.lists(SHAPE_PART, max_size=5), st.text(max_size=6), st.integers()))
+def test_any_input_shape_is_a_report_or_a_sentence(shape: Any) -> None:
+    from convwidget.tracer import trace
+
+    try:
+        report = trace(nn.Flatten(), shape)
+    except (ValueError, TypeError) as err:
+        assert str(err).startswith("input_shape ") and "\n" not in str(err)
+    else:
+        assert report.input_shape == tuple(int(s) for s in shape)
