@@ -10,12 +10,11 @@ import sys
 import matplotlib
 import numpy as np
 import pytest
+from test_geometry import torch_dependencies  # tests/ is on sys.path (no package)
 
 from convwidget import ShapeError
 from convwidget.drawing import WindowFigure
 from convwidget.geometry import layer_geometry
-
-from test_geometry import torch_dependencies  # tests/ is on sys.path (no package)
 
 CASES = [
     ("conv", (5, 5), dict(kernel_size=3, stride=2, padding=1)),
@@ -32,7 +31,7 @@ CASES = [
 
 def grid_to_input(g, cell):
     """Grid cell -> input index (the stretched grid of a transposed conv divides by stride)."""
-    return tuple(c // d.stretch for c, d in zip(cell, g.dims))
+    return tuple(c // d.stretch for c, d in zip(cell, g.dims, strict=True))
 
 
 @pytest.fixture(scope="module")

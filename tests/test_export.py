@@ -38,7 +38,7 @@ def test_gif_has_one_frame_per_step(tmp_path):
     assert len(frames) == g.n_steps == len(result.frames) and result.note is None
     assert result.nbytes == (tmp_path / "conv.gif").stat().st_size
     # consecutive frames differ (the window moves), and the first matches the figure's own frame
-    assert all(not np.array_equal(a, b) for a, b in zip(frames, frames[1:]))
+    assert all(not np.array_equal(a, b) for a, b in zip(frames, frames[1:], strict=False))
     fig = WindowFigure(g)
     reference = fig.to_rgba()[..., :3].astype(int)
     # the GIF palette is quantised: allow small colour differences, no moved pixels
@@ -108,7 +108,8 @@ def test_html_player_says_when_it_subsamples():
     g = layer_geometry("conv", (12, 12), kernel_size=3, padding=1)
     result = to_html(g, max_frames=10)
     assert len(result.frames) == 10 and len(player_frames(result.html)) == 10
-    assert result.note == "this pass has 144 steps; the player shows 10 of them, evenly spaced (max_frames=10)"
+    assert result.note == ("this pass has 144 steps; the player shows 10 of them, evenly spaced "
+                           "(max_frames=10)")
     assert result.note in result.html  # shown to the reader, under the picture
 
 

@@ -30,7 +30,8 @@ def torch_layer(kind: str, ndim: int, kernel_size, stride, padding, dilation, ou
         layer = [nn.ConvTranspose1d, nn.ConvTranspose2d][ndim - 1](
             1, 1, kernel_size, stride, padding, output_padding, bias=False, dilation=dilation)
     elif kind == "max_pool":
-        layer = [nn.MaxPool1d, nn.MaxPool2d][ndim - 1](kernel_size, stride, padding, dilation, ceil_mode=ceil_mode)
+        pool = [nn.MaxPool1d, nn.MaxPool2d][ndim - 1]
+        layer = pool(kernel_size, stride, padding, dilation, ceil_mode=ceil_mode)
     else:
         layer = [nn.AvgPool1d, nn.AvgPool2d][ndim - 1](kernel_size, stride, padding, ceil_mode=ceil_mode)
     with torch.no_grad():
@@ -73,7 +74,7 @@ def check_against_torch(kind, input_size, **kw):
         for tap, c in ((t, g.cell_role(t)) for t in w.taps):
             assert c in ROLES
             start = g.grid_start
-            assert all(s <= t < s + n for t, s, n in zip(tap, start, g.grid_shape)), tap
+            assert all(s <= t < s + n for t, s, n in zip(tap, start, g.grid_shape, strict=True)), tap
     return g
 
 
@@ -194,7 +195,8 @@ def layer_settings(draw):
         p = tuple(draw(st.integers(0, 3)) for _ in range(ndim))
     kw = dict(kernel_size=k, stride=s, padding=p, dilation=d)
     if kind == "conv_transpose":
-        kw["output_padding"] = tuple(draw(st.integers(0, max(si, di) - 1)) for si, di in zip(s, d))
+        kw["output_padding"] = tuple(
+            draw(st.integers(0, max(si, di) - 1)) for si, di in zip(s, d, strict=True))
     if kind in ("max_pool", "avg_pool"):
         kw["ceil_mode"] = draw(st.booleans())
         if kind == "avg_pool":
@@ -215,7 +217,7 @@ def test_random_settings_agree_with_torch(case):
     for w in g.dropped_windows():
         # PyTorch drops a window only when it would start in the right padding
         assert any(
-            dim.dropped == i and t >= dim.size for dim, i, t in zip(g.dims, w.out_cell, w.start)
+            dim.dropped == i and t >= dim.size for dim, i, t in zip(g.dims, w.out_cell, w.start, strict=True)
         )
 
 
@@ -240,7 +242,8 @@ def test_numpy_integers_draw_the_same_geometry(as_int):
     g = layer_geometry("conv", (as_int(7), as_int(6)), kernel_size=as_int(3), stride=(as_int(2), 1),
                        padding=np.array([1, 0], dtype=np.int64), dilation=as_int(1))
     assert g == layer_geometry("conv", (7, 6), kernel_size=3, stride=(2, 1), padding=(1, 0))
-    assert g.output_size == tuple(torch.nn.Conv2d(1, 1, 3, (2, 1), (1, 0))(torch.zeros(1, 1, 7, 6)).shape[-2:])
+    conv = torch.nn.Conv2d(1, 1, 3, (2, 1), (1, 0))
+    assert g.output_size == tuple(conv(torch.zeros(1, 1, 7, 6)).shape[-2:])
     assert layer_geometry("max_pool", as_int(5), kernel_size=2, ceil_mode=np.bool_(True)).output_size == (3,)
 
 
