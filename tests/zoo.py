@@ -1641,8 +1641,11 @@ def fc_value(entry: Entry, shape: Shape) -> int | None:
 
 
 def build_right(entry: Entry, shape: Shape) -> nn.Module:
-    torch.manual_seed(0)
-    return entry.build(fc_value(entry, shape))
+    """The model with the right ``fc_in`` for ``shape`` (same weights every time; the global
+    random state is left as it was)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return entry.build(fc_value(entry, shape))
 
 
 def leaf_calls(entry: Entry, shape: Shape, batch: int) -> Forward:
