@@ -39,9 +39,10 @@ import os
 import random
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -217,7 +218,7 @@ def _check_explanation(exp: Any, label: str) -> list[str]:
     """The per-dimension lines of an accepted explanation evaluate to its sizes."""
     problems = []
     if exp.ok:
-        for dim, out in zip(exp.dims, exp.output_size):
+        for dim, out in zip(exp.dims, exp.output_size, strict=False):
             try:
                 value = evaluate_text(dim.text)
             except (ValueError, SyntaxError, ZeroDivisionError) as err:
@@ -259,79 +260,78 @@ def _circular_wraps_cropped_input(case: Case) -> bool:
 
 def check_case(case: Case) -> list[str]:
     """Compare convwidget with torch on one case; return human-readable mismatches."""
-    problems: list[str] = []
     where = f"{case.text()} on input {case.shape}"
-
     layer = torch_build(case)
-    layer_exp: Any = None
-    if isinstance(layer, Refused):
-        truth: tuple[int, ...] | Refused = layer
-    else:
-        # convwidget first: a forward pass initialises (and re-classes) lazy layers.
-        got = ours(lambda: output_shape(layer, case.shape))
-        if case.explain_kwargs is not None:
-            layer_exp = ours(lambda: explain(layer, case.shape))
-        truth = torch_run(layer, case.shape)
-        if _circular_wraps_cropped_input(case) and not isinstance(got, BaseException):
-            pass  # torch's answer depends on memory layout here
-        elif isinstance(truth, Refused):
-            if not isinstance(got, Refused):
-                problems.append(f"output_shape: {where}: torch {truth}; convwidget {_fmt(got)}")
-        elif _empty_transpose(case, truth) and isinstance(got, Refused):
-            pass  # torch itself refuses this elsewhere: see _empty_transpose
-        elif isinstance(got, BaseException) or isinstance(got, Refused) or tuple(got) != truth:
-            problems.append(f"output_shape: {where}: torch {truth}; convwidget {_fmt(got)}")
-
+    problems, truth, layer_exp = _check_output_shape(case, layer, where)
     if _empty_transpose(case, truth):
         return problems  # per-dim answers are undefined here, see _empty_transpose
     torch_ok = not isinstance(truth, Refused)
     spatial = tuple(truth[-case.n_spatial:]) if (torch_ok and case.n_spatial) else None
-
-    # Per-dimension functions.
-    if case.perdim is not None and case.sizes_comparable and (torch_ok or case.spatial_only):
-        answers = [ours(thunk) for thunk in case.perdim()]
-        if torch_ok:
-            if any(isinstance(a, (Refused, BaseException)) for a in answers) or tuple(
-                answers
-            ) != spatial:
-                problems.append(
-                    f"per-dim: {where}: torch spatial {spatial}; convwidget "
-                    f"{[_fmt(a) for a in answers]}"
-                )
-        elif not any(isinstance(a, Refused) for a in answers):
-            problems.append(
-                f"per-dim: {where}: torch {truth}; convwidget {[_fmt(a) for a in answers]}"
-            )
-
-    # explain(sizes, kernel, ...) with per-dim tuples.
-    if (case.explain_kwargs is not None and case.sizes_comparable
-            and (torch_ok or case.spatial_only)):
-        exp = ours(lambda: explain(**case.explain_kwargs))
-        if isinstance(exp, (Refused, BaseException)):
-            problems.append(f"explain(**{case.explain_kwargs!r}): {_fmt(exp)}")
-        elif bool(exp.ok) != torch_ok or (
-            torch_ok and tuple(exp.output_size) != spatial
-        ):
-            problems.append(
-                f"explain(**{case.explain_kwargs!r}) [{where}]: torch {truth}; "
-                f"convwidget ok={exp.ok} output_size={exp.output_size}"
-            )
-        else:
-            problems.extend(_check_explanation(exp, f"explain(**{case.explain_kwargs!r})"))
-
-    # explain(layer, shape).
+    problems += _check_perdim(case, truth, spatial, where)
+    problems += _check_explain_sizes(case, truth, spatial, where)
     if case.explain_kwargs is not None and not isinstance(layer, Refused):
-        exp = layer_exp
-        if isinstance(exp, (Refused, BaseException)):
-            problems.append(f"explain(layer, shape): {where}: {_fmt(exp)}")
-        elif bool(exp.ok) != torch_ok or (torch_ok and tuple(exp.output_size) != spatial):
-            problems.append(
-                f"explain(layer, shape): {where}: torch {truth}; "
-                f"convwidget ok={exp.ok} output_size={exp.output_size}"
-            )
-        else:
-            problems.extend(_check_explanation(exp, f"explain(layer, shape): {where}"))
+        problems += _check_explain_layer(layer_exp, truth, spatial, where)
     return problems
+
+
+def _check_output_shape(case: Case, layer: Any, where: str) -> tuple[list[str], Any, Any]:
+    """output_shape against the layer run by torch: (problems, torch's answer, explain(layer))."""
+    if isinstance(layer, Refused):
+        return [], layer, None
+    problems: list[str] = []
+    # convwidget first: a forward pass initialises (and re-classes) lazy layers.
+    got = ours(lambda: output_shape(layer, case.shape))
+    layer_exp = ours(lambda: explain(layer, case.shape)) if case.explain_kwargs is not None else None
+    truth = torch_run(layer, case.shape)
+    if _circular_wraps_cropped_input(case) and not isinstance(got, BaseException):
+        pass  # torch's answer depends on memory layout here
+    elif isinstance(truth, Refused):
+        if not isinstance(got, Refused):
+            problems.append(f"output_shape: {where}: torch {truth}; convwidget {_fmt(got)}")
+    elif _empty_transpose(case, truth) and isinstance(got, Refused):
+        pass  # torch itself refuses this elsewhere: see _empty_transpose
+    elif isinstance(got, (BaseException, Refused)) or tuple(got) != truth:
+        problems.append(f"output_shape: {where}: torch {truth}; convwidget {_fmt(got)}")
+    return problems, truth, layer_exp
+
+
+def _check_perdim(case: Case, truth: Any, spatial: Any, where: str) -> list[str]:
+    """The per-dimension functions."""
+    torch_ok = not isinstance(truth, Refused)
+    if case.perdim is None or not case.sizes_comparable or not (torch_ok or case.spatial_only):
+        return []
+    answers = [ours(thunk) for thunk in case.perdim()]
+    if torch_ok:
+        if any(isinstance(a, (Refused, BaseException)) for a in answers) or tuple(answers) != spatial:
+            return [f"per-dim: {where}: torch spatial {spatial}; convwidget {[_fmt(a) for a in answers]}"]
+    elif not any(isinstance(a, Refused) for a in answers):
+        return [f"per-dim: {where}: torch {truth}; convwidget {[_fmt(a) for a in answers]}"]
+    return []
+
+
+def _check_explain_sizes(case: Case, truth: Any, spatial: Any, where: str) -> list[str]:
+    """explain(sizes, kernel, ...) with per-dim tuples."""
+    torch_ok = not isinstance(truth, Refused)
+    if case.explain_kwargs is None or not case.sizes_comparable or not (torch_ok or case.spatial_only):
+        return []
+    exp = ours(lambda: explain(**case.explain_kwargs))
+    if isinstance(exp, (Refused, BaseException)):
+        return [f"explain(**{case.explain_kwargs!r}): {_fmt(exp)}"]
+    if bool(exp.ok) != torch_ok or (torch_ok and tuple(exp.output_size) != spatial):
+        return [f"explain(**{case.explain_kwargs!r}) [{where}]: torch {truth}; "
+                f"convwidget ok={exp.ok} output_size={exp.output_size}"]
+    return _check_explanation(exp, f"explain(**{case.explain_kwargs!r})")
+
+
+def _check_explain_layer(exp: Any, truth: Any, spatial: Any, where: str) -> list[str]:
+    """explain(layer, shape)."""
+    torch_ok = not isinstance(truth, Refused)
+    if isinstance(exp, (Refused, BaseException)):
+        return [f"explain(layer, shape): {where}: {_fmt(exp)}"]
+    if bool(exp.ok) != torch_ok or (torch_ok and tuple(exp.output_size) != spatial):
+        return [f"explain(layer, shape): {where}: torch {truth}; "
+                f"convwidget ok={exp.ok} output_size={exp.output_size}"]
+    return _check_explanation(exp, f"explain(layer, shape): {where}")
 
 
 def run_family(cases: list[Case]) -> None:
@@ -701,6 +701,64 @@ def gen_pixel(rng: random.Random) -> Case:
     return Case(nn.PixelUnshuffle, dict(downscale_factor=r), shape[-ndim:])
 
 
+def _preserving_act(rng: random.Random, shape: tuple[int, ...], ch: int, train: bool) -> Case:
+    cls = rng.choice([nn.ReLU, nn.Identity, nn.Tanh, nn.GELU, nn.LeakyReLU, nn.Sigmoid])
+    return Case(cls, {}, shape, train=train)
+
+
+def _preserving_bn(rng: random.Random, shape: tuple[int, ...], ch: int, train: bool) -> Case:
+    d = rng.randint(1, 3)
+    kwargs = dict(num_features=ch)
+    if rng.random() < 0.2:
+        kwargs["track_running_stats"] = False  # then eval() normalises by the batch too
+    return Case(getattr(nn, f"BatchNorm{d}d"), kwargs, shape, train=train)
+
+
+def _preserving_in(rng: random.Random, shape: tuple[int, ...], ch: int, train: bool) -> Case:
+    d = rng.randint(1, 3)
+    kwargs = dict(num_features=ch, affine=rng.random() < 0.5)
+    if rng.random() < 0.2:
+        kwargs["track_running_stats"] = True
+    return Case(getattr(nn, f"InstanceNorm{d}d"), kwargs, shape, train=train)
+
+
+def _preserving_ln(rng: random.Random, shape: tuple[int, ...], ch: int, train: bool) -> Case:
+    k = rng.randint(1, min(3, len(shape)))
+    normalized = list(shape[-k:])
+    if rng.random() < 0.1:
+        normalized[0] += 1
+    if rng.random() < 0.05:
+        normalized = [1] + normalized
+    norm: Any = normalized[0] if len(normalized) == 1 and rng.random() < 0.5 else tuple(
+        normalized)
+    return Case(nn.LayerNorm, dict(normalized_shape=norm,
+                                   elementwise_affine=rng.random() < 0.8), shape,
+                train=train)
+
+
+def _preserving_gn(rng: random.Random, shape: tuple[int, ...], ch: int, train: bool) -> Case:
+    g = rng.choice([d for d in range(1, ch + 1) if ch % d == 0])
+    if rng.random() < 0.05:
+        g = ch + 1
+    return Case(nn.GroupNorm, dict(num_groups=g, num_channels=ch), shape, train=train)
+
+
+def _preserving_softmax(rng: random.Random, shape: tuple[int, ...], ch: int, train: bool) -> Case:
+    cls = rng.choice([nn.Softmax, nn.LogSoftmax, nn.Softmin])
+    return Case(cls, dict(dim=rng.choice([None, -1, 0, 1, 2, 3, 4, -3, -5])), shape)
+
+
+def _preserving_drop(rng: random.Random, shape: tuple[int, ...], ch: int, train: bool) -> Case:
+    cls = rng.choice([nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
+                      nn.FeatureAlphaDropout])
+    return Case(cls, dict(p=rng.choice([0.0, 0.5, 0.5, 1.0])), shape, train=train)
+
+
+_PRESERVING = {"act": _preserving_act, "bn": _preserving_bn, "in": _preserving_in,
+               "ln": _preserving_ln, "gn": _preserving_gn, "softmax": _preserving_softmax,
+               "drop": _preserving_drop}
+
+
 def gen_preserving(rng: random.Random) -> Case:
     kind = rng.choice(["act", "bn", "in", "ln", "gn", "drop", "drop", "softmax"])
     ndim = rng.randint(1, 5)
@@ -709,44 +767,7 @@ def gen_preserving(rng: random.Random) -> Case:
     ch = shape[1] if ndim > 1 else shape[0]
     if rng.random() < 0.1:
         ch += 1
-    if kind == "act":
-        cls = rng.choice([nn.ReLU, nn.Identity, nn.Tanh, nn.GELU, nn.LeakyReLU, nn.Sigmoid])
-        return Case(cls, {}, shape, train=train)
-    if kind == "bn":
-        d = rng.randint(1, 3)
-        kwargs = dict(num_features=ch)
-        if rng.random() < 0.2:
-            kwargs["track_running_stats"] = False  # then eval() normalises by the batch too
-        return Case(getattr(nn, f"BatchNorm{d}d"), kwargs, shape, train=train)
-    if kind == "in":
-        d = rng.randint(1, 3)
-        kwargs = dict(num_features=ch, affine=rng.random() < 0.5)
-        if rng.random() < 0.2:
-            kwargs["track_running_stats"] = True
-        return Case(getattr(nn, f"InstanceNorm{d}d"), kwargs, shape, train=train)
-    if kind == "ln":
-        k = rng.randint(1, min(3, ndim))
-        normalized = list(shape[-k:])
-        if rng.random() < 0.1:
-            normalized[0] += 1
-        if rng.random() < 0.05:
-            normalized = [1] + normalized
-        norm: Any = normalized[0] if len(normalized) == 1 and rng.random() < 0.5 else tuple(
-            normalized)
-        return Case(nn.LayerNorm, dict(normalized_shape=norm,
-                                       elementwise_affine=rng.random() < 0.8), shape,
-                    train=train)
-    if kind == "gn":
-        g = rng.choice([d for d in range(1, ch + 1) if ch % d == 0])
-        if rng.random() < 0.05:
-            g = ch + 1
-        return Case(nn.GroupNorm, dict(num_groups=g, num_channels=ch), shape, train=train)
-    if kind == "softmax":
-        cls = rng.choice([nn.Softmax, nn.LogSoftmax, nn.Softmin])
-        return Case(cls, dict(dim=rng.choice([None, -1, 0, 1, 2, 3, 4, -3, -5])), shape)
-    cls = rng.choice([nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
-                      nn.FeatureAlphaDropout])
-    return Case(cls, dict(p=rng.choice([0.0, 0.5, 0.5, 1.0])), shape, train=train)
+    return _PRESERVING[kind](rng, shape, ch, train)
 
 
 def gen_padlayer(rng: random.Random) -> Case:
@@ -1024,12 +1045,12 @@ def test_output_shape_runs_no_tensor_operation(mode_cls: type, monkeypatch) -> N
             )
     with mode_cls():
         got = [ours(lambda layer=layer, s=s: output_shape(layer, s)) for layer, s in cases]
-    for (layer, s), e, g in zip(cases, expected, got):
+    for (layer, s), e, g in zip(cases, expected, got, strict=True):
         assert not isinstance(g, BaseException), f"{layer} on {s}: {g!r}"
         assert type(g) is type(e) and (isinstance(g, Refused) or g == e), (layer, s, e, g)
     # and the answers are torch's
     monkeypatch.undo()
-    for (layer, s), g in zip(cases, got):
+    for (layer, s), g in zip(cases, got, strict=True):
         truth = torch_run(layer, s)
         assert isinstance(g, Refused) == isinstance(truth, Refused), (layer, s, g, truth)
         assert isinstance(g, Refused) or g == truth, (layer, s, g, truth)
@@ -1138,9 +1159,11 @@ def test_output_shape_runs_no_tensor_operation_on_generated_cases(mode_cls: type
             layer = torch_build(case)
             if not isinstance(layer, Refused):
                 layers.append((layer, case))
-    expected = [ours(lambda: output_shape(layer, case.shape)) for layer, case in layers]
+    expected = [ours(lambda layer=layer, case=case: output_shape(layer, case.shape))
+                for layer, case in layers]
     with mode_cls():
-        got = [ours(lambda: output_shape(layer, case.shape)) for layer, case in layers]
-    for (layer, case), e, g in zip(layers, expected, got):
+        got = [ours(lambda layer=layer, case=case: output_shape(layer, case.shape))
+               for layer, case in layers]
+    for (_layer, case), e, g in zip(layers, expected, got, strict=True):
         assert not isinstance(g, BaseException), f"{case.text()} on {case.shape}: {g!r}"
         assert type(g) is type(e) and (isinstance(g, Refused) or g == e), (case.text(), e, g)
