@@ -72,6 +72,22 @@ def _is_inplace(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> boo
     return name in _INPLACE_LAST and len(args) > 1 and args[-1] is True
 
 
+def _flatten_fields(input_shapes: tuple[Shape, ...], output_shape: Shape | None) -> dict[str, Any]:
+    """A Row's flatten fields when the step merges consecutive input dims, else none.
+
+    >>> _flatten_fields(((1, 256, 4, 4),), (1, 4096))
+    {'flatten': '256 channels × 4 × 4 = 4096', 'flatten_dims': (256, 4, 4), 'flatten_start': 1}
+    """
+    if not input_shapes or output_shape is None:
+        return {}
+    m = merged(input_shapes[0], output_shape)
+    if m is None:
+        return {}
+    start, dims = m
+    text = product_text(start, dims, len(input_shapes[0]))
+    return {"flatten": f"{text} = {math.prod(dims)}", "flatten_dims": dims, "flatten_start": start}
+
+
 class Recorder(TorchFunctionMode):
     """Hooks and function mode for one trace: collects rows, problems and Linear inputs."""
 
@@ -243,24 +259,19 @@ class Recorder(TorchFunctionMode):
         out = first_tensor(output)
         if len(self.rows) == frame.rows_at_entry:
             out_shape = tuple(out.shape) if out is not None else None
-            row = Row(len(self.rows), frame.name, type(module).__name__, True,
-                      frame.input_shapes, out_shape, params_of(module),
-                      needed=frame.needed, problem=frame.problem, source=frame.source,
-                      module=module)
+            explanation = None
             if self.explain and frame.input_shapes:
-                row.explanation = explain_module(module, frame.input_shapes[0])
-            self._add(row, output)
+                explanation = explain_module(module, frame.input_shapes[0])
+            self._add(Row(len(self.rows), frame.name, type(module).__name__, True,
+                          frame.input_shapes, out_shape, params_of(module), explanation,
+                          needed=frame.needed, problem=frame.problem, source=frame.source,
+                          module=module, **_flatten_fields(frame.input_shapes, out_shape)),
+                      output)
         elif out is not None and self.rows and self._source(output) is None:
             # a container: its output comes from its last recorded step
             self._mark(output, len(self.rows) - 1)
 
     def _add(self, row: Row, output: Any) -> None:
-        if row.input_shape is not None and row.output_shape is not None:
-            m = merged(row.input_shape, row.output_shape)
-            if m is not None:
-                row.flatten_start, row.flatten_dims = m
-                text = product_text(m[0], m[1], len(row.input_shape))
-                row.flatten = f"{text} = {math.prod(m[1])}"
         self.rows.append(row)
         self._mark(output, row.index)
 
@@ -328,13 +339,12 @@ class Recorder(TorchFunctionMode):
         if t is None:
             return out
         op = f"{'Tensor' if ns == 'x' else ns}.{name}" if ns else name
-        row = Row(len(self.rows), row_name, op, False, in_shapes, tuple(t.shape),
-                  problem=problem, source=self._source(x))
-        if self.explain and ns in ("F", "torch"):
-            row.call = functional_call(name, args, kwargs)
-            if row.call is not None:
-                row.explanation = explain_functional(row.call, x)
-        self._add(row, t)
+        settings = functional_call(name, args, kwargs) if self.explain and ns in ("F", "torch") else None
+        explanation = explain_functional(settings, x) if settings is not None else None
+        out_shape = tuple(t.shape)
+        self._add(Row(len(self.rows), row_name, op, False, in_shapes, out_shape,
+                      explanation=explanation, problem=problem, source=self._source(x),
+                      call=settings, **_flatten_fields(in_shapes, out_shape)), t)
         return out
 
     def _batch_problem(self, x: torch.Tensor, t: torch.Tensor | None, call: str, where: str,

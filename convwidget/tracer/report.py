@@ -54,7 +54,7 @@ class Problem:
         return "\n".join(lines)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Row:
     """One step of the forward pass (a leaf module call, or a functional call in a forward).
 
@@ -152,7 +152,7 @@ class SizeRange:
                 f"{self.smallest}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TraceReport:
     """The result of :func:`~convwidget.trace`: rows, problems, the in_features every Linear needs.
 
