@@ -92,6 +92,8 @@ def run(tool: str, case: str, repeats: int) -> dict:
 
 
 def fmt_time(s: float) -> str:
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} µs"
     return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
 
 
@@ -101,10 +103,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="CIFAR net and VGG-16 only")
     parser.add_argument("--explorer-only", action="store_true",
                         help="only the in-process ModelExplorer table")
+    parser.add_argument("--refusals-only", action="store_true",
+                        help="only the table of inputs trace refuses (issue 10's worst cases)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.explorer_only:
         explorer_table()
+        return
+    if args.refusals_only:
+        refusal_table()
         return
     if args.child:
         tool, case, repeats = args.child
@@ -144,6 +151,42 @@ def main() -> None:
                   f" {ti['time'] / tr['time']:>8.0f}× {ti['mem']:>11.0f} MB"
                   f" {tr['mem']:>7.0f} MB")
     explorer_table()
+    refusal_table()
+
+
+def refusal_table() -> None:
+    """In-process: the inputs that used to escape as PyTorch errors, now refused up front."""
+    import warnings
+
+    import torch
+    from torch import nn
+
+    from convwidget.tracer import trace
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from models import CifarNet
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # torch.jit is deprecated
+    cases = [
+        ("input 1×3×2**40×2**40", lambda: CifarNet(), (1, 3, 2**40, 2**40)),
+        ("input 2**70", lambda: nn.Flatten(), (2**70,)),
+        ("torch.jit.script(model)", lambda: torch.jit.script(CifarNet()), (1, 3, 32, 32)),
+        ("scripted submodule", lambda: nn.Sequential(torch.jit.script(nn.ReLU())), (1, 3)),
+    ]
+    print("\nRefused inputs (before: a RuntimeError/TypeError from PyTorch): time to the sentence, "
+          "median of 20")
+    for name, build, shape in cases:
+        model = build()
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            try:
+                trace(model, shape)
+                what = "traced?!"
+            except ValueError as err:
+                what = str(err)[:60] + "…"
+            times.append(time.perf_counter() - t0)
+        print(f"{name:26s} {fmt_time(statistics.median(times)):>9s}  {what}")
 
 
 def explorer_table() -> None:
