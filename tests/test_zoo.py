@@ -42,8 +42,8 @@ from convwidget.tracer import TraceReport  # noqa: E402
 
 SHARED = "issue 9: a shared submodule loses its weights to meta stand-ins"
 CACHED = "issue 9: tensors cached on the model during forward are left as meta tensors"
-LSTM = ("issue 9: tensors reachable from module attributes (nn.LSTM's _flat_weights list) are "
-        "left as meta tensors")
+LSTM = ("issue 9: tensors reachable from module attributes are left as meta tensors (nn.LSTM's "
+        "_flat_weights list, until its next forward refreshes it)")
 LEAK = "issue 9: the batch leaks into the advice (torch.flatten(x) / reshape(-1) / Flatten(0))"
 SWIN = "issue 9: Swin's reshape(num_windows, ws*ws) whose first size equals the batch is a false alarm"
 EYE = ("issue 9: a view whose first size merely equals the batch is a false alarm "
