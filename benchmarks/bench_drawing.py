@@ -97,21 +97,24 @@ def rebuild_rectangles(g: Geometry, step: int) -> bytes:
 def _imshow_figure(g: Geometry):
     fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=FIGSIZE, dpi=DPI)
     (r0, c0), (nr, nc) = g.grid_start, g.grid_shape
-    roles = np.array([[g.cell_role((r, c)) == "input" for c in range(c0, c0 + nc)] for r in range(r0, r0 + nr)])
-    ax_in.imshow(roles, cmap="Blues", vmin=-1, vmax=3, extent=(c0 - 0.5, c0 + nc - 0.5, r0 + nr - 0.5, r0 - 0.5))
+    roles = np.array([[g.cell_role((r, c)) == "input" for c in range(c0, c0 + nc)]
+                      for r in range(r0, r0 + nr)])
+    ax_in.imshow(roles, cmap="Blues", vmin=-1, vmax=3,
+                 extent=(c0 - 0.5, c0 + nc - 0.5, r0 + nr - 0.5, r0 - 0.5))
     ax_out.imshow(np.zeros(g.output_size), cmap="Greens", vmin=-1, vmax=3)
     for ax in (ax_in, ax_out):
         ax.set_axis_off()
     ax_in.set_title(f"input {g.input_size}")
     ax_out.set_title(f"output {g.output_size}")
-    taps = [ax_in.add_patch(Rectangle((0, 0), 1, 1, facecolor="#e69f00", alpha=0.7)) for _ in g.window(0).taps]
+    taps = [ax_in.add_patch(Rectangle((0, 0), 1, 1, facecolor="#e69f00", alpha=0.7))
+            for _ in g.window(0).taps]
     lit = ax_out.add_patch(Rectangle((0, 0), 1, 1, facecolor="#e69f00"))
     return fig, taps, lit
 
 
 def _move(g: Geometry, step: int, taps, lit) -> None:
     w = g.window(step)
-    for patch, (r, c) in zip(taps, w.taps):
+    for patch, (r, c) in zip(taps, w.taps, strict=True):
         patch.set_xy((c - 0.5, r - 0.5))
     lit.set_xy((w.out_cell[1] - 0.5, w.out_cell[0] - 0.5))
 
@@ -138,33 +141,34 @@ def funcanimation_gif(g: Geometry, frames: int, path: str) -> None:
 
 
 # ---------------------------------------------------------------- run
-def main() -> None:
-    runs = 7 if QUICK else 25
-    rows: list[tuple[str, str, float, float, str]] = []
-    fig = WindowFigure(figsize=FIGSIZE, dpi=DPI)
-    for size in SIZES:
-        name = f"{size[0]}x{size[1]}"
-        g = geometry(size)
-        fig.set_geometry(g, 0)
-        fig.to_png()
-        n = g.n_steps
-        step = median_ms(lambda i: (fig.show_step((i * 7) % n), fig.to_png()), runs * 2)
-        alt = [geometry(size, 1), geometry(size, 0)]
-        full = median_ms(lambda i: (fig.set_geometry(alt[i % 2]), fig.to_png()), runs)
-        reb_imshow = median_ms(lambda i: rebuild_imshow(g, (i * 7) % n), max(3, runs // 3), warmup=1)
-        reb_rect_runs = 3 if size[0] >= 64 else max(3, runs // 4)
-        reb_rect = median_ms(lambda i: rebuild_rectangles(g, (i * 7) % n), reb_rect_runs, warmup=1)
-        rows += [
-            (name, "WindowFigure step (show_step + PNG)", *step, "goal <= 12"),
-            (name, "WindowFigure full update (set_geometry + PNG)", *full, "goal <= 16"),
-            (name, "rebuild, imshow (pyplot figure + savefig)", *reb_imshow,
-             f"{reb_imshow[0] / full[0]:.1f}x full update, {reb_imshow[0] / step[0]:.1f}x step"),
-            (name, "rebuild, Rectangle per cell (interact style)", *reb_rect,
-             f"{reb_rect[0] / full[0]:.1f}x full update, {reb_rect[0] / step[0]:.1f}x step"),
-        ]
-    fig.close()
+Row = tuple[str, str, float, float, str]
 
-    # GIF export per frame
+
+def _size_rows(fig: WindowFigure, size: tuple[int, int], runs: int) -> list[Row]:
+    """A step, a full update and the two rebuild baselines for one input size."""
+    name = f"{size[0]}x{size[1]}"
+    g = geometry(size)
+    fig.set_geometry(g, 0)
+    fig.to_png()
+    n = g.n_steps
+    step = median_ms(lambda i: (fig.show_step((i * 7) % n), fig.to_png()), runs * 2)
+    alt = [geometry(size, 1), geometry(size, 0)]
+    full = median_ms(lambda i: (fig.set_geometry(alt[i % 2]), fig.to_png()), runs)
+    reb_imshow = median_ms(lambda i: rebuild_imshow(g, (i * 7) % n), max(3, runs // 3), warmup=1)
+    reb_rect_runs = 3 if size[0] >= 64 else max(3, runs // 4)
+    reb_rect = median_ms(lambda i: rebuild_rectangles(g, (i * 7) % n), reb_rect_runs, warmup=1)
+    return [
+        (name, "WindowFigure step (show_step + PNG)", *step, "goal <= 12"),
+        (name, "WindowFigure full update (set_geometry + PNG)", *full, "goal <= 16"),
+        (name, "rebuild, imshow (pyplot figure + savefig)", *reb_imshow,
+         f"{reb_imshow[0] / full[0]:.1f}x full update, {reb_imshow[0] / step[0]:.1f}x step"),
+        (name, "rebuild, Rectangle per cell (interact style)", *reb_rect,
+         f"{reb_rect[0] / full[0]:.1f}x full update, {reb_rect[0] / step[0]:.1f}x step"),
+    ]
+
+
+def _export_rows() -> list[Row]:
+    """GIF and HTML export per frame, against FuncAnimation + PillowWriter."""
     frames = 24 if QUICK else 60
     g = layer_geometry("conv", (32, 32), kernel_size=3, stride=2, padding=1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -176,17 +180,29 @@ def main() -> None:
             timings[key].append(((time.perf_counter() - t0) / frames, (time.process_time() - c0) / frames))
 
         for _ in range(2 if QUICK else 3):
-            timed("ours", lambda: to_gif(g, os.path.join(tmp, "ours.gif"), max_frames=frames, include_dropped=False))
+            timed("ours", lambda: to_gif(g, os.path.join(tmp, "ours.gif"), max_frames=frames,
+                                         include_dropped=False))
             timed("html", lambda: to_html(g, max_frames=frames, include_dropped=False))
             timed("theirs", lambda: funcanimation_gif(g, frames, os.path.join(tmp, "theirs.gif")))
-        med = {k: (1000 * statistics.median(w for w, _ in v), 1000 * statistics.median(c for _, c in v))
-               for k, v in timings.items()}
-        rows += [
-            ("32x32 s2", f"to_gif, per frame ({frames} frames)", *med["ours"], "goal >= 5x faster than PillowWriter"),
-            ("32x32 s2", "FuncAnimation + PillowWriter, per frame", *med["theirs"],
-             f"{med['theirs'][0] / med['ours'][0]:.1f}x to_gif (wall), {med['theirs'][1] / med['ours'][1]:.1f}x (CPU)"),
-            ("32x32 s2", f"to_html player, per frame ({frames} frames)", *med["html"], ""),
-        ]
+    med = {k: (1000 * statistics.median(w for w, _ in v), 1000 * statistics.median(c for _, c in v))
+           for k, v in timings.items()}
+    ours, theirs = med["ours"], med["theirs"]
+    return [
+        ("32x32 s2", f"to_gif, per frame ({frames} frames)", *ours, "goal >= 5x faster than PillowWriter"),
+        ("32x32 s2", "FuncAnimation + PillowWriter, per frame", *theirs,
+         f"{theirs[0] / ours[0]:.1f}x to_gif (wall), {theirs[1] / ours[1]:.1f}x (CPU)"),
+        ("32x32 s2", f"to_html player, per frame ({frames} frames)", *med["html"], ""),
+    ]
+
+
+def main() -> None:
+    runs = 7 if QUICK else 25
+    rows: list[Row] = []
+    fig = WindowFigure(figsize=FIGSIZE, dpi=DPI)
+    for size in SIZES:
+        rows += _size_rows(fig, size, runs)
+    fig.close()
+    rows += _export_rows()
 
     load = os.getloadavg()
     print(f"convwidget drawing benchmark: medians in ms; {os.cpu_count()} CPUs, load average "
