@@ -16,6 +16,7 @@ the defect, so it flips to a failure the day the tracer is fixed.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -233,15 +234,15 @@ def test_the_model_is_left_exactly_as_it_was(name: str, how: str) -> None:
 # ----------------------------------------------------------------------------- the check itself
 
 
-def _mutations() -> dict[str, Any]:
+def _mutations() -> dict[str, tuple[Callable[[Any], Any], str]]:
     """Ways a call could change a model, each with what ``assert_unchanged`` must say."""
     from torch.nn.modules import module as torch_module
 
-    def global_hook(m: nn.Module) -> None:
+    def global_hook(m: Any) -> None:
         handle = torch_module.register_module_forward_hook(lambda *a: None)
         _cleanups.append(handle.remove)
 
-    def bump(m: nn.Module) -> None:  # same values, the version counter moves
+    def bump(m: Any) -> None:  # same values, the version counter moves
         with torch.no_grad():
             m.head.weight.add_(0)
 

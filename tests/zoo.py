@@ -26,6 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 from torch.nn.utils import parametrizations as P
 
 Shape = tuple[int, ...]
@@ -454,7 +455,8 @@ class MobileNet(nn.Module):
         super().__init__()
         act = nn.Hardswish if v3 else nn.ReLU6
         cfg = ((8, 1, 1), (12, 2, 4), (12, 1, 4), (16, 2, 4))
-        layers, c = [cbr(3, 8, 3, 2, act=act)], 8
+        layers: list[nn.Module] = [cbr(3, 8, 3, 2, act=act)]
+        c = 8
         for cout, s, t in cfg:
             layers.append(InvertedResidual(c, cout, s, t, act, se=v3))
             c = cout
@@ -772,6 +774,8 @@ def window_reverse(windows: torch.Tensor, ws: int, B: int, H: int, W: int) -> to
 class WindowAttention(nn.Module):
     """Swin window attention with a relative position bias table indexed by a buffer."""
 
+    relative_position_index: torch.Tensor
+
     def __init__(self, dim: int, ws: int, heads: int) -> None:
         super().__init__()
         self.heads = heads
@@ -949,6 +953,8 @@ class FPN(nn.Module):
 
 class YoloNet(nn.Module):
     """YOLOv5's ``Detect``: grids cached in a plain list attribute, filled during ``forward``."""
+
+    anchors: torch.Tensor
 
     def __init__(self, fc_in: int | None = None, nc: int = 3, na: int = 2) -> None:
         super().__init__()
@@ -1625,7 +1631,7 @@ def true_fc(entry: Entry, shape: Shape) -> dict[str, int]:
         if entry.fc:
             model = entry.build(None)
             lazy = {n for n, m in model.named_modules()
-                    if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params()}
+                    if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params()}  # type: ignore[misc]
             seen = real_forward(model, make_input(entry, shape, 1)).linear_in
             found = {n: v for n, v in seen.items() if n in lazy}
             assert set(found) == lazy, f"{entry.name}: lazy {lazy} but ran {found}"
@@ -1674,7 +1680,7 @@ class TensorState:
 
 
 def _tensor_state(t: torch.Tensor) -> TensorState:
-    if isinstance(t, nn.parameter.UninitializedTensorMixin):
+    if isinstance(t, (UninitializedParameter, UninitializedBuffer)):
         return TensorState(t, (type(t), t.requires_grad), None)
     facts = (type(t), t.device, t.dtype, tuple(t.shape), t.requires_grad, t.data_ptr(), t._version,
              Same(t.grad))
