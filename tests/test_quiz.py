@@ -193,6 +193,9 @@ WEB: dict[str, Callable[[Question], int | None]] = {
         lambda q: fl(q.size + 2 * q.padding - q.dilation * (q.kernel_size - 1) - 1, q.stride) + 1),
     "output_padding_ignored": only_transposed(
         lambda q: (q.size - 1) * q.stride - 2 * q.padding + q.dilation * (q.kernel_size - 1) + 1),
+    "output_padding_twice": only_transposed(
+        lambda q: (q.size - 1) * q.stride - 2 * q.padding + q.dilation * (q.kernel_size - 1)
+        + 2 * q.output_padding + 1),
     "kernel_reach_ignored": only_transposed(
         lambda q: (q.size - 1) * q.stride - 2 * q.padding + q.output_padding + 1),
 }
@@ -206,8 +209,9 @@ APPLIES: dict[str, Callable[[Question], bool]] = {
     "padding_ignored": lambda q: q.padding > 0,
     "padding_added": lambda q: q.padding > 0,
     "stride_ignored": lambda q: q.stride > 1,
-    "positions_divided_by_stride": lambda q: q.stride > 1,
+    "positions_divided_by_stride": lambda q: q.stride > 1 and not q.ceil_mode,
     "output_padding_ignored": lambda q: q.output_padding > 0,
+    "output_padding_twice": lambda q: q.output_padding > 0,
     "kernel_reach_ignored": lambda q: q.kernel_size > 1,
 }
 
@@ -275,7 +279,12 @@ def test_a_wrong_answer_matching_no_formula_says_so_plainly() -> None:
     (float("nan"), "whole number of cells, not nan"),
     ("inf", "whole number of cells, not inf"),
     ([3], "[3] (list) is not a number"),
-    ("x" * 100, "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is not a number"),
+    ("x" * 100, "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... is not a number"),
+    ("9" * 5000, "'" + "9" * 36 + "... is far from any output size here"),
+    pytest.param(10**5000, "a huge number is far from any output size here", id="huge-int"),
+    (10**6, "1000000 is far from any output size here"),
+    ("1e400", "'1e400' is far from any output size here"),
+    (object(), "(object) is not a number"),
 ])
 def test_non_numbers_get_a_sentence(answer: object, says: str) -> None:
     q = Question("plain", "conv", 10, 3, 1)

@@ -36,6 +36,12 @@ class Diagnosis:
     ``answer`` is the number read from the learner's input (None if it was not a whole
     number); ``matches`` the misconceptions that give exactly that number; ``message`` the
     feedback as plain text (:attr:`html` for a widget).
+
+    >>> d = diagnose(Question("padding_stride", "conv", 5, kernel_size=2, stride=2), 3)
+    >>> d.right, d.misconceptions
+    (2, ('minus_one_left_out', 'ceil_instead_of_floor', 'same_shortcut'))
+    >>> d.html.count("<li>"), d.html.startswith("<p>Not quite: nn.Conv1d(1, 1, kernel_size=2, stride=2)")
+    (3, True)
     """
 
     question: Question
@@ -62,6 +68,38 @@ class Diagnosis:
         return f"<p>{head}</p><ul>{items}</ul>"
 
 
+_NOT_A_NUMBER = "{} is not a number: type the output size as a whole number of cells, e.g. 12"
+_TOO_BIG = 10**6  # no question here has an output anywhere near this
+
+
+def _shown(answer: Any) -> str:
+    """A short, safe repr of whatever the learner gave."""
+    try:
+        text = repr(answer)
+    except Exception:  # an int past Python's 4300 digits, a broken __repr__: not the learner's fault
+        text = "a huge number" if isinstance(answer, int) else f"a {type(answer).__name__}"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _read_text(answer: str) -> int | str:
+    text = answer.strip().replace("−", "-")  # a typographic minus, as in the formulas shown
+    try:
+        return read_answer(int(text))
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return _NOT_A_NUMBER.format(_shown(answer))
+    if not math.isfinite(number) and "n" not in text.lower():  # '1e400' or 5000 digits, not 'inf'
+        return _too_big(_shown(answer))
+    return read_answer(number)
+
+
+def _too_big(shown: str) -> str:
+    return f"{shown} is far from any output size here: type a whole number of cells, e.g. 12"
+
+
 def read_answer(answer: Any) -> int | str:
     """The answer as an int, or a sentence saying why it is not a whole number.
 
@@ -75,28 +113,22 @@ def read_answer(answer: Any) -> int | str:
     >>> read_answer(2.5)
     'an output size is a whole number of cells, not 2.5'
     """
-    if isinstance(answer, bool) or answer is None:
-        return f"{answer!r} is not a number: type the output size as a whole number of cells, e.g. 12"
     if isinstance(answer, str):
-        text = answer.strip().replace("−", "-")
-        try:
-            return read_answer(int(text))
-        except ValueError:
-            try:
-                number = float(text)
-            except ValueError:
-                shown = answer if len(answer) <= 40 else answer[:37] + "..."
-                return f"{shown!r} is not a number: type the output size as a whole number of cells, e.g. 12"
-            return read_answer(number)
+        return _read_text(answer)
     if isinstance(answer, float):
         if math.isfinite(answer) and answer == int(answer):
-            return int(answer)
-        return f"an output size is a whole number of cells, not {answer!r}"
+            return read_answer(int(answer))
+        return f"an output size is a whole number of cells, not {_shown(answer)}"
     try:
-        return operator.index(answer)
+        value = None if isinstance(answer, bool) else operator.index(answer)
     except TypeError:
-        return (f"{answer!r} ({type(answer).__name__}) is not a number: type the output size as a whole "
-                "number of cells, e.g. 12")
+        value = None
+    if value is None:
+        kind = "" if answer is None or isinstance(answer, (bool, int)) else f" ({type(answer).__name__})"
+        return _NOT_A_NUMBER.format(_shown(answer) + kind)
+    if abs(value) >= _TOO_BIG:
+        return _too_big(_shown(answer))
+    return value
 
 
 def _matches(question: Question, value: int, right: int) -> tuple[Match, ...]:

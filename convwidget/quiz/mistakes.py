@@ -251,7 +251,7 @@ def _stride_fix(q: Question) -> str:
 
 
 def _positions_value(q: Question) -> int | None:
-    if q.stride == 1 or not _conv_like(q):
+    if q.stride == 1 or q.ceil_mode or not _conv_like(q):
         return None
     return (q.size + 2 * q.padding - q.span + 1) // q.stride
 
@@ -345,6 +345,18 @@ def _output_padding_sentence(q: Question, v: int) -> str:
             f"strided convolution maps to the same size): {q.derivation}.")
 
 
+def _op_twice_value(q: Question) -> int | None:
+    if q.output_padding == 0:
+        return None
+    return q.answer + q.output_padding
+
+
+def _op_twice_sentence(q: Question, v: int) -> str:
+    op = q.output_padding
+    return (f"output_padding={op} adds {_cells(op)} at one end of the output only (unlike padding, which "
+            f"counts on both sides): + {op}, not + 2·{op}: {q.derivation}.")
+
+
 def _reach_value(q: Question) -> int | None:
     if _conv_like(q) or q.kernel_size == 1:
         return None
@@ -410,6 +422,9 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   "the transposed formula without + output_padding", "+ output_padding",
                   _output_padding_value, _output_padding_sentence,
                   lambda q: f"+ output_padding = + {q.output_padding}"),
+    Misconception("output_padding_twice", "output_padding counted on both sides",
+                  "the transposed formula with + 2·output_padding", "+ output_padding (one side only)",
+                  _op_twice_value, _op_twice_sentence, lambda q: f"+ output_padding = + {q.output_padding}"),
     Misconception("kernel_reach_ignored", "the kernel's reach left out (transposed)",
                   "(n − 1)·s − 2p + output_padding + 1, the stretched input without the kernel",
                   "+ d·(k − 1)", _reach_value, _reach_sentence, lambda q: f"+ d·(k − 1) = + {q.span - 1}"),
