@@ -28,6 +28,7 @@ from convwidget.quiz import (  # noqa: E402
     MAIN_MISTAKES,
     MISCONCEPTIONS,
     Question,
+    QuizSession,
     diagnose,
     harder,
     misconception,
@@ -371,3 +372,23 @@ def test_propose_is_reproducible_and_harder_steps_up() -> None:
 def test_bad_calls_get_a_sentence(call: Callable[[], object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---------------------------------------------------------------------------- a session
+def test_session_counts_each_question_once_at_its_first_whole_number() -> None:
+    quiz = QuizSession("dilation", seed=5)
+    q = quiz.question
+    assert QuizSession("dilation", seed=5).question == q
+    right = torch_size(torch_layer(q), q.size)
+    assert not quiz.answer("no idea").correct and quiz.score == "0 of 0 right"
+    assert quiz.answer(WEB["dilation_ignored"](q)).misconceptions[:1] == ("dilation_ignored",)
+    assert quiz.answer(right).correct and quiz.score == "0 of 1 right"
+    q2 = quiz.next()
+    assert (q2.level, q2.difficulty) == ("dilation", 0) and quiz.answer(q2.answer).correct
+    quiz.next()  # skipped: not counted
+    q4 = quiz.harder()
+    assert (q4.level, q4.difficulty) == ("dilation", 1)
+    quiz.answer(q4.answer - 1)
+    assert quiz.score == "1 of 3 right" and len(quiz.history) == 5
+    assert quiz.mistakes["dilation_ignored"] == 1 and quiz.mistakes["forgot_plus_one"] == 1
+    assert quiz.summary().startswith("1 of 3 right; mistakes met: ")

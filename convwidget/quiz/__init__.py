@@ -26,6 +26,7 @@ from .diagnosis import Diagnosis, Match, diagnose, read_answer
 from .mistakes import MISCONCEPTIONS, Misconception, misconception
 from .propose import MAIN_MISTAKES, harder, propose
 from .question import DIFFICULTIES, LEVELS, Question
+from .session import QuizSession
 
 __all__ = [
     "DIFFICULTIES",
@@ -36,6 +37,7 @@ __all__ = [
     "Match",
     "Misconception",
     "Question",
+    "QuizSession",
     "diagnose",
     "harder",
     "misconception",
