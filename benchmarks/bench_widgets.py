@@ -29,6 +29,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from typing import Callable
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -44,6 +45,9 @@ from convwidget.drawing import WindowFigure  # noqa: E402
 from convwidget.geometry import layer_geometry  # noqa: E402
 from convwidget.torchlayers import LayerSpec, run_layer  # noqa: E402
 from convwidget.widgets import ConvExplorer  # noqa: E402
+from convwidget.explorer import panels  # noqa: E402
+from convwidget.explorer.state import MAX_VALUE_CELLS as panels_cells  # noqa: E402
+from convwidget.explorer.state import compute  # noqa: E402
 
 SIZES = (5, 32, 64)
 
@@ -122,14 +126,14 @@ def prefetched_notches(n: int, repeat: int) -> list[float]:
     async def scenario() -> None:
         e = ConvExplorer(kind="conv", input_size=(n, n), kernel_size=3, stride=1, padding=1)
         for _ in range(repeat):
-            e._frames.clear()
+            e.picture_panel.clear_cache()
             e.stride.h.value = 2
             await asyncio.sleep(0.15)  # the learner looks at the picture
             t0 = time.perf_counter()
             e.stride.h.value = 3
             samples.append(time.perf_counter() - t0)
             assert "stride=3" in e.torch_panel.value
-            e._cancel_prefetch()
+            e.picture_panel.cancel()
             e.stride.h.value = 1
 
     asyncio.run(scenario())
@@ -157,7 +161,7 @@ def run(repeat: int) -> list[tuple[str, int, float]]:
 
         for i in range(repeat):
             # cold: the frame cache is emptied, so the figure really is redrawn
-            e._frames.clear()
+            e.picture_panel.clear_cache()
             before = e.picture.value  # stride 1
             clock("ConvExplorer slider, cold", lambda: setattr(e.stride.h, "value", 2))
             assert e.picture.value != before and "stride=2" in e.torch_panel.value
@@ -167,11 +171,13 @@ def run(repeat: int) -> list[tuple[str, int, float]]:
             clock("ConvExplorer slider, warm", lambda: setattr(e.stride.h, "value", 2))
             assert e.picture.value == after and "stride=2" in e.torch_panel.value
             e.stride.h.value = 1
-            spec = e._spec()
-            clock("  of which calculator", lambda: e._update_calculator(spec, e.input.value))
-            clock("  of which torch panel", lambda: e._update_torch(spec, e.input.value))
+            res = e.state.results
+            clock("  of which calculator", lambda r=res: e._show_calculator(
+                compute(r.spec, r.input_size, run_torch=False)))
+            clock("  of which torch panel", lambda r=res: panels.torch_html(replace(
+                r, torch_result=run_layer(r.spec, r.input_size, max_cells=panels_cells))))
             # a step of the animation (a Play tick): the figure is current, only the window moves
-            e._frames.clear()
+            e.picture_panel.clear_cache()
             e.step.value = 1 + i % e.step.max  # drawn in full: the next step blits
             step = 1 + (i + 1) % e.step.max
             clock("ConvExplorer step, cold", lambda st=step: setattr(e.step, "value", st))

@@ -23,6 +23,7 @@ a tiny convolution hundreds of times slower.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -39,9 +40,11 @@ __all__ = [
     "LayerSpec",  # from .spec
     "settings_from_layer",
     "TorchResult",
+    "MAX_ELEMENTS",
     "MAX_MACS",
     "build_layer",
     "layer_code",
+    "layer_elements",
     "layer_macs",
     "one_thread",
     "run_layer",
@@ -138,8 +141,10 @@ class TorchResult:
     which case ``error`` holds its own message (first line, as raised).
     ``values`` holds channel 0 of the output as nested lists when the output
     has at most ``max_cells`` cells. ``computed`` is False when the layer was too
-    big to run here (``macs`` multiply-adds): the shape then comes from the same
-    layer on the meta device, the spatial checks from a one-channel twin on the CPU.
+    big to run here (``macs`` multiply-adds, or too many elements): the shape then comes
+    from the same layer on the meta device, the spatial checks from a one-channel twin on
+    the CPU; ``twin_checked`` is False when even the twin was beyond the budget (then only
+    the meta device's checks ran).
     """
 
     spec: LayerSpec
@@ -152,6 +157,7 @@ class TorchResult:
     code: str
     macs: int = 0
     computed: bool = True
+    twin_checked: bool = True
 
     @property
     def ok(self) -> bool:
@@ -189,15 +195,30 @@ class one_thread:
 _LAYERS: OrderedDict[LayerSpec, nn.Module] = OrderedDict()
 _INPUTS: OrderedDict[tuple[int, int, int], torch.Tensor] = OrderedDict()
 _CACHE_SIZE = 64
+#: At most this many bytes of parameters (layers) and of inputs are kept between calls.
+CACHE_BYTES = 64 * 2**20
+
+
+def _nbytes(value: nn.Module | torch.Tensor) -> int:
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    return sum(p.numel() * p.element_size() for p in value.parameters())
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    """Keep ``value``, then forget the oldest entries beyond the count and byte bounds."""
+    cache[key] = value
+    total = sum(_nbytes(v) for v in cache.values())
+    while len(cache) > 1 and (len(cache) > _CACHE_SIZE or total > CACHE_BYTES):
+        _, old = cache.popitem(last=False)
+        total -= _nbytes(old)
 
 
 def _cached_layer(spec: LayerSpec) -> nn.Module:
     layer = _LAYERS.get(spec)
     if layer is None:
         layer = build_layer(spec)
-        _LAYERS[spec] = layer
-        if len(_LAYERS) > _CACHE_SIZE:
-            _LAYERS.popitem(last=False)
+        _remember(_LAYERS, spec, layer)
     else:
         _LAYERS.move_to_end(spec)
     return layer
@@ -215,9 +236,7 @@ def index_input(channels: int, height: int, width: int) -> torch.Tensor:
     if x is None:
         x = torch.arange(height * width, dtype=torch.float32).reshape(1, 1, height, width)
         x = x.expand(1, channels, height, width).contiguous()
-        _INPUTS[key] = x
-        if len(_INPUTS) > _CACHE_SIZE:
-            _INPUTS.popitem(last=False)
+        _remember(_INPUTS, key, x)
     return x
 
 
@@ -229,6 +248,22 @@ def _first_line(err: BaseException) -> str:
 #: Above this many multiply-adds a layer is not computed on the CPU (a 256-channel conv
 #: would take seconds per slider move); see :func:`run_layer`.
 MAX_MACS = 20_000_000
+#: Above this many tensor elements (input and output, 4 bytes each) a layer is not computed.
+MAX_ELEMENTS = 4_000_000
+
+
+def _output_bound(spec: LayerSpec, input_size: Sequence[int]) -> int:
+    """An upper bound of the output cells, from the arithmetic alone (nothing allocated)."""
+    cells = 1
+    for i, n in enumerate(input_size):
+        k, s, d = spec.kernel_size[i], spec.stride[i], spec.dilation[i]
+        if spec.kind == "conv_transpose":
+            cells *= max((n - 1) * s + d * (k - 1) + spec.output_padding[i] + 1, 1)
+        elif isinstance(spec.padding, str):
+            cells *= n + d * (k - 1)
+        else:
+            cells *= max(n + 2 * spec.padding[i], 1)
+    return cells
 
 
 def layer_macs(spec: LayerSpec, input_size: Sequence[int]) -> int:
@@ -236,17 +271,33 @@ def layer_macs(spec: LayerSpec, input_size: Sequence[int]) -> int:
 
     >>> layer_macs(LayerSpec.from_settings(kernel_size=3, in_channels=4, out_channels=8), (10, 10))
     28800
+    >>> layer_macs(LayerSpec.from_settings(kernel_size=3, padding=10**4), (8, 8)) > MAX_MACS
+    True
     """
-    h, w = input_size
-    window = spec.kernel_size[0] * spec.kernel_size[1]
+    window = math.prod(spec.kernel_size)
     groups = max(spec.groups, 1)
     if spec.kind == "conv":
         per_cell = spec.out_channels * (spec.in_channels // groups)
     elif spec.kind == "conv_transpose":
         per_cell = spec.in_channels * (spec.out_channels // groups)
+        return per_cell * window * math.prod(input_size)  # each input cell scatters a window
     else:
         per_cell = spec.in_channels
-    return per_cell * window * h * w
+    return per_cell * window * _output_bound(spec, input_size)
+
+
+def layer_elements(spec: LayerSpec, input_size: Sequence[int]) -> int:
+    """Tensor elements of the input and the output (an upper bound), before anything is made.
+
+    >>> layer_elements(LayerSpec.from_settings(kernel_size=3, in_channels=2, out_channels=4), (10, 10))
+    600
+    """
+    out_channels = spec.in_channels if spec.is_pool else spec.out_channels
+    return spec.in_channels * math.prod(input_size) + out_channels * _output_bound(spec, input_size)
+
+
+def _within(spec: LayerSpec, size: Sequence[int], max_macs: int) -> bool:
+    return layer_macs(spec, size) <= max_macs and layer_elements(spec, size) <= MAX_ELEMENTS
 
 
 def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 144,
@@ -271,7 +322,9 @@ def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 14
     code = layer_code(spec)
     shape = (1, spec.in_channels, height, width)
     macs = layer_macs(spec, (height, width)) if height > 0 and width > 0 else 0
-    computed = macs <= max_macs
+    twin = replace(spec, in_channels=1, out_channels=1, groups=1)
+    computed = height > 0 and width > 0 and _within(spec, (height, width), max_macs)
+    checked = computed or (height > 0 and width > 0 and _within(twin, (height, width), max_macs))
     try:
         if height < 1 or width < 1:
             raise ValueError(f"input_size must be at least 1×1, not {height}×{width}")
@@ -283,18 +336,19 @@ def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 14
                 y = layer(index_input(spec.in_channels, height, width))
             else:
                 layer = build_layer(spec, device="meta")  # channel/group checks, the shape
-                twin = replace(spec, in_channels=1, out_channels=1, groups=1)
-                _cached_layer(twin)(index_input(1, height, width))  # spatial checks, for real
+                if checked:
+                    _cached_layer(twin)(index_input(1, height, width))  # spatial checks, for real
                 y = layer(torch.empty(shape, device="meta"))
     except (RuntimeError, ValueError, TypeError, IndexError) as err:
         return TorchResult(spec, shape, None, None, _first_line(err), type(err).__name__,
-                           None, code, macs, computed)
+                           None, code, macs, computed, checked)
     out_shape = tuple(int(n) for n in y.shape)
     values = None
     if computed and y.shape[2] * y.shape[3] <= max_cells:
         values = y[0, 0].tolist()
     params = sum(p.numel() for p in layer.parameters())
-    return TorchResult(spec, shape, out_shape, values, None, None, params, code, macs, computed)
+    return TorchResult(spec, shape, out_shape, values, None, None, params, code, macs, computed,
+                       checked)
 
 
 def settings_from_layer(layer: nn.Module) -> dict[str, Any]:

@@ -200,6 +200,8 @@ class ConvExplorer(W.VBox):
         self.step_label.value = panels.step_html(results, step)
         if geometry is None:
             self.picture_panel.show_problem(results.problem or "PyTorch refuses this setting")
+        elif results.picture_limit:
+            self.picture_panel.show_note(results.picture_limit)
         else:
             self.picture_panel.show(geometry, step)
 
@@ -207,7 +209,7 @@ class ConvExplorer(W.VBox):
         results = self.state.results
         if results is None or results is not self._shown[0]:
             return  # a new setting: _on_results draws it
-        with self._guard(), self._held():
+        with self._guard():  # few widgets change: no batching needed (it costs more than it saves)
             self._show_step(results, change["new"])
 
     def _on_step_slider(self, change: dict[str, Any]) -> None:
@@ -218,19 +220,22 @@ class ConvExplorer(W.VBox):
             self.state.step = change["new"]
         geometry = self.state.geometry
         if geometry is not None:
-            self.picture_panel.schedule([(geometry, (self.state.step + 1) % geometry.n_steps)])
+            self.picture_panel.schedule(lambda: [(geometry, (self.state.step + 1) % geometry.n_steps)])
 
     def _on_cell(self, change: dict[str, Any]) -> None:
         geometry = self.state.geometry
         if self.setting_controls._quiet or geometry is None:
             return
+        oh, ow = geometry.output_size
+        row = min(max(self.row.value, 0), oh - 1)  # a browser may send a value past the range
+        col = min(max(self.col.value, 0), ow - 1)
         with self._guard():
-            self.state.step = geometry.step_of((self.row.value, self.col.value))
+            self.state.step = geometry.step_of((row, col))
 
     def _on_moved(self, change: dict[str, Any]) -> None:
         """After a control moved: render its next notch while the kernel is idle."""
         with self._guard():
-            self.picture_panel.schedule(self.setting_controls.neighbours(change, self.state.step))
+            self.picture_panel.schedule(lambda: self.setting_controls.neighbours(change, self.state.step))
 
     # ------------------------------------------------------------------ scripting
     @property
@@ -354,6 +359,10 @@ class ConvExplorer(W.VBox):
         geometry: Geometry | None = self.state.geometry
         if geometry is None:
             self.export_link.value = "Nothing to export: PyTorch refuses this setting."
+            return
+        limit = self.state.results.picture_limit if self.state.results else None
+        if limit:
+            self.export_link.value = "Nothing exported. " + html.escape(limit)
             return
         path = os.path.abspath(self._export_name(ext))
         bar = self.export_progress

@@ -66,13 +66,19 @@ class PairControl:
     def show(self, value: tuple[int, int], hi: tuple[int, int]) -> None:
         """Show ``value`` with maxima ``hi`` (widened to the value: a scripted value is shown)."""
         for slider, v, top in ((self.h, value[0], hi[0]), (self.w, value[1], hi[1])):
-            slider.max = max(top, v, slider.min)
+            _assign(slider, "max", max(top, v, slider.min))
             if v < slider.min:
                 slider.min = v
-            slider.value = v
+            _assign(slider, "value", v)
         if value[0] != value[1]:
-            self.square.value = False
-        self.w.disabled = self.square.value
+            _assign(self.square, "value", False)
+        _assign(self.w, "disabled", self.square.value)
+
+
+def _assign(widget: W.Widget, name: str, value: Any) -> None:
+    """Set a trait only if it differs (a slider change costs validation even when equal)."""
+    if getattr(widget, name) != value:
+        setattr(widget, name, value)
 
 
 def bounds(spec: LayerSpec, padding: tuple[int, int]) -> dict[str, tuple[int, int]]:
@@ -101,6 +107,7 @@ class Controls:
     def __init__(self, state: ExplorerState, on_error: Callable[[BaseException], None],
                  on_moved: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.state = state
+        self._shown_kind: tuple[str, str, bool] | None = None
         self._on_error = on_error
         self._on_moved = on_moved
         self._quiet = 0
@@ -198,28 +205,31 @@ class Controls:
         spec = self.state.spec
         assert spec is not None  # computed when the state was made
         hi = bounds(spec, s["padding"] if not isinstance(s["padding"], str) else (0, 0))
-        with self.quietly(), contextlib.ExitStack() as stack:
-            for widget in self.widgets():
-                stack.enter_context(widget.hold_sync())
-            self.kind.value = s["kind"]
+        with self.quietly():
+            _assign(self.kind, "value", s["kind"])
             for pair in self.pairs:
                 value = getattr(self.state, _SETTING_OF[pair.name])  # kept even where the kind lacks it
                 if not isinstance(value, str):
                     pair.show(_pair(value), hi[pair.name])
-            self.padding_mode.value = s["padding"] if isinstance(s["padding"], str) else "number"
+            _assign(self.padding_mode, "value",
+                    s["padding"] if isinstance(s["padding"], str) else "number")
             for name in ("ceil_mode", "count_include_pad", "in_channels", "out_channels", "groups"):
                 widget = getattr(self, name)
                 value = getattr(self.state, name)
                 if isinstance(widget, W.BoundedIntText) and value > widget.max:
                     widget.max = value
-                widget.value = value
-            self._show_kind(s["kind"])
+                _assign(widget, "value", value)
+            self._show_kind(s["kind"], self.padding_mode.value, self.padding.square.value)
 
-    def _show_kind(self, kind: str) -> None:
+    def _show_kind(self, kind: str, mode: str, square: bool) -> None:
+        """Show the controls ``kind`` has; the padding sliders only for a numeric padding."""
+        if self._shown_kind == (kind, mode, square):
+            return  # layouts are widgets too: untouched unless something changed
+        self._shown_kind = (kind, mode, square)
         conv_like = kind in ("conv", "conv_transpose")
 
         def show(widget: W.Widget, visible: bool) -> None:
-            widget.layout.display = "" if visible else "none"
+            _assign(widget.layout, "display", "" if visible else "none")
 
         show(self.padding_mode, kind == "conv")
         show(self.output_padding.row, kind == "conv_transpose")
@@ -228,10 +238,10 @@ class Controls:
         show(self.count_include_pad, kind == "avg_pool")
         show(self.out_channels, conv_like)
         show(self.groups, conv_like)
-        numeric = self.padding_mode.value == "number"
-        self.padding.h.disabled = not numeric
-        self.padding.square.disabled = not numeric
-        self.padding.w.disabled = not numeric or self.padding.square.value
+        numeric = mode == "number"
+        _assign(self.padding.h, "disabled", not numeric)
+        _assign(self.padding.square, "disabled", not numeric)
+        _assign(self.padding.w, "disabled", not numeric or square)
 
     # ------------------------------------------------------------------ prefetch
     def neighbours(self, change: dict[str, Any], step: int) -> list[tuple[Geometry, int]]:
@@ -295,9 +305,11 @@ class Player:
             self.label.value = ""
             return
         oh, ow = geometry.output_size
-        for w, top in ((self.step, geometry.n_steps - 1), (self.play, geometry.n_steps - 1),
-                       (self.row, oh - 1), (self.col, ow - 1)):
-            w.max = top
-            w.disabled = False
-        self.step.value = step
-        self.row.value, self.col.value = geometry.out_cell(step)
+        r, c = geometry.out_cell(step)
+        last = geometry.n_steps - 1
+        for w, top, value in ((self.step, last, step), (self.play, last, None),
+                              (self.row, oh - 1, r), (self.col, ow - 1, c)):
+            _assign(w, "max", top)
+            _assign(w, "disabled", False)
+            if value is not None:
+                _assign(w, "value", value)

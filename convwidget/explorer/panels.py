@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import html
 import math
+from collections import Counter
 from typing import Any
 
 from ..spec import LayerSpec
-from .state import Results
+from .state import MAX_TAPS, Results
 
 __all__ = [
     "BAD_COLOUR",
@@ -111,13 +112,24 @@ def receptive_html(spec: LayerSpec) -> str:
     if spec.kind == "conv_transpose":
         # Count the real input cells a window meets on the stretched grid: taps at j·d,
         # input cells every s; the pattern repeats with period s.
-        cells = tuple(
-            max(sum(1 for j in range(k) if (o + j * d) % s == 0) for o in range(min(s, 4096)))
-            for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation, strict=True))
+        cells = tuple(_most_taps_on_one_phase(k, s, d)
+                      for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation, strict=True))
         return (f"Receptive field: a window spans {times(eff)} cells of the stretched input "
                 f"and meets at most {times(cells)} real input cells")
     holes = "" if spec.dilation == (1, 1) else f", {times(spec.kernel_size)} taps with dilation holes"
     return f"Receptive field: {times(eff)} input cells per output cell{holes}"
+
+
+def _most_taps_on_one_phase(k: int, s: int, d: int) -> int:
+    """The most taps (at j·d, j < k) that land on real input cells (every s-th cell) at once.
+
+    Tap j meets an input cell when the window starts at offset o ≡ −j·d (mod s): the
+    answer is the largest number of taps sharing one residue, in O(k) whatever s is.
+
+    >>> [_most_taps_on_one_phase(k, s, 1) for k, s in ((3, 2), (4, 2), (3, 10**5))]
+    [2, 2, 1]
+    """
+    return max(Counter((-j * d) % s for j in range(k)).values())
 
 
 def value_meaning(spec: LayerSpec) -> str:
@@ -221,8 +233,10 @@ def step_html(results: Results, step: int) -> str:
     if geometry is None:
         return ""
     r, c = geometry.out_cell(step)
-    window = geometry.window(step)
-    if window.inputs:
+    window = geometry.window(step) if math.prod(results.spec.kernel_size) <= MAX_TAPS else None
+    if window is None:
+        reads = f"reads a {times(results.spec.kernel_size)} window"  # listing its cells is too slow
+    elif window.inputs:
         rows = [i[0] for i in window.inputs]
         cols = [i[1] for i in window.inputs]
         reads = (f"reads {len(window.inputs)} input cells, rows {min(rows)}–{max(rows)}, "

@@ -10,6 +10,7 @@ likely next frames are rendered while the kernel is idle.
 from __future__ import annotations
 
 import asyncio
+import html
 import sys
 import warnings
 from collections import OrderedDict
@@ -115,6 +116,8 @@ class Picture:
     # ------------------------------------------------------------------ showing
     def show_problem(self, problem: str) -> None:
         """The refusal in place of a drawing (on the figure too, for export and live mode)."""
+        if self.canvas is None:
+            self.image.layout.display = ""
         self._wanted = problem
         if self.live:
             self._sync_figure()
@@ -127,9 +130,21 @@ class Picture:
         self.error.value = picture_error_html(problem)
         self.error.layout.display = ""
 
+    def show_note(self, note: str) -> None:
+        """A sentence in place of the picture for a setting too big to draw (nothing drawn)."""
+        self.image.layout.display = "none"
+        if self.canvas is not None:
+            self.canvas.layout.display = "none"
+        self.error.value = f"<div style='border:2px dashed #0072B2;padding:6px'>{html.escape(note)}</div>"
+        self.error.layout.display = ""
+
     def show(self, geometry: Geometry, step: int) -> None:
         """Draw ``step`` of ``geometry`` (from the cache when it was seen before)."""
         self.error.layout.display = "none"
+        if self.canvas is not None:
+            self.canvas.layout.display = ""
+        else:
+            self.image.layout.display = ""
         if self.live:
             self._wanted = (geometry, step)
             self._sync_figure()  # the ipympl canvas redraws itself (draw_idle)
@@ -177,11 +192,12 @@ class Picture:
         self._frame_bytes = 0
 
     # ------------------------------------------------------------------ prefetch
-    def schedule(self, keys: list[tuple[Geometry, int]]) -> None:
-        """While the kernel is idle, render ``keys`` into the frame cache.
+    def schedule(self, keys: Callable[[], list[tuple[Geometry, int]]]) -> None:
+        """While the kernel is idle, render the frames ``keys()`` names into the frame cache.
 
-        Only inside a running event loop (a Jupyter kernel); one frame per loop turn, so a
-        message from the browser waits for at most one frame. Off with ``prefetch = False``.
+        Only inside a running event loop (a Jupyter kernel), so ``keys`` is called only
+        there; one frame per loop turn, so a message from the browser waits for at most
+        one frame. Off with ``prefetch = False``.
         """
         if not self.prefetch or self.live:
             return
@@ -189,7 +205,7 @@ class Picture:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # plain Python, tests: nothing runs in the background
-        queue = [key for key in keys if key not in self.frames]
+        queue = [key for key in keys() if key not in self.frames]
         if queue:
             self._queue = queue
             self._handle = loop.call_later(self.prefetch_delay, self._prefetch_one)

@@ -38,6 +38,7 @@ by :func:`convwidget.torchlayers.run_layer`, imported when it is first needed.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +51,10 @@ from ..explanations import Explanation, explain
 from ..geometry import Geometry, layer_geometry
 from ..spec import KINDS, LayerSpec, normalise_setting
 
-__all__ = ["DEFAULTS", "SETTING_NAMES", "ExplorerState", "Results", "SettingError", "compact", "compute"]
+__all__ = [
+    "DEFAULTS", "MAX_PICTURE_CELLS", "MAX_TAPS", "SETTING_NAMES", "ExplorerState", "Results",
+    "SettingError", "compact", "compute", "picture_limit",
+]
 
 #: The settings an explorer takes, in PyTorch's names.
 SETTING_NAMES = (
@@ -99,6 +103,7 @@ class Results:
     output_size: tuple[int, ...] | None
     geometry: Geometry | None
     torch_result: Any = None
+    picture_limit: str | None = None
 
 
 def compute(spec: LayerSpec, input_size: tuple[int, ...], run_torch: bool = True) -> Results:
@@ -124,17 +129,48 @@ def compute(spec: LayerSpec, input_size: tuple[int, ...], run_torch: bool = True
                 ceil_mode=spec.ceil_mode if spec.is_pool else False)
         except ShapeError as err:
             problem = str(err)
+    limit = None if geometry is None else picture_limit(spec, geometry)
     torch_result = None
     if run_torch:
         from ..torchlayers import run_layer  # torch: imported when the first result is needed
 
         torch_result = run_layer(spec, input_size, max_cells=MAX_VALUE_CELLS)
     output = None if problem else expl.output_size
-    return Results(spec, input_size, expl, problem, output, geometry, torch_result)
+    return Results(spec, input_size, expl, problem, output, geometry, torch_result, limit)
 
 
 #: Largest output (cells) whose values the PyTorch panel prints.
 MAX_VALUE_CELLS = 144
+#: The picture is drawn up to this many grid cells and this many kernel taps: a frame then
+#: takes at most about 0.3 s (a 450 × 450 grid ~0.16 s, 32 × 32 taps ~0.15 s on a small CPU).
+MAX_PICTURE_CELLS = 250_000
+MAX_TAPS = 1024
+
+
+def picture_limit(spec: LayerSpec, geometry: Geometry) -> str | None:
+    """Why the picture is not drawn for a valid setting (too big to draw quickly), or None.
+
+    Decided from the arithmetic, before anything is drawn or allocated.
+
+    >>> g = layer_geometry("conv", (8, 8), 3, padding=10**4)
+    >>> picture_limit(LayerSpec.from_settings(padding=10**4), g)[:57]
+    'Not drawn: the padded input is 20008 × 20008 = 400,320,06'
+    """
+    grid = geometry.grid_shape
+    cells = math.prod(grid)
+    after = ("the calculator and PyTorch's answer still hold; a change of setting must stay "
+             "under 0.3 s")
+    if cells > MAX_PICTURE_CELLS:
+        what = "stretched and padded input" if spec.kind == "conv_transpose" else "padded input"
+        return (f"Not drawn: the {what} is {' × '.join(map(str, grid))} = {cells:,} cells, more "
+                f"than the picture's limit of {MAX_PICTURE_CELLS:,}; {after}. Use a smaller "
+                "input, padding or stride to watch the window slide.")
+    taps = math.prod(spec.kernel_size)
+    if taps > MAX_TAPS:
+        return (f"Not drawn: the kernel has {' × '.join(map(str, spec.kernel_size))} = "
+                f"{taps:,} taps, more than the picture's limit of {MAX_TAPS:,} (32 × 32); "
+                f"{after}. Use a smaller kernel to watch the window slide.")
+    return None
 
 
 class SettingError(T.TraitError, ValueError):
