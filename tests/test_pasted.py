@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from unittest import mock
 
 import models  # tests/models.py: reference models built from torch.nn
 import pytest
@@ -24,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import convwidget
+from convwidget.errors import ShapeError
 from convwidget.loading import load_model
 from convwidget.pasted import Pasted, PasteError, ViewAs, parse, read
 
@@ -625,6 +627,9 @@ def test_a_layer_named_like_a_module_attribute_is_kept_with_a_note(attr: str) ->
     assert pasted.lines[f"{attr}_"] == 7
     assert any(f"'{attr}' on line 7 is named '{attr}_'" in n for n in pasted.notes)
     got, real = pasted.model.to_empty(device="cpu"), real.to_empty(device="cpu")
+    with torch.no_grad():  # to_empty leaves whatever was in memory, NaN included
+        for p in real.parameters():
+            p.normal_()
     got.load_state_dict(real.state_dict())
     x = torch.randn(2, 3)
     torch.testing.assert_close(got(x), real.last(real._modules[attr](real.first(x))))
@@ -659,6 +664,86 @@ def test_any_text_gives_a_sequential_or_a_value_error(pieces: list[str]) -> None
         return
     assert isinstance(model, nn.Sequential)
     assert on_meta(model)
+
+
+# Pieces a hostile or clumsy paste may hold, inserted anywhere into a real paste.
+FUZZ_PIECES = [
+    "__import__('os').system('true')", "lambda: 0", "**kw", "*args", "(" * 60, "[" * 49 + "]" * 49,
+    "9" * 5000, "10**10**10", "1e999", "' ' * 10**9", "\x00", "\ud800", "\u2028", "\r", "\f", "\\",
+    '"""', "'", "# ", ">>> ", "In [1]: ", "   ...: ", "(0-2): 3 x ", "```", "OrderedDict([",
+    "nn.ModuleDict(", "-" * 1000, "not " * 1000, ")" * 1000, "nn.Linear(", "=", ":", ",",
+    "num_layers=10**9", "nn.LSTM(1, 1, num_layers=", "nn.GRU(10, 20, num_layers=2**40)",
+    "nn.Transformer(num_encoder_layers=10**6, ", "nn.Transformer(batch_first=True)\n" * 30,
+    "self.type = nn.Linear(3, 2)\n", "self.forward = nn.ReLU()\n", "class A(nn.Module):\n",
+    "def forward(self, x):\n", "  x = self.a(x)\n" * 300, "x.view(", "F.relu(", "torch.flatten(x, 1)",
+    "nn.Linear(2**40, 2**40)", "nn.Embedding(2**40, 2**40)", "nn.Conv2d(2**40, 2**40, 2**40)",
+    "nn.PReLU(2**40)", "nn.BatchNorm2d(2**40)", "nn.Upsample(scale_factor=2**40)",
+    "nn.Unflatten(1, (2**40, 2**40))", "nn.LSTM(1, 2**40, proj_size=2**39)", "(-8) ** 0.5",
+    "[" + "1," * 999 + "]", "'" + "a" * 1001 + "'", "\u00a0", "\u201c", "x.size(0)",
+    "nn.Sequential(*layers)", "layers = [nn.ReLU()]\n", "match x:\n case 1:\n  pass\n",
+    "if not x:\n", "@decorator\n", "async def f(): pass\n", "super().__init__()\n",
+]
+FUZZ_BASES = [CIFAR_FORUM, LENET_CLASS, LENET_LINES,
+              "nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Linear(8 * 15 * 15, 2))",
+              "Sequential(\n  (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1))\n  (1-2): 2 x ReLU()\n"
+              "  (3): Linear(in_features=8, out_features=2, bias=True)\n)"]
+_place = st.floats(0, 1)
+FUZZ_MUTATIONS = st.one_of(
+    st.tuples(st.just("cut"), _place),
+    st.tuples(st.just("insert"), _place, st.sampled_from(FUZZ_PIECES)),
+    st.tuples(st.just("repeat"), _place, _place, st.integers(2, 60)),
+    st.tuples(st.just("nest"), _place, st.integers(1, 120)),
+    st.tuples(st.just("blank"), _place, st.sampled_from([" ", "\t", "\n", " \n", "\t\n#"]),
+              st.integers(1, 60_000)),
+    st.tuples(st.just("number"), st.sampled_from(["2**40", "10**9", "-1", "0", "1e9", "3.5", "True"])),
+)
+
+
+def mutated(text: str, mutations: list[tuple]) -> str:
+    for kind, *args in mutations:
+        at = int(args[0] * len(text)) if kind != "number" else 0
+        if kind == "cut":
+            text = text[:at]
+        elif kind == "insert":
+            text = text[:at] + args[1] + text[at:]
+        elif kind == "repeat":
+            end = at + int(args[1] * (len(text) - at))
+            text = text[:at] + text[at:end] * args[2] + text[end:]
+        elif kind == "nest":
+            text = text[:at] + "(" * args[1] + text[at:] + ")" * args[1]
+        elif kind == "blank":
+            text = text[:at] + args[1] * args[2] + text[at:]
+        else:
+            text = text.replace("3", args[0])
+    return text[:MAX_FUZZ_CHARS]
+
+
+MAX_FUZZ_CHARS = 200_100  # a little over parse's limit, so that refusal is exercised too
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.sampled_from(FUZZ_BASES), st.lists(FUZZ_MUTATIONS, min_size=1, max_size=4))
+def test_mutated_pastes_return_or_refuse_within_two_seconds(base: str, mutations: list) -> None:
+    text = mutated(base, mutations)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("parse tried to run something")
+
+    start = time.perf_counter()
+    with mock.patch.object(builtins, "eval", forbidden), \
+            mock.patch.object(builtins, "exec", forbidden), \
+            mock.patch.object(os, "system", forbidden), \
+            mock.patch.object(subprocess, "Popen", forbidden):
+        try:
+            pasted = read(text)
+        except (ValueError, ShapeError):  # PasteError is a ValueError
+            pasted = None
+    elapsed = time.perf_counter() - start
+    assert elapsed < 2, f"{elapsed:.2f} s for {text[:200]!r} ({len(text)} characters)"
+    if pasted is not None:
+        assert isinstance(pasted.model, nn.Sequential) and on_meta(pasted.model)
+        assert all(name in pasted.lines for name, _ in pasted.model.named_children())
 
 
 @settings(max_examples=100, deadline=None)

@@ -12,6 +12,7 @@ import ast
 import keyword
 import os
 import re
+import warnings
 
 from .limits import MAX_BRACKET_DEPTH, MAX_CUTS, MAX_LINES, PasteError
 
@@ -276,7 +277,9 @@ def repair(src: str) -> tuple[str, str | None]:
 
 def _ast_parse(src: str) -> ast.Module:
     try:
-        return ast.parse(src)
+        with warnings.catch_warnings():  # "invalid escape sequence" in a paste is not ours to warn
+            warnings.simplefilter("ignore")
+            return ast.parse(src)
     except (RecursionError, MemoryError) as err:
         raise PasteError("the text is nested too deeply to read") from err
 

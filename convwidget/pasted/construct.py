@@ -6,7 +6,9 @@ import contextlib
 import inspect
 from typing import Any
 
+import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from .limits import MAX_REPEAT, PasteError
 
@@ -71,13 +73,28 @@ def repeats(cls: type[nn.Module], args: list, kwargs: dict[str, Any]) -> int:
 
 def cost(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int) -> int:
     """The work of building the layer, in layers: refuses a constructor loop over
-    MAX_REPEAT layers before anything is built. A Transformer layer holds about ten
-    modules, an RNN layer only weights."""
+    MAX_REPEAT layers before anything is built. A Transformer layer (ten modules, deep-copied)
+    costs as much as forty simple layers; an RNN layer holds only weights."""
     n = repeats(cls, args, kwargs)
     if n > MAX_REPEAT:
         raise PasteError(f"refused nn.{cls.__name__}(...): more than {MAX_REPEAT} layers ({n}); "
                          "parse builds at most that many per layer", line, fatal=True)
-    return 1 + n * (10 if "Transformer" in cls.__name__ else 1)
+    return 1 + n * (40 if "Transformer" in cls.__name__ else 1)
+
+
+class _SkipMetaNormal(TorchFunctionMode):
+    """Skips ``normal_`` on meta tensors while a layer is built: it changes nothing there (a
+    meta tensor has no values), yet torch's first meta ``normal_`` imports torch._dynamo,
+    4 to 7 seconds for the first pasted nn.Embedding or nn.MultiheadAttention."""
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (),
+                           kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") == "normal_":
+            tensor = args[0] if args else kwargs.get("tensor")
+            if isinstance(tensor, torch.Tensor) and tensor.is_meta:
+                return tensor
+        return func(*args, **kwargs)
 
 
 def build_layer(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int) -> nn.Module:
@@ -96,7 +113,8 @@ def build_layer(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: 
     if "device" in params or issubclass(cls, nn.RNNBase):
         kwargs = {**kwargs, "device": "meta"}
     try:
-        return cls(*args, **kwargs)
+        with _SkipMetaNormal():
+            return cls(*args, **kwargs)
     except Exception as err:  # torch's own refusal of the arguments
         shown = ", ".join([repr(a) for a in args]
                           + [f"{k}={v!r}" for k, v in kwargs.items() if k != "device"])

@@ -151,7 +151,7 @@ class Reader(Literals):
             # fatal: no use retrying a truncated paste at another cut
             raise PasteError(f"more than {MAX_LAYERS} layers; parse reads at most {MAX_LAYERS} "
                              "(counting each layer that num_layers repeats, a Transformer layer "
-                             "as ten, and each copy forward reuses)",
+                             "as forty, and each copy forward reuses)",
                              line, fatal=True)
 
     def children_from_keywords(self, node: ast.Call, depth: int) -> list[Item]:
