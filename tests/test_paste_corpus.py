@@ -10,12 +10,19 @@ count the first ``nn.Linear`` receives, and whether the pasted ``in_features`` i
 
 Two tests per paste:
 
-* the contract: ``trace(text, shape)`` gives the true answer, or refuses with a ``ValueError``
-  quoting the offending text, or (only in a paste without a forward) hedges its fix by saying
-  it assumes the layers run once each in the order written — never a confident wrong answer;
-* the goal: what issue 9 asks for this paste (the answer; for a forward-less paste, the answer
-  or a hedged one; for a name that decides the answer, a question naming it). Where today's
-  reader falls short, the case is a strict xfail naming the gap, so it flips when fixed.
+* the contract: ``trace(text, shape)`` gives the true answer (``linear_in_features`` and the
+  flatten row per sample, an ``nn.Linear`` fix exactly when the paste is wrong, and where the
+  paste folds the batch into the features a problem naming the batch with a per-sample flatten
+  as its fix), or refuses with a ``ValueError`` quoting the offending text, or hedges its fix
+  (a note saying it assumes the layers run once each in the order written) — never a confident
+  wrong answer;
+* the goal: what issue 9 asks for this paste (the answer; for a paste without a forward, the
+  answer or a hedged one; for a name that decides the answer, a refusal naming it). Where
+  today's reader falls short, the case is a strict xfail naming the gap, so it flips when fixed.
+
+Besides: ``parse(text, values={...})`` must answer what unknown names leave open (strict xfails
+until it exists), and the pastes that run as plain Python are run for real to check that their
+references in ``tests/pastes/reference.py`` mean what they say.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pastes import reference as ref
 from torch import nn
 
 import convwidget
+from convwidget.tracer import Problem
 
 PASTES = Path(__file__).parent / "pastes"
 
@@ -53,7 +61,8 @@ class Case:
     asks: str = ""  # for QUESTION: the unknown name the refusal must name
     values: tuple[tuple[str, Any], ...] = ()  # the unknown names' values, for parse(values=)
     gap: str = ""  # today's reader falls short of the goal: strict xfail with this reason
-    wrong: bool = False  # today's reader answers confidently and wrongly: the contract fails
+    wrong: str = ""  # how today's reader answers confidently and wrongly: the contract fails
+    merges_batch: bool = False  # the paste folds the batch into the features: say so, fix it
 
     @property
     def stem(self) -> str:
@@ -72,6 +81,10 @@ LOST_INDENT = "issue 9: code whose indentation was lost is refused, not re-inden
 DEVICE = "issue 9: .to(...), .cuda(), .float(), .double() are refused, not dropped with a note"
 SCRIPT = "issue 9: script lines around the model are refused, not ignored"
 UNKNOWN = "issue 9: an unknown name that cannot change the first Linear is refused, not answered"
+# how today's reader answers confidently and wrongly
+LEAK = "the batch leaks into the fix"
+OK1 = "ok at batch 1 for a flatten that merges the batch"
+ORDER = "a fix from the order written where forward reuses the pool"
 
 CIFAR = (2, 3, 32, 32)
 MNIST = (2, 1, 28, 28)
@@ -83,7 +96,8 @@ CASES = [
     Case("lenet_class_64px", (4, 3, 64, 64), "class; prose; view(x.size(0), -1); wrong"),
     Case("lenet_view_minus_one", CIFAR, "class; view(-1, 16*5*5); script line"),
     Case("mnist_view_320", MNIST, "class; F.max_pool2d; view(-1, 320)"),
-    Case("mnist_view_320@32", (2, 1, 32, 32), "view(-1, 320) folding the batch; wrong"),
+    Case("mnist_view_320@32", (2, 1, 32, 32), "view(-1, 320) folding the batch; wrong",
+         merges_batch=True),
     Case("num_classes_default", MNIST, "class(num_classes=10); reshape(out.size(0), -1)"),
     Case("keras_habit", CIFAR, "class; prose; nn.Flatten attribute; wrong"),
     Case("mel_1d_class", (2, 40, 101), "1-D mel net; constructor defaults"),
@@ -93,6 +107,14 @@ CASES = [
          gap=LOST_INDENT + " (methods pasted without their class line)"),
     Case("vgg_blocks", (1, 3, 64, 64), "VGG blocks; prose; bare fence; wrong"),
     Case("cifar_forum", (2, 3, 64, 64), "the forum CIFAR net; prose; fence; wrong"),
+    # the batch folded into the features
+    Case("flatten_batch_default", (4, 3, 32, 32), "torch.flatten(x): start_dim=0 at batch 4",
+         merges_batch=True, wrong=LEAK),
+    Case("flatten_batch_default@1", (1, 3, 32, 32), "torch.flatten(x) at batch 1",
+         merges_batch=True, wrong=OK1),
+    Case("reshape_minus_one", MNIST, "x.reshape(-1) at batch 2", merges_batch=True, wrong=LEAK),
+    Case("reshape_minus_one@1", (1, 1, 28, 28), "x.reshape(-1) at batch 1", merges_batch=True,
+         wrong=OK1),
     # lost or mixed indentation
     Case("lenet_flush_left", MNIST, "everything flush left; prose", gap=LOST_INDENT),
     Case("half_flush_left", CIFAR, "defs and forward flush left, __init__ indented", gap=LOST_INDENT),
@@ -120,7 +142,7 @@ CASES = [
     Case("cut_mid_sequential", MNIST, "nn.Sequential cut mid-line"),
     Case("cut_in_forward", AUDIO, "1-D audio class; forward cut mid-line"),
     Case("cut_mid_line", CIFAR, "class cut mid-line before its forward (pool reused)",
-         expect=ANSWER_OR_HEDGE, wrong=True),
+         expect=ANSWER_OR_HEDGE, wrong=ORDER),
     # prompts and console output
     Case("repl_prompts", (2, 3, 224, 224), ">>> and ... prompts; output lines",
          gap=f"{SCRIPT} (>>> model(torch.randn(...)).shape)"),
@@ -129,15 +151,16 @@ CASES = [
     Case("nested_forward", MNIST, "forward nested inside __init__",
          gap="issue 9: a forward nested by mistake inside __init__ is refused"),
     Case("script_lines", CIFAR, "model = CNN(); print; .cuda(); training loop"),
-    Case("unknown_helper", CIFAR, "swish() defined in the paste, called in forward", wrong=True),
+    Case("unknown_helper", CIFAR, "swish() defined in the paste, called in forward",
+         wrong="an unknown call in forward drops the forward"),
     Case("unknown_activation_elsewhere", MNIST, "mish() defined elsewhere, called in forward"),
     # no forward
     Case("init_only_pool_reused", CIFAR, "__init__ only, indented; pool reused",
-         expect=ANSWER_OR_HEDGE, wrong=True),
+         expect=ANSWER_OR_HEDGE, wrong=ORDER),
     Case("init_only_in_order", (2, 1, 32, 32), "__init__ only; layers in forward order",
          expect=ANSWER_OR_HEDGE),
     Case("print_model_pool_reused", CIFAR, "print(model) of a class; pool reused",
-         expect=ANSWER_OR_HEDGE, wrong=True),
+         expect=ANSWER_OR_HEDGE, wrong=ORDER),
     Case("print_model_sequential", MNIST, "print(model) of an nn.Sequential"),
     # plain layer lines
     Case("layer_lines", CIFAR, "prose; lines of nn.X(...) with comments"),
@@ -198,6 +221,7 @@ RIGHT, REFUSED, HEDGED = "right", "refused", "hedged"
 UNQUOTED, NO_ANSWER, WRONG = "refused without quoting the text", "no answer", "confident wrong"
 LINEAR_FIX = re.compile(r"nn\.Linear\((\d+),")
 QUOTED = re.compile(r"`([^`]+)`")
+BATCH_FIX = re.compile(r"flatten\(1\)|nn\.Flatten\(\)|start_dim=1|\.size\(0\), -1|\.shape\[0\], -1")
 
 
 def squash(text: str) -> str:
@@ -219,6 +243,11 @@ def hedged(notes: list[str]) -> bool:
     return any(re.search(r"assum", n) and re.search(r"\bonce\b", n) for n in notes)
 
 
+def names_the_batch(problem: Problem) -> bool:
+    """A sentence naming the batch, and a fix that flattens per sample."""
+    return "batch" in problem.message and bool(BATCH_FIX.search(problem.fix))
+
+
 def verdict(case: Case, source: str | nn.Module | None = None) -> tuple[str, str]:
     """(outcome, what trace said) for ``trace(case.text, case.shape)`` (or ``source``)."""
     text, want = case.text, truth(case)
@@ -234,12 +263,13 @@ def verdict(case: Case, source: str | nn.Module | None = None) -> tuple[str, str
         claims.add(report.linear_in_features[first.name])
     if not claims:
         return NO_ANSWER, said
-    flagged = first is not None and any(p.step == first.name for p in report.problems)
     flat = report.flatten_row
+    batch_kept = flat is not None and flat.output_shape is not None and len(flat.output_shape) > 1 \
+        and flat.output_shape[0] == case.shape[0]
     ok = (claims == {want.in_features}
-          and (not flagged if want.right else want.in_features in fixes)
-          and (flat is None or flat.output_shape is None
-               or math.prod(flat.output_shape[1:]) == want.in_features))
+          and (not fixes if want.right else want.in_features in fixes)
+          and (not batch_kept or math.prod(flat.output_shape[1:]) == want.in_features)
+          and (not case.merges_batch or any(names_the_batch(p) for p in report.problems)))
     if ok:
         return RIGHT, said
     return (HEDGED if hedged(report.notes) else WRONG), said
@@ -254,9 +284,8 @@ def goal_met(case: Case, outcome: str, said: str) -> bool:
 def params(kind: str) -> list:
     out = []
     for case in CASES:
-        reason = "issue 9: confident wrong answer" if case.wrong and kind == "contract" else ""
-        if kind == "goal" and (case.gap or case.wrong):
-            reason = case.gap or "issue 9: confident wrong answer"
+        wrong = f"issue 9: confident wrong answer ({case.wrong})" if case.wrong else ""
+        reason = (case.gap or wrong) if kind == "goal" else wrong
         marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
         out.append(pytest.param(case, id=case.name, marks=marks))
     return out

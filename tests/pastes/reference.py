@@ -456,3 +456,16 @@ def layer_lines() -> nn.Module:
         nn.Conv2d(64, 128, 3, 1, 1), r(), mp(2), nn.Flatten(),
         nn.Linear(128 * 4 * 4, 256), r(), nn.Linear(256, 10))
 
+
+
+# The batch folded into the features: the flatten is written as the per-sample flatten the
+# paste means (its own spelling fails, or works only at batch 1); the truth is per sample.
+
+
+def flatten_batch_default() -> nn.Module:
+    return TwoConvPool(3, 6, 16, 5, (16 * 5 * 5, 120), 10)  # torch.flatten(x): start_dim=0
+
+
+def reshape_minus_one() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(1, 8, 3), r(), mp(2), nn.Flatten(),  # x.reshape(-1)
+                         nn.Linear(8 * 13 * 13, 10))
