@@ -753,6 +753,8 @@ def test_torchscript_is_refused_with_a_sentence(build: Callable[[], nn.Module], 
     ((1, 3, 2**40, 2**40), r"1 × 3 × 1099511627776 × 1099511627776 = 3,626,777,458,843,887,524,118,528 el"),
     ((2**70,), r"1,180,591,620,717,411,303,424 along dim 0"),
     ((0, 3, 2**70), r"along dim 2"),
+    ((0, 3_036_988_439, 3_037_012_561), r"nonzero sizes 3036988439 × 3037012561 = "
+                                        r"9,223,372,036,854,782,279 \(its strides\)"),
 ])
 def test_huge_input_is_refused_before_anything_is_allocated(shape: tuple[int, ...], what: str) -> None:
     # PyTorch itself fails on such a meta tensor (a size overflow, or an int64 it cannot hold)

@@ -99,11 +99,16 @@ def check_shape(input_shape: Any) -> Shape:
 def _check_size(shape: Shape) -> None:
     """Refuse, before anything is allocated, a shape whose size PyTorch cannot represent."""
     big = next((i for i, n in enumerate(shape) if n > MAX_ELEMENTS), None)
-    count = math.prod(shape)
+    # PyTorch's strides multiply the sizes with a 0 counted as 1: an empty tensor overflows too
+    count = math.prod(max(n, 1) for n in shape)
     if big is None and count <= MAX_ELEMENTS:
         return
-    what = (f"{shape[big]:,} along dim {big}" if big is not None
-            else f"{' × '.join(map(str, shape))} = {count:,} elements")
+    if big is not None:
+        what = f"{shape[big]:,} along dim {big}"
+    elif 0 in shape:
+        what = f"nonzero sizes {' × '.join(str(n) for n in shape if n)} = {count:,} (its strides)"
+    else:
+        what = f"{' × '.join(map(str, shape))} = {count:,} elements"
     raise ValueError(f"input_shape {fmt_shape(shape)} has {what}, more than the 2**48 = "
                      f"{MAX_ELEMENTS:,} elements a trace takes (PyTorch's size arithmetic "
                      f"overflows beyond that, even on the meta device); use a smaller shape")
