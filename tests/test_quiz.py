@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections import Counter
 from collections.abc import Callable
 from fractions import Fraction
@@ -392,3 +393,41 @@ def test_session_counts_each_question_once_at_its_first_whole_number() -> None:
     assert quiz.score == "1 of 3 right" and len(quiz.history) == 5
     assert quiz.mistakes["dilation_ignored"] == 1 and quiz.mistakes["forgot_plus_one"] == 1
     assert quiz.summary().startswith("1 of 3 right; mistakes met: ")
+
+
+# ---------------------------------------------------------------------------- right in every sentence
+_ARITHMETIC = re.compile(r"([0-9+−·/()⌊⌋⌈⌉ ]+) = (-?\d+)\b")
+
+
+def equalities(text: str) -> list[tuple[str, int]]:
+    """Every ``<arithmetic> = <int>`` in a sentence whose left side is a whole expression."""
+    found = []
+    for m in _ARITHMETIC.finditer(text):
+        left = m.group(1).strip()
+        if not left or left[0] in "+−·/)⌋⌉" or left.count("(") != left.count(")"):
+            continue  # a fragment of a symbolic formula such as d·(k − 1) + 1
+        found.append((left, int(m.group(2))))
+    return found
+
+
+def evaluate(expr: str) -> Fraction:
+    code = re.sub(r"\d+", lambda m: f"F({m.group()})", expr)
+    for old, new in (("−", "-"), ("·", "*"), ("⌊", "fl_("), ("⌈", "ce_("), ("⌋", ")"), ("⌉", ")")):
+        code = code.replace(old, new)
+    value = eval(code, {"F": Fraction, "fl_": math.floor, "ce_": math.ceil})  # noqa: S307 - digits only
+    return Fraction(value)
+
+
+def test_every_number_in_the_feedback_is_right() -> None:
+    checked = 0
+    for q, right in CASES[::3]:
+        texts = [diagnose(q, right).message]
+        for m in MISCONCEPTIONS:
+            wrong = m.value(q)
+            if wrong is not None and wrong != right:
+                texts += [m.sentence(q), m.fix_term(q), diagnose(q, wrong).message]
+        for text in texts:
+            for expr, value in equalities(text):
+                assert evaluate(expr) == value, (q.layer, q.size, expr, value, text)
+                checked += 1
+    assert checked > 5000

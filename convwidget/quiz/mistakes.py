@@ -68,8 +68,8 @@ class Misconception:
     >>> q.answer, m.value(q)
     (12, 10)
     >>> print(m.sentence(q))
-    padding=2 goes on both ends: the windows slide over 10 + 2·2 = 14 cells, not 10 + 2 = 12, so
-        ⌊(10 + 2 − 3) / 1⌋ + 1 = 10 should be ⌊(10 + 2·2 − 3) / 1⌋ + 1 = 12.
+    padding=2 goes on both ends: the windows slide over 10 + 2·2 = 14 cells, not 10 + 2 = 12:
+        ⌊(10 + 2 − 3) / 1⌋ + 1 = 10, but ⌊(10 + 2·2 − 1·(3 − 1) − 1) / 1⌋ + 1 = 12.
     """
 
     name: str
@@ -185,8 +185,8 @@ def _padding_once_sentence(q: Question, v: int) -> str:
     n, p = q.size, q.padding
     if _conv_like(q):
         return (f"padding={p} goes on both ends: the windows slide over {n} + 2·{p} = {n + 2 * p} cells, not "
-                f"{n} + {p} = {n + p}, so {_web_text(q, f'{n} + {p}', _span(q))} = {v} should be "
-                f"{_web_text(q, _total(q), _span(q))} = {q.answer}.")
+                f"{n} + {p} = {n + p}: {_web_text(q, f'{n} + {p}', _span(q))} = {v}, but "
+                f"{q.derivation}.")
     return (f"padding={p} trims {p} cell{'s' if p != 1 else ''} from both ends of a transposed "
             f"convolution's output: − 2·{p}, not − {p}: {q.derivation}.")
 
@@ -203,8 +203,8 @@ def _padding_ignored_sentence(q: Question, v: int) -> str:
     n, p = q.size, q.padding
     if _conv_like(q):
         return (f"padding={p} adds {p} cell{'s' if p != 1 else ''} on each side: the windows slide over "
-                f"{n} + 2·{p} = {n + 2 * p} cells, not {n}, so {_web_text(q, str(n), _span(q))} = {v} "
-                f"should be {_web_text(q, _total(q), _span(q))} = {q.answer}.")
+                f"{n} + 2·{p} = {n + 2 * p} cells, not {n}: {_web_text(q, str(n), _span(q))} = {v}, but "
+                f"{q.derivation}.")
     return (f"padding={p} trims {p} cell{'s' if p != 1 else ''} from each end of a transposed "
             f"convolution's output (− 2·{p}); you left it out: {q.derivation}.")
 
@@ -284,8 +284,8 @@ def _floor_value(q: Question) -> int | None:
 
 
 def _floor_sentence(q: Question, v: int) -> str:
-    return (f"ceil_mode=True keeps a last, partial window that starts inside the input, so the division "
-            f"rounds up: {q.derivation}.")
+    return (f"ceil_mode=True keeps a last, partial window if it starts before the end of the input, so "
+            f"the division rounds up: {q.derivation}.")
 
 
 def _no_drop_value(q: Question) -> int | None:
@@ -297,8 +297,8 @@ def _no_drop_value(q: Question) -> int | None:
 def _no_drop_sentence(q: Question, v: int) -> str:
     start = (v - 1) * q.stride - q.padding
     return (f"ceil_mode=True rounds up to {v} windows, but the last would start at cell {start} of the "
-            f"input (counting from 0), after its last cell {q.size - 1}, in the right padding: PyTorch "
-            f"drops it, so {q.derivation}.")
+            f"input (counting from 0), after its last cell {q.size - 1}: PyTorch drops a window that "
+            f"starts past the input, so {q.derivation}.")
 
 
 def _same_value(q: Question) -> int:
