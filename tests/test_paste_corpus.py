@@ -62,6 +62,7 @@ class Case:
     values: tuple[tuple[str, Any], ...] = ()  # the unknown names' values, for parse(values=)
     gap: str = ""  # today's reader falls short of the goal: strict xfail with this reason
     wrong: str = ""  # how today's reader answers confidently and wrongly: the contract fails
+    unquoted: bool = False  # today's reader refuses without quoting the text: the contract fails
     merges_batch: bool = False  # the paste folds the batch into the features: say so, fix it
 
     @property
@@ -81,6 +82,8 @@ LOST_INDENT = "issue 9: code whose indentation was lost is refused, not re-inden
 DEVICE = "issue 9: .to(...), .cuda(), .float(), .double() are refused, not dropped with a note"
 SCRIPT = "issue 9: script lines around the model are refused, not ignored"
 UNKNOWN = "issue 9: an unknown name that cannot change the first Linear is refused, not answered"
+UNHEDGED = "issue 9: without a forward, a fix does not say it assumes the layers run once each"
+UNQUOTED_REASON = "issue 9: every refusal quotes the offending line and says what to do"
 # how today's reader answers confidently and wrongly
 LEAK = "the batch leaks into the fix"
 OK1 = "ok at batch 1 for a flatten that merges the batch"
@@ -161,6 +164,10 @@ CASES = [
          expect=ANSWER_OR_HEDGE),
     Case("print_model_pool_reused", CIFAR, "print(model) of a class; pool reused",
          expect=ANSWER_OR_HEDGE, wrong=ORDER),
+    Case("init_only_wrong", (16, 3, 120, 120), "__init__ body only, prose; wrong",
+         expect=ANSWER_OR_HEDGE, gap=UNHEDGED),
+    Case("print_model_wrong", (2, 1, 32, 32), ">>> print(model) of a class; wrong",
+         expect=ANSWER_OR_HEDGE, unquoted=True),
     Case("print_model_sequential", MNIST, "print(model) of an nn.Sequential"),
     # plain layer lines
     Case("layer_lines", CIFAR, "prose; lines of nn.X(...) with comments"),
@@ -278,13 +285,18 @@ def verdict(case: Case, source: str | nn.Module | None = None) -> tuple[str, str
 def goal_met(case: Case, outcome: str, said: str) -> bool:
     if case.expect == QUESTION:
         return outcome == REFUSED and case.asks in said
-    return outcome in ((RIGHT, HEDGED) if case.expect == ANSWER_OR_HEDGE else (RIGHT,))
+    if case.expect == ANSWER:
+        return outcome == RIGHT
+    # no forward in the paste: a right fix is hedged too, since it rests on the same guess
+    notes = [line for line in said.splitlines() if line.startswith("note: ")]
+    return outcome == HEDGED or (outcome == RIGHT and (truth(case).right or hedged(notes)))
 
 
 def params(kind: str) -> list:
     out = []
     for case in CASES:
         wrong = f"issue 9: confident wrong answer ({case.wrong})" if case.wrong else ""
+        wrong = wrong or (UNQUOTED_REASON if case.unquoted else "")
         reason = (case.gap or wrong) if kind == "goal" else wrong
         marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
         out.append(pytest.param(case, id=case.name, marks=marks))

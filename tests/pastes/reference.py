@@ -469,3 +469,19 @@ def flatten_batch_default() -> nn.Module:
 def reshape_minus_one() -> nn.Module:
     return nn.Sequential(nn.Conv2d(1, 8, 3), r(), mp(2), nn.Flatten(),  # x.reshape(-1)
                          nn.Linear(8 * 13 * 13, 10))
+
+
+def init_only_wrong() -> nn.Module:
+    # "the usual forward": each conv -> bn -> relu -> its own pool, once, in the order written
+    def stage(cin: int, cout: int) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, kernel_size=3, padding=1), nn.BatchNorm2d(cout), r(), mp(2)]
+
+    return nn.Sequential(*stage(3, 32), *stage(32, 64), *stage(64, 128), nn.Flatten(),
+                         nn.Dropout(0.5), nn.Linear(128 * 7 * 7, 512), r(), nn.Linear(512, 2))
+
+
+def print_model_wrong() -> nn.Module:
+    # the class's forward runs features, flattens, runs head
+    features = nn.Sequential(nn.Conv2d(1, 16, 3), r(), mp(2), nn.Conv2d(16, 32, 3), r(), mp(2))
+    head = nn.Sequential(nn.Dropout(0.5), nn.Linear(800, 64), r(), nn.Linear(64, 10))
+    return nn.Sequential(features, nn.Flatten(), head)
