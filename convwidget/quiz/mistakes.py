@@ -59,7 +59,10 @@ def _conv_like(q: Question) -> bool:
 
 @dataclass(frozen=True)
 class Misconception:
-    """A usual wrong formula: its name, title, a generic summary and the term that fixes it.
+    """A usual wrong formula: its name, a title, the formula in symbols and the term that fixes it.
+
+    :meth:`value`, :meth:`sentence` and :meth:`fix_term` give the same for one question, with
+    its numbers.
 
     >>> m = misconception("padding_once")
     >>> m.title, m.fix
@@ -74,7 +77,7 @@ class Misconception:
 
     name: str
     title: str
-    summary: str
+    formula: str
     fix: str
     _value: Callable[[Question], int | None] = field(repr=False, compare=False)
     _sentence: Callable[[Question, int], str] = field(repr=False, compare=False)
@@ -406,8 +409,8 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   "⌊…⌋ although ceil_mode=True", "⌈…⌉", _floor_value, _floor_sentence,
                   _const("⌈…⌉ (round up, ceil_mode=True)")),
     Misconception("ceil_mode_without_drop", "ceil_mode without the dropped window",
-                  "⌈(n + 2p − d·(k − 1) − 1) / s⌉ + 1, keeping a last window that starts in the right "
-                  "padding",
+                  "⌈(n + 2p − d·(k − 1) − 1) / s⌉ + 1, keeping a last window that starts past the "
+                  "input",
                   "− 1 when (out − 1)·s ≥ n + p", _no_drop_value, _no_drop_sentence,
                   lambda q: "− 1: the last window would start at (out − 1)·s ≥ n + p = "
                             f"{q.size + q.padding}"),
