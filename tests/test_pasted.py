@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from unittest import mock
 
 import models  # tests/models.py: reference models built from torch.nn
@@ -806,6 +807,37 @@ def test_load_model_refusals(spec: str, match: str) -> None:
 
 def test_parse_is_the_public_convwidget_parse() -> None:
     assert convwidget.parse is parse
+
+
+def test_load_model_reads_non_utf8_stdin_leniently(monkeypatch) -> None:
+    raw = LENET_LINES.encode() + b"# caf\xe9 \xff\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
+    assert [r for _, r in leaves(load_model("-"))] == LENET_LEAVES
+
+
+def test_load_model_refuses_a_directory_and_a_failing_constructor(tmp_path, monkeypatch) -> None:
+    with pytest.raises(ValueError, match=r"cannot read .*: Is a directory"):
+        load_model(str(tmp_path))
+    (tmp_path / "broken_net_for_convwidget.py").write_text(
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        raise RuntimeError('no GPU here')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match=r"building broken_net_for_convwidget:Net\(\) raised "
+                                         r"RuntimeError: no GPU here"):
+        load_model("broken_net_for_convwidget:Net")
+
+
+@pytest.mark.parametrize("code", [
+    "nn.LSTM(10, 20, dropout=0.5)", "nn.Transformer(d_model=8, nhead=2)",
+])
+def test_what_torch_warns_while_building_becomes_a_note(code: str) -> None:
+    with pytest.warns(UserWarning) as record:  # the oracle: torch warns for this code
+        eval(code, {"nn": nn})  # noqa: S307 - our own test text
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # parse itself warns nothing
+        pasted = read(code)
+    assert any(str(record[0].message) in n and n.startswith("torch warned about nn.")
+               for n in pasted.notes)
 
 
 def test_load_model_is_still_importable_from_pasted() -> None:

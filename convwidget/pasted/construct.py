@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import warnings
 from typing import Any
 
 import torch
@@ -66,9 +67,13 @@ def _named(cls: type[nn.Module], args: list, kwargs: dict[str, Any]) -> dict[str
 
 def repeats(cls: type[nn.Module], args: list, kwargs: dict[str, Any]) -> int:
     """How many layers the constructor builds in a loop: the sum of its ``*layers`` arguments
-    (num_layers, num_encoder_layers, ...), given by position or by keyword."""
-    loops = [v for k, v in _named(cls, args, kwargs).items() if "layers" in k]
-    return sum(v for v in loops if isinstance(v, int) and not isinstance(v, bool) and v > 0)
+    (num_layers, num_encoder_layers, ...), given by position, keyword or default, and one
+    per cutoff of nn.AdaptiveLogSoftmaxWithLoss."""
+    named = _named(cls, args, kwargs)
+    loops = [v for k, v in named.items() if "layers" in k]
+    cutoffs = named.get("cutoffs")
+    n = len(cutoffs) if isinstance(cutoffs, (list, tuple)) else 0
+    return n + sum(v for v in loops if isinstance(v, int) and not isinstance(v, bool) and v > 0)
 
 
 def cost(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int) -> int:
@@ -97,8 +102,10 @@ class _SkipMetaNormal(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def build_layer(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int) -> nn.Module:
-    """Construct a torch.nn layer on the meta device (no weight memory).
+def build_layer(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int,
+                notes: list[str] | None = None) -> nn.Module:
+    """Construct a torch.nn layer on the meta device (no weight memory). What torch warns
+    while building it becomes a note (warnings would point at this module, not the paste).
 
     >>> build_layer(nn.Linear, [100000, 100000], {}, 1).weight.device
     device(type='meta')
@@ -106,6 +113,10 @@ def build_layer(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: 
     Traceback (most recent call last):
     ...
     convwidget.pasted.PasteError: line 3: refused nn.LSTM(...): more than 200 layers (1000000000); ...
+    >>> notes = []
+    >>> _ = build_layer(nn.LSTM, [10, 20], {"dropout": 0.5}, 4, notes)
+    >>> print(notes[0])  # doctest: +ELLIPSIS
+    torch warned about nn.LSTM on line 4: dropout option adds dropout after all but last recurrent layer...
     """
     cost(cls, args, kwargs, line)
     sig = _signature(cls)
@@ -113,9 +124,14 @@ def build_layer(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: 
     if "device" in params or issubclass(cls, nn.RNNBase):
         kwargs = {**kwargs, "device": "meta"}
     try:
-        with _SkipMetaNormal():
-            return cls(*args, **kwargs)
+        with warnings.catch_warnings(record=True) as caught, _SkipMetaNormal():
+            warnings.simplefilter("always")
+            layer = cls(*args, **kwargs)
     except Exception as err:  # torch's own refusal of the arguments
         shown = ", ".join([repr(a) for a in args]
                           + [f"{k}={v!r}" for k, v in kwargs.items() if k != "device"])
         raise PasteError(f"torch refused nn.{cls.__name__}({shown}): {err}", line) from err
+    if notes is not None:
+        notes.extend(f"torch warned about nn.{cls.__name__} on line {line}: {w.message}"
+                     for w in caught)
+    return layer

@@ -183,7 +183,7 @@ class Forward:
         except PasteError as err:
             raise NotChain(f"an argument of {fname} is not a literal ({err})", node) from err
         self.r.count_layer(node.lineno)
-        return build_layer(cls, [], kwargs, node.lineno)
+        return build_layer(cls, [], kwargs, node.lineno, self.r.notes)
 
     def view(self, node: ast.Call, method: str, inner: ast.AST, data: str) -> nn.Module:
         args = list(node.args)

@@ -141,7 +141,7 @@ class Reader(Literals):
                 continue
             kwargs[k.arg] = self.literal(k.value, depth + 1)
         self.count_layer(node.lineno, cost(cls, args, kwargs, node.lineno))
-        return build_layer(cls, args, kwargs, node.lineno)
+        return build_layer(cls, args, kwargs, node.lineno, self.notes)
 
     def count_layer(self, line: int, layers: int = 1) -> None:
         """Bound the work: layers built (those a constructor builds in a loop too), copied
