@@ -310,11 +310,12 @@ class Geometry:
     def _window(self, out_cell: Cell, step: int | None) -> Window:
         per_dim = [d.taps(i) for d, i in zip(self.dims, out_cell, strict=True)]
         taps = tuple(itertools.product(*per_dim))
-        inputs = tuple(
-            tuple(c // d.stretch for d, c in zip(self.dims, tap, strict=True))  # input_index
-            for tap in taps
-            if all(d.role(c) == "input" for d, c in zip(self.dims, tap, strict=True))
-        )
+        # a tap is on the input exactly when each of its coordinates is: filter per dimension
+        # (k roles a dimension, not k**ndim), then combine; row-major order as ``taps``
+        inputs = tuple(itertools.product(*(
+            [c // d.stretch for c in coords if d.role(c) == "input"]  # input_index
+            for d, coords in zip(self.dims, per_dim, strict=True)
+        )))
         dropped = any(d.dropped is not None and i == d.dropped
                       for d, i in zip(self.dims, out_cell, strict=True))
         overhang = any(d.overhangs(i) for d, i in zip(self.dims, out_cell, strict=True))

@@ -242,3 +242,26 @@ def test_draws_into_a_given_figure():
     assert np.array_equal(live.to_rgba(), private.to_rgba())  # the same picture
     live.show_error("no")
     assert live.to_png()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(("kind", "size", "kw"), [
+    ("conv", (24, 24), dict(kernel_size=20, padding=3, stride=2)),  # 400 taps, on input and padding
+    ("conv_transpose", (3, 30), dict(kernel_size=(9, 40), stride=2, padding=(1, 40))),  # zeros, cropped
+    ("max_pool", (33, 33), dict(kernel_size=17, stride=8, padding=8, ceil_mode=True)),  # overhang
+])
+def test_big_windows_are_a_few_compound_paths_that_still_show_what_torch_reads(fig, kind, size, kw):
+    """Beyond 256 taps the squares are one path per colour (a 64×64 kernel drew 4,096 paths a
+    frame, 0.2 s): the cells read back must still be exactly the ones torch reads."""
+    g = layer_geometry(kind, size, **kw)
+    _, deps = torch_dependencies(kind, size, **kw)
+    fig.set_geometry(g, 0)
+    for step in range(0, g.n_steps, max(1, g.n_steps // 6)):
+        fig.show_step(step)
+        window = g.window(step)
+        assert len(window.taps) > 256 and len(fig.taps.get_paths()) <= 3
+        lit = fig.highlighted()
+        assert sorted(lit["taps"]) == sorted(window.taps)
+        read = {grid_to_input(g, t) for t in lit["taps"] if g.cell_role(t) == "input"}
+        assert read == deps[window.out_cell]
+        assert f"reads {len(window.taps)} taps: {len(window.inputs)} on input" in fig.caption
+        assert fig.to_png()

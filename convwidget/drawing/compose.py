@@ -25,7 +25,7 @@ from ..geometry import ROLES, Geometry, Window, combine_roles
 from .captions import input_title, legend_names, note, output_title
 from .raster import draw_grid, hatch, outline, paste, rgb, text_mask
 
-__all__ = ["PALETTE", "Composed", "Layout", "compose", "compose_error", "rows_cols", "window_2d"]
+__all__ = ["COMBINED", "PALETTE", "Composed", "Layout", "compose", "compose_error", "rows_cols", "window_2d"]
 
 #: Okabe–Ito based colours (readable with the common colour-vision deficiencies); roles are
 #: also told apart by hatching, outlines and line styles, not by colour alone.
@@ -49,8 +49,8 @@ PALETTE: dict[str, str] = {
 LABEL_MAX = 12  # cells a side up to which indices are written in cells
 MAX_CELL_PX = 44
 _HATCH = {"padding": PALETTE["hatch"], "output_padding": "#5f5f5f"}
-# role of a 2-D cell from the roles of its row and column
-_COMBINED = np.array([[ROLES.index(combine_roles((a, b))) for b in ROLES] for a in ROLES],
+#: role code (index in ROLES) of a 2-D cell from the role codes of its row and column
+COMBINED = np.array([[ROLES.index(combine_roles((a, b))) for b in ROLES] for a in ROLES],
                      dtype=np.intp)
 
 Labels = dict[str, list[tuple[tuple[int, int], str]]]
@@ -188,7 +188,7 @@ def compose(g: Geometry, pw: int, ph: int, dpi: float) -> Composed:
 def _draw_input(bg: np.ndarray, grids: _Grids) -> np.ndarray:
     """The input grid, its padded and real borders; returns each grid cell's role code."""
     rows, cols, px = grids.rows, grids.cols, grids.px
-    codes = _COMBINED[np.array([ROLES.index(r) for r in rows.roles])[:, None],
+    codes = COMBINED[np.array([ROLES.index(r) for r in rows.roles])[:, None],
                       np.array([ROLES.index(c) for c in cols.roles])[None, :]]
     table = np.stack([color(r) for r in ROLES])
     hatches = {ROLES.index(r): color(col) for r, col in _HATCH.items()}

@@ -39,10 +39,11 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import ConnectionPatch, Rectangle
+from matplotlib.path import Path
 
-from ..geometry import ROLES, Geometry, Window, combine_roles
+from ..geometry import ROLES, Geometry, Window
 from .captions import caption
-from .compose import PALETTE, Layout, color, compose, compose_error, rows_cols, window_2d
+from .compose import COMBINED, PALETTE, Layout, color, compose, compose_error, rows_cols, window_2d
 from .raster import encode_png, line_mask, paste
 
 __all__ = ["WindowFigure"]
@@ -173,10 +174,7 @@ class WindowFigure:
         self.window = window
         if g.ndim == 1:
             window = window_2d(window)
-        verts, faces, edges, counts = _tap_polygons(window, *rows_cols(g))
-        self.taps.set_verts(verts)
-        self.taps.set_facecolor(faces)
-        self.taps.set_edgecolor(edges)
+        counts = _set_taps(self.taps, window, *rows_cols(g))
         (r0, c0), (r1, c1) = window.taps[0], window.taps[-1]
         self.extent.set_bounds(c0 - 0.5, r0 - 0.5, c1 - c0 + 1, r1 - r0 + 1)
         # dashed: PyTorch drops the window; dotted: it reaches past the padded input
@@ -214,13 +212,16 @@ class WindowFigure:
         """Read back from the artists which cells are lit (for tests and checks).
 
         Returns a dict: ``taps`` (grid cells ``(row, col)`` covered by tap squares, in
-        drawing order), ``out_cell`` (the lit output cell) and ``extent`` (top-left and
-        bottom-right grid cells of the window outline). 1-D layers use row 0.
+        drawing order: row-major, by colour beyond 256 taps), ``out_cell`` (the lit output
+        cell) and ``extent`` (top-left and bottom-right grid cells of the window outline).
+        1-D layers use row 0.
         """
         taps = []
         for path in self.taps.get_paths():
-            cx, cy = np.asarray(path.vertices)[:4].mean(axis=0)
-            taps.append((int(round(cy)), int(round(cx))))
+            vertices = np.asarray(path.vertices)
+            for i in range(0, len(vertices), 5):  # squares: 4 corners and the closing point
+                cx, cy = vertices[i:i + 4].mean(axis=0)
+                taps.append((int(round(cy)), int(round(cx))))
         x, y = self.lit.get_xy()
         ex, ey = self.extent.get_xy()
         return {
@@ -374,23 +375,53 @@ _SOFT_TAP = to_rgba(PALETTE["tap"], 0.35)
 _EDGE = to_rgba(PALETTE["edge"])
 
 
-def _tap_polygons(window: Window, rows: Any, cols: Any) -> tuple[
-        list[list[tuple[float, float]]], list[Any], list[Any], dict[str, int]]:
-    """A square per tap, its face and edge colours by the cell's role, and taps per role.
+# face and edge colour of a tap square by the role code of its cell: taps outside the padded
+# input get only the window's dotted outline, taps on padding or inserted zeros a paler face
+_FACES = [_TAP if r == "input" else _CLEAR if r in ("overhang", "cropped") else _SOFT_TAP for r in ROLES]
+_EDGES = [_CLEAR if r in ("overhang", "cropped") else _EDGE for r in ROLES]
+_SEPARATE_TAPS = 256  # windows with more taps are drawn as one compound path per colour
+_SQUARE_CODES = np.array([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], np.uint8)
+# corners of the unit square around a cell centre, closed, as (x, y) = (column, row) offsets
+_CORNERS = np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5)])
 
-    Taps outside the padded input get only the window's dotted outline; taps on padding
-    or inserted zeros a paler face than taps on the input.
+
+def _tap_codes(taps: np.ndarray, rows: Any, cols: Any) -> np.ndarray:
+    """The role code of each tap's cell (roles looked up once per row and per column)."""
+    codes = []
+    for dim, coords in ((rows, taps[:, 0]), (cols, taps[:, 1])):
+        unique, inverse = np.unique(coords, return_inverse=True)
+        codes.append(np.array([ROLES.index(dim.role(int(c))) for c in unique], np.intp)[inverse])
+    return COMBINED[codes[0], codes[1]]
+
+
+def _set_taps(taps_artist: PolyCollection, window: Window, rows: Any, cols: Any) -> dict[str, int]:
+    """A square per tap on the collection, coloured by its cell's role; returns taps per role.
+
+    Up to :data:`_SEPARATE_TAPS` taps, one square a path, in row-major order; beyond, one
+    compound path per colour: Agg draws a path in one call, so a 64×64 kernel costs about
+    what a 3×3 one does.
     """
-    verts, faces, edges = [], [], []
-    counts = dict.fromkeys(ROLES, 0)
-    for r, c in window.taps:
-        role = combine_roles((rows.role(r), cols.role(c)))
-        counts[role] += 1
-        verts.append(_cell_box(r, c))
-        outside = role in ("overhang", "cropped")
-        faces.append(_TAP if role == "input" else _CLEAR if outside else _SOFT_TAP)
-        edges.append(_CLEAR if outside else _EDGE)
-    return verts, faces, edges, counts
+    taps = np.asarray(window.taps, dtype=np.int64).reshape(-1, 2)
+    codes = _tap_codes(taps, rows, cols)
+    counts = dict(zip(ROLES, np.bincount(codes, minlength=len(ROLES)).tolist(), strict=True))
+    if len(taps) <= _SEPARATE_TAPS:
+        taps_artist.set_verts([_cell_box(int(r), int(c)) for r, c in taps])
+        taps_artist.set_facecolor([_FACES[k] for k in codes])
+        taps_artist.set_edgecolor([_EDGES[k] for k in codes])
+        return counts
+    groups: dict[tuple[Any, Any], list[int]] = {}
+    for k in np.unique(codes).tolist():
+        groups.setdefault((_FACES[k], _EDGES[k]), []).append(k)
+    verts, path_codes = [], []
+    for ks in groups.values():
+        centres = taps[np.isin(codes, ks)][:, ::-1].astype(float)  # (x, y) = (column, row)
+        verts.append((centres[:, None, :] + _CORNERS[None, :, :]).reshape(-1, 2))
+        path_codes.append(np.tile(_SQUARE_CODES, len(centres)))
+    # one code array per path, as Matplotlib takes it (its stub says one flat sequence)
+    taps_artist.set_verts_and_codes(verts, path_codes)  # type: ignore[arg-type]
+    taps_artist.set_facecolor([face for face, _ in groups])
+    taps_artist.set_edgecolor([edge for _, edge in groups])
+    return counts
 
 
 def _cell_box(r: int, c: int) -> list[tuple[float, float]]:
