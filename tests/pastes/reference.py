@@ -18,6 +18,7 @@ from torch import nn
 
 CLASSES = ("plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CFG = SimpleNamespace(hidden=32, num_classes=7, dropout=0.2)
+r, mp = nn.ReLU, nn.MaxPool2d  # short names for the Sequentials below
 
 
 def swish(x: torch.Tensor) -> torch.Tensor:
@@ -157,7 +158,6 @@ class ThreeConvPool(nn.Module):
 
 def alexnet(flatten: nn.Module, adaptive: bool) -> nn.Module:
     """torchvision's AlexNet, with the pasted flatten and (alexnet_adaptive.txt) avgpool."""
-    r = nn.ReLU
     features = nn.Sequential(
         nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), r(), nn.MaxPool2d(3, 2),
         nn.Conv2d(64, 192, kernel_size=5, padding=2), r(), nn.MaxPool2d(3, 2),
@@ -187,7 +187,6 @@ def vgg_blocks() -> nn.Module:
 
 def cifar_forum() -> nn.Module:
     """cifar_forum.txt: the forum's CIFAR-10 CNN (three conv blocks, x.view(x.size(0), -1))."""
-    r = nn.ReLU
     conv = nn.Sequential(
         nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), r(inplace=True),
         nn.Conv2d(32, 64, 3, padding=1), r(inplace=True), nn.MaxPool2d(2, 2),
@@ -224,7 +223,6 @@ class AudioNet(nn.Module):
 
 def audio_1d_sequential() -> nn.Module:
     """audio_1d_sequential.txt: keyword spotting on 16 kHz audio."""
-    r = nn.ReLU
     return nn.Sequential(
         nn.Conv1d(1, 32, kernel_size=80, stride=4), nn.BatchNorm1d(32), r(), nn.MaxPool1d(4),
         nn.Conv1d(32, 32, kernel_size=3), nn.BatchNorm1d(32), r(), nn.MaxPool1d(4),
@@ -250,7 +248,6 @@ class SpeechCNN(nn.Module):
 
 def volume_3d() -> nn.Module:
     """volume_3d.txt: a 3-D CNN for 64^3 volumes."""
-    r = nn.ReLU
     return nn.Sequential(
         nn.Conv3d(1, 8, kernel_size=3, padding=1), r(), nn.MaxPool3d(2),
         nn.Conv3d(8, 16, kernel_size=3, padding=1), r(), nn.MaxPool3d(2),
@@ -261,8 +258,6 @@ def volume_3d() -> nn.Module:
 # --------------------------------------------------------------------------- one model a paste
 # Named after the paste's file. Nothing is typed from a hand computation: where a paste's
 # in_features is wrong, it is copied wrong, and the forward finds the truth.
-
-r, mp = nn.ReLU, nn.MaxPool2d
 
 
 def lenet_class() -> nn.Module:
