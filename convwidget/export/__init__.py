@@ -60,7 +60,7 @@ from .player import PngFrames, fit_player, player_ids
 __all__ = ["MAX_PIXELS", "MAX_TAPS", "ExportResult", "frame_steps", "text_progress", "to_gif", "to_html"]
 
 #: Kernel taps drawn over a whole export (frames × taps per window): about 5 s of drawing.
-MAX_TAPS = 100_000
+MAX_TAPS = 500_000
 #: Pixels in one frame (``figsize`` × ``dpi``²): 2,000 × 2,000.
 MAX_PIXELS = 4_000_000
 
