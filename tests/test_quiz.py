@@ -107,7 +107,7 @@ ANSWER = dict(CASES)
 def test_every_level_and_difficulty_is_proposed_and_small() -> None:
     seen = Counter((q.level, q.difficulty) for q in QUESTIONS)
     assert set(seen) == {(lv, d) for lv in LEVELS for d in range(DIFFICULTIES)}
-    assert all(q.size <= 40 and q.answer <= 48 for q in QUESTIONS)
+    assert all(q.size <= 40 and 2 <= q.answer <= 48 for q in QUESTIONS)
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -382,7 +382,7 @@ def test_session_counts_each_question_once_at_its_first_whole_number() -> None:
     assert QuizSession("dilation", seed=5).question == q
     right = torch_size(torch_layer(q), q.size)
     assert not quiz.answer("no idea").correct and quiz.score == "0 of 0 right"
-    assert quiz.answer(WEB["dilation_ignored"](q)).misconceptions[:1] == ("dilation_ignored",)
+    assert "dilation_ignored" in quiz.answer(WEB["dilation_ignored"](q)).misconceptions
     assert quiz.answer(right).correct and quiz.score == "0 of 1 right"
     q2 = quiz.next()
     assert (q2.level, q2.difficulty) == ("dilation", 0) and quiz.answer(q2.answer).correct
@@ -391,7 +391,9 @@ def test_session_counts_each_question_once_at_its_first_whole_number() -> None:
     assert (q4.level, q4.difficulty) == ("dilation", 1)
     quiz.answer(q4.answer - 1)
     assert quiz.score == "1 of 3 right" and len(quiz.history) == 5
-    assert quiz.mistakes["dilation_ignored"] == 1 and quiz.mistakes["forgot_plus_one"] == 1
+    # counted: the first whole-number answers to the first and the fourth question
+    assert quiz.mistakes == Counter(quiz.history[1].misconceptions + quiz.history[4].misconceptions)
+    assert quiz.mistakes["dilation_ignored"] >= 1 and quiz.mistakes["forgot_plus_one"] >= 1
     assert quiz.summary().startswith("1 of 3 right; mistakes met: ")
 
 

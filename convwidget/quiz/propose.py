@@ -30,8 +30,8 @@ _TRIES_DISTINCT = 30  # after this many draws, mistakes that agree with each oth
 _MAX_ANSWER = 48  # a learner works it out by hand
 
 
-def _n(rng: random.Random, difficulty: int, low: int = 4) -> int:
-    return rng.randint(low, (12, 24, 40)[difficulty])
+def _n(rng: random.Random, difficulty: int) -> int:
+    return rng.randint((4, 8, 12)[difficulty], (12, 24, 40)[difficulty])
 
 
 def _draw_plain(rng: random.Random, difficulty: int) -> Question:
@@ -51,7 +51,7 @@ def _draw_padding_stride(rng: random.Random, difficulty: int) -> Question:
 
 
 def _draw_dilation(rng: random.Random, difficulty: int) -> Question:
-    n = _n(rng, difficulty, low=8)
+    n = max(_n(rng, difficulty), 8)
     d = rng.randint(2, (2, 3, 4)[difficulty])
     k = rng.randint(2, (3, 4, 5)[difficulty])
     s = rng.randint(1, (1, 2, 2)[difficulty])
@@ -105,8 +105,8 @@ def _best_of(level: str, rng: random.Random, difficulty: int, want_drop: bool | 
             q = _DRAW[level](rng, difficulty)
         except ShapeError:
             continue  # a setting PyTorch refuses: draw again
-        if q.answer > _MAX_ANSWER:
-            continue
+        if not 2 <= q.answer <= _MAX_ANSWER:
+            continue  # one output cell is no question; fifty are no fun by hand
         # the questions this level wants: a dropped window or not, ceil_mode on when asked for
         fits = want_drop is None or (q.ceil_mode and _dropped(q) == want_drop)
         wrong, distinct = _score(q, names)
