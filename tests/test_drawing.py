@@ -265,3 +265,24 @@ def test_big_windows_are_a_few_compound_paths_that_still_show_what_torch_reads(f
         assert read == deps[window.out_cell]
         assert f"reads {len(window.taps)} taps: {len(window.inputs)} on input" in fig.caption
         assert fig.to_png()
+
+
+@pytest.mark.parametrize("kw", [
+    dict(input_size=(8, 8), kernel_size=3, padding=10**6),  # a 2,000,008-cell grid a side
+    dict(input_size=(4096, 4096), kernel_size=3),
+])
+def test_huge_grids_compose_only_what_fits_in_the_picture(fig, kw):
+    """Only the cells that reach into the picture are composed: padding=10**4 used to ask for
+    3 GB (a codes array of the whole grid) and end in a MemoryError."""
+    import tracemalloc
+
+    g = layer_geometry("conv", **kw)
+    tracemalloc.start()
+    try:
+        fig.set_geometry(g, 0)
+        png = fig.to_png()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6 and png.startswith(b"\x89PNG")
+    assert fig.highlighted()["out_cell"] == (0, 0)

@@ -188,11 +188,14 @@ def compose(g: Geometry, pw: int, ph: int, dpi: float) -> Composed:
 def _draw_input(bg: np.ndarray, grids: _Grids) -> np.ndarray:
     """The input grid, its padded and real borders; returns each grid cell's role code."""
     rows, cols, px = grids.rows, grids.cols, grids.px
-    codes = COMBINED[np.array([ROLES.index(r) for r in rows.roles])[:, None],
-                      np.array([ROLES.index(c) for c in cols.roles])[None, :]]
+    x, y = grids.lay.input_xy
+    ph, pw = bg.shape[:2]
+    # only the cells that fit in the picture: a padding of 10**4 would otherwise ask for a
+    # (20,008 × 20,008) array of codes, 3 GB, to draw 800 × 400 pixels
+    codes = COMBINED[_role_codes(rows, _visible(rows.grid_size, y, grids.lay.cell, ph))[:, None],
+                     _role_codes(cols, _visible(cols.grid_size, x, grids.lay.cell, pw))[None, :]]
     table = np.stack([color(r) for r in ROLES])
     hatches = {ROLES.index(r): color(col) for r, col in _HATCH.items()}
-    x, y = grids.lay.input_xy
     draw_grid(bg, y, x, codes, table, grids.lay.cell, hatches, color("grid"))
     pr, pc = rows.implicit_padding, cols.implicit_padding
     padded = grids.input_box(-max(pr[0], 0), -max(pc[0], 0), rows.input_stop + max(pr[1], 0),
@@ -204,11 +207,24 @@ def _draw_input(bg: np.ndarray, grids: _Grids) -> np.ndarray:
     return codes
 
 
+def _visible(n: int, start: int, cell: int, limit: int) -> int:
+    """How many of ``n`` cells of ``cell`` pixels, from pixel ``start``, reach into ``limit``."""
+    return max(0, min(n, -(-(limit - start) // cell)))
+
+
+def _role_codes(dim: Any, n: int) -> np.ndarray:
+    """The role codes of a dimension's first ``n`` grid cells."""
+    start = dim.grid_start
+    return np.array([ROLES.index(dim.role(c)) for c in range(start, start + n)], np.intp)
+
+
 def _draw_output(bg: np.ndarray, grids: _Grids, dropped: tuple[Window, ...]) -> None:
     """The output grid, with hatched ghost cells for the windows PyTorch drops."""
     rows, cols, cell = grids.rows, grids.cols, grids.lay.cell
     x, y = grids.lay.output_xy
-    out_codes = np.zeros((rows.n_windows, cols.n_windows), np.intp)
+    ph, pw = bg.shape[:2]
+    shown = (_visible(rows.n_windows, y, cell, ph), _visible(cols.n_windows, x, cell, pw))
+    out_codes = np.zeros(shown, np.intp)
     out_codes[rows.output:, :] = 1
     out_codes[:, cols.output:] = 1
     out_table = np.stack([color("output"), np.array([255, 255, 255], np.uint8)])
@@ -231,7 +247,7 @@ def _write_indices(bg: np.ndarray, grids: _Grids, codes: np.ndarray) -> Labels:
     labels: Labels = {"input": [], "output": []}
     if font_px < 6.5:
         return labels
-    if max(rows.grid_size, cols.grid_size) <= LABEL_MAX:
+    if max(rows.grid_size, cols.grid_size) <= LABEL_MAX and codes.shape == (rows.grid_size, cols.grid_size):
         in_x, in_y = grids.lay.input_xy
         for i, r in enumerate(range(rows.grid_start, rows.grid_stop)):
             for j, c in enumerate(range(cols.grid_start, cols.grid_stop)):
