@@ -103,6 +103,17 @@ HOSTILE = {
     "sum of 30000 ones": "nn.Linear(" + "+".join(["1"] * 30_000) + ", 2)",
     "2**10**10": "nn.Conv2d(3, 2**10**10, 3)",
     "__import__('os').system": "__import__('os').system('true')",
+    "LSTM num_layers=10**9 (kw)": "nn.LSTM(10, 20, num_layers=10**9)",
+    "40 default Transformers": "nn.Transformer(batch_first=True)\n" * 40,
+}
+
+# Accepted, but once slow (issue 10): a regex backtracked quadratically on leading blanks
+# (33 s and 35 s before), a class/def check ran across blank lines.
+BOUNDED = {
+    "199,000 spaces + ReLU": " " * 199_000 + "nn.ReLU()",
+    "50,000 tabs + ReLU": "\t" * 50_000 + "nn.ReLU()",
+    "9,999 blank lines + ReLU": "\n" * 9_999 + "nn.ReLU()",
+    "first nn.Embedding": "nn.Embedding(1000, 64)",
 }
 
 
@@ -152,7 +163,7 @@ def _hwm_kb() -> int:
 
 
 def child(model: str, method: str) -> None:
-    text, name = MODELS[model]
+    text, name = MODELS[model] if model in MODELS else (BOUNDED[model], "model")
     before = _hwm_kb()
     _build(text, name, method)
     print(json.dumps((_hwm_kb() - before) / 1024))  # kB -> MB
@@ -200,6 +211,12 @@ def main() -> None:
             raise AssertionError(f"{label} was accepted")
         _, med = timed(refuse, args.runs)
         print(f"{label:28} {med * 1e3:24.3f}")
+    print(f"\n{'once slow, accepted':28} {'cold ms':>9} {'median ms':>10} {'peak +MB':>9}")
+    for label, text in BOUNDED.items():
+        cold, med = timed(lambda t=text: parse(t), max(3, args.runs // 3))
+        mem = peak_mb(label, "parse")
+        mem_s = f"{mem:9.1f}" if mem is not None else f"{'?':>9}"
+        print(f"{label:28} {cold * 1e3:9.2f} {med * 1e3:10.2f} {mem_s}")
 
 
 if __name__ == "__main__":

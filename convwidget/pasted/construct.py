@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import sys
 import warnings
 from typing import Any
 
@@ -65,10 +66,28 @@ def _named(cls: type[nn.Module], args: list, kwargs: dict[str, Any]) -> dict[str
     return named
 
 
+def _loops(name: str) -> bool:
+    return "layers" in name or name == "cutoffs"
+
+
+_MAY_LOOP: dict[type, bool] = {}
+
+
+def _may_loop(cls: type[nn.Module]) -> bool:
+    """Whether a constructor has an argument that makes it loop (cached per class)."""
+    if cls not in _MAY_LOOP:
+        sig = _signature(cls)
+        _MAY_LOOP[cls] = issubclass(cls, nn.RNNBase) or sig is None or any(
+            _loops(p) for p in sig.parameters)
+    return _MAY_LOOP[cls]
+
+
 def repeats(cls: type[nn.Module], args: list, kwargs: dict[str, Any]) -> int:
     """How many layers the constructor builds in a loop: the sum of its ``*layers`` arguments
     (num_layers, num_encoder_layers, ...), given by position, keyword or default, and one
     per cutoff of nn.AdaptiveLogSoftmaxWithLoss."""
+    if not _may_loop(cls) and not any(_loops(k) for k in kwargs):
+        return 0
     named = _named(cls, args, kwargs)
     loops = [v for k, v in named.items() if "layers" in k]
     cutoffs = named.get("cutoffs")
@@ -88,18 +107,34 @@ def cost(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int) ->
 
 
 class _SkipMetaNormal(TorchFunctionMode):
-    """Skips ``normal_`` on meta tensors while a layer is built: it changes nothing there (a
-    meta tensor has no values), yet torch's first meta ``normal_`` imports torch._dynamo,
-    4 to 7 seconds for the first pasted nn.Embedding or nn.MultiheadAttention."""
+    """Skips ``normal_`` (and nn.init's ``*normal_``) on meta tensors while a layer is built:
+    it changes nothing there (a meta tensor has no values), yet torch's first meta
+    ``normal_`` imports torch._dynamo, 4 to 7 seconds for a first nn.Embedding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipped = False
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (),
                            kwargs: dict[str, Any] | None = None) -> Any:
         kwargs = kwargs or {}
-        if getattr(func, "__name__", "") == "normal_":
+        if getattr(func, "__name__", "").endswith("normal_"):
             tensor = args[0] if args else kwargs.get("tensor")
             if isinstance(tensor, torch.Tensor) and tensor.is_meta:
+                self.skipped = True
                 return tensor
         return func(*args, **kwargs)
+
+
+_NORMAL_FREE: set[type] = set()  # classes seen building without a meta normal_
+
+
+def _init_guard(cls: type[nn.Module]) -> Any:
+    """The mode, unless it cannot help: torch._dynamo is already imported, or the class
+    built once without a meta normal_ (the mode slows building by about half)."""
+    if cls in _NORMAL_FREE or "torch._dynamo" in sys.modules:
+        return contextlib.nullcontext()
+    return _SkipMetaNormal()
 
 
 def build_layer(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: int,
@@ -124,13 +159,15 @@ def build_layer(cls: type[nn.Module], args: list, kwargs: dict[str, Any], line: 
     if "device" in params or issubclass(cls, nn.RNNBase):
         kwargs = {**kwargs, "device": "meta"}
     try:
-        with warnings.catch_warnings(record=True) as caught, _SkipMetaNormal():
+        with warnings.catch_warnings(record=True) as caught, _init_guard(cls) as guard:
             warnings.simplefilter("always")
             layer = cls(*args, **kwargs)
     except Exception as err:  # torch's own refusal of the arguments
         shown = ", ".join([repr(a) for a in args]
                           + [f"{k}={v!r}" for k, v in kwargs.items() if k != "device"])
         raise PasteError(f"torch refused nn.{cls.__name__}({shown}): {err}", line) from err
+    if isinstance(guard, _SkipMetaNormal) and not guard.skipped:
+        _NORMAL_FREE.add(cls)
     if notes is not None:
         notes.extend(f"torch warned about nn.{cls.__name__} on line {line}: {w.message}"
                      for w in caught)
