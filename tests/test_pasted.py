@@ -585,6 +585,18 @@ def test_layer_loops_within_the_bound_build_what_torch_builds(code: str) -> None
     assert [p.shape for p in layer.parameters()] == [p.shape for p in real.parameters()]
 
 
+def test_a_first_embedding_is_built_without_loading_the_compiler() -> None:
+    # torch's first normal_ on a meta tensor imports torch._dynamo: 4-7 s in a fresh process
+    code = ("import sys, time\nfrom convwidget.pasted import parse\nstart = time.perf_counter()\n"
+            "model = parse('nn.Embedding(1000, 64, padding_idx=0)')\n"
+            "print(time.perf_counter() - start, 'torch._dynamo' in sys.modules, model[0])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    seconds, dynamo, layer = out.stdout.split(" ", 2)
+    assert (float(seconds) < 2, dynamo) == (True, "False"), out.stderr
+    assert layer.strip() == repr(nn.Embedding(1000, 64, padding_idx=0))
+
+
 LONG_BLANKS = {
     "199,000 spaces": " " * 199_000 + "nn.ReLU()",
     "50,000 tabs": "\t" * 50_000 + "nn.ReLU()",
