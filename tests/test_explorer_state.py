@@ -205,6 +205,15 @@ HOSTILE = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def warm_meta_device() -> None:
+    """torch's first meta-device conv imports sympy and torch.fx (~1.3 s, once per process)."""
+    from convwidget.spec import LayerSpec
+    from convwidget.torchlayers import run_layer
+
+    run_layer(LayerSpec.from_settings(kernel_size=3, in_channels=512, out_channels=512), (64, 64))
+
+
 def meta_shape(layer: nn.Module, n: int, channels: int = 1) -> tuple[int, ...]:
     return tuple(layer.to("meta")(torch.empty(1, channels, n, n, device="meta")).shape)
 
@@ -280,3 +289,47 @@ def test_messages_a_browser_can_send_leave_a_sentence_and_a_usable_widget(kind: 
     assert e.error_box.layout.display == "none"
     e.set(stride=1, dilation=1, input_size=6, in_channels=1, out_channels=1, groups=1)
     assert_consistent(e)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_random_changes_and_open_close_cycles_keep_memory_flat() -> None:
+    """A small version of a long classroom session: widgets and RSS reach a plateau."""
+    import random
+
+    rng = random.Random(8)
+    e = ConvExplorer(input_size=8)
+    choices = {"input_size": [1, 5, 8, 64, 300, 4096], "kernel_size": [1, 3, 5, 40, 1000],
+               "stride": [1, 2, 3, 100000], "padding": [0, 1, 2, 10**4], "dilation": [1, 2],
+               "kind": ["conv", "conv_transpose", "max_pool", "avg_pool"],
+               "in_channels": [1, 3, 256, 10**9], "groups": [1, 2, 3]}
+    for _ in range(150):
+        name = rng.choice(sorted(choices))
+        start = time.perf_counter()
+        e.set(**{name: rng.choice(choices[name])})
+        assert time.perf_counter() - start < 2.0, (name, e.settings)
+        assert "Internal error" not in e.error_box.value, e.error_box.value
+    e.set(input_size=8, kernel_size=3, stride=1, padding=0, dilation=1, in_channels=1, groups=1)
+    assert e.output_size is not None
+    e.close()
+    import gc
+
+    def cycles() -> None:
+        for i in range(30):
+            x = ConvExplorer(input_size=9, kernel_size=1 + i % 5)
+            x.stride.h.value = 2
+            x.close()
+        gc.collect()
+
+    cycles()  # the first round fills the caches that are meant to stay (fonts, layers, inputs)
+    widgets, rss = open_widgets(), rss_mb()
+    cycles()
+    assert open_widgets() == widgets
+    assert rss_mb() - rss < 15  # a plateau: the second round keeps nothing

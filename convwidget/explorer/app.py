@@ -67,6 +67,7 @@ class ConvExplorer(W.VBox):
         self.state = ExplorerState(**settings)  # validated first: a bad setting builds nothing
         self.live = bool(ipympl_active() if live is None else live)
         self._error_text: str | None = None
+        self._moving_player = False
         self._shown: tuple[Results | None, int] = (None, -1)
         self.error_box = _style(W.HTML(layout=W.Layout(display="none")), "cw-error")
         self.picture_panel = Picture(self.live, on_error=self._show_error)
@@ -195,8 +196,11 @@ class ConvExplorer(W.VBox):
         if first or (t is not None and t.values is not None):
             lit = geometry.out_cell(step) if geometry is not None else None
             self.torch_panel.value = panels.torch_html(results, lit)
-        with self.setting_controls.quietly():
+        self._moving_player = True  # the player follows the state: its changes are not sent back
+        try:
             self.player.show(geometry, step)
+        finally:
+            self._moving_player = False
         self.step_label.value = panels.step_html(results, step)
         if geometry is None:
             self.picture_panel.show_problem(results.problem or "PyTorch refuses this setting")
@@ -213,7 +217,7 @@ class ConvExplorer(W.VBox):
             self._show_step(results, change["new"])
 
     def _on_step_slider(self, change: dict[str, Any]) -> None:
-        if self.setting_controls._quiet:
+        if self._moving_player:
             return
         self.picture_panel.cancel()
         with self._guard():
@@ -224,7 +228,7 @@ class ConvExplorer(W.VBox):
 
     def _on_cell(self, change: dict[str, Any]) -> None:
         geometry = self.state.geometry
-        if self.setting_controls._quiet or geometry is None:
+        if self._moving_player or geometry is None:
             return
         oh, ow = geometry.output_size
         row = min(max(self.row.value, 0), oh - 1)  # a browser may send a value past the range

@@ -234,8 +234,10 @@ class Picture:
             self._handle = None
 
     def close(self) -> None:
+        """Release the frames, the figure and the picture's widgets."""
         self.cancel()
         self.clear_cache()
+        self._figure.close()
         for widget in self.widgets:
             for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
                 if isinstance(part, W.Widget):
