@@ -73,6 +73,8 @@ class Misconception:
     >>> print(m.sentence(q))
     padding=2 goes on both ends: the windows slide over 10 + 2·2 = 14 cells, not 10 + 2 = 12:
         ⌊(10 + 2 − 3) / 1⌋ + 1 = 10, but ⌊(10 + 2·2 − 1·(3 − 1) − 1) / 1⌋ + 1 = 12.
+    >>> m.fix_term(q)
+    '+ 2·p = + 4'
     """
 
     name: str
