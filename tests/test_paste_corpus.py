@@ -30,7 +30,8 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -235,11 +236,15 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
+PROMPT = re.compile(r"(?m)^(>>> ?|\.\.\. ?|In \[\d*\]: ?| +\.\.\.: ?)")
+
+
 def quotes_the_text(message: str, text: str) -> bool:
-    """The message quotes (between backticks, maybe shortened with ...) a piece of the paste."""
-    pasted = squash(text)
+    """The message quotes (between backticks, maybe shortened with ...) a piece of the paste,
+    whose ``>>>``/``...``/``In [3]:`` prompts the quote may leave out."""
+    pasted = squash(PROMPT.sub("", text))
     for piece in QUOTED.findall(message):
-        piece = squash(piece).removesuffix("...").strip()
+        piece = squash(PROMPT.sub("", piece)).removesuffix("...").strip()
         if len(piece) >= 3 and piece in pasted:
             return True
     return False
@@ -346,7 +351,7 @@ def test_values_for_the_unknown_names_give_the_answer(case: Case) -> None:
 # pastes/reference.py does.
 RUNNABLE = {
     "lenet_class": "Net()", "lenet_view_minus_one": "net", "mnist_view_320": "Net()",
-    "num_classes_default": "MyNet()", "alexnet_like": "AlexNet()", "vgg_blocks": "VGGish()",
+    "num_classes_default": "MyNet()", "alexnet_like": "AlexNet()",
     "cifar_forum": "CNN()", "len_classes": "SimpleCNN()",
     "unknown_helper": "SwishNet()", "sequential_to_device": "model", "sequential_double": "model",
 }
@@ -364,3 +369,55 @@ def run_paste(text: str, build: str) -> nn.Module:
 def test_a_runnable_paste_run_for_real_agrees_with_its_reference(stem: str) -> None:
     case = next(c for c in CASES if c.name == stem)
     assert first_linear_input(run_paste(case.text, RUNNABLE[stem]), case.shape) == truth(case)
+
+
+# --------------------------------------------------------------------------- equivalent pastes
+# The same code pasted another way must get the same verdict, right or not: a table of
+# equivalent cases over the pastes that are bare code (no prose, prompts or fence of their own,
+# and an indentation that means what it says).
+
+
+def _prompted(first: str, rest: str) -> Callable[[str], str]:
+    def add(text: str) -> str:
+        lines = text.rstrip("\n").split("\n")
+        return "\n".join([first + lines[0]] + [rest + line for line in lines[1:]]) + "\n"
+
+    return add
+
+
+RESTYLED: dict[str, Callable[[str], str]] = {
+    "prose and fence": lambda s: f"Here is my model:\n\n```python\n{s.rstrip()}\n```\n\nAny idea why?\n",
+    "repl": _prompted(">>> ", "... "),
+    "jupyter": _prompted("In [7]: ", "   ...: "),
+    "crlf and trailing spaces": lambda s: s.replace("\n", "  \r\n"),
+    "tabs": lambda s: re.sub(r"(?m)^(?:    )+", lambda m: "\t" * (len(m.group(0)) // 4), s),
+    "indented": lambda s: "".join(f"    {line}" if line.strip() else line for line in s.splitlines(True)),
+}
+BARE = ["lenet_view_minus_one", "mnist_view_320@32", "num_classes_default", "reshape_minus_one",
+        "sequential_to_device", "sequential_double", "len_classes", "cfg_hidden_channels",
+        "cut_mid_sequential", "cut_mid_line", "nested_forward", "script_lines", "unknown_helper",
+        "print_model_sequential"]
+
+
+@dataclass(frozen=True)
+class Restyled(Case):
+    """A case whose text is another case's, pasted in another style."""
+
+    style: str = ""
+
+    @property
+    def text(self) -> str:
+        return RESTYLED[self.style](super().text)
+
+
+@pytest.mark.parametrize("name", BARE)
+@pytest.mark.parametrize("style", list(RESTYLED))
+def test_the_same_code_pasted_another_way_gets_the_same_verdict(name: str, style: str) -> None:
+    case = next(c for c in CASES if c.name == name)
+    restyled = Restyled(**{f.name: getattr(case, f.name) for f in fields(case)}, style=style)
+    assert verdict(restyled)[0] == outcome_of(case)
+
+
+@functools.cache
+def outcome_of(case: Case) -> str:
+    return verdict(case)[0]
