@@ -4,6 +4,7 @@ and no global Matplotlib state is touched."""
 from __future__ import annotations
 
 import copy
+import math
 import subprocess
 import sys
 
@@ -244,16 +245,21 @@ def test_draws_into_a_given_figure():
     assert live.to_png()[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize(("kind", "size", "kw"), [
-    ("conv", (24, 24), dict(kernel_size=20, padding=3, stride=2)),  # 400 taps, on input and padding
-    ("conv_transpose", (3, 30), dict(kernel_size=(9, 40), stride=2, padding=(1, 40))),  # zeros, cropped
-    ("max_pool", (33, 33), dict(kernel_size=17, stride=8, padding=8, ceil_mode=True)),  # overhang
+@pytest.mark.parametrize(("kind", "size", "kw", "figsize"), [
+    ("conv", (24, 24), dict(kernel_size=20, padding=3, stride=2), (8, 4)),  # input and padding
+    ("conv_transpose", (3, 30), dict(kernel_size=(9, 40), stride=2, padding=(1, 40)), (8, 4)),  # cropped
+    ("max_pool", (33, 33), dict(kernel_size=17, stride=8, padding=8, ceil_mode=True), (8, 4)),  # overhang
+    # cells under 8 pixels: rectangles, one per run of same-role cells
+    ("conv", (40, 40), dict(kernel_size=17, padding=3, stride=3), (4, 2)),
+    ("conv", (30, 30), dict(kernel_size=17, padding=5, dilation=2, stride=4), (4, 2)),  # holes: squares
+    ("max_pool", (33, 33), dict(kernel_size=17, stride=8, padding=8, ceil_mode=True), (4, 2)),
 ])
-def test_big_windows_are_a_few_compound_paths_that_still_show_what_torch_reads(fig, kind, size, kw):
+def test_big_windows_are_a_few_compound_paths_that_still_show_what_torch_reads(kind, size, kw, figsize):
     """Beyond 256 taps the squares are one path per colour (a 64×64 kernel drew 4,096 paths a
     frame, 0.2 s): the cells read back must still be exactly the ones torch reads."""
     g = layer_geometry(kind, size, **kw)
     _, deps = torch_dependencies(kind, size, **kw)
+    fig = WindowFigure(figsize=figsize)
     fig.set_geometry(g, 0)
     for step in range(0, g.n_steps, max(1, g.n_steps // 6)):
         fig.show_step(step)
@@ -286,3 +292,16 @@ def test_huge_grids_compose_only_what_fits_in_the_picture(fig, kw):
         tracemalloc.stop()
     assert peak < 50e6 and png.startswith(b"\x89PNG")
     assert fig.highlighted()["out_cell"] == (0, 0)
+
+
+def test_a_window_of_more_than_65536_taps_is_refused_with_a_sentence():
+    from convwidget.drawing import MAX_WINDOW_TAPS
+
+    g = layer_geometry("conv", (300, 300), kernel_size=257)  # 66,049 taps: 1.5 µs each in the geometry alone
+    assert math.prod(g.kernel_size) > MAX_WINDOW_TAPS
+    fig = WindowFigure(g)
+    assert fig.error == ("the window has 66,049 kernel taps (kernel 257×257); the picture draws at most "
+                         "65,536 (256×256): use a smaller kernel, or convwidget.explain for the sizes alone")
+    assert fig.n_steps == 0 and fig.to_png().startswith(b"\x89PNG")
+    fig.set_geometry(layer_geometry("conv", (300, 300), kernel_size=256))  # the largest drawn
+    assert fig.error is None and len(fig.highlighted()["taps"]) == 256 * 256

@@ -230,3 +230,12 @@ def test_frames_are_capped_in_pixels_and_the_note_says_so(tmp_path, monkeypatch)
                            "drawn at dpi=79 instead of 100: figsize=(8.0, 4.0) at that dpi would be "
                            "320,000 pixels a frame (the limit is MAX_PIXELS=200,000)")
     assert "MAX_PIXELS=200,000" in to_html(layer_geometry(**CONV), max_frames=2).note
+
+
+def test_a_window_too_big_to_draw_is_refused_before_anything_is_written(tmp_path):
+    g = layer_geometry("conv", (300, 300), kernel_size=300)
+    with pytest.raises(ValueError, match=r"nothing to animate: the window has 90,000 kernel taps"):
+        to_gif(g, tmp_path / "big.gif")
+    with pytest.raises(ValueError, match=r"the picture draws at most 65,536"):
+        to_html(g)
+    assert list(tmp_path.iterdir()) == []

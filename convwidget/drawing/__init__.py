@@ -20,6 +20,6 @@ Rooms, from the pixels up:
 from __future__ import annotations
 
 from .compose import PALETTE
-from .figure import WindowFigure
+from .figure import MAX_WINDOW_TAPS, WindowFigure, window_too_big
 
-__all__ = ["PALETTE", "WindowFigure"]
+__all__ = ["MAX_WINDOW_TAPS", "PALETTE", "WindowFigure", "window_too_big"]

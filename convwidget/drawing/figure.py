@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Any, cast
 
 import numpy as np
@@ -41,14 +42,35 @@ from matplotlib.figure import Figure
 from matplotlib.patches import ConnectionPatch, Rectangle
 from matplotlib.path import Path
 
+from ..formatting import format_shape
 from ..geometry import ROLES, Geometry, Window
 from .captions import caption
 from .compose import COMBINED, PALETTE, Layout, color, compose, compose_error, rows_cols, window_2d
 from .raster import encode_png, line_mask, paste
 
-__all__ = ["WindowFigure"]
+__all__ = ["MAX_WINDOW_TAPS", "WindowFigure", "window_too_big"]
 
 _CLEAR = (0.0, 0.0, 0.0, 0.0)
+
+#: The most kernel taps one window may have to be drawn (a 256 × 256 kernel): a step costs
+#: about 1.5 µs a tap in the geometry alone, and at one pixel a cell nobody sees the taps.
+MAX_WINDOW_TAPS = 65_536
+
+
+def window_too_big(g: Geometry) -> str | None:
+    """Why the picture cannot show ``g`` (too many taps a window), or None.
+
+    >>> from convwidget.geometry import layer_geometry
+    >>> window_too_big(layer_geometry("conv", (2048, 2048), kernel_size=1000))
+    'the window has 1,000,000 kernel taps (kernel 1000×1000); the picture draws at most 65,536 (256×256):
+        use a smaller kernel, or convwidget.explain for the sizes alone'
+    """
+    taps = math.prod(g.kernel_size)
+    if taps <= MAX_WINDOW_TAPS:
+        return None
+    return (f"the window has {taps:,} kernel taps (kernel {format_shape(g.kernel_size, 'compact')}); the "
+            f"picture draws at most {MAX_WINDOW_TAPS:,} (256×256): use a smaller kernel, or "
+            "convwidget.explain for the sizes alone")
 
 
 class WindowFigure:
@@ -150,6 +172,10 @@ class WindowFigure:
         """Draw a new layer setting, reusing every artist; shows ``step`` (default: the
         current step, clamped to the new output)."""
         self.geometry = geometry
+        refusal = window_too_big(geometry)
+        if refusal is not None:
+            self.show_error(refusal)
+            return
         self.error = None
         for a in self._moving:
             a.set_visible(True)
@@ -174,7 +200,8 @@ class WindowFigure:
         self.window = window
         if g.ndim == 1:
             window = window_2d(window)
-        counts = _set_taps(self.taps, window, *rows_cols(g))
+        thin = self._layout is not None and self._layout.cell < self._px(8)
+        counts = _set_taps(self.taps, window, *rows_cols(g), thin)
         (r0, c0), (r1, c1) = window.taps[0], window.taps[-1]
         self.extent.set_bounds(c0 - 0.5, r0 - 0.5, c1 - c0 + 1, r1 - r0 + 1)
         # dashed: PyTorch drops the window; dotted: it reaches past the padded input
@@ -219,9 +246,10 @@ class WindowFigure:
         taps = []
         for path in self.taps.get_paths():
             vertices = np.asarray(path.vertices)
-            for i in range(0, len(vertices), 5):  # squares: 4 corners and the closing point
-                cx, cy = vertices[i:i + 4].mean(axis=0)
-                taps.append((int(round(cy)), int(round(cx))))
+            for i in range(0, len(vertices), 5):  # rectangles: 4 corners and the closing point
+                (x0, y0), (x1, y1) = vertices[i:i + 4].min(axis=0), vertices[i:i + 4].max(axis=0)
+                taps += [(r, c) for r in range(int(round(y0 + 0.5)), int(round(y1 + 0.5)))
+                         for c in range(int(round(x0 + 0.5)), int(round(x1 + 0.5)))]
         x, y = self.lit.get_xy()
         ex, ey = self.extent.get_xy()
         return {
@@ -381,47 +409,78 @@ _FACES = [_TAP if r == "input" else _CLEAR if r in ("overhang", "cropped") else 
 _EDGES = [_CLEAR if r in ("overhang", "cropped") else _EDGE for r in ROLES]
 _SEPARATE_TAPS = 256  # windows with more taps are drawn as one compound path per colour
 _SQUARE_CODES = np.array([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], np.uint8)
-# corners of the unit square around a cell centre, closed, as (x, y) = (column, row) offsets
-_CORNERS = np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5)])
 
 
-def _tap_codes(taps: np.ndarray, rows: Any, cols: Any) -> np.ndarray:
-    """The role code of each tap's cell (roles looked up once per row and per column)."""
-    codes = []
-    for dim, coords in ((rows, taps[:, 0]), (cols, taps[:, 1])):
-        unique, inverse = np.unique(coords, return_inverse=True)
-        codes.append(np.array([ROLES.index(dim.role(int(c))) for c in unique], np.intp)[inverse])
-    return COMBINED[codes[0], codes[1]]
+def _axis_taps(window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """The window's row and column coordinates: its taps are their row-major product."""
+    taps = window.taps
+    first_row = taps[0][0]
+    n_cols = next((i for i, t in enumerate(taps) if t[0] != first_row), len(taps))
+    return (np.array([t[0] for t in taps[::n_cols]], np.int64),
+            np.array([t[1] for t in taps[:n_cols]], np.int64))
 
 
-def _set_taps(taps_artist: PolyCollection, window: Window, rows: Any, cols: Any) -> dict[str, int]:
+def _role_codes(dim: Any, coords: np.ndarray) -> np.ndarray:
+    return np.array([ROLES.index(dim.role(int(c))) for c in coords], np.intp)
+
+
+def _runs(coords: np.ndarray, codes: np.ndarray) -> list[tuple[int, int, int]]:
+    """Maximal runs of neighbouring coordinates with one role: (first, last, role code)."""
+    breaks = np.flatnonzero((np.diff(coords) != 1) | (np.diff(codes) != 0)) + 1
+    starts, stops = np.concatenate(([0], breaks)), np.concatenate((breaks, [len(coords)])) - 1
+    return [(int(coords[a]), int(coords[b]), int(codes[a]))
+            for a, b in zip(starts, stops, strict=True)]
+
+
+def _set_taps(taps_artist: PolyCollection, window: Window, rows: Any, cols: Any,
+              thin: bool) -> dict[str, int]:
     """A square per tap on the collection, coloured by its cell's role; returns taps per role.
 
-    Up to :data:`_SEPARATE_TAPS` taps, one square a path, in row-major order; beyond, one
-    compound path per colour: Agg draws a path in one call, so a 64×64 kernel costs about
-    what a 3×3 one does.
+    Up to :data:`_SEPARATE_TAPS` taps, one square a path, in row-major order. Beyond, one
+    compound path per colour (Agg draws a path in one call: a 64×64 kernel costs about what
+    a 3×3 one does), of squares, or when cells are ``thin`` (under 8 pixels, where a tap's
+    own edges cannot be told apart) of rectangles, one per run of same-role cells.
     """
-    taps = np.asarray(window.taps, dtype=np.int64).reshape(-1, 2)
-    codes = _tap_codes(taps, rows, cols)
-    counts = dict(zip(ROLES, np.bincount(codes, minlength=len(ROLES)).tolist(), strict=True))
-    if len(taps) <= _SEPARATE_TAPS:
-        taps_artist.set_verts([_cell_box(int(r), int(c)) for r, c in taps])
-        taps_artist.set_facecolor([_FACES[k] for k in codes])
-        taps_artist.set_edgecolor([_EDGES[k] for k in codes])
+    row_coords, col_coords = _axis_taps(window)
+    row_codes, col_codes = _role_codes(rows, row_coords), _role_codes(cols, col_coords)
+    codes = COMBINED[row_codes[:, None], col_codes[None, :]]
+    counts = dict(zip(ROLES, np.bincount(codes.ravel(), minlength=len(ROLES)).tolist(), strict=True))
+    if codes.size <= _SEPARATE_TAPS:
+        taps_artist.set_verts([_cell_box(r, c) for r, c in window.taps])
+        taps_artist.set_facecolor([_FACES[k] for k in codes.ravel()])
+        taps_artist.set_edgecolor([_EDGES[k] for k in codes.ravel()])
         return counts
-    groups: dict[tuple[Any, Any], list[int]] = {}
-    for k in np.unique(codes).tolist():
-        groups.setdefault((_FACES[k], _EDGES[k]), []).append(k)
+    if thin:
+        boxes = [((c0, r0), (c1, r1), int(COMBINED[rk, ck]))
+                 for r0, r1, rk in _runs(row_coords, row_codes)
+                 for c0, c1, ck in _runs(col_coords, col_codes)]
+    else:
+        rr, cc = np.broadcast_arrays(row_coords[:, None], col_coords[None, :])
+        boxes = [((c, r), (c, r), k) for r, c, k in zip(rr.ravel().tolist(), cc.ravel().tolist(),
+                                                          codes.ravel().tolist(), strict=True)]
+    _set_compound(taps_artist, boxes)
+    return counts
+
+
+_Box = tuple[tuple[int, int], tuple[int, int], int]  # first (x, y) cell, last (x, y) cell, role code
+
+
+def _set_compound(taps_artist: PolyCollection, boxes: list[_Box]) -> None:
+    """One compound path per (face, edge) colour, of the cell rectangles (x0, y0)-(x1, y1)."""
+    groups: dict[tuple[Any, Any], list[tuple[tuple[int, int], tuple[int, int]]]] = {}
+    for first, last, k in boxes:
+        groups.setdefault((_FACES[k], _EDGES[k]), []).append((first, last))
     verts, path_codes = [], []
-    for ks in groups.values():
-        centres = taps[np.isin(codes, ks)][:, ::-1].astype(float)  # (x, y) = (column, row)
-        verts.append((centres[:, None, :] + _CORNERS[None, :, :]).reshape(-1, 2))
-        path_codes.append(np.tile(_SQUARE_CODES, len(centres)))
+    for rects in groups.values():
+        corners = np.array(rects, float)  # (n, 2 corners, (x, y))
+        lo, hi = corners[:, 0, :] - 0.5, corners[:, 1, :] + 0.5
+        closed = [lo, np.stack([hi[:, 0], lo[:, 1]], 1), hi, np.stack([lo[:, 0], hi[:, 1]], 1), lo]
+        verts.append(np.stack(closed, 1).reshape(-1, 2))
+        path_codes.append(np.tile(_SQUARE_CODES, len(rects)))
     # one code array per path, as Matplotlib takes it (its stub says one flat sequence)
     taps_artist.set_verts_and_codes(verts, path_codes)  # type: ignore[arg-type]
     taps_artist.set_facecolor([face for face, _ in groups])
     taps_artist.set_edgecolor([edge for _, edge in groups])
-    return counts
 
 
 def _cell_box(r: int, c: int) -> list[tuple[float, float]]:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..drawing import WindowFigure
+from ..drawing import WindowFigure, window_too_big
 from ..geometry import Geometry, Window
 
 __all__ = ["Plan", "Source", "check_source", "figure_for", "frame_steps", "palette_image", "render_frames",
@@ -80,6 +80,9 @@ def check_source(source: Any) -> Geometry:
         return source.geometry
     if not isinstance(source, Geometry):
         raise TypeError(f"source must be a Geometry or a WindowFigure, got {type(source).__name__}")
+    refusal = window_too_big(source)
+    if refusal is not None:
+        raise ValueError(f"nothing to animate: {refusal}")
     return source
 
 
