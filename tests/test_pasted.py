@@ -585,6 +585,19 @@ def test_layer_loops_within_the_bound_build_what_torch_builds(code: str) -> None
     assert [p.shape for p in layer.parameters()] == [p.shape for p in real.parameters()]
 
 
+@pytest.mark.parametrize("step", ["x = F.relu(x)", "x = self.a(x)"])
+def test_a_long_forward_is_read_in_linear_time(step: str) -> None:
+    text = ("class N(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.a = nn.ReLU()\n    def forward(self, x):\n"
+            + f"        {step}\n" * 1990 + "        return x\n")
+    start = time.perf_counter()
+    model = parse(text)
+    assert time.perf_counter() - start < 2  # naming the copies was quadratic
+    name = "relu" if "relu" in step else "a"
+    assert list(dict(model.named_children()))[:3] == [name, f"{name}_1", f"{name}_2"]
+    assert len(model) == 1990 and all(isinstance(m, nn.ReLU) for m in model)
+
+
 def test_a_first_embedding_is_built_without_loading_the_compiler() -> None:
     # torch's first normal_ on a meta tensor imports torch._dynamo: 4-7 s in a fresh process
     code = ("import sys, time\nfrom convwidget.pasted import parse\nstart = time.perf_counter()\n"

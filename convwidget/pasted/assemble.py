@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 from torch import nn
 
-from .classes import unique
+from .classes import Names
 from .reader import Item
 from .viewas import ViewAs
 
@@ -52,10 +52,10 @@ def name_items(items: list[Item], notes: list[str]) -> list[Item]:
     the layer 'type' on line 2 is named 'type_': 'type' is an attribute of every nn.Module
     (model.type would not reach the layer)
     """
-    used: set[str] = set()
+    names = Names()
     named: list[Item] = []
     for i, (name, layer, line) in enumerate(items):
-        name = unique(_not_shadowing(name or str(i), line, notes), used)
+        name = names.unique(_not_shadowing(name or str(i), line, notes))
         if isinstance(layer, list):
             layer = name_items(layer, notes)
         named.append((name, layer, line))
@@ -103,7 +103,7 @@ class _Flattener:
         return False
 
     def insert(self, items: list[Item], j: int, prefix: str, line: int) -> None:
-        fname = unique("flatten", {n for n, _, _ in items})
+        fname = Names(n for n, _, _ in items).unique("flatten")
         where = f"{prefix}{items[j][0]}"
         items.insert(j, (fname, nn.Flatten(), line))
         self.notes.append(f"inserted nn.Flatten() as '{prefix}{fname}' before '{where}' "

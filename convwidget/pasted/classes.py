@@ -11,13 +11,14 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 from .forward import Forward, NotChain, is_name
 from .limits import PasteError
 from .reader import Item, Reader
 
-__all__ = ["ModelReader", "is_super_init"]
+__all__ = ["ModelReader", "Names", "is_super_init"]
 
 # What __init__ binds: attribute or local name -> (layer or items, line).
 _Entries = dict[str, tuple[Any, int]]
@@ -33,21 +34,28 @@ def is_super_init(node: ast.AST) -> bool:
         isinstance(v, ast.Attribute) and v.attr == "Module")
 
 
-def unique(name: str, used: set[str]) -> str:
-    """torch.fx's convention: relu, relu_1, relu_2, ...
+class Names:
+    """Unique names, torch.fx's convention: relu, relu_1, relu_2, ... (each suffix search
+    starts where the last one for that name stopped: linear time for many repeats).
 
-    >>> used = set()
-    >>> [unique("relu", used) for _ in range(3)]
-    ['relu', 'relu_1', 'relu_2']
+    >>> names = Names({"relu_1"})
+    >>> [names.unique("relu") for _ in range(3)]
+    ['relu', 'relu_2', 'relu_3']
     """
-    if name not in used:
-        used.add(name)
+
+    def __init__(self, used: Iterable[str] = ()) -> None:
+        self.used = set(used)
+        self._next: dict[str, int] = {}
+
+    def unique(self, name: str) -> str:
+        if name in self.used:
+            i = self._next.get(name, 1)
+            while f"{name}_{i}" in self.used:
+                i += 1
+            self._next[name] = i + 1
+            name = f"{name}_{i}"
+        self.used.add(name)
         return name
-    i = 1
-    while f"{name}_{i}" in used:
-        i += 1
-    used.add(f"{name}_{i}")
-    return f"{name}_{i}"
 
 
 def _size(layer: Any) -> int:
@@ -142,12 +150,12 @@ class ModelReader(Reader):
 
     def init_assignment(self, stmt: ast.Assign | ast.AnnAssign, entries: _Entries) -> None:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        value = stmt.value
-        t = targets[0]
+        value, t = stmt.value, targets[0]
         is_self = isinstance(t, ast.Attribute) and is_name(t.value, "self")
-        if len(targets) != 1 or value is None or not (is_self or isinstance(t, ast.Name)):
+        if len(targets) != 1 or value is None or not isinstance(t, (ast.Attribute, ast.Name)) or (
+                isinstance(t, ast.Attribute) and not is_self):
             raise self.refuse(stmt, "only `self.name = nn.Layer(...)` assignments are read")
-        key = t.attr if isinstance(t, ast.Attribute) else t.id  # type: ignore[attr-defined]
+        key = t.attr if isinstance(t, ast.Attribute) else t.id
         if self.is_layer_expr(value) or self.looks_like_layer(value):
             layer: Any = (self.layer(value) if not isinstance(value, (ast.Tuple, ast.List))
                           else [(str(i), self.layer(e), e.lineno) for i, e in enumerate(value.elts)])
@@ -211,16 +219,16 @@ class ModelReader(Reader):
 
     def in_forward_order(self, steps: list[tuple], entries: _Entries, cname: str) -> list[Item]:
         order: list[Item] = []
-        used: set[str] = set(entries)
+        names = Names(entries)
         seen: set[str] = set()
         for step in steps:
             if step[0] != "attr":
-                order.append((unique(step[1], used), step[2], step[3]))
+                order.append((names.unique(step[1]), step[2], step[3]))
                 continue
             layer, line = entries[step[1]]
             if step[1] in seen:
                 self.count_layer(step[2], _size(layer))  # a copy is built again
-                name = unique(step[1], used)
+                name = names.unique(step[1])
                 self.notes.append(f"self.{step[1]} is used more than once in forward; "
                                   f"its use on line {step[2]} is a copy named '{name}'")
                 order.append((name, copy.deepcopy(layer), step[2]))
