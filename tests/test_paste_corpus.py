@@ -17,7 +17,8 @@ Two tests per paste:
   (a note saying it assumes the layers run once each in the order written) — never a confident
   wrong answer;
 * the goal: what issue 9 asks for this paste (the answer; for a paste without a forward, the
-  answer or a hedged one; for a name that decides the answer, a refusal naming it). Where
+  answer or a hedged one; for a name that decides the answer, a refusal naming it; for a forward
+  issue 9 does not ask the reader to follow, such as a residual sum, the answer or a refusal). Where
   today's reader falls short, the case is a strict xfail naming the gap, so it flips when fixed.
 
 Besides: ``parse(text, values={...})`` must answer what unknown names leave open (strict xfails
@@ -48,6 +49,7 @@ PASTES = Path(__file__).parent / "pastes"
 ANSWER = "answer"  # the true in_features, and the fix exactly when the paste is wrong
 ANSWER_OR_HEDGE = "answer or hedge"  # no forward in the paste: the order of calls is a guess
 QUESTION = "question"  # an unknown name decides the answer: refuse, naming it
+ANSWER_OR_REFUSAL = "answer or refusal"  # a forward issue 9 does not ask the reader to follow
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ UNQUOTED_REASON = "issue 9: every refusal quotes the offending line and says wha
 LEAK = "the batch leaks into the fix"
 OK1 = "ok at batch 1 for a flatten that merges the batch"
 ORDER = "a fix from the order written where forward reuses the pool"
+NOT_CHAIN = "a forward that is not a chain is dropped: fixes for correct layers, in __init__ order"
 
 CIFAR = (2, 3, 32, 32)
 MNIST = (2, 1, 28, 28)
@@ -158,6 +161,10 @@ CASES = [
     Case("unknown_helper", CIFAR, "swish() defined in the paste, called in forward",
          wrong="an unknown call in forward drops the forward"),
     Case("unknown_activation_elsewhere", MNIST, "mish() defined elsewhere, called in forward"),
+    Case("residual_block", CIFAR, "ResNet blocks; out += self.shortcut(x); F.avg_pool2d",
+         expect=ANSWER_OR_REFUSAL, wrong=NOT_CHAIN),
+    Case("two_branch_cat", CIFAR, "two branches; torch.cat; prose", expect=ANSWER_OR_REFUSAL,
+         wrong=NOT_CHAIN),
     # no forward
     Case("init_only_pool_reused", CIFAR, "__init__ only, indented; pool reused",
          expect=ANSWER_OR_HEDGE, wrong=ORDER),
@@ -292,6 +299,8 @@ def goal_met(case: Case, outcome: str, said: str) -> bool:
         return outcome == REFUSED and case.asks in said
     if case.expect == ANSWER:
         return outcome == RIGHT
+    if case.expect == ANSWER_OR_REFUSAL:
+        return outcome in (RIGHT, REFUSED)
     # no forward in the paste: a right fix is hedged too, since it rests on the same guess
     notes = [line for line in said.splitlines() if line.startswith("note: ")]
     return outcome == HEDGED or (outcome == RIGHT and (truth(case).right or hedged(notes)))

@@ -480,3 +480,52 @@ def print_model_wrong() -> nn.Module:
     features = nn.Sequential(nn.Conv2d(1, 16, 3), r(), mp(2), nn.Conv2d(16, 32, 3), r(), mp(2))
     head = nn.Sequential(nn.Dropout(0.5), nn.Linear(800, 64), r(), nn.Linear(64, 10))
     return nn.Sequential(features, nn.Flatten(), head)
+
+
+# Forwards that are not a chain: a residual sum, two branches concatenated.
+
+
+class BasicBlock(nn.Module):
+    """residual_block.txt: the CIFAR ResNet block (kuangliu's), shortcut added in forward."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False),
+                                          nn.BatchNorm2d(planes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(out + self.shortcut(x))
+
+
+def residual_block() -> nn.Module:
+    num_classes = 10
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, stride=1, padding=1, bias=False), nn.BatchNorm2d(16), r(),
+        BasicBlock(16, 16, 1), BasicBlock(16, 32, 2), BasicBlock(32, 64, 2),
+        nn.AvgPool2d(4), nn.Flatten(), nn.Linear(64, num_classes))
+
+
+class TwoBranch(nn.Module):
+    """two_branch_cat.txt: a 3x3 and a 5x5 branch concatenated on channels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch3 = nn.Conv2d(3, 16, 3, padding=1)
+        self.branch5 = nn.Conv2d(3, 16, 5, padding=2)
+        self.pool = nn.MaxPool2d(4)
+        self.fc = nn.Linear(16 * 8 * 8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([F.relu(self.branch3(x)), F.relu(self.branch5(x))], dim=1)
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+def two_branch_cat() -> nn.Module:
+    return TwoBranch()
