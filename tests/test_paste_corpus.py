@@ -234,7 +234,7 @@ def truth(case: Case) -> Truth:
 
 RIGHT, REFUSED, HEDGED = "right", "refused", "hedged"
 UNQUOTED, NO_ANSWER, WRONG = "refused without quoting the text", "no answer", "confident wrong"
-LINEAR_FIX = re.compile(r"nn\.Linear\((\d+),")
+LINEAR_FIX = re.compile(r"nn\.Linear\((?:in_features=)?(\d+)")
 QUOTED = re.compile(r"`([^`]+)`")
 BATCH_FIX = re.compile(r"flatten\(1\)|nn\.Flatten\(\)|start_dim=1|\.size\(0\), -1|\.shape\[0\], -1")
 
@@ -257,9 +257,10 @@ def quotes_the_text(message: str, text: str) -> bool:
     return False
 
 
-def hedged(notes: list[str]) -> bool:
-    """A note saying the fix assumes the layers run once each in the order written."""
-    return any(re.search(r"assum", n) and re.search(r"\bonce\b", n) for n in notes)
+def hedged(said: str) -> bool:
+    """A line (a note, or a problem's sentence) saying the fix assumes the layers run once each
+    in the order written."""
+    return any(re.search(r"assum", line) and re.search(r"\bonce\b", line) for line in said.splitlines())
 
 
 def names_the_batch(problem: Problem) -> bool:
@@ -291,7 +292,7 @@ def verdict(case: Case, source: str | nn.Module | None = None) -> tuple[str, str
           and (not case.merges_batch or any(names_the_batch(p) for p in report.problems)))
     if ok:
         return RIGHT, said
-    return (HEDGED if hedged(report.notes) else WRONG), said
+    return (HEDGED if hedged(said) else WRONG), said
 
 
 def goal_met(case: Case, outcome: str, said: str) -> bool:
@@ -302,8 +303,7 @@ def goal_met(case: Case, outcome: str, said: str) -> bool:
     if case.expect == ANSWER_OR_REFUSAL:
         return outcome in (RIGHT, REFUSED)
     # no forward in the paste: a right fix is hedged too, since it rests on the same guess
-    notes = [line for line in said.splitlines() if line.startswith("note: ")]
-    return outcome == HEDGED or (outcome == RIGHT and (truth(case).right or hedged(notes)))
+    return outcome == HEDGED or (outcome == RIGHT and (truth(case).right or hedged(said)))
 
 
 def params(kind: str) -> list:
