@@ -41,17 +41,12 @@ from zoo import (  # noqa: E402
 import convwidget  # noqa: E402
 from convwidget.tracer import TraceReport  # noqa: E402
 
-SHARED = "issue 9: a shared submodule loses its weights to meta stand-ins"
-CACHED = "issue 9: tensors cached on the model during forward are left as meta tensors"
-LSTM = ("issue 9: tensors reachable from module attributes are left as meta tensors (nn.LSTM's "
-        "_flat_weights list, until its next forward refreshes it)")
 LEAK = "issue 9: the batch leaks into the advice (torch.flatten(x) / reshape(-1) / Flatten(0))"
 SWIN = "issue 9: Swin's reshape(num_windows, ws*ws) whose first size equals the batch is a false alarm"
 EYE = ("issue 9: a view whose first size merely equals the batch is a false alarm "
        "(eye(3).view(1, 9) at batch 3)")
 SEQUENCE = ("issue 9: the batch is not a known dimension: a wrong Linear on a (T, N, C) sequence is told to "
             "flatten first instead of nn.Linear(C, ...)")
-SUBCLASS = "issue 9: subclasses of torch.nn layers get no row and no check"
 PARAMETRIZED = ("not in issue 9's list: a parametrized layer (weight_norm, spectral_norm) gets no row; "
                 "its parametrization's _WeightNorm/_SpectralNorm row (the weight's shape) stands in for it")
 
@@ -59,8 +54,6 @@ PARAMETRIZED = ("not in issue 9's list: a parametrized layer (weight_norm, spect
 def _known() -> dict[tuple[str, str], str]:
     """(test, entry or entry-variant) -> the defect that case shows today."""
     known: dict[tuple[str, str], str] = {}
-    for n in ("linear_subclass", "conv_subclass_same", "layernorm_subclass"):
-        known["steps", n] = SUBCLASS
     for n in ("weight_norm", "spectral_norm_gan_d", "spectral_norm_fc"):
         known["steps", n] = PARAMETRIZED
         if n.startswith("spectral"):  # the parametrized Linear is the fc
@@ -68,21 +61,12 @@ def _known() -> dict[tuple[str, str], str]:
     known["steps", "swin_shifted-b2"] = SWIN
     known["steps", "pointnet-b3"] = EYE
     known["wrong", "swin_shifted"] = SWIN
-    known["wrong", "linear_subclass"] = SUBCLASS
     known["wrong", "crnn_lstm"] = SEQUENCE
     for n, e in ZOO.items():
         if not e.batch_ok:
             known["wrong", n] = known["batch", n] = LEAK
     for how in ("success", "warm"):
         known["untouched", f"swin_shifted-{how}"] = SWIN
-    for n, hows in (("yolo_grid_cache", "success raises interrupt"),
-                    ("anchor_dict_cache", "success raises interrupt"),
-                    ("gradcam_store", "success warm raises interrupt"),
-                    ("crnn_lstm", "success warm raises interrupt")):
-        for how in hows.split():
-            known["untouched", f"{n}-{how}"] = LSTM if n == "crnn_lstm" else CACHED
-    for n in ("shared_pos_linear", "siamese_shared_encoder"):
-        known["untouched", n] = SHARED
     return known
 
 

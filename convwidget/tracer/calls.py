@@ -25,7 +25,10 @@ __all__ = [
     "first_tensor",
     "func_name",
     "functional_call",
+    "base_name",
     "is_builtin",
+    "own_forward",
+    "torch_base",
     "label",
     "merged",
     "params_of",
@@ -53,9 +56,44 @@ _DEFAULTS = {"dilation": 1, "padding": 0, "groups": 1, "output_padding": 0, "sta
              "end_dim": -1}
 
 
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
+
+
+def torch_base(module: nn.Module) -> type | None:
+    """The first class in the module's MRO that PyTorch defines: the layer it is, for a
+    subclass of a torch.nn layer too; None for the user's own modules (subclasses of
+    ``nn.Module`` or of a container, whose forward is theirs).
+
+    >>> class MyLinear(nn.Linear): pass
+    >>> torch_base(MyLinear(2, 3)).__name__, torch_base(nn.Sequential()).__name__
+    ('Linear', 'Sequential')
+    >>> torch_base(type("Net", (nn.Sequential,), {})()) is None
+    True
+    """
+    cls = type(module)
+    for base in cls.__mro__:
+        if base.__module__.startswith("torch."):
+            if base is nn.Module or (base is not cls and base in _CONTAINERS):
+                return None
+            return base
+    return None
+
+
 def is_builtin(module: nn.Module) -> bool:
-    """True for a layer defined by PyTorch (``torch.nn...``), False for the user's own."""
-    return type(module).__module__.startswith("torch.")
+    """True for a torch.nn layer or a subclass of one, False for the user's own modules."""
+    return torch_base(module) is not None
+
+
+def base_name(module: nn.Module) -> str:
+    """The torch.nn class name a layer is (``'Linear'`` for a ``MyLinear(nn.Linear)``)."""
+    base = torch_base(module)
+    return (base or type(module)).__name__
+
+
+def own_forward(module: nn.Module) -> bool:
+    """True when a subclass of a torch.nn layer replaces the layer's ``forward``."""
+    base = torch_base(module)
+    return base is not None and getattr(type(module), "forward", None) is not getattr(base, "forward", None)
 
 
 def func_name(func: Callable[..., Any]) -> tuple[str, str]:
@@ -192,8 +230,8 @@ def params_of(module: nn.Module) -> int:
 def explain_module(module: nn.Module, shape: Shape) -> Any:
     """The core's derivation for a conv/pool layer on ``shape``, else None."""
     if not isinstance(module, (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd,
-                               nn.modules.pooling._AvgPoolNd)):
-        return None
+                               nn.modules.pooling._AvgPoolNd)) or own_forward(module):
+        return None  # a subclass with its own forward may pad or stride otherwise
     try:
         return explain(module, tuple(shape))
     except Exception:  # the core is optional here: a row without its derivation is fine

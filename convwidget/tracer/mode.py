@@ -26,6 +26,7 @@ from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 from torch.overrides import TorchFunctionMode
 
 from .calls import (
+    base_name,
     explain_functional,
     explain_module,
     first_tensor,
@@ -219,7 +220,7 @@ class Recorder(TorchFunctionMode):
         got = shape[c_dim]
         if got == module.in_channels:
             return None
-        name, kind = frame.name, type(module).__name__
+        name, kind = frame.name, base_name(module)
         args = module.extra_repr().split(", ", 1)
         self._record(frame, {"in_channels": got}, Problem(
             name, f"{name} ({kind}) has in_channels={module.in_channels} but receives "
@@ -234,7 +235,7 @@ class Recorder(TorchFunctionMode):
                     attr: str) -> None:
         if len(shape) < 2 or shape[1] == want:
             return
-        got, name, kind = shape[1], frame.name, type(module).__name__
+        got, name, kind = shape[1], frame.name, base_name(module)
         if isinstance(module, nn.GroupNorm):
             fix = f"nn.GroupNorm({module.num_groups}, {got})"
         else:

@@ -1,8 +1,9 @@
 """``trace``: run a model's own forward on meta stand-ins and collect the report.
 
-The user's model is neither moved nor copied: its parameters and buffers are swapped for
-meta stand-ins for the duration of the call (``torch.func.functional_call``) and restored
-afterwards, with every hook we add removed and every module's train/eval flag put back, in
+The user's model is neither moved nor copied: its parameters, buffers and the tensors its
+attributes hold are swapped for meta stand-ins for the duration of the call, per tensor
+object, and put back by identity afterwards (:mod:`.standins`), with every module's attribute
+set restored, every hook we add removed and every module's train/eval flag put back, in
 ``finally``.
 """
 
@@ -17,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
-from torch.func import functional_call
 from torch.nn.modules.lazy import LazyModuleMixin
-from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
+from torch.nn.parameter import UninitializedParameter
 
 from .calls import explain_module, first_tensor, is_builtin
 from .mode import Recorder
 from .report import Problem, Shape, TraceReport, fmt_shape
+from .standins import Standins
 
 if TYPE_CHECKING:
     from ..pasted import Pasted
@@ -167,13 +168,6 @@ def _input_dtype(model: nn.Module, dtype: torch.dtype | None) -> torch.dtype:
                 torch.float32)
 
 
-def _standins(model: nn.Module) -> dict[str, torch.Tensor]:
-    """A meta tensor for every materialized parameter and buffer, by qualified name."""
-    return {n: torch.empty(t.shape, dtype=t.dtype, device="meta")
-            for n, t in (*model.named_parameters(), *model.named_buffers())
-            if not isinstance(t, (UninitializedParameter, UninitializedBuffer))}
-
-
 @contextmanager
 def _hooked(model: nn.Module, recorder: Recorder, training: bool) -> Iterator[None]:
     """The recorder's hooks on every module and ``training`` set, all undone on exit."""
@@ -270,7 +264,6 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, traini
     dtype = _input_dtype(model, dtype)
     names = {id(m): n for n, m in model.named_modules()}
     names[id(model)] = ""
-    standins = _standins(model)
     total = sum(p.numel() for p in model.parameters()
                 if not isinstance(p, UninitializedParameter))
     recorder = Recorder(names, shape[0] if len(shape) >= 2 else None, explain)
@@ -279,8 +272,8 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, traini
     with _hooked(model, recorder, training):
         x = torch.empty(shape, dtype=dtype, device="meta")
         try:
-            with torch.no_grad(), recorder:
-                out = functional_call(model, standins, (x,))
+            with torch.no_grad(), Standins(model), recorder:
+                out = model(x)
             t = first_tensor(out)
             output_shape = tuple(t.shape) if t is not None else None
         except Exception as err:  # the model's own failure: report it with context
