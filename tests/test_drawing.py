@@ -305,3 +305,17 @@ def test_a_window_of_more_than_65536_taps_is_refused_with_a_sentence():
     assert fig.n_steps == 0 and fig.to_png().startswith(b"\x89PNG")
     fig.set_geometry(layer_geometry("conv", (300, 300), kernel_size=256))  # the largest drawn
     assert fig.error is None and len(fig.highlighted()["taps"]) == 256 * 256
+
+
+def test_close_takes_off_only_its_own_artists_and_can_be_called_twice():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    given = Figure()
+    FigureCanvasAgg(given)
+    own = given.add_subplot()
+    live = WindowFigure(layer_geometry("conv", (5, 5), kernel_size=3), figure=given)
+    live.to_png()
+    live.close()
+    live.close()
+    assert given.axes == [own] and given.artists == []

@@ -305,8 +305,16 @@ class WindowFigure:
         return self.to_png()
 
     def close(self) -> None:
-        """Drop the figure's artists (the Figure is not registered with pyplot)."""
-        self.figure.clear()
+        """Take this picture's axes and artists off the figure and drop the composed picture
+        (the Figure is not registered with pyplot). Safe to call twice, and while the
+        interpreter shuts down (``Figure.clear`` re-creates axis artists, which then fails)."""
+        for ax in (self.ax_in, self.ax_out):
+            if ax in self.figure.axes:
+                self.figure.delaxes(ax)
+        for artist in (self.link, self._bg_image):
+            if artist is not None and artist in self.figure.artists:
+                artist.remove()
+        self._bg_image = None
         self._background = np.empty((0, 0, 4), np.uint8)
 
     # ------------------------------------------------------------------ composing
