@@ -29,8 +29,8 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -42,12 +42,12 @@ from matplotlib.patches import Rectangle  # noqa: E402
 
 from convwidget import explain  # noqa: E402
 from convwidget.drawing import WindowFigure  # noqa: E402
-from convwidget.geometry import layer_geometry  # noqa: E402
-from convwidget.torchlayers import LayerSpec, run_layer  # noqa: E402
-from convwidget.widgets import ConvExplorer  # noqa: E402
 from convwidget.explorer import panels  # noqa: E402
 from convwidget.explorer.state import MAX_VALUE_CELLS as panels_cells  # noqa: E402
 from convwidget.explorer.state import compute  # noqa: E402
+from convwidget.geometry import layer_geometry  # noqa: E402
+from convwidget.torchlayers import LayerSpec, run_layer  # noqa: E402
+from convwidget.widgets import ConvExplorer  # noqa: E402
 
 SIZES = (5, 32, 64)
 
@@ -147,52 +147,57 @@ def median_ms(samples: list[float]) -> float:
 def run(repeat: int) -> list[tuple[str, int, float]]:
     rows: list[tuple[str, int, float]] = []
     for n in SIZES:
-        e = ConvExplorer(kind="conv", input_size=(n, n), kernel_size=3, stride=1, padding=1)
-        times: dict[str, list[float]] = {k: [] for k in (
-            "ConvExplorer slider, cold", "ConvExplorer slider, warm",
-            "ConvExplorer slider, after pause", "  of which calculator",
-            "  of which torch panel", "ConvExplorer step, cold", "ConvExplorer step, warm",
-            "rebuild (same picture)", "interact + pyplot imshow", "interact + pyplot")}
-
-        def clock(name: str, fn: Callable[[], object]) -> None:
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-
-        for i in range(repeat):
-            # cold: the frame cache is emptied, so the figure really is redrawn
-            e.picture_panel.clear_cache()
-            before = e.picture.value  # stride 1
-            clock("ConvExplorer slider, cold", lambda: setattr(e.stride.h, "value", 2))
-            assert e.picture.value != before and "stride=2" in e.torch_panel.value
-            after = e.picture.value
-            e.stride.h.value = 1
-            # warm: back to a value seen a moment ago (dragging a slider to and fro)
-            clock("ConvExplorer slider, warm", lambda: setattr(e.stride.h, "value", 2))
-            assert e.picture.value == after and "stride=2" in e.torch_panel.value
-            e.stride.h.value = 1
-            res = e.state.results
-            clock("  of which calculator", lambda r=res: e._show_calculator(
-                compute(r.spec, r.input_size, run_torch=False)))
-            clock("  of which torch panel", lambda r=res: panels.torch_html(replace(
-                r, torch_result=run_layer(r.spec, r.input_size, max_cells=panels_cells))))
-            # a step of the animation (a Play tick): the figure is current, only the window moves
-            e.picture_panel.clear_cache()
-            e.step.value = 1 + i % e.step.max  # drawn in full: the next step blits
-            step = 1 + (i + 1) % e.step.max
-            clock("ConvExplorer step, cold", lambda st=step: setattr(e.step, "value", st))
-            e.step.value = 0
-            clock("ConvExplorer step, warm", lambda st=step: setattr(e.step, "value", st))
-            e.step.value = 0
-            stride = 1 + i % 2
-            clock("rebuild (same picture)", lambda s=stride: rebuild_same_picture(n, s))
-            clock("interact + pyplot imshow", lambda s=stride: interact_imshow(n, s))
-            if n <= 32 or i < 3:  # one patch per cell: 64×64 takes seconds; fewer samples
-                clock("interact + pyplot", lambda s=stride: interact_pyplot(n, s))
-        times["ConvExplorer slider, after pause"] = prefetched_notches(n, repeat)
-        for name, samples in times.items():
+        for name, samples in measure(n, repeat).items():
             rows.append((name, n, median_ms(samples)))
     return rows
+
+
+def measure(n: int, repeat: int) -> dict[str, list[float]]:
+    """Every row's samples for an n×n input (one function per size: the closures bind n, e)."""
+    e = ConvExplorer(kind="conv", input_size=(n, n), kernel_size=3, stride=1, padding=1)
+    times: dict[str, list[float]] = {k: [] for k in (
+        "ConvExplorer slider, cold", "ConvExplorer slider, warm",
+        "ConvExplorer slider, after pause", "  of which calculator",
+        "  of which torch panel", "ConvExplorer step, cold", "ConvExplorer step, warm",
+        "rebuild (same picture)", "interact + pyplot imshow", "interact + pyplot")}
+
+    def clock(name: str, fn: Callable[[], object]) -> None:
+        t0 = time.perf_counter()
+        fn()
+        times[name].append(time.perf_counter() - t0)
+
+    for i in range(repeat):
+        # cold: the frame cache is emptied, so the figure really is redrawn
+        e.picture_panel.clear_cache()
+        before = e.picture.value  # stride 1
+        clock("ConvExplorer slider, cold", lambda: setattr(e.stride.h, "value", 2))
+        assert e.picture.value != before and "stride=2" in e.torch_panel.value
+        after = e.picture.value
+        e.stride.h.value = 1
+        # warm: back to a value seen a moment ago (dragging a slider to and fro)
+        clock("ConvExplorer slider, warm", lambda: setattr(e.stride.h, "value", 2))
+        assert e.picture.value == after and "stride=2" in e.torch_panel.value
+        e.stride.h.value = 1
+        res = e.state.results
+        clock("  of which calculator", lambda r=res: e._show_calculator(
+            compute(r.spec, r.input_size, run_torch=False)))
+        clock("  of which torch panel", lambda r=res: panels.torch_html(replace(
+            r, torch_result=run_layer(r.spec, r.input_size, max_cells=panels_cells))))
+        # a step of the animation (a Play tick): the figure is current, only the window moves
+        e.picture_panel.clear_cache()
+        e.step.value = 1 + i % e.step.max  # drawn in full: the next step blits
+        step = 1 + (i + 1) % e.step.max
+        clock("ConvExplorer step, cold", lambda st=step: setattr(e.step, "value", st))
+        e.step.value = 0
+        clock("ConvExplorer step, warm", lambda st=step: setattr(e.step, "value", st))
+        e.step.value = 0
+        stride = 1 + i % 2
+        clock("rebuild (same picture)", lambda s=stride: rebuild_same_picture(n, s))
+        clock("interact + pyplot imshow", lambda s=stride: interact_imshow(n, s))
+        if n <= 32 or i < 3:  # one patch per cell: 64×64 takes seconds; fewer samples
+            clock("interact + pyplot", lambda s=stride: interact_pyplot(n, s))
+    times["ConvExplorer slider, after pause"] = prefetched_notches(n, repeat)
+    return times
 
 
 def main(argv: list[str] | None = None) -> None:

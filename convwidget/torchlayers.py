@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .spec import KINDS, LayerSpec, _pair  # re-exported: LayerSpec lived here first
+from .spec import KINDS, LayerSpec, _per_dim  # re-exported: LayerSpec lived here first
 
 __all__ = [
     "KINDS",  # from .spec
@@ -139,7 +139,8 @@ class TorchResult:
 
     ``output_shape`` is the full NCHW shape, or None when PyTorch refused, in
     which case ``error`` holds its own message (first line, as raised).
-    ``values`` holds channel 0 of the output as nested lists when the output
+    ``values`` holds channel 0 of the output as nested lists (one level per spatial
+    dimension) when the output
     has at most ``max_cells`` cells. ``computed`` is False when the layer was too
     big to run here (``macs`` multiply-adds, or too many elements): the shape then comes
     from the same layer on the meta device, the spatial checks from a one-channel twin on
@@ -150,7 +151,7 @@ class TorchResult:
     spec: LayerSpec
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...] | None
-    values: list[list[float]] | None
+    values: Any
     error: str | None
     error_type: str | None
     parameter_count: int | None
@@ -165,7 +166,7 @@ class TorchResult:
 
     @property
     def spatial(self) -> tuple[int, ...] | None:
-        """Output height and width, or None if PyTorch refused."""
+        """The output's spatial sizes (height, width for 2-D), or None if PyTorch refused."""
         return None if self.output_shape is None else self.output_shape[2:]
 
 
@@ -193,7 +194,7 @@ class one_thread:
 
 
 _LAYERS: OrderedDict[LayerSpec, nn.Module] = OrderedDict()
-_INPUTS: OrderedDict[tuple[int, int, int], torch.Tensor] = OrderedDict()
+_INPUTS: OrderedDict[tuple[int, ...], torch.Tensor] = OrderedDict()
 _CACHE_SIZE = 64
 #: At most this many bytes of parameters (layers) and of inputs are kept between calls.
 CACHE_BYTES = 64 * 2**20
@@ -224,18 +225,21 @@ def _cached_layer(spec: LayerSpec) -> nn.Module:
     return layer
 
 
-def index_input(channels: int, height: int, width: int) -> torch.Tensor:
-    """A (1, channels, height, width) float tensor holding each cell's row-major index.
+def index_input(channels: int, *sizes: int) -> torch.Tensor:
+    """A (1, channels, *sizes) float tensor holding each cell's row-major index.
 
     >>> index_input(1, 2, 3)
     tensor([[[[0., 1., 2.],
               [3., 4., 5.]]]])
+    >>> index_input(2, 3)
+    tensor([[[0., 1., 2.],
+             [0., 1., 2.]]])
     """
-    key = (channels, height, width)
+    key = (channels, *sizes)
     x = _INPUTS.get(key)
     if x is None:
-        x = torch.arange(height * width, dtype=torch.float32).reshape(1, 1, height, width)
-        x = x.expand(1, channels, height, width).contiguous()
+        x = torch.arange(math.prod(sizes), dtype=torch.float32).reshape(1, 1, *sizes)
+        x = x.expand(1, channels, *sizes).contiguous()
         _remember(_INPUTS, key, x)
     return x
 
@@ -302,7 +306,9 @@ def _within(spec: LayerSpec, size: Sequence[int], max_macs: int) -> bool:
 
 def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 144,
               max_macs: int = MAX_MACS) -> TorchResult:
-    """Build ``spec``'s layer, run it on an index input of ``input_size`` (H, W), report.
+    """Build ``spec``'s layer, run it on an index input of ``input_size``, report.
+
+    ``input_size`` has one size per spatial dimension of the layer ((H, W) for 2-D).
 
     Never raises for a setting PyTorch refuses: the result carries PyTorch's
     message. Layers and inputs are cached, so a slider dragged back and forth
@@ -318,33 +324,35 @@ def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 14
     >>> big.output_shape, big.computed, big.parameter_count
     ((1, 256, 54, 54), False, 590080)
     """
-    height, width = _pair("input_size", tuple(input_size))
+    sizes = _per_dim("input_size", tuple(input_size), spec.ndim)
     code = layer_code(spec)
-    shape = (1, spec.in_channels, height, width)
-    macs = layer_macs(spec, (height, width)) if height > 0 and width > 0 else 0
+    shape = (1, spec.in_channels, *sizes)
+    empty = min(sizes) < 1
+    macs = 0 if empty else layer_macs(spec, sizes)
     twin = replace(spec, in_channels=1, out_channels=1, groups=1)
-    computed = height > 0 and width > 0 and _within(spec, (height, width), max_macs)
-    checked = computed or (height > 0 and width > 0 and _within(twin, (height, width), max_macs))
+    computed = not empty and _within(spec, sizes, max_macs)
+    checked = computed or (not empty and _within(twin, sizes, max_macs))
     try:
-        if height < 1 or width < 1:
-            raise ValueError(f"input_size must be at least 1×1, not {height}×{width}")
+        if empty:
+            raise ValueError(f"input_size must be at least {'×'.join('1' * len(sizes))}, "
+                             f"not {'×'.join(map(str, sizes))}")
         with one_thread(), torch.no_grad(), warnings.catch_warnings():
             # e.g. padding='same' with an even kernel warns about a padded copy: not the learner's concern.
             warnings.simplefilter("ignore")
             if computed:
                 layer = _cached_layer(spec)
-                y = layer(index_input(spec.in_channels, height, width))
+                y = layer(index_input(spec.in_channels, *sizes))
             else:
                 layer = build_layer(spec, device="meta")  # channel/group checks, the shape
                 if checked:
-                    _cached_layer(twin)(index_input(1, height, width))  # spatial checks, for real
+                    _cached_layer(twin)(index_input(1, *sizes))  # spatial checks, for real
                 y = layer(torch.empty(shape, device="meta"))
     except (RuntimeError, ValueError, TypeError, IndexError) as err:
         return TorchResult(spec, shape, None, None, _first_line(err), type(err).__name__,
                            None, code, macs, computed, checked)
     out_shape = tuple(int(n) for n in y.shape)
     values = None
-    if computed and y.shape[2] * y.shape[3] <= max_cells:
+    if computed and math.prod(y.shape[2:]) <= max_cells:
         values = y[0, 0].tolist()
     params = sum(p.numel() for p in layer.parameters())
     return TorchResult(spec, shape, out_shape, values, None, None, params, code, macs, computed,

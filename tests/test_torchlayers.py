@@ -138,10 +138,9 @@ def test_one_thread_restores_the_thread_count(threads: int) -> None:
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        with pytest.raises(RuntimeError, match="boom"):
-            with one_thread():
-                assert torch.get_num_threads() == 1
-                raise RuntimeError("boom")
+        with pytest.raises(RuntimeError, match="boom"), one_thread():
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("boom")
         assert torch.get_num_threads() == threads
         run_layer(LayerSpec.from_settings(kernel_size=9), (3, 3))  # refused inside the switch
         assert torch.get_num_threads() == threads
@@ -241,7 +240,8 @@ def test_big_layers_report_torchs_shape_without_computing(settings: dict, size: 
               out_channels=128), "output padding must be smaller"),
         (dict(kind="conv", kernel_size=3, in_channels=192, out_channels=196, groups=8),
          "divisible by groups"),
-        (dict(kind="conv", kernel_size=40, in_channels=128, out_channels=128), "Kernel size can't be greater"),
+        (dict(kind="conv", kernel_size=40, in_channels=128, out_channels=128),
+         "Kernel size can't be greater"),
     ],
 )
 def test_big_layers_are_refused_with_torchs_message(settings: dict, message: str) -> None:
@@ -250,3 +250,33 @@ def test_big_layers_are_refused_with_torchs_message(settings: dict, message: str
     assert not result.ok and message in result.error
     with pytest.raises((RuntimeError, ValueError), match=re.escape(message)):
         direct_layer(**settings)(torch.zeros(1, settings["in_channels"], 32, 32))
+
+
+@pytest.mark.parametrize(
+    ("settings", "ndim"),
+    [
+        (dict(kind="conv", kernel_size=3, stride=2, padding=1, in_channels=2, out_channels=4), 1),
+        (dict(kind="conv_transpose", kernel_size=3, stride=2, output_padding=1), 1),
+        (dict(kind="max_pool", kernel_size=2, ceil_mode=True), 1),
+        (dict(kind="avg_pool", kernel_size=3, stride=1, padding=1, count_include_pad=False), 1),
+        (dict(kind="conv", kernel_size=(1, 3, 3), padding=(0, 1, 1), in_channels=2, out_channels=2,
+              groups=2), 3),
+        (dict(kind="max_pool", kernel_size=2), 3),
+        (dict(kind="avg_pool", kernel_size=(1, 2, 2)), 3),
+    ],
+)
+def test_run_layer_in_one_and_three_dimensions(settings: dict, ndim: int) -> None:
+    spec = LayerSpec.from_settings(ndim=ndim, **settings)
+    size = (5,) * ndim
+    result = run_layer(spec, size, max_cells=10_000)
+    layer = eval(layer_code(spec), {"nn": nn})  # our own generated text, not user input
+    assert repr(layer) == repr(build_layer(spec))
+    with torch.no_grad():
+        for name, p in layer.named_parameters():
+            p.fill_(1.0 if name == "weight" else 0.0)
+        x = torch.arange(5**ndim, dtype=torch.float32).reshape(1, 1, *size).expand(1, spec.in_channels, *size)
+        expected = layer(x)
+    assert result.ok, result.error
+    assert result.output_shape == tuple(expected.shape)
+    assert result.values == expected[0, 0].tolist()
+    assert result.parameter_count == spec.parameter_count()

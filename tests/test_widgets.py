@@ -7,7 +7,8 @@ explorer's settings, never from convwidget's formula.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import ipywidgets as W
 import pytest
@@ -104,7 +105,7 @@ def test_initial_panels(explorer: ConvExplorer) -> None:
 def test_moving_a_slider_updates_every_panel(explorer: ConvExplorer, control: str, value: int) -> None:
     pair, part = control.split(".")
     getattr(getattr(explorer, pair), part).value = value
-    assert getattr(getattr(explorer, pair), "w").value == value  # "H = W" is ticked
+    assert getattr(explorer, pair).w.value == value  # "H = W" is ticked
     assert_consistent(explorer)
 
 
@@ -341,7 +342,8 @@ def sweep_values(slider: W.Widget) -> list[Any]:
     if isinstance(slider, W.Checkbox):
         return [not slider.value, slider.value]
     if isinstance(slider, W.Dropdown):
-        return [v for _, v in slider.options] if isinstance(slider.options[0], tuple) else list(slider.options)
+        options = slider.options
+        return [v for _, v in options] if isinstance(options[0], tuple) else list(options)
     lo, hi = slider.min, min(slider.max, 24)
     values = sorted({lo, hi, *range(lo, min(hi, lo + 6) + 1)})
     return values + [slider.value]
@@ -443,12 +445,11 @@ print("live ok")
 
 def test_live_mode_draws_on_an_ipympl_canvas() -> None:
     """In a subprocess: importing ipympl switches Matplotlib's backend for the whole process."""
+    import importlib.util
     import os
     import subprocess
     import sys
     from pathlib import Path
-
-    import importlib.util
 
     if importlib.util.find_spec("ipympl") is None:  # not importorskip: importing it switches backends
         pytest.skip("ipympl is not installed")
@@ -589,7 +590,7 @@ def test_set_leaves_unnamed_controls_alone() -> None:
     assert_consistent(e)
 
 
-# ---------------------------------------------------------------- idle prefetch (in a running event loop, as in a kernel)
+# ---------------------------------------------------- idle prefetch (in a running event loop, as in a kernel)
 def test_prefetch_renders_the_next_notch_while_idle() -> None:
     import asyncio
 

@@ -24,6 +24,7 @@ import contextlib
 import html
 import os
 import re
+import sys
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -335,8 +336,8 @@ class ConvExplorer(W.VBox):
 
     def close(self) -> None:
         """Close every widget of the explorer (layouts and styles too) and its state."""
-        if not hasattr(self, "picture_panel"):  # half-built: a refused setting stopped __init__
-            super().close()
+        if not hasattr(self, "picture_panel") or sys.is_finalizing():
+            super().close()  # half-built (a refused setting stopped __init__), or Python exiting
             return
         self.picture_panel.cancel()
         self.play_link.close()
