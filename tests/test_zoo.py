@@ -47,17 +47,11 @@ EYE = ("issue 9: a view whose first size merely equals the batch is a false alar
        "(eye(3).view(1, 9) at batch 3)")
 SEQUENCE = ("issue 9: the batch is not a known dimension: a wrong Linear on a (T, N, C) sequence is told to "
             "flatten first instead of nn.Linear(C, ...)")
-PARAMETRIZED = ("not in issue 9's list: a parametrized layer (weight_norm, spectral_norm) gets no row; "
-                "its parametrization's _WeightNorm/_SpectralNorm row (the weight's shape) stands in for it")
 
 
 def _known() -> dict[tuple[str, str], str]:
     """(test, entry or entry-variant) -> the defect that case shows today."""
     known: dict[tuple[str, str], str] = {}
-    for n in ("weight_norm", "spectral_norm_gan_d", "spectral_norm_fc"):
-        known["steps", n] = PARAMETRIZED
-        if n.startswith("spectral"):  # the parametrized Linear is the fc
-            known["wrong", n] = PARAMETRIZED
     known["steps", "swin_shifted-b2"] = SWIN
     known["steps", "pointnet-b3"] = EYE
     known["wrong", "swin_shifted"] = SWIN

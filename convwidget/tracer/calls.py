@@ -72,7 +72,9 @@ def torch_base(module: nn.Module) -> type | None:
     """
     cls = type(module)
     for base in cls.__mro__:
-        if base.__module__.startswith("torch."):
+        if base.__module__ == "torch.nn.utils.parametrize" and base.__name__.startswith("Parametrized"):
+            cls = base.__mro__[1]  # weight_norm's ParametrizedLinear is a Linear
+        elif base.__module__.startswith("torch."):
             if base is nn.Module or (base is not cls and base in _CONTAINERS):
                 return None
             return base

@@ -175,9 +175,13 @@ def _hooked(model: nn.Module, recorder: Recorder, training: bool) -> Iterator[No
     modes = [m.training for m in modules]
     handles = []
     lazy_hooks: list[tuple[nn.Module, dict[Any, Any], dict[Any, Any]]] = []
+    # a parametrization (weight_norm, spectral_norm) computes its layer's weight: no row
+    inner = {id(m) for n, m in model.named_modules() if "parametrizations" in n.split(".")}
     try:
         for m in modules:
             m.training = training
+            if id(m) in inner:
+                continue
             if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params():
                 # Its own pre-hook would materialize real weights in the user's model:
                 # set it aside (the dicts are restored as they were, order included).
