@@ -331,5 +331,8 @@ def test_random_changes_and_open_close_cycles_keep_memory_flat() -> None:
     cycles()  # the first round fills the caches that are meant to stay (fonts, layers, inputs)
     widgets, rss = open_widgets(), rss_mb()
     cycles()
+    cycles()
     assert open_widgets() == widgets
-    assert rss_mb() - rss < 15  # a plateau: the second round keeps nothing
+    # a plateau: 60 more explorers keep (almost) nothing; a leak of the old size (~3.7 MB per
+    # explorer, widgets never released) would add over 200 MB
+    assert rss_mb() - rss < 30
