@@ -598,6 +598,24 @@ def test_a_long_forward_is_read_in_linear_time(step: str) -> None:
     assert len(model) == 1990 and all(isinstance(m, nn.ReLU) for m in model)
 
 
+RETRIED = {  # each retry (a prose line dropped, a cut of a truncated paste) parses it all again
+    "dense calls": (("nn.ReLU(), " * 50 + "\n") * 354, r"about 92\d\d\d syntax nodes"),
+    "dense calls and prose": ((("nn.ReLU(), " * 50 + "\n") * 19 + "a $\n") * 19
+                              + "nn.Sequential(nn.ReLU(),\n", r"about \d+ syntax nodes"),
+    "prose every 190 lines": ((("nn.ReLU()," + " " * 10 + "\n") * 190 + "a $\n") * 48
+                              + "nn.Sequential(nn.ReLU(),\n", r"too large to read quickly"),
+}
+
+
+@pytest.mark.parametrize(("text", "match"), list(RETRIED.values()), ids=list(RETRIED))
+def test_pastes_that_ast_must_read_again_and_again_are_refused_quickly(text: str, match: str
+                                                                       ) -> None:
+    start = time.perf_counter()
+    with pytest.raises(PasteError, match=match):
+        parse(text)
+    assert time.perf_counter() - start < 2  # 8 s when each retry had a budget of its own
+
+
 def test_a_first_embedding_is_built_without_loading_the_compiler() -> None:
     # torch's first normal_ on a meta tensor imports torch._dynamo: 4-7 s in a fresh process
     code = ("import sys, time\nfrom convwidget.pasted import parse\nstart = time.perf_counter()\n"

@@ -27,7 +27,16 @@ from torch import nn
 
 from .assemble import build, insert_flatten, lines_of, name_items
 from .classes import ModelReader
-from .clean import cut_points, from_repr, is_prose_fallback, is_repr, parse_variants, repair, strip_non_code
+from .clean import (
+    ParseBudget,
+    cut_points,
+    from_repr,
+    is_prose_fallback,
+    is_repr,
+    parse_variants,
+    repair,
+    strip_non_code,
+)
 from .limits import MAX_CHARS, MAX_NODES, PasteError
 from .reader import Item
 from .toplevel import read_module
@@ -105,7 +114,7 @@ def read(text: str) -> Pasted:
     src = strip_non_code(text, notes)
     if is_repr(src):
         src = from_repr(src, notes)
-    items = _first_reading(_candidates(src), notes, text)
+    items = _first_reading(_candidates(src), notes, text, ParseBudget())
     items = name_items(items, notes)
     insert_flatten(items, notes)
     notes = list(dict.fromkeys(notes))  # nested pasted classes repeat theirs
@@ -129,14 +138,14 @@ def _candidates(src: str) -> list[tuple[str, list[str]]]:
     return candidates
 
 
-def _first_reading(candidates: list[tuple[str, list[str]]], notes: list[str],
-                   text: str) -> list[Item]:
+def _first_reading(candidates: list[tuple[str, list[str]]], notes: list[str], text: str,
+                   budget: ParseBudget) -> list[Item]:
     """The items of the first candidate that reads; the first refusal if none does."""
     first_error: PasteError | SyntaxError | None = None
     for candidate, earned in candidates:
         tried_notes = list(notes)
         try:
-            items = _parse_source(candidate, tried_notes)
+            items = _parse_source(candidate, tried_notes, budget)
         except (PasteError, SyntaxError) as err:
             if isinstance(err, PasteError) and err.fatal:
                 raise
@@ -220,11 +229,12 @@ def parse(text: str) -> nn.Sequential:
     return model
 
 
-def _parse_source(src: str, notes: list[str]) -> list[Item]:
-    tree, src = _syntax_tree(src, notes)
+def _parse_source(src: str, notes: list[str], budget: ParseBudget) -> list[Item]:
+    tree, src = _syntax_tree(src, notes, budget)
     count = sum(1 for _ in ast.walk(tree))
-    if count > MAX_NODES:
-        raise PasteError(f"the code has {count} syntax nodes; parse reads at most {MAX_NODES}")
+    if count > MAX_NODES:  # fatal: cutting a truncated paste shorter saves a few lines only
+        raise PasteError(f"the code has {count} syntax nodes; parse reads at most {MAX_NODES}",
+                         fatal=True)
     items = read_module(ModelReader(src, notes), tree)
     if not items:
         raise PasteError("found no torch.nn layers in the text; paste nn.Sequential(...), "
@@ -232,20 +242,21 @@ def _parse_source(src: str, notes: list[str]) -> list[Item]:
     return items
 
 
-def _syntax_tree(src: str, notes: list[str]) -> tuple[ast.Module, str]:
+def _syntax_tree(src: str, notes: list[str], budget: ParseBudget) -> tuple[ast.Module, str]:
     """ast.parse, dropping prose lines that ast points at, a bounded number of times."""
-    budget = 20 * MAX_CHARS  # characters given to ast.parse, so refusal stays quick
     for _ in range(50):
-        budget -= 3 * len(src)
-        if budget < 0:
-            break
-        try:
-            return parse_variants(src)
-        except SyntaxError as err:
-            lines = src.split("\n")
+        lines = src.split("\n")
+
+        def prose_at(err: SyntaxError, lines: list[str] = lines) -> bool:
             i = (err.lineno or 0) - 1
-            if not (0 <= i < len(lines) and is_prose_fallback(lines[i])):
+            return 0 <= i < len(lines) and is_prose_fallback(lines[i])
+
+        try:
+            return parse_variants(src, budget, prose_at)
+        except SyntaxError as err:
+            if not prose_at(err):
                 raise
+            i = (err.lineno or 0) - 1
             lines[i] = ""
             src = "\n".join(lines)
             notes.append(f"ignored line {i + 1} (not code)")

@@ -13,11 +13,12 @@ import keyword
 import os
 import re
 import warnings
+from collections.abc import Callable
 
-from .limits import MAX_BRACKET_DEPTH, MAX_CUTS, MAX_LINES, PasteError
+from .limits import MAX_BRACKET_DEPTH, MAX_CUTS, MAX_LINES, MAX_NODES, PasteError
 
-__all__ = ["REPR_ENTRY", "cut_points", "from_repr", "is_prose_fallback", "is_repr", "parse_variants",
-           "repair", "strip_non_code"]
+__all__ = ["REPR_ENTRY", "ParseBudget", "cut_points", "from_repr", "is_prose_fallback", "is_repr",
+           "parse_variants", "repair", "strip_non_code"]
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _PROMPT = re.compile(r"^\s*(>>>|\.\.\.)( |$)")
@@ -300,18 +301,61 @@ def _dedent(src: str) -> str:
 _CLASS_OR_DEF = re.compile(r"^[ \t]*(class|def)\s", re.M)
 
 
-def parse_variants(src: str) -> tuple[ast.Module, str]:
+class ParseBudget:
+    """The work ``ast.parse`` may still do for one paste, shared by every retry (variants,
+    lines dropped as prose, cuts of a truncated paste), so that refusal stays quick.
+
+    A unit is about one syntax node: five per bracket (a call is a Call, its function and
+    its arguments), one per fifty characters. About 0.5 s of ast.parse in all.
+
+    >>> budget = ParseBudget()
+    >>> budget.spend("nn.ReLU()")
+    >>> budget.spend("nn.ReLU(), " * 40_000)
+    Traceback (most recent call last):
+    ...
+    convwidget.pasted.PasteError: the code has about 208800 syntax nodes (five per bracket); ...
+    >>> for _ in range(3):
+    ...     budget.spend("nn.ReLU(), " * 8_000)
+    Traceback (most recent call last):
+    ...
+    convwidget.pasted.PasteError: the code is too large to read quickly (about 41760 syntax nodes ...
+    """
+
+    UNITS = 2 * MAX_NODES
+
+    def __init__(self) -> None:
+        self.left = self.UNITS
+
+    def spend(self, src: str) -> None:
+        cost = 5 * (src.count("(") + src.count("[") + src.count("{")) + len(src) // 50
+        if cost > MAX_NODES * 6 // 5:  # 20% over the limit: ast would find more than MAX_NODES
+            raise PasteError(f"the code has about {cost} syntax nodes (five per bracket); parse "
+                             f"reads at most {MAX_NODES} (paste only the model's code)", fatal=True)
+        self.left -= cost
+        if self.left < 0:
+            raise PasteError(
+                f"the code is too large to read quickly (about {cost} syntax nodes to read, "
+                f"{self.UNITS} in all, counting every retry of a paste with lines that are not "
+                "code); paste only the model's code", fatal=True)
+
+
+def parse_variants(src: str, budget: ParseBudget,
+                   final: Callable[[SyntaxError], bool] = lambda err: False) -> tuple[ast.Module, str]:
     """ast.parse, retrying as a dedented fragment, with all indentation removed
-    (no class/def), or wrapped in parentheses (comma-separated layer lines)."""
+    (no class/def), or wrapped in parentheses (comma-separated layer lines); an error
+    that ``final`` accepts ends the retries (a line of prose that the caller drops)."""
     first: SyntaxError | None = None
     variants = [_dedent(src)]
     if not _CLASS_OR_DEF.search(src):
         variants.append("\n".join(line.strip() for line in src.split("\n")))
         variants.append("(" + variants[-1] + "\n)")
     for variant in variants:
+        budget.spend(variant)
         try:
             return _ast_parse(variant), variant
         except SyntaxError as err:
+            if final(err):
+                raise
             first = first or err
     assert first is not None
     raise first
