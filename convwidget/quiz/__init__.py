@@ -22,6 +22,9 @@ True
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from .diagnosis import Diagnosis, Match, diagnose, read_answer
 from .mistakes import MISCONCEPTIONS, Misconception, misconception
 from .propose import MAIN_MISTAKES, harder, propose
@@ -44,3 +47,13 @@ __all__ = [
     "propose",
     "read_answer",
 ]
+
+# The answer widget needs ipywidgets: imported on first use, so ``import convwidget.quiz``
+# stays standard-library only (not in __all__, so ``import *`` does not pull it in either).
+_WIDGET_NAMES = ("Exercise", "predict", "predict_in_features")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WIDGET_NAMES:
+        return getattr(importlib.import_module(".widget", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
