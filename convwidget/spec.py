@@ -170,6 +170,11 @@ def normalise_setting(name: str, value: Any, ndim: int = 2) -> Any:
         return n
     if name not in _MINIMUM:
         raise ValueError(f"unknown setting {name!r}; use {', '.join(('kind', *_MINIMUM))}")
+    if name == "input_size" and ndim > 1 and isinstance(value, (tuple, list)) and len(value) == 1:
+        raise ValueError(
+            f"input_size={tuple(value)!r} has 1 value but the layer has {ndim} spatial dimensions; "
+            f"give {ndim} sizes (e.g. {(1,) * (ndim - 1) + tuple(value)!r} for a strip) or one int "
+            "for a square")
     out = _padding(value, ndim) if name == "padding" else _per_dim(name, value, ndim)
     if not isinstance(out, str):
         _at_least(name, out, _MINIMUM[name], value)
