@@ -15,7 +15,7 @@ import re
 import warnings
 from collections.abc import Callable
 
-from .limits import MAX_BRACKET_DEPTH, MAX_CUTS, MAX_LINES, MAX_NODES, PasteError
+from .limits import MAX_BRACKET_DEPTH, MAX_CUTS, MAX_LAYERS, MAX_LINES, MAX_NODES, PasteError
 
 __all__ = ["REPR_ENTRY", "ParseBudget", "cut_points", "from_repr", "is_prose_fallback", "is_repr",
            "parse_variants", "repair", "strip_non_code"]
@@ -173,7 +173,15 @@ def from_repr(src: str, notes: list[str]) -> str:
 
 
 def _repeated(name: str, rest: str) -> str:
-    lo, hi = (int(p) for p in name.split("-", 1))
+    """``(0-2): 3 x Linear(...)`` -> ``_0=Linear(...), _1=Linear(...), _2=Linear(...),``."""
+    bounds = re.fullmatch(r"(\d{1,7})-(\d{1,7})", name)
+    if not bounds:
+        raise PasteError(f"'({name[:20]})' in the printed model is neither a name nor a range of "
+                         "repeated modules such as '(0-2)'")
+    lo, hi = int(bounds[1]), int(bounds[2])
+    if not 0 < hi - lo + 1 <= MAX_LAYERS:
+        raise PasteError(f"the printed range ({name}) repeats {hi - lo + 1} modules; parse reads "
+                         f"1 to {MAX_LAYERS}")
     if not rest.rstrip().endswith(")") or rest.rstrip().endswith("("):
         raise PasteError("a repeated block '(a-b): n x ...' spanning several lines "
                          "is not supported; paste the code instead")
