@@ -233,3 +233,14 @@ def test_the_widget_names_load_lazily_from_the_quiz_package() -> None:
     assert quiz.predict is predict
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         quiz.nothing  # noqa: B018 (the attribute access is the test)
+
+
+def test_a_number_exercise_names_its_mistakes_and_refuses_text_with_a_sentence() -> None:
+    from convwidget.quiz.widget import predict_number
+
+    ex = predict_number("Taps?", 2, "<b>2</b>", {1: "1 is the edge cell's count."}, what="a tap count")
+    assert answer(ex, "1") == "Not quite: 1 is the edge cell's count."
+    assert answer(ex, "3").startswith("Not quite: 3 matches none of the usual mistakes")
+    assert answer(ex, "two").startswith("'two' is not a number: type a tap count as a whole number")
+    assert not ex.revealed
+    assert answer(ex, "2") == "✓ Right: 2." and ex.revealed

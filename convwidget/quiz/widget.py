@@ -37,7 +37,7 @@ from .question import LEVELS, Question
 from .session import QuizSession
 
 __all__ = ["Exercise", "Feedback", "InFeaturesExercise", "QuestionExercise", "predict",
-           "predict_in_features", "question_from_settings"]
+           "predict_in_features", "predict_number", "question_from_settings", "read_number"]
 
 # JupyterLab's theme variables, with fallbacks for a page without them (nbviewer, Voila themes)
 _TEXT = "var(--jp-ui-font-color1, #1f1f1f)"
@@ -342,32 +342,28 @@ def predict(question: Question | None = None, *, level: str | None = None, seed:
 
 # ---------------------------------------------------------------------------- in_features
 
-_PRODUCT = re.compile(r"^\d+(?:\s*[*×x·]\s*\d+)*$")
+_PRODUCT = re.compile(r"^-?\d+(?:\s*[*×x·]\s*\d+)*$")
 _MAX_FEATURES = 10**9
 
 
-def read_features(text: str) -> int | str:
-    """A whole number of features, or a product such as ``256*4*4``; else a sentence.
+def read_number(text: str, what: str = "in_features") -> int | str:
+    """A whole number, or a product such as ``256*4*4``; else a sentence naming ``what`` to type.
 
-    >>> read_features(" 256 × 4 × 4 "), read_features("4,096")
+    >>> read_number(" 256 × 4 × 4 "), read_number("4,096")
     (4096, 4096)
-    >>> read_features("lots")
+    >>> read_number("lots")
     "'lots' is not a number: type in_features as a whole number (or a product such as 64*5*5)"
     """
-    cleaned = text.strip().replace(",", "").replace("_", "")
+    cleaned = text.strip().replace(",", "").replace("_", "").replace("−", "-")
+    shown = text if len(text) <= 40 else text[:37] + "..."
     if not _PRODUCT.match(cleaned) or len(cleaned) > 60:
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        return f"{shown!r} is not a number: type in_features as a whole number (or a product such as 64*5*5)"
+        return f"{shown!r} is not a number: type {what} as a whole number (or a product such as 64*5*5)"
     value = 1
     for factor in re.split(r"\s*[*×x·]\s*", cleaned):
         value *= int(factor)
-        if value > _MAX_FEATURES:
-            return f"{shown_big(cleaned)} is far more features than this net produces: type a whole number"
+        if abs(value) > _MAX_FEATURES:
+            return f"{shown!r} is far bigger than anything here: type {what} as a whole number"
     return value
-
-
-def shown_big(text: str) -> str:
-    return text if len(text) <= 20 else text[:17] + "..."
 
 
 @dataclass(frozen=True)
@@ -432,7 +428,7 @@ def _prod(values: tuple[int, ...]) -> int:
 
 
 def _features_feedback(f: _Flatten, text: str) -> Feedback:
-    value = read_features(text)
+    value = read_number(text)
     if isinstance(value, str):
         return Feedback(None, value, _box(html.escape(value), _WRONG))
     made_of = f" = {f.dims[0]} channels × {' × '.join(map(str, f.dims[1:]))}" if f.dims else ""
@@ -480,3 +476,35 @@ def predict_in_features(model: Any, input_shape: tuple[int, ...], linear: str | 
     ✓ Right: 3 (the Linear) needs in_features = 200 = 8 channels × 5 × 5.
     """
     return InFeaturesExercise(model, input_shape, linear)
+
+
+# ---------------------------------------------------------------------------- any number
+
+def _number_feedback(answer: int, what: str, mistakes: dict[int, str], text: str) -> Feedback:
+    value = read_number(text, what)
+    if isinstance(value, str):
+        return Feedback(None, value, _box(html.escape(value), _WRONG))
+    if value == answer:
+        message = f"✓ Right: {answer}."
+        return Feedback(True, message, _box(html.escape(message), _RIGHT))
+    why = mistakes.get(value, f"{value} matches none of the usual mistakes: try again, or show the answer.")
+    message = f"Not quite: {why}"
+    return Feedback(False, message, _box(html.escape(message), _WRONG))
+
+
+def predict_number(prompt: str, answer: int, solution: str, mistakes: dict[int, str] | None = None,
+                   what: str = "the number") -> Exercise:
+    """A predict-then-reveal cell for any whole-number answer (a receptive field, a tap count).
+
+    ``mistakes`` maps the usual wrong answers to the sentence that explains them; ``prompt``
+    and ``solution`` are HTML.
+
+    >>> ex = predict_number("Receptive field of two 3-tap convolutions?", 5, "3 + 2 = <b>5</b>",
+    ...                     {6: "6 = 3 + 3 counts the shared cell twice."})
+    >>> ex.answer_box.value = "6"; ex.check_button.click(); ex.feedback_text
+    'Not quite: 6 = 3 + 3 counts the shared cell twice.'
+    >>> ex.answer_box.value = "5"; ex.check_button.click(); (ex.feedback_text, ex.revealed)
+    ('✓ Right: 5.', True)
+    """
+    table = dict(mistakes or {})
+    return Exercise(prompt, lambda text: _number_feedback(answer, what, table, text), solution)
