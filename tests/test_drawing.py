@@ -319,3 +319,15 @@ def test_close_takes_off_only_its_own_artists_and_can_be_called_twice():
     live.close()
     live.close()
     assert given.axes == [own] and given.artists == []
+
+
+def test_text_caches_are_bounded_in_bytes(monkeypatch):
+    from convwidget.drawing import raster
+
+    monkeypatch.setattr(raster, "TEXT_CACHE_BYTES", 60_000)
+    for i in range(300):  # e.g. a long session of refusal messages
+        raster.text_mask(f"kernel spans {i} cells but the padded input has fewer", 11.0, 100.0)
+    assert raster.text_mask.cache_bytes() <= 60_000
+    latest = raster.text_mask("kernel spans 299 cells but the padded input has fewer", 11.0, 100.0)
+    assert raster.text_mask("kernel spans 299 cells but the padded input has fewer", 11.0, 100.0) is latest
+    assert raster.word_mask("step", 10.0, 100.0) is raster.word_mask("step", 10.0, 100.0)

@@ -20,19 +20,58 @@ from __future__ import annotations
 
 import functools
 import struct
+import threading
 import zlib
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 from matplotlib.colors import to_rgba
 from matplotlib.font_manager import FontProperties, findfont, get_font
 
 __all__ = [
-    "draw_grid", "encode_png", "hatch", "line_mask", "outline", "paste", "rasterise", "rgb",
-    "text_mask", "word_mask",
+    "TEXT_CACHE_BYTES", "draw_grid", "encode_png", "hatch", "line_mask", "outline", "paste", "rasterise",
+    "rgb", "text_mask", "word_mask",
 ]
 
-#: Cached text masks (per string, per word): a classroom session keeps a few hundred.
-_CACHE_ENTRIES = 4096
+#: Bytes of cached text masks (per string, per word): a classroom session needs a few
+#: hundred kilobytes; a long one, or many error messages, stops here.
+TEXT_CACHE_BYTES = 8_000_000
+
+_Mask = TypeVar("_Mask", np.ndarray, tuple[np.ndarray, int])
+
+
+def _nbytes(value: np.ndarray | tuple[np.ndarray, int]) -> int:
+    return (value[0] if isinstance(value, tuple) else value).nbytes + 100  # + the key and entry
+
+
+def _byte_cache(fn: Callable[[str, float, float], _Mask]) -> Callable[[str, float, float], _Mask]:
+    """Least-recently-used cache of ``fn``'s masks, bounded by :data:`TEXT_CACHE_BYTES`
+    (a count of entries would let a few huge masks take any amount of memory)."""
+    cache: OrderedDict[tuple[str, float, float], _Mask] = OrderedDict()
+    size = 0
+    lock = threading.Lock()  # an explorer may render ahead in another thread
+
+    @functools.wraps(fn)
+    def cached(text: str, size_pt: float, dpi: float) -> _Mask:
+        nonlocal size
+        key = (text, size_pt, dpi)
+        with lock:
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+        value = fn(text, size_pt, dpi)
+        with lock:
+            if key not in cache:
+                cache[key] = value
+                size += _nbytes(value)
+            while size > TEXT_CACHE_BYTES and len(cache) > 1:
+                size -= _nbytes(cache.popitem(last=False)[1])
+        return value
+
+    cached.cache_bytes = lambda: size  # type: ignore[attr-defined]
+    return cached
 
 
 @functools.lru_cache(maxsize=256)
@@ -60,13 +99,13 @@ def rasterise(text: str, size_pt: float, dpi: float) -> tuple[np.ndarray, int]:
     return mask, mask.shape[0] - font.get_descent() // 64
 
 
-@functools.lru_cache(maxsize=_CACHE_ENTRIES)
+@_byte_cache
 def text_mask(text: str, size_pt: float, dpi: float) -> np.ndarray:
     """Coverage of one line of text, cached per string."""
     return rasterise(text, size_pt, dpi)[0]
 
 
-@functools.lru_cache(maxsize=_CACHE_ENTRIES)
+@_byte_cache
 def word_mask(word: str, size_pt: float, dpi: float) -> tuple[np.ndarray, int]:
     """Coverage of one word and its baseline row, cached per word."""
     return rasterise(word, size_pt, dpi)
