@@ -498,6 +498,8 @@ HOSTILE = {
     "a printed range of 100000 modules": ("Sequential(\n  (0-99999): 100000 x ReLU()\n)",
                                           r"repeats 100000 modules; parse reads 1 to 2000"),
     "a backwards printed range": ("Sequential(\n  (5-2): 3 x ReLU()\n)", r"repeats -2 modules"),
+    "a long printed range": ("Sequential(\n  (0-1999): 2000 x Identity(" + "1, " * 9_000 + ")\n)",
+                             r"repeats 27010 characters 2000 times; parse reads at most 200000"),
     "a keyword loop count": ("nn.LSTM(10, 20, num_layers=10**9)",
                              r"refused nn\.LSTM\(\.\.\.\): more than 200 layers \(1000000000\)"),
     "keyword loop counts only": ("nn.GRU(input_size=10, hidden_size=20, num_layers=10**9)",
@@ -729,6 +731,7 @@ FUZZ_PIECES = [
     "nn.PReLU(2**40)", "nn.BatchNorm2d(2**40)", "nn.Upsample(scale_factor=2**40)",
     "nn.Unflatten(1, (2**40, 2**40))", "nn.LSTM(1, 2**40, proj_size=2**39)", "(-8) ** 0.5",
     "[" + "1," * 999 + "]", "'" + "a" * 1001 + "'", "\u00a0", "\u201c", "x.size(0)",
+    "(0-9999999): 3 x ", "(0-1999): 2000 x ",
     "nn.Sequential(*layers)", "layers = [nn.ReLU()]\n", "match x:\n case 1:\n  pass\n",
     "if not x:\n", "@decorator\n", "async def f(): pass\n", "super().__init__()\n",
 ]

@@ -15,7 +15,7 @@ import re
 import warnings
 from collections.abc import Callable
 
-from .limits import MAX_BRACKET_DEPTH, MAX_CUTS, MAX_LAYERS, MAX_LINES, MAX_NODES, PasteError
+from .limits import MAX_BRACKET_DEPTH, MAX_CHARS, MAX_CUTS, MAX_LAYERS, MAX_LINES, MAX_NODES, PasteError
 
 __all__ = ["REPR_ENTRY", "ParseBudget", "cut_points", "from_repr", "is_prose_fallback", "is_repr",
            "parse_variants", "repair", "strip_non_code"]
@@ -182,6 +182,9 @@ def _repeated(name: str, rest: str) -> str:
     if not 0 < hi - lo + 1 <= MAX_LAYERS:
         raise PasteError(f"the printed range ({name}) repeats {hi - lo + 1} modules; parse reads "
                          f"1 to {MAX_LAYERS}")
+    if (hi - lo + 1) * len(rest) > MAX_CHARS:
+        raise PasteError(f"the printed range ({name}) repeats {len(rest)} characters "
+                         f"{hi - lo + 1} times; parse reads at most {MAX_CHARS}")
     if not rest.rstrip().endswith(")") or rest.rstrip().endswith("("):
         raise PasteError("a repeated block '(a-b): n x ...' spanning several lines "
                          "is not supported; paste the code instead")
