@@ -14,7 +14,22 @@ executed or imported. The only code that runs is the constructor of a real
 ``torch.nn`` class, called with literal arguments (numbers, strings,
 booleans, ``None``, tuples/lists of those, and bounded integer arithmetic).
 Anything else is refused with a :class:`PasteError` (a ``ValueError``) that
-names the offending piece and its line.
+names the offending piece and its line. Every step is bounded (``limits``), so
+refusal is quick and reading is linear in the text's length.
+
+The rooms, in the order a paste goes through them:
+
+- ``limits``: the bounds and :class:`PasteError` (standard library only);
+- ``clean``: text -> source: prose, fences and prompts stripped, a printed repr turned
+  into code, brackets of a truncated paste closed, the parse budget (standard library);
+- ``literals``: literal values from the AST, bounded arithmetic, ``if`` conditions;
+- ``construct``: the one call of a ``torch.nn`` constructor, on the meta device;
+- ``reader``: layer expressions (``nn.Conv2d(...)``, ``nn.Sequential``, ``OrderedDict``);
+- ``forward``: a ``forward`` that is a simple chain -> the order of the layers;
+- ``classes``: ``__init__`` and ``forward`` of pasted classes;
+- ``toplevel``: the statements of the paste;
+- ``assemble``: names, the missing ``nn.Flatten()``, lines, the ``nn.Sequential``;
+- ``viewas``: :class:`ViewAs`, ``x.view(...)`` as a module.
 """
 
 from __future__ import annotations
