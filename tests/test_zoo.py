@@ -9,8 +9,8 @@ For every architecture in ``zoo.ZOO``:
 * the model is left exactly as it was (``zoo.snapshot`` / ``zoo.assert_unchanged``) after a
   trace that succeeds, one that is refused, and one whose forward raises.
 
-Where today's tracer is wrong (the defects issue 9 lists) the case is a strict xfail naming
-the defect, so it flips to a failure the day the tracer is fixed.
+Where the tracer is known to be wrong, the case is a strict xfail naming the defect (``XFAIL``),
+so it flips to a failure the day the tracer is fixed.
 """
 
 from __future__ import annotations
@@ -41,30 +41,9 @@ from zoo import (  # noqa: E402
 import convwidget  # noqa: E402
 from convwidget.tracer import TraceReport  # noqa: E402
 
-LEAK = "issue 9: the batch leaks into the advice (torch.flatten(x) / reshape(-1) / Flatten(0))"
-SWIN = "issue 9: Swin's reshape(num_windows, ws*ws) whose first size equals the batch is a false alarm"
-EYE = ("issue 9: a view whose first size merely equals the batch is a false alarm "
-       "(eye(3).view(1, 9) at batch 3)")
-SEQUENCE = ("issue 9: the batch is not a known dimension: a wrong Linear on a (T, N, C) sequence is told to "
-            "flatten first instead of nn.Linear(C, ...)")
-
-
-def _known() -> dict[tuple[str, str], str]:
-    """(test, entry or entry-variant) -> the defect that case shows today."""
-    known: dict[tuple[str, str], str] = {}
-    known["steps", "swin_shifted-b2"] = SWIN
-    known["steps", "pointnet-b3"] = EYE
-    known["wrong", "swin_shifted"] = SWIN
-    known["wrong", "crnn_lstm"] = SEQUENCE
-    for n, e in ZOO.items():
-        if not e.batch_ok:
-            known["wrong", n] = known["batch", n] = LEAK
-    for how in ("success", "warm"):
-        known["untouched", f"swin_shifted-{how}"] = SWIN
-    return known
-
-
-XFAIL = _known()
+# (test, entry or entry-variant) -> the defect that case shows today, a strict xfail. Empty:
+# every defect issue 9 listed for the tracer is fixed; a new one goes here with its reason.
+XFAIL: dict[tuple[str, str], str] = {}
 
 
 def cases(test: str, combos: list[tuple[Any, ...]]) -> list[Any]:
@@ -133,9 +112,13 @@ def test_a_wrong_first_linear_is_named_with_its_true_in_features(name: str, delt
         with refused, torch.no_grad():
             model.eval()(make_input(entry, entry.shape, 2))  # PyTorch refuses it
     report = trace(model, (2, *entry.shape))
+    problems = report.problems
+    if not entry.batch_ok:  # first the step that folds the batch into the features, then the Linear
+        assert problems and "batch" in problems[0].message and "Linear" not in problems[0].fix, str(report)
+        problems = problems[1:]
     # one problem per wrong Linear (a Linear called twice may say so twice)
-    assert list(dict.fromkeys(p.step for p in report.problems)) == list(need), str(report)
-    for p in report.problems:
+    assert list(dict.fromkeys(p.step for p in problems)) == list(need), str(report)
+    for p in problems:
         assert p.fix.startswith(f"nn.Linear({value}, "), p.fix
         assert str(value) in p.message
     assert {k: report.linear_in_features.get(k) for k in need} == need

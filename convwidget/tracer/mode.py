@@ -8,7 +8,8 @@
   ``num_features`` disagrees with what arrives, the pre-hook records the value the data
   needs and hands the layer an input of the shape it expects, so the trace goes on and
   one run reports every problem;
-* ``x.view(-1, N)`` with a wrong ``N`` silently changes the batch size: that row is
+* a reshape that loses the batch (``x.view(-1, N)`` with a wrong ``N``, ``torch.flatten(x)``,
+  ``nn.Flatten(0)``), judged against a second pass at another batch size (:mod:`.batch`), is
   flagged and the trace continues as if ``x.flatten(1)`` had been written.
 """
 
@@ -25,6 +26,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 from torch.overrides import TorchFunctionMode
 
+from .batch import RESHAPE_LIKE, Event, Verdict, per_sample, verdict, what_happened
 from .calls import (
     base_name,
     explain_functional,
@@ -40,7 +42,7 @@ from .calls import (
     tensors,
 )
 from .report import Problem, Row, Shape, fmt_shape
-from .rules import IGNORED, NORMS, RESHAPES, SAME_SHAPE, shape_rule
+from .rules import IGNORED, NORMS, SAME_SHAPE, shape_rule
 
 __all__ = ["Frame", "Recorder"]
 
@@ -92,10 +94,15 @@ def _flatten_fields(input_shapes: tuple[Shape, ...], output_shape: Shape | None)
 class Recorder(TorchFunctionMode):
     """Hooks and function mode for one trace: collects rows, problems and Linear inputs."""
 
-    def __init__(self, names: dict[int, str], batch: int | None, explain: bool) -> None:
+    def __init__(self, names: dict[int, str], batch: int | None, explain: bool,
+                 probe: list[Event] | None = None, probe_batch: int | None = None) -> None:
         super().__init__()
         self.names = names
         self.batch = batch
+        self.probe = probe
+        self.probe_batch = probe_batch
+        self.events: list[Event] = []
+        self.problem_events: list[int] = []  # how many events had passed at each problem
         self.explain = explain
         self.rows: list[Row] = []
         self.stack: list[Frame] = []
@@ -104,6 +111,15 @@ class Recorder(TorchFunctionMode):
         self.problems: list[Problem] = []
         self.linear_in: dict[str, int] = {}
         self.paused = 0
+
+    def note(self, problem: Problem) -> None:
+        """Add a problem to the report."""
+        self.problems.append(problem)
+        self.problem_events.append(len(self.events))
+
+    def problems_until(self, event: int) -> list[str]:
+        """The steps of the problems found before event number ``event`` was over."""
+        return [p.step for p, k in zip(self.problems, self.problem_events, strict=True) if k <= event]
 
     # -- provenance
     def _mark(self, tensor: Any, index: int | None) -> None:
@@ -177,9 +193,10 @@ class Recorder(TorchFunctionMode):
     def _record(self, frame: Frame, needed: dict[str, Any], problem: Problem) -> None:
         frame.needed = needed
         frame.problem = problem
-        self.problems.append(problem)
+        self.note(problem)
 
-    def _linear_problem(self, module: nn.Linear, frame: Frame, shape: Shape) -> Problem:
+    def _linear_problem(self, module: nn.Linear, frame: Frame, shape: Shape,
+                        seen: Verdict | None) -> Problem:
         name, kind, got = frame.name, type(module).__name__, shape[-1]
         origin = self._flatten_origin(frame.source, got)
         bias = "" if module.bias is not None else ", bias=False"
@@ -187,6 +204,11 @@ class Recorder(TorchFunctionMode):
         if origin:
             msg = f"{head} its input provides {got} features: {origin}."
             fix = f"nn.Linear({got}, {module.out_features}{bias})  # {origin}"
+        elif seen is not None:  # a sequence, the batch in dimension seen.dim: per step
+            msg = (f"{head} receives {fmt_shape(shape)} from {self._origin(frame.source)}, a "
+                   f"sequence with the batch in dimension {seen.dim}: a Linear acts on the last "
+                   f"dimension, {got} features at every step.")
+            fix = f"nn.Linear({got}, {module.out_features}{bias})"
         elif len(shape) > 2:
             per = math.prod(shape[1:])
             msg = (f"{head} receives {fmt_shape(shape)} from {self._origin(frame.source)}: a "
@@ -205,9 +227,11 @@ class Recorder(TorchFunctionMode):
         shape = tuple(x.shape)
         got = shape[-1]
         self.linear_in.setdefault(frame.name, got)
-        if frame.lazy or got == module.in_features:
+        right = frame.lazy or got == module.in_features
+        seen = self._judge(Event("linear", shape, shape if right else None))
+        if right:
             return None
-        self._record(frame, {"in_features": got}, self._linear_problem(module, frame, shape))
+        self._record(frame, {"in_features": got}, self._linear_problem(module, frame, shape, seen))
         return self._empty((*shape[:-1], module.in_features), x)
 
     def _check_conv(self, module: nn.modules.conv._ConvNd, frame: Frame,
@@ -255,9 +279,16 @@ class Recorder(TorchFunctionMode):
                         f"dimension(s) of its input are {list(got)}.",
             f"nn.LayerNorm({got[0] if len(got) == 1 else list(got)})"))
 
-    def hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+    def hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
         frame = self.stack.pop()
         out = first_tensor(output)
+        x = first_tensor(args)
+        replaced = None
+        if isinstance(module, nn.Flatten) and isinstance(output, torch.Tensor) and x is not None:
+            subject = f"{frame.name} (nn.Flatten(start_dim={module.start_dim}))"
+            fixed, frame.problem = self._batch_step(x, output, (frame.name, subject, ""), "")
+            if fixed is not output:
+                replaced = output = out = fixed
         if len(self.rows) == frame.rows_at_entry:
             out_shape = tuple(out.shape) if out is not None else None
             explanation = None
@@ -271,6 +302,7 @@ class Recorder(TorchFunctionMode):
         elif out is not None and self.rows and self._source(output) is None:
             # a container: its output comes from its last recorded step
             self._mark(output, len(self.rows) - 1)
+        return replaced
 
     def _add(self, row: Row, output: Any) -> None:
         self.rows.append(row)
@@ -320,8 +352,7 @@ class Recorder(TorchFunctionMode):
         text = label(ns, name, args, kwargs)
         where = frame.name if frame is not None else ""
         row_name = f"{where}: {text}" if where else text
-        batch_fix = (ns in ("x", "torch") and name in RESHAPES and self.batch is not None
-                     and x.dim() >= 2 and x.shape[0] == self.batch)
+        reshape = ns in ("x", "torch") and name in RESHAPE_LIKE and x.dim() >= 1
         cause = ""
         try:
             if name in SAME_SHAPE and isinstance(args[0], torch.Tensor):
@@ -329,14 +360,14 @@ class Recorder(TorchFunctionMode):
             else:
                 out = self._run(func, name, args, kwargs)
         except Exception as err:
-            if not batch_fix:
+            if not (reshape and x.dim() >= 2 and x.shape[0] == self.batch):
                 raise
             out, cause = None, str(err).split("\n")[0]
-        t = first_tensor(out)
         problem = None
-        if batch_fix and (t is None or (t.dim() == 2 and t.shape[0] != x.shape[0])):
-            problem = self._batch_problem(x, t, text, where, row_name, cause)
-            out = t = self._empty((x.shape[0], math.prod(x.shape[1:])), x)
+        if reshape:
+            subject = f"{text} in {where + '.' if where else ''}forward"
+            out, problem = self._batch_step(x, out, (row_name, subject, text), cause)
+        t = first_tensor(out)
         if t is None:
             return out
         op = f"{'Tensor' if ns == 'x' else ns}.{name}" if ns else name
@@ -348,22 +379,51 @@ class Recorder(TorchFunctionMode):
                       call=settings, **_flatten_fields(in_shapes, out_shape)), t)
         return out
 
-    def _batch_problem(self, x: torch.Tensor, t: torch.Tensor | None, call: str, where: str,
-                       row_name: str, cause: str) -> Problem:
-        """``x.view(-1, N)`` that changed (or could not keep) the batch size."""
-        per = math.prod(x.shape[1:])
-        dims = product_text(1, tuple(x.shape[1:]), x.dim())
-        if t is None:
-            what = f"fails ({cause})"
+    def _judge(self, event: Event) -> Verdict | None:
+        """Log ``event``; with a probe pass to compare with, what it did to the batch."""
+        k = len(self.events)
+        self.events.append(event)
+        if self.probe is None or self.batch is None or self.probe_batch is None:
+            return None
+        probe = self.probe[k] if k < len(self.probe) else None
+        return verdict(event, probe, self.batch, self.probe_batch)
+
+    def _batch_step(self, x: torch.Tensor, out: Any, names: tuple[str, str, str],
+                    cause: str) -> tuple[Any, Problem | None]:
+        """A reshape-like step: if it lost the batch, its problem and the output it should
+        have had, ``(batch, per-sample values)``, for the rest of the trace. ``names`` are
+        the step's row name, its subject in a sentence and the call ('' for nn.Flatten)."""
+        t = out if isinstance(out, torch.Tensor) else None
+        seen = self._judge(Event("reshape", tuple(x.shape), tuple(t.shape) if t is not None else None))
+        if seen is None and t is None:
+            seen = Verdict("fails", 0)  # failed with the batch first: the -1 took the batch
+        if seen is None or self.batch is None:
+            return out, None
+        problem = self._batch_problem(x, t, seen, names, cause)
+        if self.batch == 1 and t is not None and seen.what in ("merges", "drops"):
+            return out, problem  # right at batch 1, as PyTorch runs it: only the advice changes
+        return self._empty((self.batch, per_sample(tuple(x.shape), seen.dim)[1]), x), problem
+
+    def _batch_problem(self, x: torch.Tensor, t: torch.Tensor | None, seen: Verdict,
+                       names: tuple[str, str, str], cause: str) -> Problem:
+        """A step that lost the batch (merged, dropped, spread over rows, failed)."""
+        assert self.batch is not None
+        step, subject, call = names
+        sizes, per = per_sample(tuple(x.shape), seen.dim)
+        dims = product_text(1, sizes, len(sizes) + 1)
+        what = what_happened(seen, tuple(t.shape) if t is not None else None, self.batch,
+                             self.probe_batch or self.batch + 1, cause)
+        where = ("The -1 belongs in the feature dimension, not the batch dimension"
+                 if "-1" in call and seen.what in ("rows", "fails") else
+                 f"The batch of {self.batch} must stay a dimension of its own, the first")
+        if call:
+            fix = f"x = x.flatten(1)  # or x.view(x.size(0), -1): {dims} = {per} per sample"
         else:
-            what = f"turns the batch of {x.shape[0]} into a batch of {t.shape[0]} rows of {t.shape[1]}"
+            fix = f"nn.Flatten()  # start_dim=1 keeps the batch: {dims} = {per} per sample"
         problem = Problem(
-            row_name,
-            f"{call} in {where + '.' if where else ''}forward {what}: each sample has {dims} = "
-            f"{per} values. The -1 belongs in the feature dimension, not the batch "
-            f"dimension; the rest of this trace goes on as if the batch were kept.",
-            f"x = x.flatten(1)  # or x.view(x.size(0), -1): {dims} = {per} per sample")
-        self.problems.append(problem)
+            step, f"{subject} {what}: each sample has {dims} = {per} values. {where}; the rest of this "
+            f"trace goes on as if the batch were kept.", fix)
+        self.note(problem)
         return problem
 
     def _run(self, func: Callable[..., Any], name: str, args: tuple[Any, ...],

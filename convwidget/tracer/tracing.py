@@ -14,6 +14,7 @@ import operator
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -21,6 +22,7 @@ from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter
 
+from .batch import Event, suspicious, verdict
 from .calls import explain_module, first_tensor, is_builtin
 from .mode import Recorder
 from .report import Problem, Shape, TraceReport, fmt_shape
@@ -270,22 +272,66 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, traini
     names[id(model)] = ""
     total = sum(p.numel() for p in model.parameters()
                 if not isinstance(p, UninitializedParameter))
-    recorder = Recorder(names, shape[0] if len(shape) >= 2 else None, explain)
-    output_shape = None
-    error = None
-    with _hooked(model, recorder, training):
-        x = torch.empty(shape, dtype=dtype, device="meta")
-        try:
-            with torch.no_grad(), Standins(model), recorder:
-                out = model(x)
-            t = first_tensor(out)
-            output_shape = tuple(t.shape) if t is not None else None
-        except Exception as err:  # the model's own failure: report it with context
-            problem = _failure(recorder, err)
-            error = problem.message
-            recorder.problems.append(problem)
+    run = _Runner(model, names, dtype, training, explain)
+    recorder, output_shape, error = _batch_aware(run, shape)
     return TraceReport(
         model_name=type(model).__name__, input_shape=shape, rows=recorder.rows,
         output_shape=output_shape, linear_in_features=recorder.linear_in,
         problems=recorder.problems, error=error, notes=notes, total_params=total,
         _model=model, _options={"training": training, "dtype": dtype})
+
+
+Pass = tuple[Recorder, Shape | None, str | None]
+
+
+@dataclass(frozen=True)
+class _Runner:
+    """One forward pass of ``model`` on meta stand-ins, recorded, everything undone after."""
+
+    model: nn.Module
+    names: dict[int, str]
+    dtype: torch.dtype
+    training: bool
+    explain: bool
+
+    def __call__(self, shape: Shape, probe: list[Event] | None = None,
+                 probe_batch: int | None = None) -> Pass:
+        recorder = Recorder(self.names, shape[0] if len(shape) >= 2 else None, self.explain,
+                            probe, probe_batch)
+        output_shape = error = None
+        with _hooked(self.model, recorder, self.training):
+            x = torch.empty(shape, dtype=self.dtype, device="meta")
+            try:
+                with torch.no_grad(), Standins(self.model), recorder:
+                    out = self.model(x)
+                t = first_tensor(out)
+                output_shape = tuple(t.shape) if t is not None else None
+            except Exception as err:  # the model's own failure: report it with context
+                problem = _failure(recorder, err)
+                error = problem.message
+                recorder.note(problem)
+        return recorder, output_shape, error
+
+
+def _batch_aware(run: _Runner, shape: Shape) -> Pass:
+    """The trace at the user's batch; where a step could hide a batch problem, a second pass
+    at batch + 1 tells which sizes follow the batch, and a third reports the steps that
+    lose it (:mod:`.batch`). A probe that meets problems the first pass did not (the first
+    size is not free to vary: an unbatched input) is ignored."""
+    first = run(shape)
+    recorder, _, error = first
+    batch = recorder.batch
+    if batch is None or not any(suspicious(e, batch) for e in recorder.events):
+        return first
+    probe_shape = (batch + 1, *shape[1:])
+    try:
+        _check_size(probe_shape)
+    except ValueError:
+        return first
+    probe = run(probe_shape)[0]
+    flagged = next((k for k, (e, p) in enumerate(zip(recorder.events, probe.events, strict=False))
+                    if verdict(e, p, batch, batch + 1) is not None), None)
+    # the probe must agree up to the first step it flags: later, a lost batch changes shapes
+    if flagged is None or probe.problems_until(flagged) != recorder.problems_until(flagged):
+        return first
+    return run(shape, probe.events, batch + 1)
