@@ -623,6 +623,16 @@ def test_pastes_that_ast_must_read_again_and_again_are_refused_quickly(text: str
     assert time.perf_counter() - start < 2  # 8 s when each retry had a budget of its own
 
 
+@pytest.mark.parametrize("call", [".relu()", ".view(-1)"])
+def test_a_forward_chain_too_deep_for_python_is_read_in_init_order(call: str) -> None:
+    text = ("class N(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.a = nn.ReLU()\n    def forward(self, x):\n"
+            f"        return self.a(x){call * 990}\n")  # RecursionError in the chain reader
+    pasted = read(text)
+    assert leaves(pasted.model) == [("a", "ReLU()")]
+    assert any(n.startswith("forward is not a simple chain") for n in pasted.notes)
+
+
 def test_a_first_embedding_is_built_without_loading_the_compiler() -> None:
     # torch's first normal_ on a meta tensor imports torch._dynamo: 4-7 s in a fresh process
     code = ("import sys, time\nfrom convwidget.pasted import parse\nstart = time.perf_counter()\n"

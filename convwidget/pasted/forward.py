@@ -14,7 +14,7 @@ import ast
 from torch import nn
 
 from .construct import build_layer
-from .limits import PasteError
+from .limits import MAX_EXPR_DEPTH, PasteError
 from .reader import Reader
 from .viewas import ViewAs
 
@@ -120,22 +120,24 @@ class Forward:
                 return node.slice.value
         return None
 
-    def expr(self, node: ast.AST, data: str) -> None:
+    def expr(self, node: ast.AST, data: str, depth: int = 0) -> None:
         if is_name(node, data):
             return
+        if depth > MAX_EXPR_DEPTH:  # x.relu().relu()... 990 deep overflowed Python's stack
+            raise NotChain(f"calls nested more than {MAX_EXPR_DEPTH} deep", node)
         if not isinstance(node, ast.Call):
             raise NotChain("not a simple chain of layer calls", node)
         func = node.func
         # self.layer(x)
         if (isinstance(func, ast.Attribute) and is_name(func.value, "self")
                 and len(node.args) == 1 and not node.keywords):
-            self.expr(node.args[0], data)
+            self.expr(node.args[0], data, depth + 1)
             self.steps.append(("attr", func.attr, node.lineno))
             return
         # F.relu(x, ...), torch.flatten(x, 1), torch.nn.functional.relu(x)
         fname = self.functional_name(func)
         if fname is not None and node.args:
-            self.expr(node.args[0], data)
+            self.expr(node.args[0], data, depth + 1)
             self.steps.append(("fn", fname, self.functional(fname, node.args[1:], node),
                                node.lineno))
             return
@@ -143,12 +145,12 @@ class Forward:
         if isinstance(func, ast.Attribute):
             inner = func.value
             if func.attr in ("view", "reshape"):
-                self.expr(inner, data)
+                self.expr(inner, data, depth + 1)
                 self.steps.append(("fn", func.attr, self.view(node, func.attr, inner, data),
                                    node.lineno))
                 return
             if func.attr in _METHODS:
-                self.expr(inner, data)
+                self.expr(inner, data, depth + 1)
                 self.steps.append(("fn", func.attr, self.functional(func.attr, node.args, node),
                                    node.lineno))
                 return
