@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 from torch import nn
 
@@ -136,28 +136,36 @@ def read(text: str) -> Pasted:
     return Pasted(model=build(items), notes=tuple(notes), lines=lines_of(items))
 
 
-def _candidates(src: str) -> list[tuple[str, list[str]]]:
+# A reading to try: the source, the notes it earns, the line it was cut at (None: not cut).
+_Candidate = tuple[str, list[str], Union[int, None]]  # noqa: UP007 - a runtime alias, 3.10
+
+
+def _candidates(src: str) -> list[_Candidate]:
     """Readings of the source to try in turn, each with the notes it earns: the source
     repaired, then, for a truncated paste, cut back to the last few complete lines."""
     repaired, repair_note = repair(src)
     first_notes = [repair_note] if repair_note else []
-    candidates = [(repaired, first_notes)]
+    candidates: list[_Candidate] = [(repaired, first_notes, None)]
     if repair_note and "truncated" in repair_note:
         for point in cut_points(src):
             cut, _ = repair(src[:point])
-            if cut not in [c for c, _ in candidates]:
+            if cut not in [c for c, _, _ in candidates]:
                 tail = " ".join(src[point:].split())
                 shown = tail if len(tail) <= 60 else tail[:57] + "..."
                 candidates.append((cut, [
-                    repair_note, f"ignored the incomplete end of the truncated paste: `{shown}`"]))
+                    repair_note, f"ignored the incomplete end of the truncated paste: `{shown}`"],
+                    src.count("\n", 0, point) + 1))
     return candidates
 
 
-def _first_reading(candidates: list[tuple[str, list[str]]], notes: list[str], text: str,
+def _first_reading(candidates: list[_Candidate], notes: list[str], text: str,
                    budget: ParseBudget) -> list[Item]:
-    """The items of the first candidate that reads; the first refusal if none does."""
+    """The items of the first candidate that reads; the first refusal if none does. A cut
+    below the line of that refusal would meet it again: only cuts above it are tried."""
     first_error: PasteError | SyntaxError | None = None
-    for candidate, earned in candidates:
+    for candidate, earned, cut_line in candidates:
+        if first_error is not None and cut_line is not None and _line_of(first_error) < cut_line:
+            continue
         tried_notes = list(notes)
         try:
             items = _parse_source(candidate, tried_notes, budget)
@@ -172,6 +180,11 @@ def _first_reading(candidates: list[tuple[str, list[str]]], notes: list[str], te
         raise _not_python(first_error, text) from first_error
     assert first_error is not None
     raise first_error
+
+
+def _line_of(err: PasteError | SyntaxError) -> int:
+    line = err.line if isinstance(err, PasteError) else err.lineno
+    return line or 10**9  # no line: any cut may help
 
 
 def _not_python(err: SyntaxError, text: str) -> PasteError:
