@@ -633,6 +633,31 @@ def test_a_forward_chain_too_deep_for_python_is_read_in_init_order(call: str) ->
     assert any(n.startswith("forward is not a simple chain") for n in pasted.notes)
 
 
+def nested_classes(count: int, depth: int) -> str:
+    """Pasted classes C0 .. C{count-1}, each holding the next inside `depth` Sequentials."""
+    return "import torch.nn as nn\n" + "\n".join(
+        f"class C{i}(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        f"        self.a = {'nn.Sequential(' * depth}"
+        f"{'nn.ReLU()' if i == count - 1 else f'C{i + 1}()'}{')' * depth}\n" for i in range(count))
+
+
+def test_pasted_classes_inside_nested_sequentials_are_read() -> None:
+    text = nested_classes(3, 11)  # was refused as "class C1 contains itself"
+    real = build_for_real(text, "C0")
+    model = parse(text)
+    assert leaves(model) == leaves(real)
+    assert len(list(model.modules())) == len(list(real.modules()))
+
+
+@pytest.mark.parametrize(("count", "depth", "match"), [
+    (10, 45, r"layers nested more than 60 deep \(pasted classes included\)"),
+    (13, 1, r"`C11\(\)`: pasted classes used inside each other more than 10 deep"),
+])
+def test_pasted_classes_nested_too_deep_are_refused(count: int, depth: int, match: str) -> None:
+    with pytest.raises(PasteError, match=match):
+        parse(nested_classes(count, depth))
+
+
 def test_a_first_embedding_is_built_without_loading_the_compiler() -> None:
     # torch's first normal_ on a meta tensor imports torch._dynamo: 4-7 s in a fresh process
     code = ("import sys, time\nfrom convwidget.pasted import parse\nstart = time.perf_counter()\n"

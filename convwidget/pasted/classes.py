@@ -107,23 +107,26 @@ class ModelReader(Reader):
     def pasted_class(self, node: ast.Call, cname: str, depth: int) -> list:
         """A class defined in the paste used as a layer, e.g. U-Net's DoubleConv(64, 128):
         read it like the model class, in a scope of its own, as a nested Sequential."""
-        if cname in self.reading or depth > 10:
+        if cname in self.reading:
             raise self.refuse(node, f"class {cname} contains itself")
+        if len(self.reading) > 10:
+            raise self.refuse(node, "pasted classes used inside each other more than 10 deep")
         self.count_layer(node.lineno)
         cls = self.classes[cname]
         methods = methods_of(cls)
         if "__init__" not in methods:
             raise self.refuse(node, f"class {cname} in the paste has no __init__ defining layers")
         values = self.call_values(methods["__init__"], node, strict=True)
-        saved = self.variables, self.init_args
+        saved = self.variables, self.init_args, self.outer
         self.variables, self.init_args = dict(self.module_vars), set()
+        self.outer += depth
         self.reading.append(cname)
         try:
             self.class_body_values(cls)
             return self.read_class(methods["__init__"], methods.get("forward"), cname, values)
         finally:
             self.reading.pop()
-            self.variables, self.init_args = saved
+            self.variables, self.init_args, self.outer = saved
 
     # ----- __init__
     def init_statements(self, body: list[ast.stmt], entries: _Entries, depth: int = 0) -> None:

@@ -36,6 +36,7 @@ class Reader(Literals):
         self.built = 0
         self.module_vars: dict[str, Any] = {}  # literals at the top of the paste
         self.reading: list[str] = []  # pasted classes being read (to refuse recursion)
+        self.outer = 0  # how deep the pasted class being read sits in the model
 
     def is_layer_expr(self, node: ast.AST) -> bool:
         if isinstance(node, ast.Call):
@@ -48,8 +49,9 @@ class Reader(Literals):
     def layer(self, node: ast.AST, depth: int = 0) -> nn.Module | list:
         """A torch.nn constructor call -> a meta-device module, or a list of items for
         containers (Sequential, ModuleList, printed repr containers, pasted classes)."""
-        if depth > MAX_EXPR_DEPTH:
-            raise self.refuse(node, "layers nested too deeply")
+        if depth + self.outer > MAX_EXPR_DEPTH:
+            raise self.refuse(node, f"layers nested more than {MAX_EXPR_DEPTH} deep (pasted classes "
+                                    "included)")
         if not isinstance(node, ast.Call):
             if isinstance(node, ast.Attribute) and self.nn_class_name(node):
                 self.literal(node)  # raises the "class, not a layer" message
