@@ -811,3 +811,182 @@ def test_bad_size_range_arguments_are_sentences(options: dict[str, Any], error: 
                                                 message: str) -> None:
     with pytest.raises(error, match=re.escape(message)):
         input_size_range(LeNet(), (1, 1, 32, 32), **options)
+
+
+# ----------------------------------------------------------------- issue 9: the batch, inputs, limits
+
+
+def _real_linear_inputs(model: nn.Module, *args: torch.Tensor, **kwargs: torch.Tensor) -> dict[str, int]:
+    """The in_features each Linear receives in a real forward (forward pre-hooks)."""
+    seen: dict[str, int] = {}
+    names = {id(m): n for n, m in model.named_modules()}
+
+    def pre(m: nn.Module, args: tuple[Any, ...]) -> None:
+        seen.setdefault(names[id(m)], args[0].shape[-1])
+
+    handles = [m.register_forward_pre_hook(pre) for m in model.modules() if isinstance(m, nn.Linear)]
+    try:
+        with torch.no_grad():
+            model.eval()(*args, **kwargs)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
+
+
+class _TwoInputs(nn.Module):
+    """An image and a vector of metadata, an optional keyword mask: features concatenated."""
+
+    def __init__(self, fc_in: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+        self.fc = nn.Linear(fc_in, 2)
+
+    def forward(self, x: torch.Tensor, meta: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.conv(x)
+        if mask is not None:
+            x = x * mask
+        return self.fc(torch.cat([x.flatten(1), meta], 1))
+
+
+def test_several_inputs_and_keyword_inputs_against_a_real_forward() -> None:
+    lazy = _TwoInputs(1)
+    lazy.fc = nn.LazyLinear(2)
+    x, meta, mask = torch.zeros(2, 3, 17, 15), torch.zeros(2, 5), torch.ones(2, 1, 8, 7)
+    need = _real_linear_inputs(lazy, x, meta, mask=mask)["fc"]
+    right = trace(_TwoInputs(need), [(2, 3, 17, 15), (2, 5)], inputs={"mask": (2, 1, 8, 7)})
+    assert right.ok and right.linear_in_features == {"fc": need}, str(right)
+    assert right.output_shape == tuple(_TwoInputs(need).eval()(x, meta, mask=mask).shape)
+    assert "inputs: [2, 3, 17, 15] & [2, 5] & mask=[2, 1, 8, 7]" in right.notes
+    wrong = trace(_TwoInputs(need + 3), [(2, 3, 17, 15), (2, 5)])
+    assert [p.step for p in wrong.problems] == ["fc"]
+    assert wrong.problems[0].fix.startswith(f"nn.Linear({need}, ")
+    keyword_only = trace(_TwoInputs(need), inputs={"x": (2, 3, 17, 15), "meta": (2, 5)})
+    assert keyword_only.ok and keyword_only.input_shape == (2, 3, 17, 15)
+
+
+def test_a_missing_input_says_how_to_give_it() -> None:
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'meta'"):
+        _TwoInputs(10)(torch.zeros(1, 3, 8, 8))
+    report = trace(_TwoInputs(10), (1, 3, 8, 8))
+    assert report.error is not None and "missing 1 required positional argument: 'meta'" in report.error
+    assert "trace(model, [shape_a, shape_b])" in report.error
+
+
+def test_keyword_inputs_must_be_a_dict_of_shapes() -> None:
+    with pytest.raises(TypeError, match="inputs must be a dict of keyword input shapes"):
+        trace(_TwoInputs(10), (1, 3, 8, 8), inputs=[(1, 5)])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="input_shape must be a sequence of non-negative whole numbers"):
+        trace(_TwoInputs(10), (1, 3, 8, 8), inputs={"meta": (1, -5)})
+
+
+class _Detector(nn.Module):
+    """Detection-style post-processing: boxes kept by a score threshold (data-dependent)."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3)
+        self.fc = nn.Linear(6, 4)
+        self.how = how
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        if self.how == "mask":
+            x = x.permute(0, 2, 3, 1)[x[:, 0] > 0]
+        elif self.how == "nonzero":
+            x = x.flatten(2)[:, :, torch.nonzero(x[0, 0].flatten() > 0).flatten()].mean(-1)
+        elif self.how == "if" and x.mean() > 0:
+            x = x * 2
+        elif self.how == "item":
+            x = x[:, :, : int(x.max().item())].mean((2, 3))
+        return self.fc(x.mean((2, 3)) if x.dim() == 4 else x)
+
+
+@pytest.mark.parametrize(("how", "step"), [("mask", "x[…]"), ("nonzero", "torch.nonzero(x)"),
+                                           ("if", "x.__bool__()"), ("item", "x.item()")])
+def test_a_data_dependent_step_stops_the_trace_with_a_sentence(how: str, step: str) -> None:
+    model = _Detector(how)
+    with torch.no_grad():
+        model(torch.randn(2, 3, 8, 8))  # PyTorch runs it on real data
+    report = trace(model, (2, 3, 8, 8))
+    assert report.error is not None and report.problems[-1].step == step, str(report)
+    assert f"{step} needs the values in a tensor" in report.error
+    assert "meta!" not in report.error and "register_meta" not in report.error
+    assert report.rows[0].name == "conv" and report.rows[0].output_shape == (2, 6, 6, 6)
+
+
+def test_a_tensor_made_on_the_cpu_in_forward_is_traced_as_a_stand_in() -> None:
+    class Pad(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.conv(x)
+            return torch.cat([x, torch.zeros(x.shape[0], 2, *x.shape[2:])], 1)
+
+    real = Pad()(torch.zeros(2, 3, 8, 8))
+    report = trace(Pad(), (2, 3, 8, 8))
+    assert report.ok and report.output_shape == tuple(real.shape), str(report)
+
+
+@pytest.mark.parametrize(("flatten", "what"), [
+    (lambda x: x.squeeze(), "drops the batch"),
+    (lambda x: x.view(1, -1), "merges the batch"),
+    (lambda x: torch.flatten(x), "merges the batch"),
+])
+def test_losing_the_batch_is_reported_at_batch_1(flatten: Callable[[torch.Tensor], torch.Tensor],
+                                                  what: str) -> None:
+    class Head(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 4)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(flatten(self.pool(self.conv(x))))
+
+    with torch.no_grad():  # runs at batch 1, but PyTorch loses the batch there or at batch 2
+        one = Head()(torch.zeros(1, 3, 8, 8))
+        try:
+            two = Head()(torch.zeros(2, 3, 8, 8))
+            kept = one.shape == (1, 2) and two.shape == (2, 2)
+        except RuntimeError as err:
+            kept = "mat1 and mat2" not in str(err)
+        assert not kept
+    report = trace(Head(), (1, 3, 8, 8))
+    assert report.linear_in_features == {"fc": 8}
+    assert len(report.problems) == 1 and what in report.problems[0].message, str(report)
+    assert "batch" in report.problems[0].message and "flatten(1)" in report.problems[0].fix
+
+
+def test_a_size_that_only_equals_the_batch_is_no_alarm() -> None:
+    class Eye(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(9, 9)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(x.flatten(1)) + torch.eye(3).view(1, 9)
+
+    for batch in (1, 3, 9):
+        report = trace(Eye(), (batch, 3, 3))
+        assert report.ok and report.output_shape == (batch, 9), str(report)
+
+
+def test_channels_last_input_gets_a_permute_not_a_new_in_channels() -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from zoo import ZOO, build_right
+
+    entry = ZOO["channels_last_input"]
+    model = build_right(entry, entry.shape)
+    assert trace(model, (2, *entry.shape)).ok  # the zoo's model permutes itself
+    body = nn.Sequential(model.body, nn.Flatten(), model.fc)  # the same layers without it
+    with pytest.raises(RuntimeError, match="expected input.* to have 3 channels"):
+        body(torch.zeros(2, *entry.shape))
+    report = trace(body, (2, *entry.shape))
+    (problem,) = report.problems
+    assert problem.fix.startswith("x = x.permute(0, 3, 1, 2)") and "channels" in problem.message
+    permuted = body(torch.zeros(2, *entry.shape).permute(0, 3, 1, 2))
+    assert report.output_shape == tuple(permuted.shape)

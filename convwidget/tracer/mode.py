@@ -44,12 +44,37 @@ from .calls import (
 from .report import Problem, Row, Shape, fmt_shape
 from .rules import IGNORED, NORMS, SAME_SHAPE, shape_rule
 
-__all__ = ["Frame", "Recorder"]
+__all__ = ["DataDependent", "Frame", "Recorder"]
 
 _LAZY_TYPES = (UninitializedParameter, UninitializedBuffer)
 # Functional activations whose last positional argument is ``inplace``.
 _INPLACE_LAST = frozenset({"relu", "relu6", "leaky_relu", "elu", "hardtanh", "selu", "celu",
                            "threshold"})
+
+
+_MIXED_DEVICES = "is not on the expected device meta"
+# Calls that read a tensor's values (a trace has none), and what PyTorch says when one is made.
+_VALUE_CALLS = frozenset({"item", "tolist", "__bool__", "__int__", "__float__", "__index__", "nonzero",
+                          "argwhere", "masked_select", "unique", "unique_consecutive", "bincount",
+                          "repeat_interleave", "numpy"})
+_VALUE_MESSAGES = ("cannot be called on meta tensors", "Cannot copy out of meta tensor",
+                   "data-dependent", "nonzero", "meta tensors do not", "expected a meta tensor")
+
+
+class DataDependent(RuntimeError):
+    """A step whose output shape (or a Python value) depends on the data a trace does not have."""
+
+    def __init__(self, call: str, name: str) -> None:
+        self.call = call
+        if name in ("item", "tolist", "numpy", "__bool__", "__int__", "__float__", "__index__"):
+            why = "it reads a value from a tensor (.item(), an if, int() or a comparison on a tensor)"
+        else:
+            why = "how many values it keeps depends on the data (nonzero, a boolean mask, unique)"
+        super().__init__(
+            f"{call} needs the values in a tensor: {why}, and a trace has shapes only (the meta "
+            f"device holds no data), so it stops there with every step before it listed above. "
+            f"Data-dependent steps (detection post-processing, masks) cannot be traced: trace the "
+            f"model up to that step, or run it on a real input")
 
 
 @dataclass
@@ -245,6 +270,8 @@ class Recorder(TorchFunctionMode):
         if got == module.in_channels:
             return None
         name, kind = frame.name, base_name(module)
+        if c_dim == 1 and shape[-1] == module.in_channels:
+            return self._channels_last(module, frame, x, nd)
         args = module.extra_repr().split(", ", 1)
         self._record(frame, {"in_channels": got}, Problem(
             name, f"{name} ({kind}) has in_channels={module.in_channels} but receives "
@@ -254,6 +281,23 @@ class Recorder(TorchFunctionMode):
         fixed = list(shape)
         fixed[c_dim] = module.in_channels
         return self._empty(fixed, x)
+
+    def _channels_last(self, module: nn.modules.conv._ConvNd, frame: Frame, x: torch.Tensor,
+                       nd: int) -> torch.Tensor:
+        """``[N, H, W, C]`` into a convolution: the channels are last, the fix is a permute."""
+        shape = tuple(x.shape)
+        order = (0, nd + 1, *range(1, nd + 1))
+        c = module.in_channels
+        self._record(frame, {}, Problem(
+            frame.name, f"{frame.name} ({base_name(module)}) expects the channels first, "
+                        f"[N, C, {', '.join('HW' if nd == 2 else 'L' if nd == 1 else 'DHW')}] "
+                        f"with C={c}, but receives {fmt_shape(shape)} from "
+                        f"{self._origin(frame.source)}: its last size is {c}, so the channels "
+                        f"come last (as images from PIL or NumPy do). Move them first; in_channels "
+                        f"is right.",
+            f"x = x.permute{order}  # {fmt_shape(shape)} -> "
+            f"{fmt_shape(tuple(shape[i] for i in order))}"))
+        return self._empty(tuple(shape[i] for i in order), x)
 
     def _check_norm(self, module: nn.Module, frame: Frame, shape: Shape, want: int,
                     attr: str) -> None:
@@ -314,6 +358,33 @@ class Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         if self.paused:
             return func(*args, **kwargs)
+        try:
+            return self._dispatch(func, args, kwargs)
+        except DataDependent:
+            raise
+        except RuntimeError as err:
+            if _MIXED_DEVICES in str(err):  # a tensor the forward made on the CPU: as a stand-in
+                return self._dispatch(func, *self._all_meta(args, kwargs))
+            ns, name = func_name(func)
+            if name in _VALUE_CALLS or any(m in str(err) for m in _VALUE_MESSAGES):
+                raise DataDependent(label(ns, name, args, kwargs), name) from err
+            raise
+        except NotImplementedError as err:  # ops the meta device lacks (nonzero, unique, ...)
+            ns, name = func_name(func)
+            raise DataDependent(label(ns, name, args, kwargs), name) from err
+
+    def _all_meta(self, args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The call's CPU tensors (made in the forward, e.g. ``torch.ones(4)``) as meta ones."""
+        def meta(a: Any) -> Any:
+            if isinstance(a, torch.Tensor) and a.device.type != "meta":
+                return self._empty(a.shape, a)
+            if isinstance(a, (list, tuple)) and any(isinstance(t, torch.Tensor) for t in a):
+                return type(a)(meta(t) for t in a)
+            return a
+        return tuple(meta(a) for a in args), {k: meta(v) for k, v in kwargs.items()}
+
+    def _dispatch(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         frame = self.stack[-1] if self.stack else None
         if frame is not None and frame.lazy:
             args, kwargs = self._lazy_standins(frame, args, kwargs)

@@ -9,10 +9,8 @@ set restored, every hook we add removed and every module's train/eval flag put b
 
 from __future__ import annotations
 
-import math
-import operator
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,7 +22,8 @@ from torch.nn.parameter import UninitializedParameter
 
 from .batch import Event, suspicious, verdict
 from .calls import explain_module, first_tensor, is_builtin
-from .mode import Recorder
+from .inputs import MAX_ELEMENTS, Inputs, check_shape, check_size, read_inputs
+from .mode import DataDependent, Recorder
 from .report import Problem, Shape, TraceReport, fmt_shape
 from .standins import Standins
 
@@ -32,11 +31,6 @@ if TYPE_CHECKING:
     from ..pasted import Pasted
 
 __all__ = ["MAX_ELEMENTS", "check_options", "check_shape", "trace", "warm_up"]
-
-# The largest input a trace takes, in elements and along any dimension: meta tensors hold no
-# data, but PyTorch computes their sizes in bytes as int64, so 2**48 leaves the layers room to
-# grow the activations 8,000-fold (float64) before that overflows.
-MAX_ELEMENTS = 2**48
 
 _warm_lock = threading.Lock()
 _warmed = False
@@ -69,52 +63,6 @@ def warm_up(background: bool = False) -> threading.Thread | None:
         return thread
     run()
     return None
-
-
-def _whole(value: Any) -> int:
-    """An int, a numpy integer, or a float with no fraction, as an int; else ValueError."""
-    try:
-        return operator.index(value)
-    except TypeError:
-        number = float(value)
-        if number != int(number):
-            raise ValueError(value) from None
-        return int(number)
-
-
-def check_shape(input_shape: Any) -> Shape:
-    """``input_shape`` as a tuple of ints, or ValueError with a sentence.
-
-    >>> check_shape([1, 3, 32.0, 32])
-    (1, 3, 32, 32)
-    """
-    try:
-        shape = tuple(_whole(s) for s in input_shape)
-        bad = isinstance(input_shape, str) or any(s < 0 for s in shape)
-    except (TypeError, ValueError, OverflowError):
-        shape, bad = (), True
-    if bad or not shape:
-        raise ValueError(f"input_shape must be a sequence of non-negative whole numbers like "
-                         f"(1, 3, 32, 32), got {input_shape!r}")
-    return shape
-
-
-def _check_size(shape: Shape) -> None:
-    """Refuse, before anything is allocated, a shape whose size PyTorch cannot represent."""
-    big = next((i for i, n in enumerate(shape) if n > MAX_ELEMENTS), None)
-    # PyTorch's strides multiply the sizes with a 0 counted as 1: an empty tensor overflows too
-    count = math.prod(max(n, 1) for n in shape)
-    if big is None and count <= MAX_ELEMENTS:
-        return
-    if big is not None:
-        what = f"{shape[big]:,} along dim {big}"
-    elif 0 in shape:
-        what = f"nonzero sizes {' × '.join(str(n) for n in shape if n)} = {count:,} (its strides)"
-    else:
-        what = f"{' × '.join(map(str, shape))} = {count:,} elements"
-    raise ValueError(f"input_shape {fmt_shape(shape)} has {what}, more than the 2**48 = "
-                     f"{MAX_ELEMENTS:,} elements a trace takes (PyTorch's size arithmetic "
-                     f"overflows beyond that, even on the meta device); use a smaller shape")
 
 
 def check_options(training: Any, dtype: Any, explain: Any = True) -> None:
@@ -210,6 +158,11 @@ def _hooked(model: nn.Module, recorder: Recorder, training: bool) -> Iterator[No
 def _failure(recorder: Recorder, err: Exception) -> Problem:
     """The model's own failure as a Problem naming the layer, its input and the steps before."""
     cause = str(err).strip().split("\n")[0]
+    if isinstance(err, DataDependent):
+        return Problem(err.call, f"{err}.")
+    if isinstance(err, TypeError) and "required" in cause and "argument" in cause:
+        cause += ("; give every input the forward takes: trace(model, [shape_a, shape_b]) or "
+                  "trace(model, shape, inputs={'name': shape})")
     if not recorder.stack:
         return Problem("forward", f"the forward pass failed: {cause}")
     frame = recorder.stack[-1]
@@ -226,7 +179,8 @@ def _failure(recorder: Recorder, err: Exception) -> Problem:
                    f"{where} cannot take input {fmt_shape(shape)}: {reason}{after}.")
 
 
-def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, training: bool = False,
+def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int] | Sequence[Sequence[int]] | None = None,
+          *, inputs: Mapping[str, Sequence[int]] | None = None, training: bool = False,
           dtype: torch.dtype | None = None, explain: bool = True) -> TraceReport:
     """Trace ``model`` on an input of ``input_shape`` without touching its weights.
 
@@ -235,7 +189,9 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, traini
     model : an ``nn.Module`` (left exactly as it was: parameters, buffers, device, dtype,
         train/eval flags, hooks), or pasted PyTorch text (see ``convwidget.parse``), or
         what ``convwidget.pasted.read`` made of it (its notes join the report's).
-    input_shape : the full input shape, batch first, e.g. ``(1, 3, 32, 32)``.
+    input_shape : the full input shape, batch first, e.g. ``(1, 3, 32, 32)``; for a forward
+        that takes several inputs, a list of shapes (``[(1, 3, 32, 32), (1, 10)]``).
+    inputs : keyword inputs by name, ``{"mask": (1, 32, 32)}``, passed as ``model(..., mask=m)``.
     training : trace the training-mode path (default: eval mode, as for inference).
     dtype : the input's dtype (default: ``torch.long`` when the first layer is an
         ``nn.Embedding``, else the model's first floating parameter's, else float32).
@@ -263,9 +219,8 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, traini
     '4 channels × 24 × 24 = 2304'
     """
     model, notes = _as_module(model)
-    shape = check_shape(input_shape)
+    given = read_inputs(input_shape, inputs)
     check_options(training, dtype, explain)
-    _check_size(shape)
     _scripted(model)
     dtype = _input_dtype(model, dtype)
     names = {id(m): n for n, m in model.named_modules()}
@@ -273,9 +228,11 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int], *, traini
     total = sum(p.numel() for p in model.parameters()
                 if not isinstance(p, UninitializedParameter))
     run = _Runner(model, names, dtype, training, explain)
-    recorder, output_shape, error = _batch_aware(run, shape)
+    recorder, output_shape, error = _batch_aware(run, given)
+    if len(given.args) + len(given.kwargs) > 1:
+        notes.append(f"inputs: {given.label()}")
     return TraceReport(
-        model_name=type(model).__name__, input_shape=shape, rows=recorder.rows,
+        model_name=type(model).__name__, input_shape=given.first, rows=recorder.rows,
         output_shape=output_shape, linear_in_features=recorder.linear_in,
         problems=recorder.problems, error=error, notes=notes, total_params=total,
         _model=model, _options={"training": training, "dtype": dtype})
@@ -294,16 +251,15 @@ class _Runner:
     training: bool
     explain: bool
 
-    def __call__(self, shape: Shape, probe: list[Event] | None = None,
+    def __call__(self, given: Inputs, probe: list[Event] | None = None,
                  probe_batch: int | None = None) -> Pass:
-        recorder = Recorder(self.names, shape[0] if len(shape) >= 2 else None, self.explain,
-                            probe, probe_batch)
+        recorder = Recorder(self.names, given.batch, self.explain, probe, probe_batch)
         output_shape = error = None
         with _hooked(self.model, recorder, self.training):
-            x = torch.empty(shape, dtype=self.dtype, device="meta")
+            args, kwargs = given.tensors(self.dtype)
             try:
                 with torch.no_grad(), Standins(self.model), recorder:
-                    out = self.model(x)
+                    out = self.model(*args, **kwargs)
                 t = first_tensor(out)
                 output_shape = tuple(t.shape) if t is not None else None
             except Exception as err:  # the model's own failure: report it with context
@@ -313,25 +269,26 @@ class _Runner:
         return recorder, output_shape, error
 
 
-def _batch_aware(run: _Runner, shape: Shape) -> Pass:
+def _batch_aware(run: _Runner, given: Inputs) -> Pass:
     """The trace at the user's batch; where a step could hide a batch problem, a second pass
     at batch + 1 tells which sizes follow the batch, and a third reports the steps that
     lose it (:mod:`.batch`). A probe that meets problems the first pass did not (the first
     size is not free to vary: an unbatched input) is ignored."""
-    first = run(shape)
-    recorder, _, error = first
+    first = run(given)
+    recorder = first[0]
     batch = recorder.batch
     if batch is None or not any(suspicious(e, batch) for e in recorder.events):
         return first
-    probe_shape = (batch + 1, *shape[1:])
+    other = given.with_batch(batch + 1)
     try:
-        _check_size(probe_shape)
+        for s in (*other.args, *other.kwargs.values()):
+            check_size(s)
     except ValueError:
         return first
-    probe = run(probe_shape)[0]
+    probe = run(other)[0]
     flagged = next((k for k, (e, p) in enumerate(zip(recorder.events, probe.events, strict=False))
                     if verdict(e, p, batch, batch + 1) is not None), None)
     # the probe must agree up to the first step it flags: later, a lost batch changes shapes
     if flagged is None or probe.problems_until(flagged) != recorder.problems_until(flagged):
         return first
-    return run(shape, probe.events, batch + 1)
+    return run(given, probe.events, batch + 1)
