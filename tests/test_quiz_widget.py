@@ -244,3 +244,13 @@ def test_a_number_exercise_names_its_mistakes_and_refuses_text_with_a_sentence()
     assert answer(ex, "two").startswith("'two' is not a number: type a tap count as a whole number")
     assert not ex.revealed
     assert answer(ex, "2") == "✓ Right: 2." and ex.revealed
+
+
+def test_in_features_names_the_number_the_model_declares() -> None:
+    lenet = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 5 * 5, 120))
+    with torch.no_grad():
+        right = lenet[:7](torch.zeros(1, 1, 28, 28)).shape[1]
+    ex = predict_in_features(lenet, (1, 1, 28, 28))
+    assert "400 is what the model declares now" in answer(ex, "400")
+    assert answer(ex, str(right)) == f"✓ Right: 7 (the Linear) needs in_features = {right} = 16 channels × 4 × 4."

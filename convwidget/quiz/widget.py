@@ -375,6 +375,7 @@ class _Flatten:
     batch: int
     dims: tuple[int, ...]
     earlier: tuple[tuple[str, tuple[int, ...]], ...]   # (step, feature-map shape) before the flatten
+    declared: int | None = None                          # the in_features the model has now
 
 
 def _traced(model: Any, input_shape: tuple[int, ...], linear: str | None) -> _Flatten:
@@ -395,7 +396,17 @@ def _traced(model: Any, input_shape: tuple[int, ...], linear: str | None) -> _Fl
             break
         if r.output_shape is not None and len(r.output_shape) == len(input_shape):
             earlier.append((f"{r.name} ({r.op})", tuple(r.output_shape[1:])))
-    return _Flatten(name, report.linear_in_features[name], input_shape[0], dims, tuple(earlier))
+    return _Flatten(name, report.linear_in_features[name], input_shape[0], dims, tuple(earlier),
+                    _declared(model, name))
+
+
+def _declared(model: Any, name: str) -> int | None:
+    """The ``in_features`` the model's Linear has now (None for pasted text)."""
+    try:
+        value = model.get_submodule(name).in_features
+    except Exception:  # pasted text, or a name the tracer made up for a functional call
+        return None
+    return value if isinstance(value, int) else None
 
 
 def _features_mistake(f: _Flatten, value: int) -> str | None:
@@ -410,6 +421,9 @@ def _features_mistake(f: _Flatten, value: int) -> str | None:
                 f"{channels} channels × {shape}.")
     if value == area:
         return f"{value} is one channel's {shape} map: multiply by the {channels} channels."
+    if value == f.declared:
+        return (f"{value} is what the model declares now, but the input of this size provides "
+                f"{channels} channels × {shape}: the declared number is the bug.")
     if value == f.batch * f.right and f.batch > 1:
         return (f"{value} counts the batch of {f.batch} too: in_features is per example, the batch "
                 "stays the first dimension.")
