@@ -606,7 +606,7 @@ def test_a_long_forward_is_read_in_linear_time(step: str) -> None:
 
 
 RETRIED = {  # each retry (a prose line dropped, a cut of a truncated paste) parses it all again
-    "dense calls": (("nn.ReLU(), " * 50 + "\n") * 354, r"about 92\d\d\d syntax nodes"),
+    "dense calls": (("nn.ReLU(), " * 50 + "\n") * 354, r"about 110101 syntax nodes"),
     "dense calls and prose": ((("nn.ReLU(), " * 50 + "\n") * 19 + "a $\n") * 19
                               + "nn.Sequential(nn.ReLU(),\n", r"about \d+ syntax nodes"),
     "prose every 190 lines": ((("nn.ReLU()," + " " * 10 + "\n") * 190 + "a $\n") * 48
