@@ -178,7 +178,7 @@ class Cifar(nn.Module):
             channels = out
         self.conv = nn.Sequential(*blocks[:-3], *blocks[-3:-1])  # the last block without its pool
         self.pool = nn.MaxPool2d(2)
-        self.fc = nn.Linear(4096, 10)
+        self.fc = nn.Linear(1024, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.conv(x))
@@ -253,4 +253,5 @@ def test_in_features_names_the_number_the_model_declares() -> None:
         right = lenet[:7](torch.zeros(1, 1, 28, 28)).shape[1]
     ex = predict_in_features(lenet, (1, 1, 28, 28))
     assert "400 is what the model declares now" in answer(ex, "400")
-    assert answer(ex, str(right)) == f"✓ Right: 7 (the Linear) needs in_features = {right} = 16 channels × 4 × 4."
+    assert answer(ex, str(right)) == (f"✓ Right: 7 (the Linear) needs in_features = {right} = 16 channels "
+                                      "× 4 × 4.")
