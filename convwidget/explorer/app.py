@@ -223,6 +223,12 @@ class ConvExplorer(W.VBox):
         self.picture_panel.cancel()
         with self._guard():
             self.state.step = change["new"]
+            if self.step.value != self.state.step:  # clamped: a browser sent a step past the end
+                self._moving_player = True
+                try:
+                    self.step.value = self.state.step
+                finally:
+                    self._moving_player = False
         geometry = self.state.geometry
         if geometry is not None:
             self.picture_panel.schedule(lambda: [(geometry, (self.state.step + 1) % geometry.n_steps)])
