@@ -56,6 +56,7 @@ class Standins:
         self._dicts: list[tuple[dict[Any, Any], dict[Any, Any]]] = []
         self._lists: list[tuple[list[Any], list[Any]]] = []
         self._seen: set[int] = set()
+        self._swapped: list[tuple[Any, Any]] = []
 
     def standin(self, t: torch.Tensor) -> torch.Tensor:
         """The one meta stand-in of tensor ``t`` (the same for every slot that holds ``t``)."""
@@ -125,22 +126,34 @@ class Standins:
         except BaseException:
             self.restore()
             raise
+        self._swapped = [(d, dict(d)) for d, _ in self._dicts] + [(x, list(x)) for x, _ in self._lists]
         return self
+
+    def rewind(self) -> None:
+        """Back to the state just after the swap: what a forward cached or created is gone
+        (a second pass starts where the first did)."""
+        _put_back(self._swapped)
 
     def restore(self) -> None:
         """Put every saved dict and list back as it was (same objects, same order)."""
-        for lst, items in reversed(self._lists):
-            if len(lst) != len(items) or any(a is not b for a, b in zip(lst, items, strict=True)):
-                lst[:] = items
-        for d, items in reversed(self._dicts):
-            if d.keys() != items.keys() or any(d[k] is not v for k, v in items.items()):
-                d.clear()
-                d.update(items)
+        _put_back([*self._lists, *self._dicts])
         self._lists.clear()
         self._dicts.clear()
         self._seen.clear()
         self._meta.clear()
+        self._swapped.clear()
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.restore()
+
+
+def _put_back(saved: list[tuple[Any, Any]]) -> None:
+    """Each container's contents as saved, where they changed (lists first, then dicts)."""
+    for box, items in reversed(saved):
+        if isinstance(box, list):
+            if len(box) != len(items) or any(a is not b for a, b in zip(box, items, strict=True)):
+                box[:] = items
+        elif box.keys() != items.keys() or any(box[k] is not v for k, v in items.items()):
+            box.clear()
+            box.update(items)

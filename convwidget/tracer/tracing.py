@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -119,7 +119,7 @@ def _input_dtype(model: nn.Module, dtype: torch.dtype | None) -> torch.dtype:
 
 
 @contextmanager
-def _hooked(model: nn.Module, recorder: Recorder, training: bool) -> Iterator[None]:
+def _hooked(model: nn.Module, recorder: _Runner, training: bool) -> Iterator[None]:
     """The recorder's hooks on every module and ``training`` set, all undone on exit."""
     modules = list(model.modules())
     modes = [m.training for m in modules]
@@ -129,7 +129,8 @@ def _hooked(model: nn.Module, recorder: Recorder, training: bool) -> Iterator[No
     inner = {id(m) for n, m in model.named_modules() if "parametrizations" in n.split(".")}
     try:
         for m in modules:
-            m.training = training
+            if m.training != training:
+                m.training = training
             if id(m) in inner:
                 continue
             if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params():
@@ -152,7 +153,8 @@ def _hooked(model: nn.Module, recorder: Recorder, training: bool) -> Iterator[No
             m._forward_pre_hooks_with_kwargs.clear()
             m._forward_pre_hooks_with_kwargs.update(pre_kw)
         for m, mode in zip(modules, modes, strict=True):
-            m.training = mode
+            if m.training != mode:
+                m.training = mode
 
 
 def _failure(recorder: Recorder, err: Exception) -> Problem:
@@ -227,8 +229,10 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int] | Sequence
     names[id(model)] = ""
     total = sum(p.numel() for p in model.parameters()
                 if not isinstance(p, UninitializedParameter))
-    run = _Runner(model, names, dtype, training, explain)
-    recorder, output_shape, error = _batch_aware(run, given)
+    standins = Standins(model)
+    run = _Runner(model, names, dtype, explain, standins)
+    with _hooked(model, run, training), standins:
+        recorder, output_shape, error = _batch_aware(run, given)
     if len(given.args) + len(given.kwargs) > 1:
         notes.append(f"inputs: {given.label()}")
     return TraceReport(
@@ -243,29 +247,41 @@ Pass = tuple[Recorder, Shape | None, str | None]
 
 @dataclass(frozen=True)
 class _Runner:
-    """One forward pass of ``model`` on meta stand-ins, recorded, everything undone after."""
+    """Forward passes of ``model`` on meta stand-ins, each recorded by its own Recorder; the
+    hooks and stand-ins are set up once for all passes (the model is rewound between them)
+    and undone by :func:`trace`."""
 
     model: nn.Module
     names: dict[int, str]
     dtype: torch.dtype
-    training: bool
     explain: bool
+    standins: Standins
+    current: list[Recorder] = field(default_factory=list)
+
+    def pre_hook(self, module: nn.Module, args: tuple[Any, ...]) -> Any:
+        return self.current[-1].pre_hook(module, args)
+
+    def hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
+        return self.current[-1].hook(module, args, output)
 
     def __call__(self, given: Inputs, probe: list[Event] | None = None,
-                 probe_batch: int | None = None) -> Pass:
-        recorder = Recorder(self.names, given.batch, self.explain, probe, probe_batch)
+                 probe_batch: int | None = None, explain: bool | None = None) -> Pass:
+        recorder = Recorder(self.names, given.batch, self.explain if explain is None else explain,
+                            probe, probe_batch)
+        if self.current:
+            self.standins.rewind()  # what the last pass cached or created is gone
+        self.current.append(recorder)
         output_shape = error = None
-        with _hooked(self.model, recorder, self.training):
-            args, kwargs = given.tensors(self.dtype)
-            try:
-                with torch.no_grad(), Standins(self.model), recorder:
-                    out = self.model(*args, **kwargs)
-                t = first_tensor(out)
-                output_shape = tuple(t.shape) if t is not None else None
-            except Exception as err:  # the model's own failure: report it with context
-                problem = _failure(recorder, err)
-                error = problem.message
-                recorder.note(problem)
+        args, kwargs = given.tensors(self.dtype)
+        try:
+            with torch.no_grad(), recorder:
+                out = self.model(*args, **kwargs)
+            t = first_tensor(out)
+            output_shape = tuple(t.shape) if t is not None else None
+        except Exception as err:  # the model's own failure: report it with context
+            problem = _failure(recorder, err)
+            error = problem.message
+            recorder.note(problem)
         return recorder, output_shape, error
 
 
@@ -285,7 +301,7 @@ def _batch_aware(run: _Runner, given: Inputs) -> Pass:
             check_size(s)
     except ValueError:
         return first
-    probe = run(other)[0]
+    probe = run(other, explain=False)[0]
     flagged = next((k for k, (e, p) in enumerate(zip(recorder.events, probe.events, strict=False))
                     if verdict(e, p, batch, batch + 1) is not None), None)
     # the probe must agree up to the first step it flags: later, a lost batch changes shapes
