@@ -658,6 +658,14 @@ def test_pasted_classes_nested_too_deep_are_refused(count: int, depth: int, matc
         parse(nested_classes(count, depth))
 
 
+def test_an_indented_paste_cut_mid_line_is_read_up_to_the_cut() -> None:
+    text = ("    class Net(nn.Module):\n        def __init__(self):\n            super().__init__()\n"
+            "            self.fc1 = nn.Linear(8, 4)\n            self.fc2 = nn.Linear(4, 1")
+    pasted = read(text)  # the closing bracket added at the end breaks the indentation: cut
+    assert leaves(pasted.model) == [("fc1", repr(nn.Linear(8, 4)))]
+    assert any("ignored the incomplete end" in n for n in pasted.notes)
+
+
 def test_a_first_embedding_is_built_without_loading_the_compiler() -> None:
     # torch's first normal_ on a meta tensor imports torch._dynamo: 4-7 s in a fresh process
     code = ("import sys, time\nfrom convwidget.pasted import parse\nstart = time.perf_counter()\n"

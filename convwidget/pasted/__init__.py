@@ -161,10 +161,13 @@ def _candidates(src: str) -> list[_Candidate]:
 def _first_reading(candidates: list[_Candidate], notes: list[str], text: str,
                    budget: ParseBudget) -> list[Item]:
     """The items of the first candidate that reads; the first refusal if none does. A cut
-    below the line of that refusal would meet it again: only cuts above it are tried."""
+    below the line the reader refused would meet it again: only cuts above it are tried
+    (a syntax error may come from the end, as an indentation that the closing brackets
+    added at the end change, so every cut is tried for it)."""
     first_error: PasteError | SyntaxError | None = None
     for candidate, earned, cut_line in candidates:
-        if first_error is not None and cut_line is not None and _line_of(first_error) < cut_line:
+        if (isinstance(first_error, PasteError) and first_error.line and cut_line is not None
+                and first_error.line < cut_line):
             continue
         tried_notes = list(notes)
         try:
@@ -180,11 +183,6 @@ def _first_reading(candidates: list[_Candidate], notes: list[str], text: str,
         raise _not_python(first_error, text) from first_error
     assert first_error is not None
     raise first_error
-
-
-def _line_of(err: PasteError | SyntaxError) -> int:
-    line = err.line if isinstance(err, PasteError) else err.lineno
-    return line or 10**9  # no line: any cut may help
 
 
 def _not_python(err: SyntaxError, text: str) -> PasteError:
