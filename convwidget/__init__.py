@@ -22,7 +22,6 @@ from .arithmetic import (
 )
 from .errors import ShapeError
 from .explanations import DimExplanation, Explanation, explain
-from .layers import output_shape
 from .inverse import (
     ReceptiveField,
     Setting,
@@ -30,6 +29,7 @@ from .inverse import (
     receptive_field,
     solve,
 )
+from .layers import output_shape
 
 __all__ = [
     "ConvExplorer",
@@ -60,8 +60,8 @@ _LAZY = {
     "trace": "convwidget.tracer",
     "input_size_range": "convwidget.tracer",
     "parse": "convwidget.pasted",
-    "ConvExplorer": "convwidget.widgets",
-    "ModelExplorer": "convwidget.modelexplorer",
+    "ConvExplorer": "convwidget.explorer",
+    "ModelExplorer": "convwidget.explorer",
 }
 
 
