@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -990,3 +991,30 @@ def test_channels_last_input_gets_a_permute_not_a_new_in_channels() -> None:
     assert problem.fix.startswith("x = x.permute(0, 3, 1, 2)") and "channels" in problem.message
     permuted = body(torch.zeros(2, *entry.shape).permute(0, 3, 1, 2))
     assert report.output_shape == tuple(permuted.shape)
+
+
+@pytest.mark.parametrize(("build", "shape"), [
+    (lambda: nn.LSTM(16, 16, bidirectional=True), (5, 2, 16)),
+    (lambda: nn.GRU(16, 8, num_layers=2, batch_first=True), (2, 5, 16)),
+    (lambda: nn.LSTM(16, 8, proj_size=4, batch_first=True, num_layers=3), (3, 7, 16)),
+    (lambda: nn.RNN(16, 8, nonlinearity="relu"), (7, 16)),
+    (lambda: nn.LSTM(16, 8), (7, 16)),
+], ids=["bi-lstm", "gru-2-layers", "lstm-proj", "rnn-unbatched", "lstm-unbatched"])
+def test_recurrent_layers_are_answered_by_their_shape_rule(build: Callable[[], nn.Module],
+                                                           shape: tuple[int, ...]) -> None:
+    class Wrapper(nn.Module):  # every output of the layer, by shape
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = build()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out, state = self.rnn(x)
+            states = state if isinstance(state, tuple) else (state,)
+            return torch.cat([t.flatten() for t in (out, *states)])
+
+    model = Wrapper()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LSTM with projections: oneDNN's UserWarning
+        real = model(torch.zeros(shape))
+    report = trace(model, shape)
+    assert report.error is None and report.output_shape == tuple(real.shape), str(report)

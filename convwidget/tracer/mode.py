@@ -52,6 +52,7 @@ _INPLACE_LAST = frozenset({"relu", "relu6", "leaky_relu", "elu", "hardtanh", "se
                            "threshold"})
 
 
+_RNN_CALLS = frozenset({"lstm", "gru", "rnn_tanh", "rnn_relu"})
 _MIXED_DEVICES = "is not on the expected device meta"
 # Calls that read a tensor's values (a trace has none), and what PyTorch says when one is made.
 _VALUE_CALLS = frozenset({"item", "tolist", "__bool__", "__int__", "__float__", "__index__", "nonzero",
@@ -120,12 +121,14 @@ class Recorder(TorchFunctionMode):
     """Hooks and function mode for one trace: collects rows, problems and Linear inputs."""
 
     def __init__(self, names: dict[int, str], batch: int | None, explain: bool,
-                 probe: list[Event] | None = None, probe_batch: int | None = None) -> None:
+                 probe: list[Event] | None = None, probe_batch: int | None = None,
+                 flagged: frozenset[int] = frozenset()) -> None:
         super().__init__()
         self.names = names
         self.batch = batch
         self.probe = probe
         self.probe_batch = probe_batch
+        self.flagged = flagged  # the events found to lose the batch (a probe's comparison)
         self.events: list[Event] = []
         self.problem_events: list[int] = []  # how many events had passed at each problem
         self.explain = explain
@@ -390,7 +393,7 @@ class Recorder(TorchFunctionMode):
             args, kwargs = self._lazy_standins(frame, args, kwargs)
         ns, name = func_name(func)
         if frame is not None and is_builtin(frame.module):
-            return self._inside_layer(func, name, args, kwargs)
+            return self._inside_layer(func, name, args, kwargs, frame.module)
         if name in IGNORED:
             return self._unrecorded(func, name, args, kwargs)
         if not tensors(args):
@@ -398,11 +401,27 @@ class Recorder(TorchFunctionMode):
         return self._recorded(func, ns, name, frame, args, kwargs)
 
     def _inside_layer(self, func: Callable[..., Any], name: str, args: tuple[Any, ...],
-                      kwargs: dict[str, Any]) -> Any:
+                      kwargs: dict[str, Any], module: nn.Module) -> Any:
         """A call made by a torch.nn layer's own forward: its module row says it all."""
         if name in NORMS and args and isinstance(args[0], torch.Tensor):
             return self._empty(args[0].shape, args[0])
+        if (name in _RNN_CALLS and isinstance(module, nn.RNNBase) and len(args) > 2
+                and isinstance(args[2], list) and isinstance(args[0], torch.Tensor) and args[0].dim() == 3):
+            return self._rnn(module, name, args[0])
         return self._unrecorded(func, name, args, kwargs)
+
+    def _rnn(self, module: nn.RNNBase, name: str, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``_VF.lstm/gru/rnn_*`` answered by their shape rule: on the meta device they run a
+        Python decomposition step by step (~0.4 s for a small LSTM)."""
+        length, batch = (x.shape[1], x.shape[0]) if module.batch_first else (x.shape[0], x.shape[1])
+        d = 2 if module.bidirectional else 1
+        h_out = module.proj_size if module.proj_size > 0 else module.hidden_size
+        seq = (batch, length) if module.batch_first else (length, batch)
+        out = self._empty((*seq, d * h_out), x)
+        h_n = self._empty((d * module.num_layers, batch, h_out), x)
+        if name == "lstm":
+            return out, h_n, self._empty((d * module.num_layers, batch, module.hidden_size), x)
+        return out, h_n
 
     def _unrecorded(self, func: Callable[..., Any], name: str, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> Any:
@@ -454,7 +473,7 @@ class Recorder(TorchFunctionMode):
         """Log ``event``; with a probe pass to compare with, what it did to the batch."""
         k = len(self.events)
         self.events.append(event)
-        if self.probe is None or self.batch is None or self.probe_batch is None:
+        if self.probe is None or self.batch is None or self.probe_batch is None or k not in self.flagged:
             return None
         probe = self.probe[k] if k < len(self.probe) else None
         return verdict(event, probe, self.batch, self.probe_batch)

@@ -264,10 +264,10 @@ class _Runner:
     def hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
         return self.current[-1].hook(module, args, output)
 
-    def __call__(self, given: Inputs, probe: list[Event] | None = None,
-                 probe_batch: int | None = None, explain: bool | None = None) -> Pass:
+    def __call__(self, given: Inputs, probe: list[Event] | None = None, probe_batch: int | None = None,
+                 explain: bool | None = None, flagged: frozenset[int] = frozenset()) -> Pass:
         recorder = Recorder(self.names, given.batch, self.explain if explain is None else explain,
-                            probe, probe_batch)
+                            probe, probe_batch, flagged)
         if self.current:
             self.standins.rewind()  # what the last pass cached or created is gone
         self.current.append(recorder)
@@ -302,9 +302,23 @@ def _batch_aware(run: _Runner, given: Inputs) -> Pass:
     except ValueError:
         return first
     probe = run(other, explain=False)[0]
-    flagged = next((k for k, (e, p) in enumerate(zip(recorder.events, probe.events, strict=False))
-                    if verdict(e, p, batch, batch + 1) is not None), None)
+    flagged = _flagged(recorder.events, probe.events, batch)
     # the probe must agree up to the first step it flags: later, a lost batch changes shapes
-    if flagged is None or probe.problems_until(flagged) != recorder.problems_until(flagged):
+    if not flagged or probe.problems_until(min(flagged)) != recorder.problems_until(min(flagged)):
         return first
-    return run(given, probe.events, batch + 1)
+    return run(given, probe.events, batch + 1, flagged=flagged)
+
+
+def _flagged(events: list[Event], probe: list[Event], batch: int) -> frozenset[int]:
+    """The events that lost the batch: a step that merges or drops it only when its output
+    goes straight to a Linear (a whole-tensor flatten for a loss or a concatenation is fine)."""
+    found = set()
+    for k, (e, p) in enumerate(zip(events, probe, strict=False)):
+        seen = verdict(e, p, batch, batch + 1)
+        if seen is None:
+            continue
+        feeds_linear = (k + 1 < len(events) and events[k + 1].kind == "linear"
+                        and events[k + 1].into == e.out)
+        if seen.what not in ("merges", "drops") or feeds_linear:
+            found.add(k)
+    return frozenset(found)
