@@ -35,6 +35,7 @@ The rooms, in the order a paste goes through them:
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -140,25 +141,26 @@ def read(text: str) -> Pasted:
 _Candidate = tuple[str, list[str], Union[int, None]]  # noqa: UP007 - a runtime alias, 3.10
 
 
-def _candidates(src: str) -> list[_Candidate]:
+def _candidates(src: str) -> Iterator[_Candidate]:
     """Readings of the source to try in turn, each with the notes it earns: the source
-    repaired, then, for a truncated paste, cut back to the last few complete lines."""
+    repaired, then, for a truncated paste, cut back to the last few complete lines (each
+    made only when the readings before it failed: a cut is scanned again)."""
     repaired, repair_note = repair(src)
-    first_notes = [repair_note] if repair_note else []
-    candidates: list[_Candidate] = [(repaired, first_notes, None)]
-    if repair_note and "truncated" in repair_note:
-        for point in cut_points(src):
-            cut, _ = repair(src[:point])
-            if cut not in [c for c, _, _ in candidates]:
-                tail = " ".join(src[point:].split())
-                shown = tail if len(tail) <= 60 else tail[:57] + "..."
-                candidates.append((cut, [
-                    repair_note, f"ignored the incomplete end of the truncated paste: `{shown}`"],
-                    src.count("\n", 0, point) + 1))
-    return candidates
+    yield repaired, [repair_note] if repair_note else [], None
+    if not (repair_note and "truncated" in repair_note):
+        return
+    seen = {repaired}
+    for point in cut_points(src):
+        cut, _ = repair(src[:point])
+        if cut not in seen:
+            seen.add(cut)
+            tail = " ".join(src[point:].split())
+            shown = tail if len(tail) <= 60 else tail[:57] + "..."
+            earned = [repair_note, f"ignored the incomplete end of the truncated paste: `{shown}`"]
+            yield cut, earned, src.count("\n", 0, point) + 1
 
 
-def _first_reading(candidates: list[_Candidate], notes: list[str], text: str,
+def _first_reading(candidates: Iterable[_Candidate], notes: list[str], text: str,
                    budget: ParseBudget) -> list[Item]:
     """The items of the first candidate that reads; the first refusal if none does. A cut
     below the line the reader refused would meet it again: only cuts above it are tried
