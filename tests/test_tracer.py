@@ -1018,3 +1018,45 @@ def test_recurrent_layers_are_answered_by_their_shape_rule(build: Callable[[], n
         real = model(torch.zeros(shape))
     report = trace(model, shape)
     assert report.error is None and report.output_shape == tuple(real.shape), str(report)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 7, 9), (2, 4, 5), (1, 2, 3, 5, 6)])
+@pytest.mark.parametrize("how", [{"scale_factor": 2}, {"scale_factor": 1.7}, {"scale_factor": 0.5},
+                                 {"size": 11}, {"scale_factor": 1.5, "recompute_scale_factor": True}])
+@pytest.mark.parametrize("mode", ["linear", "nearest"])
+def test_interpolate_shape_rule_agrees_with_pytorch(shape: tuple[int, ...], how: dict[str, Any],
+                                                    mode: str) -> None:
+    nd = len(shape) - 2
+    options = {**how, "mode": {1: "linear", 2: "bilinear", 3: "trilinear"}[nd] if mode == "linear" else mode}
+
+    class Up(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.interpolate(x, **options)
+
+    real = Up()(torch.zeros(shape))
+    report = trace(Up(), shape)
+    assert report.output_shape == tuple(real.shape), str(report)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("kdim", [None, 6])
+@pytest.mark.parametrize(("need", "average"), [(True, True), (True, False), (False, True)])
+@pytest.mark.parametrize("batched", [True, False])
+def test_multihead_attention_shape_rule_agrees_with_pytorch(batch_first: bool, kdim: int | None, need: bool,
+                                                            average: bool, batched: bool) -> None:
+    class Attend(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=batch_first, kdim=kdim, vdim=kdim)
+
+        def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            out, weights = self.attn(x, y, y, need_weights=need, average_attn_weights=average)
+            return out if weights is None else torch.cat([out.flatten(), weights.flatten()])
+
+    def shape(length: int, e: int) -> tuple[int, ...]:
+        return ((3, length, e) if batch_first else (length, 3, e)) if batched else (length, e)
+
+    x, y = shape(5, 8), shape(7, kdim or 8)
+    real = Attend()(torch.zeros(x), torch.zeros(y))
+    report = trace(Attend(), [x, y])
+    assert report.error is None and report.output_shape == tuple(real.shape), str(report)

@@ -408,7 +408,32 @@ class Recorder(TorchFunctionMode):
         if (name in _RNN_CALLS and isinstance(module, nn.RNNBase) and len(args) > 2
                 and isinstance(args[2], list) and isinstance(args[0], torch.Tensor) and args[0].dim() == 3):
             return self._rnn(module, name, args[0])
+        if name == "multi_head_attention_forward" and isinstance(module, nn.MultiheadAttention):
+            out = self._attention(module, args, kwargs)
+            if out is not None:
+                return out
         return self._unrecorded(func, name, args, kwargs)
+
+    def _attention(self, module: nn.MultiheadAttention, args: tuple[Any, ...],
+                   kwargs: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+        """``F.multi_head_attention_forward`` by its shape rule (on meta it runs ~30 ops through
+        Python decompositions); None, and PyTorch runs it, for anything unusual."""
+        q, k, v = (args[i] if len(args) > i else None for i in range(3))
+        if not all(isinstance(t, torch.Tensor) for t in (q, k, v)):
+            return None
+        assert isinstance(q, torch.Tensor) and isinstance(k, torch.Tensor) and isinstance(v, torch.Tensor)
+        batched = q.dim() == 3
+        right = (q.dim() in (2, 3) and k.dim() == q.dim() == v.dim() and q.shape[-1] == module.embed_dim
+                 and k.shape[-1] == module.kdim and v.shape[-1] == module.vdim
+                 and k.shape[:-1] == v.shape[:-1] and (not batched or q.shape[1] == k.shape[1]))
+        if not right:
+            return None
+        out = self._empty(q.shape, q)
+        if not kwargs.get("need_weights", True):
+            return out, None
+        heads = () if kwargs.get("average_attn_weights", True) else (module.num_heads,)
+        lead = (q.shape[1],) if batched else ()
+        return out, self._empty((*lead, *heads, q.shape[0], k.shape[0]), q)
 
     def _rnn(self, module: nn.RNNBase, name: str, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``_VF.lstm/gru/rnn_*`` answered by their shape rule: on the meta device they run a

@@ -10,6 +10,7 @@ raises its own error).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -153,6 +154,27 @@ def _adaptive_rule(name: str, x: torch.Tensor, args: tuple[Any, ...],
     return (*x.shape[:-nd], *spatial), x.dtype
 
 
+def _interpolate_rule(x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Rule | None:
+    """``F.interpolate``: ``size``, else ``floor(size × scale_factor)`` per dim, as PyTorch
+    computes it (its meta path for bilinear is a slow Python decomposition, ~15 ms)."""
+    names = ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias")
+    bound = dict(zip(names, args[1:], strict=False)) | kwargs
+    nd = x.dim() - 2
+    size, scale = bound.get("size"), bound.get("scale_factor")
+    if nd not in (1, 2, 3) or (size is None) == (scale is None) or any(n <= 0 for n in x.shape[2:]):
+        return None
+    if size is not None:
+        sizes = (size,) * nd if isinstance(size, int) else tuple(size)
+        if len(sizes) != nd or not all(isinstance(n, int) and n > 0 for n in sizes):
+            return None
+        return (*x.shape[:2], *sizes), x.dtype
+    scales = (scale,) * nd if isinstance(scale, (int, float)) else tuple(scale)
+    if len(scales) != nd or not all(isinstance(f, (int, float)) and f > 0 for f in scales):
+        return None
+    out = tuple(math.floor(float(n) * float(f)) for n, f in zip(x.shape[2:], scales, strict=True))
+    return ((*x.shape[:2], *out), x.dtype) if all(n > 0 for n in out) else None
+
+
 def _elementwise_rule(name: str, x: torch.Tensor, y: Any) -> Rule | None:
     if not isinstance(y, (torch.Tensor, int, float, bool)):
         return None
@@ -183,6 +205,8 @@ def shape_rule(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Rule
         return _linear_rule(x, args, kwargs)
     if name in ADAPTIVE:
         return _adaptive_rule(name, x, args, kwargs)
+    if name == "interpolate":
+        return _interpolate_rule(x, args, kwargs)
     if name in POOL_KIND or name in CONV_NAMES:
         return _conv_pool_rule(name, x, args, kwargs)
     if name in _ELEMENTWISE2 and len(args) == 2 and not kwargs:
