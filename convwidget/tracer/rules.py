@@ -164,10 +164,14 @@ def _interpolate_rule(x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, 
     if nd not in (1, 2, 3) or (size is None) == (scale is None) or any(n <= 0 for n in x.shape[2:]):
         return None
     if size is not None:
+        if not isinstance(size, (int, list, tuple, torch.Size)):
+            return None
         sizes = (size,) * nd if isinstance(size, int) else tuple(size)
         if len(sizes) != nd or not all(isinstance(n, int) and n > 0 for n in sizes):
             return None
         return (*x.shape[:2], *sizes), x.dtype
+    if not isinstance(scale, (int, float, list, tuple)):
+        return None
     scales = (scale,) * nd if isinstance(scale, (int, float)) else tuple(scale)
     if len(scales) != nd or not all(isinstance(f, (int, float)) and f > 0 for f in scales):
         return None
