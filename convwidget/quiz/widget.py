@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import re
 import textwrap
 from collections.abc import Callable
@@ -41,9 +42,7 @@ __all__ = ["Exercise", "Feedback", "InFeaturesExercise", "QuestionExercise", "pr
 
 # JupyterLab's theme variables, with fallbacks for a page without them (nbviewer, Voila themes)
 _TEXT = "var(--jp-ui-font-color1, #1f1f1f)"
-_BACKGROUND = "var(--jp-layout-color1, #ffffff)"
 _PANEL = "var(--jp-layout-color2, #eeeeee)"
-_BORDER = "var(--jp-border-color1, #bdbdbd)"
 _RIGHT = "var(--jp-success-color1, #388e3c)"
 _WRONG = "var(--jp-warn-color1, #f57c00)"
 _INFO = "var(--jp-brand-color1, #1976d2)"
@@ -415,7 +414,7 @@ def _features_mistake(f: _Flatten, value: int) -> str | None:
         return None
     channels, spatial = f.dims[0], f.dims[1:]
     shape = " × ".join(map(str, spatial))
-    area = _prod(spatial)
+    area = math.prod(spatial)
     if value == channels:
         return (f"{value} is the channels alone: the flatten keeps every position of every channel, "
                 f"{channels} channels × {shape}.")
@@ -428,17 +427,10 @@ def _features_mistake(f: _Flatten, value: int) -> str | None:
         return (f"{value} counts the batch of {f.batch} too: in_features is per example, the batch "
                 "stays the first dimension.")
     for step, dims in reversed(f.earlier[:-1]):
-        if len(dims) == len(f.dims) and value == channels * _prod(dims[1:]):
+        if len(dims) == len(f.dims) and value == channels * math.prod(dims[1:]):
             before = " × ".join(map(str, dims[1:]))
             return f"{value} uses the size after {step}, {before}; the layers after it change it to {shape}."
     return None
-
-
-def _prod(values: tuple[int, ...]) -> int:
-    out = 1
-    for v in values:
-        out *= v
-    return out
 
 
 def _features_feedback(f: _Flatten, text: str) -> Feedback:
