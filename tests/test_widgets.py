@@ -417,7 +417,9 @@ def test_every_widget_has_a_cw_class(explorer: ConvExplorer) -> None:
         own = [c for c in w._dom_classes if c.startswith("cw-")]
         assert own, f"{type(w).__name__} {getattr(w, 'description', '')!r} has no cw- class"
         classes.update(own)
-    assert set(CSS_CLASSES) - {"cw-picture-live"} <= classes
+    quiz_only = {c for c in CSS_CLASSES if c.startswith("cw-quiz")}  # test_explorer_quiz.py
+    assert set(CSS_CLASSES) - {"cw-picture-live"} - quiz_only <= classes
+    assert not classes & quiz_only  # the plain explorer has no quiz
     assert "cw-explorer" in explorer._dom_classes
 
 

@@ -8,7 +8,8 @@ Rooms, each with one job:
 * :mod:`.panels`: plain functions from results to HTML (calculator, parameters, receptive
   field, PyTorch panel), testable without a kernel;
 * :mod:`.picture`: the sliding-window picture, its frame cache and idle prefetch;
-* :mod:`.app`: :class:`ConvExplorer`, composed from these; :mod:`.model`: ``ModelExplorer``.
+* :mod:`.app`: :class:`ConvExplorer`, composed from these; :mod:`.model`: ``ModelExplorer``;
+* :mod:`.quizmode`: ``ConvExplorer(quiz=True)`` and :func:`quiz`: predict the output size first.
 
 ``import convwidget.explorer`` imports neither torch nor matplotlib; ``ModelExplorer``
 (which traces models with torch) is imported when first asked for.
@@ -20,9 +21,10 @@ import importlib
 from typing import Any
 
 from .app import CSS_CLASSES, ConvExplorer
+from .quizmode import quiz
 from .state import ExplorerState
 
-__all__ = ["CSS_CLASSES", "ConvExplorer", "ExplorerState", "ModelExplorer"]
+__all__ = ["CSS_CLASSES", "ConvExplorer", "ExplorerState", "ModelExplorer", "quiz"]
 
 
 def __getattr__(name: str) -> Any:

@@ -39,9 +39,15 @@ from . import panels
 from .controls import Controls, Player, _style
 from .css import CSS_CLASSES
 from .picture import Picture, ipympl_active
+from .quizmode import ExplorerQuiz
 from .state import ExplorerState, Results
 
 __all__ = ["CSS_CLASSES", "ConvExplorer"]
+
+_TITLE = ("<b>ConvExplorer</b> — move a slider: the formula, the sliding window and PyTorch's own "
+          "answer follow.")
+_QUIZ_TITLE = ("<b>ConvExplorer quiz</b> — predict the output size, then check it: the formula, "
+               "the picture and PyTorch's own answer appear with your answer.")
 
 
 class ConvExplorer(W.VBox):
@@ -64,7 +70,17 @@ class ConvExplorer(W.VBox):
     True
     """
 
-    def __init__(self, *, live: bool | None = None, **settings: Any) -> None:
+    def __init__(self, *, live: bool | None = None, quiz: bool = False, level: str = "padding_stride",
+                 seed: int | None = None, **settings: Any) -> None:
+        session = None
+        if quiz:  # the question's setting first: a bad level builds nothing
+            from ..quiz import QuizSession
+            from .quizmode import explorer_settings
+
+            session = QuizSession(level, seed)
+            settings = {**settings, **explorer_settings(session.question)}
+        self._concealed = False
+        self.quiz: ExplorerQuiz | None = None
         self.state = ExplorerState(**settings)  # validated first: a bad setting builds nothing
         self.live = bool(ipympl_active() if live is None else live)
         self._error_text: str | None = None
@@ -75,9 +91,11 @@ class ConvExplorer(W.VBox):
         self.setting_controls = Controls(self.state, on_error=self._show_error, on_moved=self._on_moved)
         self.player = Player()
         self._build_panels()
+        if session is not None:
+            self.quiz = ExplorerQuiz(self, session, on_error=self._show_error)
         super().__init__([
-            _style(W.HTML("<b>ConvExplorer</b> — move a slider: the formula, the sliding "
-                          "window and PyTorch's own answer follow."), "cw-title"),
+            _style(W.HTML(_QUIZ_TITLE if session else _TITLE), "cw-title"),
+            *([self.quiz.box] if self.quiz else []),
             self.controls,
             _style(W.HBox([self.animation_panel, self.calculator_panel],
                           layout=W.Layout(flex_flow="row wrap", align_items="flex-start")),
@@ -91,7 +109,10 @@ class ConvExplorer(W.VBox):
         self.player.col.observe(self._on_cell, names="value")
         self.export_gif.on_click(self._on_export_gif)
         self.export_html.on_click(self._on_export_html)
-        self._on_results()
+        if self.quiz is not None:
+            self.quiz.ask(self.quiz.question)  # hidden before anything is drawn
+        else:
+            self._on_results()
 
     # ------------------------------------------------------------------ building
     def _build_panels(self) -> None:
@@ -170,6 +191,8 @@ class ConvExplorer(W.VBox):
 
     def _on_results(self, change: dict[str, Any] | None = None) -> None:
         """Every panel from the new results: once per change of the settings."""
+        if self._concealed:
+            return  # a quiz question: nothing shown until it is answered
         results = self.state.results
         assert results is not None  # computed when the state was made
         self._clear_error()
@@ -210,9 +233,64 @@ class ConvExplorer(W.VBox):
         else:
             self.picture_panel.show(geometry, step)
 
+    # ------------------------------------------------------------------ quiz mode
+    def _revealable(self) -> tuple[W.Widget, ...]:
+        """What a quiz hides until the answer: every box that shows or implies the output."""
+        return (self.controls, self.animation_panel, self.calculator_panel, self.torch_panel,
+                self.export_row)
+
+    def _conceal(self) -> None:
+        """Hide every answer (the boxes, and the texts in them) until :meth:`_reveal`."""
+        self._concealed = True
+        self.picture_panel.cancel()
+        with self._held():
+            for widget in (self.output_label, self.formula, self.formula_text, self.params,
+                           self.receptive, self.torch_panel, self.step_label, self.export_link):
+                widget.value = ""
+            self.picture.value = b""
+            self._moving_player = True  # the player's ranges are the output's size: emptied too
+            try:
+                self.player.show(None, 0)
+                for slider in self.player.sliders:
+                    slider.value = slider.max = 0
+            finally:
+                self._moving_player = False
+        for box in self._revealable():
+            box.layout.display = "none"
+        self._shown = (None, -1)
+
+    def _reveal(self) -> None:
+        """Show everything for the current setting, as the plain explorer does."""
+        self._concealed = False
+        self._on_results()
+        for box in self._revealable():
+            box.layout.display = ""
+
+    @property
+    def question(self) -> Any:
+        """The quiz's current :class:`~convwidget.quiz.Question` (None outside quiz mode)."""
+        return self.quiz.question if self.quiz is not None else None
+
+    @property
+    def revealed(self) -> bool:
+        """Quiz mode: whether the current question's answer is shown (always True otherwise)."""
+        return not self._concealed
+
+    @property
+    def score(self) -> str | None:
+        """Quiz mode: the running score, e.g. ``'3 of 4 right'`` (None outside quiz mode)."""
+        return self.quiz.session.score if self.quiz is not None else None
+
+    def answer(self, value: Any) -> Any:
+        """Quiz mode: check ``value`` as if typed into the box; returns the Diagnosis."""
+        if self.quiz is None:
+            raise ValueError("answer() is for a quiz: make the explorer with ConvExplorer(quiz=True)")
+        self.quiz._checked = None  # a scripted answer is always checked
+        return self.quiz.check(value)
+
     def _on_step(self, change: dict[str, Any]) -> None:
         results = self.state.results
-        if results is None or results is not self._shown[0]:
+        if self._concealed or results is None or results is not self._shown[0]:
             return  # a new setting: _on_results draws it
         with self._guard():  # few widgets change: no batching needed (it costs more than it saves)
             self._show_step(results, change["new"])
@@ -315,6 +393,8 @@ class ConvExplorer(W.VBox):
             args = ", ".join(f"{k}={v!r}" for k, v in self.settings.items())
         except Exception:  # noqa: BLE001 - repr must work even half-built
             return f"<{type(self).__name__}>"
+        if self.quiz is not None and self._concealed:
+            return f"{type(self).__name__}(quiz=True, level={self.quiz.session.level!r}) -> not answered yet"
         return f"{type(self).__name__}({args}) -> output_size={self.output_size!r}"
 
     @classmethod
@@ -346,6 +426,8 @@ class ConvExplorer(W.VBox):
             super().close()  # half-built (a refused setting stopped __init__), or Python exiting
             return
         self.picture_panel.cancel()
+        if self.quiz is not None:
+            self.quiz.close()
         self.play_link.close()
         for widget in list(_walk(self))[1:]:
             close_widget(widget)

@@ -78,4 +78,23 @@ CSS_CLASSES: dict[str, str] = {
     "cw-export-progress": "IntProgress: frames rendered while exporting (hidden when idle)",
     "cw-export-link": "HTML: link to the written file and a data-URI download link, or an error sentence",
     "cw-error": "HTML: an unexpected exception inside a callback, shown as text (hidden when none)",
+    # quiz mode (ConvExplorer(quiz=True)): until the answer, cw-controls, cw-panels' children,
+    # cw-torch-panel and cw-export are hidden and their texts empty
+    "cw-quiz": "VBox: the quiz (quiz mode only), above the controls",
+    "cw-quiz-prompt": "HTML: 'Quiz (level, difficulty n): An input of 11 cells goes through "
+                      "nn.Conv1d(...). How many cells does the output have?'",
+    "cw-quiz-picture": "Image: the input strip, its padding and the first window (no output side); "
+                       "hidden for a transposed convolution",
+    "cw-quiz-picture-note": "HTML: what the quiz picture shows (its title), or why it is not shown",
+    "cw-quiz-answer-row": "HBox: the answer box and the Check button",
+    "cw-quiz-answer": "Text: the learner's predicted output size (Enter checks it)",
+    "cw-quiz-check": "Button 'Check'",
+    "cw-quiz-feedback": "HTML: the diagnosis: '✓ Right: ...', '✗ Not quite: ... is what "
+                        "“<misconception>” gives: ... Fix: ...', or why the entry is not a number",
+    "cw-quiz-buttons": "HBox: score, Next, 'Same again, harder', the level dropdown",
+    "cw-quiz-score": "HTML: 'Score: 1 of 2 right'",
+    "cw-quiz-next": "Button 'Next': another question at this level (hides the answers again)",
+    "cw-quiz-harder": "Button 'Same again, harder': bigger numbers, then the next level",
+    "cw-quiz-level": "Dropdown: the quiz level ('plain', 'padding_stride', 'dilation', 'pooling', "
+                     "'transposed')",
 }

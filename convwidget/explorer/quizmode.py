@@ -1,0 +1,286 @@
+"""Quiz mode of the explorer: predict the output size first, then see everything.
+
+``ConvExplorer(quiz=True, level=...)`` (or :func:`quiz`) proposes a setting at a level
+(:data:`convwidget.quiz.LEVELS`), shows it as a 1 × n strip with the output size, the
+formula, the PyTorch panel and the output side of the picture hidden, takes the learner's
+answer in a box (Enter or "Check"), says what it shows (right, or the misconception by name
+with the term of the formula that fixes it, from :func:`convwidget.quiz.diagnose`) and then
+reveals the explorer; the sliders then move as usual. "Next" and "same again, harder" hide
+everything again for a new question; a running score counts first answers.
+
+A question is 1-D: the explorer shows it with a height of one cell (``input_size=(1, n)``,
+``kernel_size=(1, k)``, ...), so its output is ``(1, answer)``.
+
+>>> from convwidget.explorer import quiz
+>>> q = quiz(level="plain", seed=0)
+>>> q.revealed, q.output_size == (1, q.question.answer)
+(False, True)
+>>> q.answer(q.question.answer - 1).misconceptions
+('forgot_plus_one',)
+>>> q.revealed, q.score
+(True, '0 of 1 right')
+>>> q.close()
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as W
+
+from ..geometry import Geometry, layer_geometry
+from ..quiz import LEVELS, Diagnosis, Question, QuizSession
+from . import panels
+from .controls import _style
+
+if TYPE_CHECKING:
+    from .app import ConvExplorer
+
+__all__ = ["ExplorerQuiz", "explorer_settings", "question_geometry", "quiz"]
+
+#: The quiz levels as the level dropdown shows them.
+LEVEL_LABELS = (("plain (kernel only)", "plain"), ("padding and stride", "padding_stride"),
+                ("dilation", "dilation"), ("pooling (ceil_mode)", "pooling"),
+                ("transposed convolution", "transposed"))
+
+
+def explorer_settings(question: Question) -> dict[str, Any]:
+    """The explorer's (2-D) settings for a 1-D question: a strip one cell high.
+
+    Every setting is given, so a question also undoes what a learner moved after a reveal.
+
+    >>> from convwidget.quiz import Question
+    >>> s = explorer_settings(Question("padding_stride", "conv", 11, kernel_size=3, stride=2, padding=1))
+    >>> s["input_size"], s["kernel_size"], s["stride"], s["padding"]
+    ((1, 11), (1, 3), (1, 2), (0, 1))
+    """
+    q = question
+    return {"kind": q.kind, "input_size": (1, q.size), "kernel_size": (1, q.kernel_size),
+            "stride": (1, q.stride), "padding": (0, q.padding), "dilation": (1, q.dilation),
+            "output_padding": (0, q.output_padding), "ceil_mode": q.ceil_mode,
+            "count_include_pad": True, "in_channels": 1, "out_channels": 1, "groups": 1}
+
+
+def question_geometry(question: Question) -> Geometry | None:
+    """What the question's picture draws: the input strip, its padding, the first window.
+
+    Drawn without ``ceil_mode`` (its overhanging and dropped windows would tell the answer);
+    None for a transposed convolution, whose stretched input is the method itself.
+
+    >>> from convwidget.quiz import Question
+    >>> question_geometry(Question("plain", "conv", 9, kernel_size=3, stride=1)).input_size
+    (1, 9)
+    """
+    q = question
+    if q.kind == "conv_transpose":
+        return None
+    return layer_geometry(q.kind, (1, q.size), (1, q.kernel_size), (1, q.stride), (0, q.padding),
+                          (1, q.dilation))
+
+
+def _input_side_png(figure: Any, geometry: Geometry) -> bytes:
+    """PNG of the input side only: the output grid, its title, the caption and the legend cut off."""
+    from ..drawing.compose import layout, rows_cols
+    from ..drawing.raster import encode_png
+
+    figure.set_geometry(geometry, step=0)
+    for artist in (figure.lit, figure.link):  # the output cell and the line to it
+        artist.set_visible(False)
+    rgba = figure.to_rgba()
+    ph, pw = rgba.shape[:2]
+    dpi = figure.figure.dpi
+    rows, cols = rows_cols(geometry)
+    lay = layout(pw, ph, (rows.grid_size, cols.grid_size), (rows.n_windows, cols.n_windows), dpi)
+    px = max(1, round(dpi / 100))
+    in_x, in_y = lay.input_xy
+    in_h, in_w = rows.grid_size * lay.cell, cols.grid_size * lay.cell
+    # the grid's rows only: its title is shown as text (beside the output, a title may overlap
+    # the output's)
+    top, bottom = max(0, in_y - 4 * px), min(ph, in_y + in_h + 6 * px)
+    band = rgba[top:bottom].copy()
+    if not lay.stacked:  # side by side: white out the output grid
+        band[:, in_x + in_w + 4 * px:] = 255
+    ink = (band[..., :3] < 250).any(axis=(0, 2)).nonzero()[0]
+    left, right = (int(ink[0]), int(ink[-1]) + 1) if ink.size else (0, pw)
+    return encode_png(band[:, max(0, left - 6 * px):min(pw, right + 6 * px)].copy(), 1)
+
+
+def _button(description: str, css: str, tooltip: str, style: str = "") -> W.Button:
+    return _style(W.Button(description=description, tooltip=tooltip, button_style=style,
+                           layout=W.Layout(width="auto")), css)
+
+
+class ExplorerQuiz:
+    """The quiz row of a ``ConvExplorer(quiz=True)``: question, answer box, feedback, score.
+
+    It keeps a :class:`~convwidget.quiz.QuizSession` and tells the explorer when to hide
+    and reveal its panels (:meth:`ConvExplorer._conceal`, :meth:`ConvExplorer._reveal`).
+    """
+
+    def __init__(self, explorer: ConvExplorer, session: QuizSession,
+                 on_error: Callable[[BaseException], None]) -> None:
+        self.explorer = explorer
+        self.session = session
+        self._on_error = on_error
+        self._figure: Any = None
+        self._checked: tuple[Question, str] | None = None
+        self.revealed = False
+        self.prompt = _style(W.HTML(), "cw-quiz-prompt")
+        self.picture = _style(W.Image(format="png", layout=W.Layout(max_width="560px")), "cw-quiz-picture")
+        self.picture_note = _style(W.HTML(), "cw-quiz-picture-note")
+        self.answer_box = _style(W.Text(value="", placeholder="output size, then Enter",
+                                        description="your answer", continuous_update=False,
+                                        style={"description_width": "88px"},
+                                        layout=W.Layout(width="260px")), "cw-quiz-answer")
+        self.check_button = _button("Check", "cw-quiz-check", "check your answer", "primary")
+        self.feedback = _style(W.HTML(), "cw-quiz-feedback")
+        self.score_label = _style(W.HTML(), "cw-quiz-score")
+        self.next_button = _button("Next", "cw-quiz-next", "another question at this level")
+        self.harder_button = _button("Same again, harder", "cw-quiz-harder",
+                                     "bigger numbers, then the next level")
+        self.level = _style(W.Dropdown(options=LEVEL_LABELS, value=session.level, description="level",
+                                       style={"description_width": "40px"},
+                                       layout=W.Layout(width="280px")), "cw-quiz-level")
+        self.box = _style(W.VBox([
+            self.prompt, self.picture, self.picture_note,
+            _style(W.HBox([self.answer_box, self.check_button]), "cw-quiz-answer-row"),
+            self.feedback,
+            _style(W.HBox([self.score_label, self.next_button, self.harder_button, self.level],
+                          layout=W.Layout(align_items="center", flex_flow="row wrap")), "cw-quiz-buttons"),
+        ], layout=W.Layout(border="1px solid #0072B2", padding="6px", margin="4px 0")), "cw-quiz")
+        self.answer_box.observe(self._on_enter, names="value")
+        self.check_button.on_click(self._on_check)
+        self.next_button.on_click(lambda _b: self._guarded(self.next))
+        self.harder_button.on_click(lambda _b: self._guarded(self.harder))
+        self.level.observe(self._on_level, names="value")
+
+    @property
+    def question(self) -> Question:
+        return self.session.question
+
+    # ------------------------------------------------------------------ callbacks
+    def _guarded(self, action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except Exception as err:  # noqa: BLE001 - a UI callback must never raise into the frontend
+            self._on_error(err)
+
+    def _on_enter(self, change: dict[str, Any]) -> None:
+        if change["new"].strip():
+            self._guarded(lambda: self.check(change["new"]))
+
+    def _on_check(self, _button: W.Button) -> None:
+        self._guarded(lambda: self.check(self.answer_box.value))
+
+    def _on_level(self, change: dict[str, Any]) -> None:
+        if change["new"] != self.session.level:
+            self._guarded(lambda: self.ask(_level_question(self.session, change["new"])))
+
+    # ------------------------------------------------------------------ the quiz
+    def check(self, text: Any) -> Diagnosis | None:
+        """Diagnose ``text`` (what the box holds); a whole number also reveals the explorer.
+
+        The same text checked twice for the same question (Enter, then the button) is
+        diagnosed once.
+        """
+        key = (self.question, str(text))
+        if self._checked == key:
+            return None
+        self._checked = key
+        diagnosis = self.session.answer(text)
+        colour = (panels.OK_COLOUR if diagnosis.correct
+                  else panels.NOTE_COLOUR if diagnosis.answer is None else panels.BAD_COLOUR)
+        mark = "✓ " if diagnosis.correct else ("" if diagnosis.answer is None else "✗ ")
+        body = diagnosis.html
+        if mark:
+            body = body.replace("<p>", f"<p><b style='color:{colour}'>{mark}</b>", 1)
+        self.feedback.value = f"<div style='border-left:4px solid {colour};padding:2px 8px'>{body}</div>"
+        self.score_label.value = self._score_html()
+        if diagnosis.answer is not None and not self.revealed:
+            self.revealed = True
+            self.explorer._reveal()
+        return diagnosis
+
+    def ask(self, question: Question) -> None:
+        """Show ``question``: the explorer hides its answers and takes the question's settings."""
+        self.revealed = False
+        self._checked = None
+        self.explorer._conceal()
+        self.explorer.state.set(**explorer_settings(question))
+        self.prompt.value = (f"<b>Quiz</b> ({html.escape(question.level.replace('_', ' '))}, "
+                             f"difficulty {question.difficulty + 1}): {html.escape(question.prompt)}")
+        self._show_picture(question)
+        with self.answer_box.hold_sync():
+            self.answer_box.value = ""
+        self.feedback.value = ""
+        self.score_label.value = self._score_html()
+        if self.level.value != question.level:
+            self.level.value = question.level  # _on_level sees the session's level: no new question
+
+    def _show_picture(self, question: Question) -> None:
+        geometry = question_geometry(question)
+        if geometry is None:
+            self.picture.layout.display = "none"
+            self.picture_note.value = ("<i>The picture (the input stretched with zeros) appears with "
+                                       "the answer: it is the method.</i>")
+            return
+        from ..drawing import WindowFigure  # matplotlib: with the first picture
+        from ..drawing.captions import input_title
+
+        if self._figure is None:
+            self._figure = WindowFigure(figsize=(8.0, 4.0), caption=False)
+        self.picture.value = _input_side_png(self._figure, geometry)
+        self.picture.layout.display = ""
+        self.picture_note.value = (f"<span style='color:#555'>{html.escape(input_title(geometry))}: "
+                                   "the input strip, its padding and the first window; the output "
+                                   "appears with the answer</span>")
+
+    def _score_html(self) -> str:
+        return f"<b>Score:</b> {html.escape(self.session.score)} &nbsp;"
+
+    def next(self) -> Question:
+        """Another question at this level and difficulty (the explorer hides again)."""
+        question = self.session.next()
+        self.ask(question)
+        return question
+
+    def harder(self) -> Question:
+        """"Same again, harder": bigger numbers, then the next level."""
+        question = self.session.harder()
+        self.ask(question)
+        return question
+
+    def close(self) -> None:
+        if self._figure is not None:
+            self._figure.close()
+            self._figure = None
+
+
+def _level_question(session: QuizSession, level: str) -> Question:
+    """A new question at ``level`` (difficulty kept), made the session's current one.
+
+    QuizSession has no public "change level" yet: its own ``_ask`` keeps the score right.
+    """
+    from ..quiz import propose
+
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(map(repr, LEVELS))}, not {level!r}")
+    return session._ask(propose(level, session._rng, session.question.difficulty))
+
+
+def quiz(level: str = "padding_stride", seed: int | None = None, **options: Any) -> ConvExplorer:
+    """A ``ConvExplorer`` in quiz mode: predict the output size, then see everything.
+
+    ``level`` is one of :data:`convwidget.quiz.LEVELS`; ``seed`` makes the questions
+    repeatable; ``options`` go to :class:`ConvExplorer` (e.g. ``live=False``).
+
+    >>> q = quiz("dilation", seed=1)
+    >>> q.question.level, "Output" in q.output_label.value
+    ('dilation', False)
+    >>> q.close()
+    """
+    from .app import ConvExplorer
+
+    return ConvExplorer(quiz=True, level=level, seed=seed, **options)
