@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,8 +106,13 @@ def main() -> None:
                         help="only the in-process ModelExplorer table")
     parser.add_argument("--refusals-only", action="store_true",
                         help="only the table of inputs trace refuses (issue 10's worst cases)")
+    parser.add_argument("--zoo-only", action="store_true",
+                        help="only the in-process table over tests/zoo.py and full-size mobile nets")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.zoo_only:
+        zoo_table()
+        return
     if args.explorer_only:
         explorer_table()
         return
@@ -152,6 +158,73 @@ def main() -> None:
                   f" {tr['mem']:>7.0f} MB")
     explorer_table()
     refusal_table()
+    zoo_table()
+
+
+def _mobile_nets() -> dict[str, Any]:
+    """Full-size mobile networks (torchvision's MobileNetV2 config at width 1.0, 224×224; the
+    same with squeeze-excite and hardswish as in MobileNetV3) from the zoo's blocks."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from torch import nn
+    from zoo import InvertedResidual, cbr
+
+    def build(v3: bool) -> nn.Module:
+        act = nn.Hardswish if v3 else nn.ReLU6
+        layers: list[nn.Module] = [cbr(3, 32, 3, 2, act=act)]
+        c = 32
+        for t, cout, n, s in ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+                              (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)):
+            for i in range(n):
+                layers.append(InvertedResidual(c, cout, s if i == 0 else 1, t, act, se=v3))
+                c = cout
+        layers += [cbr(c, 1280, 1, act=act), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1280, 1000)]
+        return nn.Sequential(*layers)
+
+    return {"MobileNetV2 224 (full)": build(False), "MobileNetV2+SE+hswish 224": build(True)}
+
+
+def _median_time(call: Any, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def zoo_table(repeats: int = 7) -> None:
+    """In-process, one thread: a warm trace at batch 1 of every zoo model (issue 9's 30 ms
+    median) and of full-size mobile nets (a trace no slower than their CPU forward at batch 1)."""
+    import torch
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from zoo import ZOO, build_right, make_input
+
+    from convwidget.tracer import trace, warm_up
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    warm_up()
+    cases = [(name, build_right(e, e.shape), (1, *e.shape), lambda e=e: make_input(e, e.shape, 1))
+             for name, e in ZOO.items()]
+    cases += [(name, model, (1, 3, 224, 224), lambda: torch.randn(1, 3, 224, 224))
+              for name, model in _mobile_nets().items()]
+    print(f"\nTrace vs forward, batch 1, one thread, warm: median of {repeats} calls")
+    print(f"{'model':28s} {'trace':>9s} {'forward':>9s} {'ratio':>6s}")
+    traced = []
+    try:
+        for name, model, shape, make in cases:
+            t = _median_time(lambda: trace(model, shape), repeats)
+            x = make()
+            with torch.no_grad():
+                model.eval()
+                f = _median_time(lambda: model(x), repeats)
+            traced.append(t)
+            print(f"{name:28s} {fmt_time(t):>9s} {fmt_time(f):>9s} {t / f:>5.1f}×")
+    finally:
+        torch.set_num_threads(threads)
+    print(f"median trace over the {len(ZOO)} zoo models: "
+          f"{fmt_time(statistics.median(traced[:len(ZOO)]))} (goal: <= 30 ms)")
 
 
 def refusal_table() -> None:

@@ -34,6 +34,7 @@ class Event:
     kind: str
     into: Shape
     out: Shape | None
+    keeps_first: bool = False  # a flatten from dim 1 on: dim 0 comes through, whatever it is
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,15 @@ def suspicious(event: Event, batch: int) -> bool:
 
     >>> suspicious(Event("reshape", (2, 16, 4, 4), (2, 256)), 2)
     False
-    >>> suspicious(Event("reshape", (1, 16, 4, 4), (1, 256)), 1)  # batch 1 hides everything
+    >>> suspicious(Event("reshape", (1, 16, 4, 4), (1, 256)), 1)  # batch 1 hides view(1, -1)
     True
+    >>> suspicious(Event("reshape", (1, 16, 4, 4), (1, 256), keeps_first=True), 1)  # flatten(1)
+    False
     """
     if event.kind == "linear":
         return event.out is None and len(event.into) > 2
+    if event.keeps_first and event.out is not None:
+        return False
     if event.out is None or batch == 1 or len(event.out) < 2:
         return True
     return bool(event.into) and event.into[0] == batch and event.out[0] != batch

@@ -8,7 +8,9 @@ conv/pool call's settings, and the core's derivation for a conv/pool step.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -71,6 +73,17 @@ def torch_base(module: nn.Module) -> type | None:
     True
     """
     cls = type(module)
+    if cls in _BASES:
+        return _BASES[cls]
+    _BASES[cls] = found = _find_base(cls)
+    return found
+
+
+# per class (weakly: parametrize makes a class per layer), asked for every call of every module
+_BASES: weakref.WeakKeyDictionary[type, type | None] = weakref.WeakKeyDictionary()
+
+
+def _find_base(cls: type) -> type | None:
     for base in cls.__mro__:
         if base.__module__ == "torch.nn.utils.parametrize" and base.__name__.startswith("Parametrized"):
             cls = base.__mro__[1]  # weight_norm's ParametrizedLinear is a Linear
@@ -105,6 +118,20 @@ def func_name(func: Callable[..., Any]) -> tuple[str, str]:
     >>> func_name(F.max_pool2d), func_name(torch.Tensor.view), func_name(torch.flatten)
     (('F', 'max_pool2d'), ('x', 'view'), ('torch', 'flatten'))
     """
+    try:
+        return _NAMES[func]
+    except (KeyError, TypeError):
+        pass
+    found = _func_name(func)
+    with contextlib.suppress(TypeError):  # unhashable: asked again next time
+        _NAMES[func] = found
+    return found
+
+
+_NAMES: dict[Any, tuple[str, str]] = {}  # asked for every call a forward makes
+
+
+def _func_name(func: Callable[..., Any]) -> tuple[str, str]:
     name = getattr(func, "__name__", None) or str(func)
     qual = getattr(func, "__qualname__", "") or ""
     mod = getattr(func, "__module__", None) or ""

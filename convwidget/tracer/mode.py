@@ -78,6 +78,16 @@ class DataDependent(RuntimeError):
             f"model up to that step, or run it on a real input")
 
 
+def _keeps_first(name: str, x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """True for ``torch.flatten(x, s)`` / ``x.flatten(s)`` with ``s >= 1`` and ``squeeze(d)``
+    with ``d != 0``: dimension 0 comes through untouched."""
+    key = "start_dim" if name == "flatten" else "dim" if name == "squeeze" else None
+    if key is None:
+        return False
+    dim = args[1] if len(args) > 1 else kwargs.get(key, 0 if name == "flatten" else None)
+    return isinstance(dim, int) and x.dim() > 0 and dim % x.dim() >= 1
+
+
 @dataclass
 class Frame:
     """A module call in progress (pushed by the pre-hook, popped by the hook)."""
@@ -333,7 +343,8 @@ class Recorder(TorchFunctionMode):
         replaced = None
         if isinstance(module, nn.Flatten) and isinstance(output, torch.Tensor) and x is not None:
             subject = f"{frame.name} (nn.Flatten(start_dim={module.start_dim}))"
-            fixed, frame.problem = self._batch_step(x, output, (frame.name, subject, ""), "")
+            keeps = module.start_dim % max(x.dim(), 1) >= 1
+            fixed, frame.problem = self._batch_step(x, output, (frame.name, subject, ""), "", keeps)
             if fixed is not output:
                 replaced = output = out = fixed
         if len(self.rows) == frame.rows_at_entry:
@@ -481,7 +492,8 @@ class Recorder(TorchFunctionMode):
         problem = None
         if reshape:
             subject = f"{text} in {where + '.' if where else ''}forward"
-            out, problem = self._batch_step(x, out, (row_name, subject, text), cause)
+            out, problem = self._batch_step(x, out, (row_name, subject, text), cause,
+                                            _keeps_first(name, x, args, kwargs))
         t = first_tensor(out)
         if t is None:
             return out
@@ -504,12 +516,13 @@ class Recorder(TorchFunctionMode):
         return verdict(event, probe, self.batch, self.probe_batch)
 
     def _batch_step(self, x: torch.Tensor, out: Any, names: tuple[str, str, str],
-                    cause: str) -> tuple[Any, Problem | None]:
+                    cause: str, keeps_first: bool = False) -> tuple[Any, Problem | None]:
         """A reshape-like step: if it lost the batch, its problem and the output it should
         have had, ``(batch, per-sample values)``, for the rest of the trace. ``names`` are
         the step's row name, its subject in a sentence and the call ('' for nn.Flatten)."""
         t = out if isinstance(out, torch.Tensor) else None
-        seen = self._judge(Event("reshape", tuple(x.shape), tuple(t.shape) if t is not None else None))
+        seen = self._judge(Event("reshape", tuple(x.shape), tuple(t.shape) if t is not None else None,
+                                 keeps_first))
         if seen is None and t is None:
             seen = Verdict("fails", 0)  # failed with the batch first: the -1 took the batch
         if seen is None or self.batch is None:
