@@ -110,18 +110,7 @@ def main() -> None:
                         help="only the in-process table over tests/zoo.py and full-size mobile nets")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.zoo_only:
-        zoo_table()
-        return
-    if args.explorer_only:
-        explorer_table()
-        return
-    if args.refusals_only:
-        refusal_table()
-        return
-    if args.child:
-        tool, case, repeats = args.child
-        child(tool, case, int(repeats))
+    if _one_part(args):
         return
     cases = list(CASES)[:2] if args.quick else list(CASES)
     tools = [("trace", 20), ("torchinfo", 2)]
@@ -159,6 +148,22 @@ def main() -> None:
     explorer_table()
     refusal_table()
     zoo_table()
+
+
+def _one_part(args: argparse.Namespace) -> bool:
+    """Run the one table (or subprocess) the flags ask for; False for the whole benchmark."""
+    if args.zoo_only:
+        zoo_table()
+    elif args.explorer_only:
+        explorer_table()
+    elif args.refusals_only:
+        refusal_table()
+    elif args.child:
+        tool, case, repeats = args.child
+        child(tool, case, int(repeats))
+    else:
+        return False
+    return True
 
 
 def _mobile_nets() -> dict[str, Any]:
@@ -214,11 +219,11 @@ def zoo_table(repeats: int = 7) -> None:
     traced = []
     try:
         for name, model, shape, make in cases:
-            t = _median_time(lambda: trace(model, shape), repeats)
+            t = _median_time(lambda m=model, s=shape: trace(m, s), repeats)
             x = make()
             with torch.no_grad():
                 model.eval()
-                f = _median_time(lambda: model(x), repeats)
+                f = _median_time(lambda m=model, x=x: m(x), repeats)
             traced.append(t)
             print(f"{name:28s} {fmt_time(t):>9s} {fmt_time(f):>9s} {t / f:>5.1f}×")
     finally:
