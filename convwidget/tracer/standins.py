@@ -36,6 +36,25 @@ _SKIP = frozenset({"_modules", "_forward_hooks", "_forward_hooks_with_kwargs",
                    "_load_state_dict_post_hooks", *_STORES})
 
 
+_PLAIN = frozenset({bool, int, float, str, type(None)})
+# Meta tensors hold no data, so tensors of one shape and dtype may share a stand-in across
+# traces (a tied weight still gets one stand-in within a trace: ``Standins._meta``).
+_SHARED: dict[tuple[tuple[int, ...], torch.dtype], torch.Tensor] = {}
+
+
+def _meta_like(t: torch.Tensor) -> torch.Tensor:
+    """A meta tensor of ``t``'s shape and dtype (``t`` itself for a layout meta lacks)."""
+    if t.layout != torch.strided or t.is_quantized:
+        return t
+    key = (tuple(t.shape), t.dtype)
+    meta = _SHARED.get(key)
+    if meta is None:
+        if len(_SHARED) > 4096:
+            _SHARED.clear()
+        meta = _SHARED[key] = torch.empty(key[0], dtype=t.dtype, device="meta")
+    return meta
+
+
 class Standins:
     """Context manager: the model's tensors are meta stand-ins inside, the originals after.
 
@@ -62,10 +81,7 @@ class Standins:
         """The one meta stand-in of tensor ``t`` (the same for every slot that holds ``t``)."""
         meta = self._meta.get(id(t))
         if meta is None:
-            try:
-                meta = torch.empty(t.shape, dtype=t.dtype, device="meta")
-            except Exception:  # a layout the meta device lacks (sparse, quantized): keep it
-                meta = t
+            meta = _meta_like(t)
             self._meta[id(t)] = meta
             self._meta[id(meta)] = meta
         return meta
@@ -114,6 +130,8 @@ class Standins:
         if isinstance(attrs.get("_modules"), dict):
             self._save(attrs["_modules"])
         for k, v in list(attrs.items()):
+            if type(v) in _PLAIN or (type(v) is tuple and all(type(i) in _PLAIN for i in v)):
+                continue  # most of a layer's attributes: nothing to swap, quickly
             if k not in _SKIP:
                 new = self._swap(v, 0)
                 if new is not v:
