@@ -85,13 +85,7 @@ LOST_INDENT = "issue 9: code whose indentation was lost is refused, not re-inden
 DEVICE = "issue 9: .to(...), .cuda(), .float(), .double() are refused, not dropped with a note"
 SCRIPT = "issue 9: script lines around the model are refused, not ignored"
 UNKNOWN = "issue 9: an unknown name that cannot change the first Linear is refused, not answered"
-UNHEDGED = "issue 9: without a forward, a fix does not say it assumes the layers run once each"
 UNQUOTED_REASON = "issue 9: every refusal quotes the offending line and says what to do"
-# how today's reader answers confidently and wrongly
-LEAK = "the batch leaks into the fix"
-OK1 = "ok at batch 1 for a flatten that merges the batch"
-ORDER = "a fix from the order written where forward reuses the pool"
-NOT_CHAIN = "a forward that is not a chain is dropped: fixes for correct layers, in __init__ order"
 
 CIFAR = (2, 3, 32, 32)
 MNIST = (2, 1, 28, 28)
@@ -116,12 +110,11 @@ CASES = [
     Case("cifar_forum", (2, 3, 64, 64), "the forum CIFAR net; prose; fence; wrong"),
     # the batch folded into the features
     Case("flatten_batch_default", (4, 3, 32, 32), "torch.flatten(x): start_dim=0 at batch 4",
-         merges_batch=True, wrong=LEAK),
+         merges_batch=True),
     Case("flatten_batch_default@1", (1, 3, 32, 32), "torch.flatten(x) at batch 1",
-         merges_batch=True, wrong=OK1),
-    Case("reshape_minus_one", MNIST, "x.reshape(-1) at batch 2", merges_batch=True, wrong=LEAK),
-    Case("reshape_minus_one@1", (1, 1, 28, 28), "x.reshape(-1) at batch 1", merges_batch=True,
-         wrong=OK1),
+         merges_batch=True),
+    Case("reshape_minus_one", MNIST, "x.reshape(-1) at batch 2", merges_batch=True),
+    Case("reshape_minus_one@1", (1, 1, 28, 28), "x.reshape(-1) at batch 1", merges_batch=True),
     # lost or mixed indentation
     Case("lenet_flush_left", MNIST, "everything flush left; prose", gap=LOST_INDENT),
     Case("half_flush_left", CIFAR, "defs and forward flush left, __init__ indented", gap=LOST_INDENT),
@@ -149,7 +142,7 @@ CASES = [
     Case("cut_mid_sequential", MNIST, "nn.Sequential cut mid-line"),
     Case("cut_in_forward", AUDIO, "1-D audio class; forward cut mid-line"),
     Case("cut_mid_line", CIFAR, "class cut mid-line before its forward (pool reused)",
-         expect=ANSWER_OR_HEDGE, wrong=ORDER),
+         expect=ANSWER_OR_HEDGE),
     # prompts and console output
     Case("repl_prompts", (2, 3, 224, 224), ">>> and ... prompts; output lines",
          gap=f"{SCRIPT} (>>> model(torch.randn(...)).shape)"),
@@ -158,24 +151,22 @@ CASES = [
     Case("nested_forward", MNIST, "forward nested inside __init__",
          gap="issue 9: a forward nested by mistake inside __init__ is refused"),
     Case("script_lines", CIFAR, "model = CNN(); print; .cuda(); training loop"),
-    Case("unknown_helper", CIFAR, "swish() defined in the paste, called in forward",
-         wrong="an unknown call in forward drops the forward"),
+    Case("unknown_helper", CIFAR, "swish() defined in the paste, called in forward"),
     Case("unknown_activation_elsewhere", MNIST, "mish() defined elsewhere, called in forward"),
     Case("residual_block", CIFAR, "ResNet blocks; out += self.shortcut(x); F.avg_pool2d",
-         expect=ANSWER_OR_REFUSAL, wrong=NOT_CHAIN),
-    Case("two_branch_cat", CIFAR, "two branches; torch.cat; prose", expect=ANSWER_OR_REFUSAL,
-         wrong=NOT_CHAIN),
+         expect=ANSWER_OR_REFUSAL),
+    Case("two_branch_cat", CIFAR, "two branches; torch.cat; prose", expect=ANSWER_OR_REFUSAL),
     # no forward
     Case("init_only_pool_reused", CIFAR, "__init__ only, indented; pool reused",
-         expect=ANSWER_OR_HEDGE, wrong=ORDER),
+         expect=ANSWER_OR_HEDGE),
     Case("init_only_in_order", (2, 1, 32, 32), "__init__ only; layers in forward order",
          expect=ANSWER_OR_HEDGE),
     Case("print_model_pool_reused", CIFAR, "print(model) of a class; pool reused",
-         expect=ANSWER_OR_HEDGE, wrong=ORDER),
+         expect=ANSWER_OR_HEDGE),
     Case("init_only_wrong", (16, 3, 120, 120), "__init__ body only, prose; wrong",
-         expect=ANSWER_OR_HEDGE, gap=UNHEDGED),
+         expect=ANSWER_OR_HEDGE),
     Case("print_model_wrong", (2, 1, 32, 32), ">>> print(model) of a class; wrong",
-         expect=ANSWER_OR_HEDGE, unquoted=True),
+         expect=ANSWER_OR_HEDGE),
     Case("print_model_sequential", MNIST, "print(model) of an nn.Sequential"),
     # plain layer lines
     Case("layer_lines", CIFAR, "prose; lines of nn.X(...) with comments"),

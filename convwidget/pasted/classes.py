@@ -14,8 +14,8 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from .forward import Forward, NotChain, is_name
-from .limits import PasteError
+from .forward import Forward, NotChain, combined_branches, is_name
+from .limits import ONCE_IN_ORDER, PasteError
 from .reader import Item, Reader
 
 __all__ = ["ModelReader", "Names", "is_super_init"]
@@ -201,17 +201,31 @@ class ModelReader(Reader):
         entries: _Entries = {}
         self.init_statements(init.body, entries)
         if forward is None:
-            self.notes.append(f"no forward in the paste; layers of {cname} are in __init__ order")
+            self.notes.append(f"no forward in the paste; layers of {cname} are in __init__ order: "
+                              f"the answer {ONCE_IN_ORDER} (a layer that forward uses twice, "
+                              "such as a pool, or another order changes it)")
         else:
             try:
                 steps = self.forward_steps(forward, entries)
             except NotChain as nc:
+                self.refuse_branches(forward, entries, cname)
                 line = getattr(nc.node, "lineno", forward.lineno)
                 self.notes.append(f"forward is not a simple chain ({nc}, line {line}: "
-                                  f"`{self.segment(nc.node)}`); layers are in __init__ order")
+                                  f"`{self.segment(nc.node)}`); layers are in __init__ order: "
+                                  f"the answer {ONCE_IN_ORDER}")
             else:
                 return self.in_forward_order(steps, entries, cname)
         return [(k, layer, line) for k, (layer, line) in entries.items()]
+
+    def refuse_branches(self, forward: ast.FunctionDef, entries: _Entries, cname: str) -> None:
+        """A forward that joins two branches of layers cannot fall back to __init__ order:
+        one branch laid after the other gives wrong shapes, hence confident wrong fixes."""
+        joined = combined_branches(forward, set(entries))
+        if joined is not None:
+            raise self.refuse(joined, f"forward of {cname} joins two branches that each go "
+                                      "through layers; parse follows only a chain of layers and "
+                                      "cannot lay branches end to end; build the model in Python "
+                                      "and pass it to convwidget.trace(model, shape)")
 
     def forward_steps(self, forward: ast.FunctionDef, entries: _Entries) -> list[tuple]:
         steps = Forward(self, forward).read()

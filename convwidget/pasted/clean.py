@@ -105,10 +105,26 @@ def _keep_prompted(lines: list[str], notes: list[str]) -> None:
     """Interactive prompts: keep the input, drop the printed output."""
     for prompt in (_PROMPT, _IPY_PROMPT):
         if any(prompt.match(line) and line.strip()[:3] in (">>>", "In ") for line in lines):
+            if _printed_repr(lines, prompt):
+                notes.append("read the printed model after the interactive prompts")
+                return
             for i, line in enumerate(lines):
                 m = prompt.match(line)
                 lines[i] = line[m.end():] if m else ""
             notes.append("read the code after the interactive prompts; printed output ignored")
+
+
+def _printed_repr(lines: list[str], prompt: re.Pattern) -> bool:
+    """``>>> print(model)`` and its output: when the output is a model's repr and the input
+    builds no layers, the output is the model (the prompt lines are dropped)."""
+    typed = [i for i, line in enumerate(lines) if prompt.match(line)]
+    if any("nn." in lines[i] or "class " in lines[i] for i in typed):
+        return False
+    if not any(REPR_ENTRY.match(line) for line in lines if not prompt.match(line)):
+        return False
+    for i in typed:
+        lines[i] = ""
+    return True
 
 
 def _drop_prose(lines: list[str], notes: list[str]) -> None:

@@ -18,7 +18,7 @@ from .limits import MAX_EXPR_DEPTH, PasteError
 from .reader import Reader
 from .viewas import ViewAs
 
-__all__ = ["Forward", "NotChain", "is_name"]
+__all__ = ["Forward", "NotChain", "combined_branches", "is_name"]
 
 # functional name -> (module class, parameter names after the input, in order)
 _FUNCTIONAL: dict[str, tuple[type, tuple[str, ...]]] = {
@@ -49,6 +49,8 @@ for _d in (1, 2, 3):
     _FUNCTIONAL[f"adaptive_max_pool{_d}d"] = (getattr(nn, f"AdaptiveMaxPool{_d}d"),
                                               ("output_size", "return_indices"))
 _TORCH_FUNCS = {"relu", "sigmoid", "tanh", "flatten", "softmax", "log_softmax", "dropout"}
+_NOT_HELPERS = {"len", "print", "range", "int", "float", "list", "tuple", "dict", "super", "type",
+                "sum", "max", "min", "abs", "round", "getattr", "isinstance", "iter", "next"}
 _METHODS = {"relu", "sigmoid", "tanh", "flatten", "softmax", "log_softmax"}
 
 
@@ -67,6 +69,7 @@ class Forward:
         self.fn = fn
         self.batch: set[str] = set()
         self.steps: list[tuple] = []
+        self.helpers: set[str] = set()  # unknown functions assumed to keep the shape
 
     def read(self) -> list[tuple]:
         args = [a.arg for a in self.fn.args.args]
@@ -154,7 +157,25 @@ class Forward:
                 self.steps.append(("fn", func.attr, self.functional(func.attr, node.args, node),
                                    node.lineno))
                 return
+        if self.helper(node, func):
+            self.expr(node.args[0], data, depth + 1)
+            return
         raise NotChain("not a simple chain of layer calls", node)
+
+    def helper(self, node: ast.Call, func: ast.AST) -> bool:
+        """``swish(x)``: a function of one tensor that parse cannot see (defined elsewhere, or
+        in the paste but not read), assumed to keep the shape, as activations do; said in a note."""
+        if not (isinstance(func, ast.Name) and len(node.args) == 1 and not node.keywords
+                and func.id not in _NOT_HELPERS and func.id not in getattr(self.r, "classes", {})
+                and self.r.nn_class_name(func) is None):
+            return False
+        if func.id in self.helpers:
+            return True
+        self.helpers.add(func.id)
+        self.r.notes.append(f"assumed `{func.id}(...)` (first on line {node.lineno}) keeps the shape of its "
+                            f"input, as an activation does: parse does not read `{func.id}`; if it "
+                            "changes the shape, the answer is wrong")
+        return True
 
     def functional_name(self, func: ast.AST) -> str | None:
         if not isinstance(func, ast.Attribute) or func.attr not in _FUNCTIONAL:
@@ -215,6 +236,46 @@ class Forward:
         if shape == [None, -1]:
             return nn.Flatten(1)
         return ViewAs(*shape, method=method)
+
+
+_COMBINE = {"cat", "concat", "concatenate", "stack", "hstack", "vstack", "add", "mul", "sub",
+            "matmul", "bmm", "einsum"}
+
+
+def combined_branches(fn: ast.FunctionDef, layers: set[str]) -> ast.AST | None:
+    """The first place where ``fn`` combines two tensors that each went through layers of
+    ``layers`` (``out += self.shortcut(x)``, ``torch.cat([a, b], 1)``, ``a + b``): laid end to
+    end, such branches give wrong shapes. A skip of the bare input (``self.conv(x) + x``) is not
+    one: the layers before and after it still form a chain."""
+    layered: set[str] = set()
+
+    def through_layers(node: ast.AST) -> bool:
+        return any((isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                    and is_name(n.func.value, "self") and n.func.attr in layers)
+                   or (isinstance(n, ast.Name) and n.id in layered) for n in ast.walk(node))
+
+    def operands(node: ast.AST) -> list[ast.AST]:
+        if isinstance(node, ast.BinOp):
+            return [node.left, node.right]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in _COMBINE:
+            # a.add(b): `a` is an operand too (for torch.cat it is `torch`, never layered)
+            args = [node.func.value, *node.args, *(k.value for k in node.keywords)]
+            return [e for a in args for e in (a.elts if isinstance(a, (ast.List, ast.Tuple)) else [a])]
+        return []
+
+    statements = sorted((n for n in ast.walk(fn) if isinstance(n, ast.stmt) and n is not fn),
+                        key=lambda n: (n.lineno, n.col_offset))
+    for stmt in statements:
+        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) \
+                and stmt.target.id in layered and through_layers(stmt.value):
+            return stmt
+        for node in ast.walk(stmt) if isinstance(stmt, (ast.Assign, ast.Return, ast.Expr)) else ():
+            if sum(through_layers(o) for o in operands(node)) >= 2:
+                return stmt
+        if isinstance(stmt, ast.Assign) and through_layers(stmt.value):
+            layered.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+    return None
 
 
 def is_name(node: ast.AST, name: str) -> bool:

@@ -19,6 +19,9 @@ MAX_REPEAT = 200  # arguments that make a constructor loop (num_layers, ...)
 MAX_LAYERS = 2_000  # ResNet-152 has about 500 leaf modules
 MAX_CUTS = 4  # places tried to cut a truncated paste back to
 
+# The hedge of every answer read without a forward (the corpus test looks for "assum" and "once").
+ONCE_IN_ORDER = "assumes the layers run once each, in the order written"
+
 
 class PasteError(ValueError):
     """Pasted text that :func:`convwidget.parse` refuses, with the line it is on.

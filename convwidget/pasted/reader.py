@@ -13,7 +13,7 @@ from typing import Any, Union
 from torch import nn
 
 from .construct import DENIED, build_layer, cost, nn_class
-from .limits import MAX_EXPR_DEPTH, MAX_LAYERS, PasteError
+from .limits import MAX_EXPR_DEPTH, MAX_LAYERS, ONCE_IN_ORDER, PasteError
 from .literals import Literals
 
 __all__ = ["Item", "Reader"]
@@ -84,7 +84,8 @@ class Reader(Literals):
         if (isinstance(func, ast.Name) and node.keywords and not node.args
                 and all(k.arg and self.is_layer_expr(k.value) for k in node.keywords)):
             self.notes.append(f"'{func.id}' (not a torch.nn class) is read as a "
-                              "sequence of its children; its forward may differ")
+                              "sequence of its children; its forward may differ, and the answer "
+                              f"{ONCE_IN_ORDER}")
             return self.children_from_keywords(node, depth)
         if isinstance(func, ast.Name) and nn_class(func.id) is None and hasattr(nn, func.id):
             raise self.refuse(node, f"`{func.id}` is not a torch.nn layer class")

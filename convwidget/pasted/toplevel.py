@@ -7,7 +7,7 @@ from typing import Any
 
 from .classes import ModelReader, is_super_init, methods_of
 from .forward import is_name
-from .limits import PasteError
+from .limits import ONCE_IN_ORDER, PasteError
 from .reader import Item
 
 __all__ = ["read_module"]
@@ -112,6 +112,9 @@ def _assignment_line(r: ModelReader, stmt: ast.Assign, t: ast.Name | ast.Attribu
     name = t.id if isinstance(t, ast.Name) else t.attr
     if isinstance(t, ast.Attribute) and not is_name(t.value, "self"):
         raise r.refuse(t)
+    if isinstance(t, ast.Attribute) and r.is_layer_expr(stmt.value):
+        r.notes.append(f"lines of __init__ without their forward: the answer {ONCE_IN_ORDER} "
+                       "(a layer that forward uses twice, such as a pool, or another order changes it)")
     if isinstance(t, ast.Name) and isinstance(stmt.value, (ast.List, ast.Tuple)) \
             and r.is_layer_expr(stmt.value):
         made = r.layers_of(stmt.value)
