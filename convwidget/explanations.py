@@ -268,7 +268,7 @@ def _dim_output(kind: str, n: int, k: int, stride: int, padding: Any, d: int,
     if kind == "avg_pool" and d != 1:
         raise ShapeError(f"average pooling has no dilation, got dilation={d}; use 1")
     output = ar.pool_output_size(n, k, stride, padding, d, ceil_mode)
-    return output, ar.check_bool("ceil_mode", ceil_mode) and ar.pool_window_dropped(n, k, stride, padding, d)
+    return output, ceil_mode and ar.pool_window_dropped(n, k, stride, padding, d)
 
 
 def explain_dim(
@@ -303,6 +303,7 @@ def explain_dim(
         ar.whole(name, v) for name, v in (("size", size), ("kernel_size", kernel_size),
                                            ("dilation", dilation), ("output_padding", output_padding)))
     stride = None if stride is None else ar.whole("stride", stride)
+    ceil_mode = ar.check_bool("ceil_mode", ceil_mode)
     pool = kind.endswith("pool")
     stride = (kernel_size if stride is None else stride) if pool else (1 if stride is None else stride)
     error = None
@@ -317,7 +318,7 @@ def explain_dim(
         kind=kind, size=size, kernel_size=kernel_size, stride=stride,
         padding=_display_padding(padding, kernel_size, dilation), dilation=dilation,
         output_padding=output_padding if kind == "conv_transpose" else 0,
-        ceil_mode=bool(ceil_mode) and pool, output=output, error=error,
+        ceil_mode=ceil_mode and pool, output=output, error=error,
         dropped_last_window=dropped, name=name,
     )
 

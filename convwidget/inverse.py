@@ -21,6 +21,10 @@ __all__ = [
 ]
 
 
+#: The largest stride :func:`conv_transpose_output_sizes` lists the output sizes of (one each).
+MAX_STRIDE_LISTED = 10_000
+
+
 class Setting(NamedTuple):
     """One (kernel_size, stride, padding, dilation) combination."""
 
@@ -133,6 +137,12 @@ def conv_transpose_output_sizes(
     """
     s = ar.check_int("stride", stride, 1)
     d = ar.check_int("dilation", dilation, 1)
+    if s > MAX_STRIDE_LISTED:
+        raise ShapeError(
+            f"stride={s} gives {s:,} possible output sizes, one per output_padding; this list stops "
+            f"at stride {MAX_STRIDE_LISTED:,}: use conv_transpose_output_size(size, kernel_size, "
+            "stride, padding, output_padding) for the one you need"
+        )
     out = {}
     # PyTorch's output_size= accepts min_size .. min_size + stride - 1.
     for op in range(s):

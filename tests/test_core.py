@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import subprocess
 import sys
 
@@ -274,3 +275,50 @@ def test_float_sizes_are_refused_as_torch_refuses_them(bad):
         cw.output_shape(nn.Conv1d(1, 1, 3), (1, 1, bad))
     with pytest.raises(TypeError):
         torch.zeros(1, 1, bad)  # torch refuses them too
+
+
+# ---------------------------------------------------------------- every bad input gets a sentence
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from convwidget.geometry import layer_geometry  # noqa: E402
+
+_ANY = st.one_of(
+    st.integers(-5, 40), st.integers(-10**30, 10**30), st.floats(allow_nan=True), st.text(max_size=3),
+    st.none(), st.booleans(), st.tuples(st.integers(-2, 9), st.integers(-2, 9)),
+    st.lists(st.integers(0, 9), max_size=4), st.integers(0, 40).map(np.int64), st.just(np.float64(2.0)),
+    st.just(np.array([3, 3])), st.just(complex(1, 2)), st.sampled_from(["same", "valid"]),
+)
+# what Python or numpy say when a value reaches an operation unchecked: never a learner's sentence
+_RAW = re.compile(r"truth value|cannot be interpreted|unsupported operand|not supported between|"
+                  r"is not iterable|has no len|not subscriptable|invalid literal|unhashable|object has no")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(*[_ANY] * 6, st.sampled_from(["conv", "conv_transpose", "max_pool", "avg_pool"]))
+def test_any_value_gives_an_answer_or_a_sentence(a, b, c, d, e, f, kind):
+    calls = [
+        lambda: cw.conv_output_size(a, b, c, d, e),
+        lambda: cw.pool_output_size(a, b, c, d, e, f),
+        lambda: cw.conv_transpose_output_size(a, b, c, d, e, f),
+        lambda: cw.explain(a, b, c, d, e, kind=kind, ceil_mode=f),
+        lambda: layer_geometry(kind, a, b, c, d, e, ceil_mode=f),
+        lambda: cw.solve(a, b, kind=kind, ceil_mode=f),
+        lambda: cw.receptive_field([a, b]),
+        lambda: cw.conv_transpose_output_sizes(a, b, c, d, e),
+    ]
+    for call in calls:
+        try:
+            call()
+        except (cw.ShapeError, TypeError, ValueError) as err:
+            assert not _RAW.search(str(err)), f"{type(err).__name__}: {err}"
+
+
+def test_listing_the_output_sizes_of_a_huge_stride_is_refused_not_looped():
+    # stride=10**30 looped 10**30 times
+    assert len(cw.conv_transpose_output_sizes(3, 3, stride=10_000)) == 10_000
+    with pytest.raises(cw.ShapeError, match=r"stride=10001 gives 10,001 possible output sizes"):
+        cw.conv_transpose_output_sizes(3, 3, stride=10_001)
+    layer = nn.ConvTranspose1d(1, 1, 3, stride=10**6)
+    want = layer(torch.zeros(1, 1, 3), output_size=[2 * 10**6 + 5]).shape[-1]
+    assert cw.conv_transpose_output_size(3, 3, 10**6, 0, 2, 1) == want == 2 * 10**6 + 5
