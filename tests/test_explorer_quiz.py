@@ -108,6 +108,8 @@ def assert_revealed(explorer: ConvExplorer) -> None:
     assert f"= {right}" in explorer.formula_text.value
     assert "✓ agrees with the calculator" in explorer.torch_panel.value
     assert explorer.picture.value[:4] == b"\x89PNG"
+    assert explorer.step.max == right - 1 and explorer.col.max == right - 1  # the player's ranges
+    assert explorer.quiz.picture.layout.display == "none"  # the strip: now in the full picture
     for box in (explorer.controls, explorer.animation_panel, explorer.calculator_panel,
                 explorer.torch_panel, explorer.export_row):
         assert box.layout.display == ""

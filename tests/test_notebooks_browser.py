@@ -544,3 +544,60 @@ def wait_text(page, selector: str, pattern: str, timeout: float = 15_000) -> Non
         arg=[selector, pattern],
         timeout=timeout,
     )
+
+
+QUIZ_NOTEBOOK = {
+    "cells": [{"cell_type": "code", "execution_count": None, "id": "quiz", "metadata": {}, "outputs": [],
+               "source": ["from convwidget.explorer import quiz\n", "quiz('padding_stride', seed=3)"]}],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+
+
+@pytest.mark.browser
+def test_quiz_diagnoses_a_typed_wrong_answer_then_confirms_and_reveals(page, lab) -> None:
+    import torch
+
+    from convwidget.quiz import QuizSession
+
+    question = QuizSession("padding_stride", seed=3).question  # the notebook's first question
+    layer = torch.nn.Conv1d(1, 1, question.kernel_size, question.stride, question.padding,
+                            question.dilation)
+    with torch.no_grad():
+        right = int(layer(torch.zeros(1, 1, question.size)).shape[-1])
+    # the '+ 1' forgotten: the steps between the first and the last window, not the windows
+    wrong = (question.size + 2 * question.padding - question.dilation * (question.kernel_size - 1) - 1
+             ) // question.stride
+    assert wrong != right
+
+    notebook = "quiz_check.ipynb"  # in the served temporary copy, not in notebooks/
+    (lab.root / "notebooks" / notebook).write_text(json.dumps(QUIZ_NOTEBOOK))
+    open_notebook(page, lab, notebook, workspace="quiz")
+    run_all(page, notebook)
+    box = page.locator(".cw-explorer .cw-quiz-answer input").first
+    box.wait_for(state="visible")
+    prompt = page.locator(".cw-explorer .cw-quiz-prompt").first.inner_text()
+    assert f"An input of {question.size} cells" in prompt, prompt
+    # hidden: the calculator, the picture's output side and the PyTorch panel are not on screen
+    for hidden in ("cw-output-size", "cw-torch-panel", "cw-picture", "cw-controls"):
+        assert not page.locator(f".cw-explorer .{hidden}").first.is_visible(), hidden
+    assert str(right) not in page.locator(".cw-explorer").first.inner_text().replace(prompt, "")
+
+    box.fill(str(wrong))
+    box.press("Enter")
+    feedback = ".cw-explorer .cw-quiz-feedback"
+    wait_text(page, feedback, rf"Not quite: .* gives {right}, not {wrong}\..*the \+ 1 forgotten.*Fix: \+ 1")
+    wait_text(page, ".cw-explorer .cw-quiz-score", r"0 of 1 right")
+
+    box.fill(str(right))
+    page.locator(".cw-explorer .cw-quiz-check").first.click()  # the button, this time
+    wait_text(page, feedback, rf"✓\s*Right: {right} cells")
+    wait_output_label(page, f"1 × {right}")
+    wait_text(page, ".cw-explorer .cw-torch-panel", rf"torch\.Size\(\[1, 1, 1, {right}\]\).*✓ agrees")
+    page.locator(".cw-explorer .cw-picture").first.wait_for(state="visible")
+    wait_picture_settled(page, None)
+    for shown in ("cw-output-size", "cw-torch-panel", "cw-picture", "cw-controls"):
+        assert page.locator(f".cw-explorer .{shown}").first.is_visible(), shown
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator(".cw-explorer").first.screenshot(path=str(ARTIFACTS / "quiz_explorer.png"))

@@ -201,6 +201,8 @@ class ExplorerQuiz:
         if diagnosis.answer is not None and not self.revealed:
             self.revealed = True
             self.explorer._reveal()
+            self.picture.layout.display = "none"  # the explorer's picture now shows it, output too
+            self.picture_note.value = ""
         return diagnosis
 
     def ask(self, question: Question) -> None:
