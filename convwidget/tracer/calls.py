@@ -261,10 +261,22 @@ def explain_module(module: nn.Module, shape: Shape) -> Any:
     if not isinstance(module, (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd,
                                nn.modules.pooling._AvgPoolNd)) or own_forward(module):
         return None  # a subclass with its own forward may pad or stride otherwise
+    key = (type(module), module.extra_repr(), tuple(shape))
+    if key in _EXPLAINED:
+        return _EXPLAINED[key]
     try:
-        return explain(module, tuple(shape))
+        found = explain(module, tuple(shape))
     except Exception:  # the core is optional here: a row without its derivation is fine
-        return None
+        found = None
+    if len(_EXPLAINED) > 4096:
+        _EXPLAINED.clear()
+    _EXPLAINED[key] = found
+    return found
+
+
+# The core's derivations (frozen values) by layer type, settings and input shape: a network
+# repeats its blocks, and a trace asks again at every slider move.
+_EXPLAINED: dict[tuple[type, str, Shape], Any] = {}
 
 
 def _pool_call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
