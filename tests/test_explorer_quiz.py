@@ -383,3 +383,21 @@ def test_close_releases_every_widget() -> None:
     assert len(_instances) > before
     e.close()
     assert len(_instances) == before
+
+
+def test_nothing_escapes_a_quiz_callback(monkeypatch: pytest.MonkeyPatch) -> None:
+    e = quiz("plain", seed=2)
+    try:
+        def broken(value: object) -> None:
+            raise RuntimeError("the session broke")
+
+        monkeypatch.setattr(e.quiz.session, "answer", broken)
+        type_answer(e, "4")  # raises inside the callback: shown, not raised
+        assert "Internal error (please report it): RuntimeError: the session broke" in e.error_box.value
+        assert e.error_box.layout.display == ""
+        monkeypatch.undo()
+        e.quiz.next_button.click()
+        type_answer(e, str(torch_answer(e.question)))
+        assert_revealed(e)
+    finally:
+        e.close()

@@ -188,8 +188,8 @@ class ExplorerQuiz:
         key = (self.question, str(text))
         if self._checked == key:
             return None
-        self._checked = key
         diagnosis = self.session.answer(text)
+        self._checked = key  # after the diagnosis: an entry that failed can be checked again
         colour = (panels.OK_COLOUR if diagnosis.correct
                   else panels.NOTE_COLOUR if diagnosis.answer is None else panels.BAD_COLOUR)
         mark = "✓ " if diagnosis.correct else ("" if diagnosis.answer is None else "✗ ")
