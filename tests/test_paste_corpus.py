@@ -82,8 +82,6 @@ class Case:
 
 # what today's reader refuses although issue 9 says it should read it
 LOST_INDENT = "issue 9: code whose indentation was lost is refused, not re-indented"
-DEVICE = "issue 9: .to(...), .cuda(), .float(), .double() are refused, not dropped with a note"
-SCRIPT = "issue 9: script lines around the model are refused, not ignored"
 UNKNOWN = "issue 9: an unknown name that cannot change the first Linear is refused, not answered"
 UNQUOTED_REASON = "issue 9: every refusal quotes the offending line and says what to do"
 
@@ -121,12 +119,10 @@ CASES = [
     Case("mnist_mixed_indent", MNIST, "tabs and spaces mixed; uneven indents",
          gap=LOST_INDENT + " (tabs and spaces mixed)"),
     # device and dtype calls
-    Case("sequential_to_device", MNIST, "nn.Sequential(...).to(device)",
-         gap=f"{DEVICE} (.to(device)); {SCRIPT} (device = torch.device(...))"),
-    Case("sequential_cuda", CIFAR, "nn.Sequential(...).cuda(); wrong", gap=f"{DEVICE} (.cuda())"),
-    Case("sequential_float", (8, 12, 140), ">>> prompts; .float(); traceback; 1-D; wrong",
-         gap=f"{DEVICE} (.float()); {SCRIPT} (>>> out = net(batch))"),
-    Case("sequential_double", (2, 1, 32, 32), "nn.Sequential(...).double()", gap=f"{DEVICE} (.double())"),
+    Case("sequential_to_device", MNIST, "nn.Sequential(...).to(device)"),
+    Case("sequential_cuda", CIFAR, "nn.Sequential(...).cuda(); wrong"),
+    Case("sequential_float", (8, 12, 140), ">>> prompts; .float(); traceback; 1-D; wrong"),
+    Case("sequential_double", (2, 1, 32, 32), "nn.Sequential(...).double()"),
     Case("class_to_device_script", MNIST, "class; Model().to(device); optimizer lines"),
     # unknown names as arguments
     Case("len_classes", CIFAR, "len(classes) as out_features", gap=f"{UNKNOWN} (len(classes))",
@@ -144,8 +140,7 @@ CASES = [
     Case("cut_mid_line", CIFAR, "class cut mid-line before its forward (pool reused)",
          expect=ANSWER_OR_HEDGE),
     # prompts and console output
-    Case("repl_prompts", (2, 3, 224, 224), ">>> and ... prompts; output lines",
-         gap=f"{SCRIPT} (>>> model(torch.randn(...)).shape)"),
+    Case("repl_prompts", (2, 3, 224, 224), ">>> and ... prompts; output lines"),
     Case("jupyter_prompts", (1, 3, 48, 48), "In [3]: / ...: prompts; traceback; wrong"),
     # forward in the wrong place, script around it, helpers from elsewhere
     Case("nested_forward", MNIST, "forward nested inside __init__",

@@ -22,6 +22,10 @@ __all__ = ["Item", "Reader"]
 Item = tuple[str, Union[nn.Module, list], int]  # noqa: UP007 - a runtime alias, Python 3.10
 
 
+_DEVICE_CALLS = {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval",
+                 "requires_grad_", "share_memory"}
+
+
 class Reader(Literals):
     """Walks the AST of pasted text and builds layers; never evaluates the text.
 
@@ -38,7 +42,25 @@ class Reader(Literals):
         self.reading: list[str] = []  # pasted classes being read (to refuse recursion)
         self.outer = 0  # how deep the pasted class being read sits in the model
 
+    def without_device(self, node: ast.AST, note: bool = False) -> ast.AST:
+        """``nn.Sequential(...).to(device)`` -> ``nn.Sequential(...)``: device and dtype calls
+        (``.to``, ``.cuda()``, ``.float()``, ``.double()``...) change no shape; dropped with a note."""
+        base, dropped = node, []
+        while (isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute)
+               and base.func.attr in _DEVICE_CALLS):
+            dropped.append(base)
+            base = base.func.value
+        if not dropped or not self.is_layer_expr(base):
+            return node
+        if note:
+            calls = ", ".join(dict.fromkeys(f".{d.func.attr}(...)" for d in reversed(dropped)
+                                            if isinstance(d.func, ast.Attribute)))
+            self.notes.append(f"dropped {calls} on line {dropped[0].end_lineno}: the device and dtype change no "
+                              "shape (the layers are read on the meta device)")
+        return base
+
     def is_layer_expr(self, node: ast.AST) -> bool:
+        node = self.without_device(node)
         if isinstance(node, ast.Call):
             return self.nn_class_name(node.func) is not None or (
                 isinstance(node.func, ast.Name) and node.func.id in self.classes)
@@ -52,6 +74,7 @@ class Reader(Literals):
         if depth + self.outer > MAX_EXPR_DEPTH:
             raise self.refuse(node, f"layers nested more than {MAX_EXPR_DEPTH} deep (pasted classes "
                                     "included)")
+        node = self.without_device(node, note=True)
         if not isinstance(node, ast.Call):
             if isinstance(node, ast.Attribute) and self.nn_class_name(node):
                 self.literal(node)  # raises the "class, not a layer" message

@@ -72,6 +72,10 @@ def _is_literal_assign(r: ModelReader, stmt: ast.stmt) -> bool:
 def _read_lines(r: ModelReader, body: list[ast.stmt]) -> list[Item]:
     """Lines of layers, lists of them and literal assignments (no class, no __init__)."""
     items = [item for stmt in body for item in _line(r, stmt)]
+    script = next((stmt for stmt in body if not items and _is_script(r, stmt)), None)
+    if script is not None:  # nothing but script lines: they are what was pasted, say so
+        raise r.refuse(script, "builds no torch.nn layer, and parse never runs pasted code; paste "
+                               "nn.Sequential(...), lines of nn.X(...), or a class with __init__")
     # lists that were unpacked into a Sequential are part of it, not layers of their own
     items = [it for it in items if it[0] not in r.used_lists]
     items = [(("" if n.startswith("<layers>") else n), layer, ln) for n, layer, ln in items]
@@ -83,6 +87,9 @@ def _read_lines(r: ModelReader, body: list[ast.stmt]) -> list[Item]:
 def _line(r: ModelReader, stmt: ast.stmt) -> list[Item]:
     if isinstance(stmt, (ast.Import, ast.ImportFrom)):
         return []
+    if _is_script(r, stmt):
+        r.notes.append(f"ignored `{r.segment(stmt)}` on line {stmt.lineno} (builds no torch.nn layer)")
+        return []
     if isinstance(stmt, ast.Expr):
         return _expression_line(r, stmt)
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
@@ -92,6 +99,17 @@ def _line(r: ModelReader, stmt: ast.stmt) -> list[Item]:
         r.notes.append(f"ignored def {stmt.name} on line {stmt.lineno}")
         return []
     raise r.refuse(stmt, "not a torch.nn layer, a list of them, or a literal assignment")
+
+
+def _is_script(r: ModelReader, stmt: ast.stmt) -> bool:
+    """A statement around the layers that builds none: `device = torch.device(...)`,
+    `out = net(batch)`, `optimizer = optim.SGD(...)`, a training loop."""
+    if not isinstance(stmt, (ast.Expr, ast.Assign, ast.AugAssign, ast.For, ast.While, ast.With,
+                             ast.If)):
+        return False
+    nodes = list(ast.walk(stmt))
+    return any(isinstance(n, ast.Call) for n in nodes) and not any(
+        r.is_layer_expr(n) or (isinstance(n, ast.Call) and r.nn_class_name(n.func)) for n in nodes)
 
 
 def _expression_line(r: ModelReader, stmt: ast.Expr) -> list[Item]:
