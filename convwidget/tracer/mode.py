@@ -41,51 +41,25 @@ from .calls import (
     product_text,
     tensors,
 )
+from .inside import (
+    MIXED_DEVICES,
+    RNN_CALLS,
+    VALUE_CALLS,
+    VALUE_MESSAGES,
+    DataDependent,
+    attention_outputs,
+    keeps_first,
+    rnn_outputs,
+)
 from .report import Problem, Row, Shape, fmt_shape
 from .rules import IGNORED, NORMS, SAME_SHAPE, shape_rule
 
-__all__ = ["DataDependent", "Frame", "Recorder"]
+__all__ = ["Frame", "Recorder"]
 
 _LAZY_TYPES = (UninitializedParameter, UninitializedBuffer)
 # Functional activations whose last positional argument is ``inplace``.
 _INPLACE_LAST = frozenset({"relu", "relu6", "leaky_relu", "elu", "hardtanh", "selu", "celu",
                            "threshold"})
-
-
-_RNN_CALLS = frozenset({"lstm", "gru", "rnn_tanh", "rnn_relu"})
-_MIXED_DEVICES = "is not on the expected device meta"
-# Calls that read a tensor's values (a trace has none), and what PyTorch says when one is made.
-_VALUE_CALLS = frozenset({"item", "tolist", "__bool__", "__int__", "__float__", "__index__", "nonzero",
-                          "argwhere", "masked_select", "unique", "unique_consecutive", "bincount",
-                          "repeat_interleave", "numpy"})
-_VALUE_MESSAGES = ("cannot be called on meta tensors", "Cannot copy out of meta tensor",
-                   "data-dependent", "nonzero", "meta tensors do not", "expected a meta tensor")
-
-
-class DataDependent(RuntimeError):
-    """A step whose output shape (or a Python value) depends on the data a trace does not have."""
-
-    def __init__(self, call: str, name: str) -> None:
-        self.call = call
-        if name in ("item", "tolist", "numpy", "__bool__", "__int__", "__float__", "__index__"):
-            why = "it reads a value from a tensor (.item(), an if, int() or a comparison on a tensor)"
-        else:
-            why = "how many values it keeps depends on the data (nonzero, a boolean mask, unique)"
-        super().__init__(
-            f"{call} needs the values in a tensor: {why}, and a trace has shapes only (the meta "
-            f"device holds no data), so it stops there with every step before it listed above. "
-            f"Data-dependent steps (detection post-processing, masks) cannot be traced: trace the "
-            f"model up to that step, or run it on a real input")
-
-
-def _keeps_first(name: str, x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """True for ``torch.flatten(x, s)`` / ``x.flatten(s)`` with ``s >= 1`` and ``squeeze(d)``
-    with ``d != 0``: dimension 0 comes through untouched."""
-    key = "start_dim" if name == "flatten" else "dim" if name == "squeeze" else None
-    if key is None:
-        return False
-    dim = args[1] if len(args) > 1 else kwargs.get(key, 0 if name == "flatten" else None)
-    return isinstance(dim, int) and x.dim() > 0 and dim % x.dim() >= 1
 
 
 @dataclass
@@ -377,10 +351,10 @@ class Recorder(TorchFunctionMode):
         except DataDependent:
             raise
         except RuntimeError as err:
-            if _MIXED_DEVICES in str(err):  # a tensor the forward made on the CPU: as a stand-in
+            if MIXED_DEVICES in str(err):  # a tensor the forward made on the CPU: as a stand-in
                 return self._dispatch(func, *self._all_meta(args, kwargs))
             ns, name = func_name(func)
-            if name in _VALUE_CALLS or any(m in str(err) for m in _VALUE_MESSAGES):
+            if name in VALUE_CALLS or any(m in str(err) for m in VALUE_MESSAGES):
                 raise DataDependent(label(ns, name, args, kwargs), name) from err
             raise
         except NotImplementedError as err:  # ops the meta device lacks (nonzero, unique, ...)
@@ -416,48 +390,14 @@ class Recorder(TorchFunctionMode):
         """A call made by a torch.nn layer's own forward: its module row says it all."""
         if name in NORMS and args and isinstance(args[0], torch.Tensor):
             return self._empty(args[0].shape, args[0])
-        if (name in _RNN_CALLS and isinstance(module, nn.RNNBase) and len(args) > 2
+        if (name in RNN_CALLS and isinstance(module, nn.RNNBase) and len(args) > 2
                 and isinstance(args[2], list) and isinstance(args[0], torch.Tensor) and args[0].dim() == 3):
-            return self._rnn(module, name, args[0])
+            return rnn_outputs(module, name, args[0], self._empty)
         if name == "multi_head_attention_forward" and isinstance(module, nn.MultiheadAttention):
-            out = self._attention(module, args, kwargs)
+            out = attention_outputs(module, args, kwargs, self._empty)
             if out is not None:
                 return out
         return self._unrecorded(func, name, args, kwargs)
-
-    def _attention(self, module: nn.MultiheadAttention, args: tuple[Any, ...],
-                   kwargs: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None] | None:
-        """``F.multi_head_attention_forward`` by its shape rule (on meta it runs ~30 ops through
-        Python decompositions); None, and PyTorch runs it, for anything unusual."""
-        q, k, v = (args[i] if len(args) > i else None for i in range(3))
-        if not all(isinstance(t, torch.Tensor) for t in (q, k, v)):
-            return None
-        assert isinstance(q, torch.Tensor) and isinstance(k, torch.Tensor) and isinstance(v, torch.Tensor)
-        batched = q.dim() == 3
-        right = (q.dim() in (2, 3) and k.dim() == q.dim() == v.dim() and q.shape[-1] == module.embed_dim
-                 and k.shape[-1] == module.kdim and v.shape[-1] == module.vdim
-                 and k.shape[:-1] == v.shape[:-1] and (not batched or q.shape[1] == k.shape[1]))
-        if not right:
-            return None
-        out = self._empty(q.shape, q)
-        if not kwargs.get("need_weights", True):
-            return out, None
-        heads = () if kwargs.get("average_attn_weights", True) else (module.num_heads,)
-        lead = (q.shape[1],) if batched else ()
-        return out, self._empty((*lead, *heads, q.shape[0], k.shape[0]), q)
-
-    def _rnn(self, module: nn.RNNBase, name: str, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """``_VF.lstm/gru/rnn_*`` answered by their shape rule: on the meta device they run a
-        Python decomposition step by step (~0.4 s for a small LSTM)."""
-        length, batch = (x.shape[1], x.shape[0]) if module.batch_first else (x.shape[0], x.shape[1])
-        d = 2 if module.bidirectional else 1
-        h_out = module.proj_size if module.proj_size > 0 else module.hidden_size
-        seq = (batch, length) if module.batch_first else (length, batch)
-        out = self._empty((*seq, d * h_out), x)
-        h_n = self._empty((d * module.num_layers, batch, h_out), x)
-        if name == "lstm":
-            return out, h_n, self._empty((d * module.num_layers, batch, module.hidden_size), x)
-        return out, h_n
 
     def _unrecorded(self, func: Callable[..., Any], name: str, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> Any:
@@ -493,7 +433,7 @@ class Recorder(TorchFunctionMode):
         if reshape:
             subject = f"{text} in {where + '.' if where else ''}forward"
             out, problem = self._batch_step(x, out, (row_name, subject, text), cause,
-                                            _keeps_first(name, x, args, kwargs))
+                                            keeps_first(name, x, args, kwargs))
         t = first_tensor(out)
         if t is None:
             return out

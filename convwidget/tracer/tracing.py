@@ -23,7 +23,8 @@ from torch.nn.parameter import UninitializedParameter
 from .batch import Event, suspicious, verdict
 from .calls import explain_module, first_tensor, is_builtin
 from .inputs import MAX_ELEMENTS, Inputs, check_shape, check_size, read_inputs
-from .mode import DataDependent, Recorder
+from .inside import DataDependent
+from .mode import Recorder
 from .report import Problem, Shape, TraceReport, fmt_shape
 from .standins import Standins
 
