@@ -39,7 +39,7 @@ from . import panels
 from .controls import Controls, Player, _style
 from .css import CSS_CLASSES
 from .picture import Picture, ipympl_active
-from .quizmode import ExplorerQuiz
+from .quizmode import ExplorerQuiz, QuizAccess
 from .state import ExplorerState, Results
 
 __all__ = ["CSS_CLASSES", "ConvExplorer"]
@@ -50,7 +50,7 @@ _QUIZ_TITLE = ("<b>ConvExplorer quiz</b> — predict the output size, then check
                "the picture and PyTorch's own answer appear with your answer.")
 
 
-class ConvExplorer(W.VBox):
+class ConvExplorer(QuizAccess, W.VBox):
     """Sliders that drive the calculator, the sliding-window animation and the real PyTorch layer.
 
     Parameters are PyTorch's names (ints or per-dimension ``(height, width)``
@@ -265,28 +265,6 @@ class ConvExplorer(W.VBox):
         self._on_results()
         for box in self._revealable():
             box.layout.display = ""
-
-    @property
-    def question(self) -> Any:
-        """The quiz's current :class:`~convwidget.quiz.Question` (None outside quiz mode)."""
-        return self.quiz.question if self.quiz is not None else None
-
-    @property
-    def revealed(self) -> bool:
-        """Quiz mode: whether the current question's answer is shown (always True otherwise)."""
-        return not self._concealed
-
-    @property
-    def score(self) -> str | None:
-        """Quiz mode: the running score, e.g. ``'3 of 4 right'`` (None outside quiz mode)."""
-        return self.quiz.session.score if self.quiz is not None else None
-
-    def answer(self, value: Any) -> Any:
-        """Quiz mode: check ``value`` as if typed into the box; returns the Diagnosis."""
-        if self.quiz is None:
-            raise ValueError("answer() is for a quiz: make the explorer with ConvExplorer(quiz=True)")
-        self.quiz._checked = None  # a scripted answer is always checked
-        return self.quiz.check(value)
 
     def _on_step(self, change: dict[str, Any]) -> None:
         results = self.state.results

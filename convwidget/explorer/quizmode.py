@@ -38,7 +38,7 @@ from .controls import _style
 if TYPE_CHECKING:
     from .app import ConvExplorer
 
-__all__ = ["ExplorerQuiz", "explorer_settings", "question_geometry", "quiz"]
+__all__ = ["ExplorerQuiz", "QuizAccess", "explorer_settings", "question_geometry", "quiz"]
 
 #: The quiz levels as the level dropdown shows them.
 LEVEL_LABELS = (("plain (kernel only)", "plain"), ("padding and stride", "padding_stride"),
@@ -258,6 +258,35 @@ class ExplorerQuiz:
         if self._figure is not None:
             self._figure.close()
             self._figure = None
+
+
+class QuizAccess:
+    """Quiz mode's scripted face on :class:`ConvExplorer` (a mixin: the explorer holds the state)."""
+
+    quiz: ExplorerQuiz | None
+    _concealed: bool
+
+    @property
+    def question(self) -> Question | None:
+        """The quiz's current :class:`~convwidget.quiz.Question` (None outside quiz mode)."""
+        return self.quiz.question if self.quiz is not None else None
+
+    @property
+    def revealed(self) -> bool:
+        """Quiz mode: whether the current question's answer is shown (always True otherwise)."""
+        return not self._concealed
+
+    @property
+    def score(self) -> str | None:
+        """Quiz mode: the running score, e.g. ``'3 of 4 right'`` (None outside quiz mode)."""
+        return self.quiz.session.score if self.quiz is not None else None
+
+    def answer(self, value: Any) -> Diagnosis | None:
+        """Quiz mode: check ``value`` as if typed into the box; returns the Diagnosis."""
+        if self.quiz is None:
+            raise ValueError("answer() is for a quiz: make the explorer with ConvExplorer(quiz=True)")
+        self.quiz._checked = None  # a scripted answer is always checked
+        return self.quiz.check(value)
 
 
 def _level_question(session: QuizSession, level: str) -> Question:
