@@ -6,9 +6,16 @@ allocates no activations; the user's model is left exactly as it was.
 
 The work flows collect -> record -> report, one module each:
 
-* :mod:`.tracing` -- ``trace``: meta stand-ins for the weights, hooks on, forward, all undone;
+* :mod:`.tracing` -- ``trace``: hooks on, forward on meta stand-ins, all undone; a second
+  pass at another batch size where a step could hide a batch problem;
+* :mod:`.inputs` -- the shapes a trace runs on: one, several, or keyword inputs;
+* :mod:`.standins` -- the model's tensors swapped per tensor object for meta stand-ins and
+  put back by identity, every module's attributes restored (the model is never changed);
 * :mod:`.mode` -- the hooks and ``TorchFunctionMode`` that record one row per step and check
   each layer's settings against what arrives (one trace reports every problem);
+* :mod:`.batch` -- which sizes follow the batch, and the steps that lose it;
+* :mod:`.inside` -- shape rules for calls inside torch.nn layers (recurrent, attention) and
+  the sentence for a data-dependent step;
 * :mod:`.rules` and :mod:`.calls` -- shape rules for the common calls (convolution and
   pooling by convwidget's arithmetic core), so PyTorch's slow meta decompositions (which
   import sympy and ``torch._dynamo`` on first use, 1-2 s) run only for the rare ops; and how

@@ -220,6 +220,8 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int] | Sequence
     (True, (2, 10), {'3': 2304})
     >>> r.flatten_row.flatten
     '4 channels × 24 × 24 = 2304'
+    >>> print(trace(nn.Sequential(nn.Flatten(0), nn.Linear(2304, 10)), (1, 4, 24, 24)).problems[0].fix)
+    nn.Flatten()  # start_dim=1 keeps the batch: 4 channels × 24 × 24 = 2304 per sample
     """
     model, notes = _as_module(model)
     given = read_inputs(input_shape, inputs)
