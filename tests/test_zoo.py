@@ -33,8 +33,9 @@ from zoo import (  # noqa: E402
     build_right,
     first_tensor,
     leaf_calls,
-    make_input,
+    make_inputs,
     snapshot,
+    trace_inputs,
     true_fc,
 )
 
@@ -72,8 +73,10 @@ def _where(entry: Entry, variant: str) -> tuple[tuple[int, ...], int]:
     return shape, batch
 
 
-def trace(model: nn.Module, shape: tuple[int, ...]) -> TraceReport:
-    return convwidget.trace(model, shape)
+def trace(model: nn.Module, entry: Entry, shape: tuple[int, ...], batch: int) -> TraceReport:
+    """The trace of ``model`` on the entry's inputs (several for some) at ``batch``."""
+    shapes, keywords = trace_inputs(entry, shape, batch)
+    return convwidget.trace(model, shapes, inputs=keywords or None)
 
 
 # ----------------------------------------------------------------------------- step by step
@@ -84,7 +87,7 @@ def test_every_layer_call_matches_a_real_forward(name: str, variant: str) -> Non
     entry = ZOO[name]
     shape, batch = _where(entry, variant)
     real = leaf_calls(entry, shape, batch)
-    report = trace(build_right(entry, shape), (batch, *shape))
+    report = trace(build_right(entry, shape), entry, shape, batch)
     assert report.error is None, str(report)
     leaves = {n for n, _, _ in real.calls}
     traced = [(r.name, r.input_shape, r.output_shape) for r in report.rows
@@ -109,9 +112,10 @@ def test_a_wrong_first_linear_is_named_with_its_true_in_features(name: str, delt
     model = entry.build(value + delta)
     if entry.batch_ok:
         refused = pytest.raises(RuntimeError, match="shapes cannot be multiplied|mat1 and mat2|size mismatch")
+        args, keywords = make_inputs(entry, entry.shape, 2)
         with refused, torch.no_grad():
-            model.eval()(make_input(entry, entry.shape, 2))  # PyTorch refuses it
-    report = trace(model, (2, *entry.shape))
+            model.eval()(*args, **keywords)  # PyTorch refuses it
+    report = trace(model, entry, entry.shape, 2)
     problems = report.problems
     if not entry.batch_ok:  # first the step that folds the batch into the features, then the Linear
         assert problems and "batch" in problems[0].message and "Linear" not in problems[0].fix, str(report)
@@ -136,7 +140,7 @@ LEAKS = [(n, b) for n, e in ZOO.items() if not e.batch_ok for b in (1, 2)]
 def test_folding_the_batch_into_the_features_is_reported(name: str, batch: int) -> None:
     entry = ZOO[name]
     need = true_fc(entry, entry.shape)
-    report = trace(build_right(entry, entry.shape), (batch, *entry.shape))
+    report = trace(build_right(entry, entry.shape), entry, entry.shape, batch)
     assert {k: report.linear_in_features.get(k) for k in need} == need  # per sample
     steps = [p for p in report.problems if "batch" in p.message]
     assert steps, str(report)
@@ -154,8 +158,8 @@ class Raising(nn.Module):
         self.model = model
         self.error = error
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.model(x)
+    def forward(self, *args: torch.Tensor, **keywords: torch.Tensor) -> torch.Tensor:
+        self.model(*args, **keywords)
         raise self.error("the user's forward failed after the model ran")
 
 
@@ -167,18 +171,17 @@ def test_the_model_is_left_exactly_as_it_was(name: str, how: str) -> None:
     entry = ZOO[name]
     model = build_right(entry, entry.shape)
     batch = 2 if entry.batch_ok else 1
-    x = make_input(entry, entry.shape, batch)
-    shape = (batch, *entry.shape)
+    args, keywords = make_inputs(entry, entry.shape, batch)
     out = None
     if how == "warm":  # used once for real: caches hold real tensors, lazy layers are set
         with torch.no_grad():
-            out = first_tensor(model.eval()(x))
+            out = first_tensor(model.eval()(*args, **keywords))
     if how in ("raises", "interrupt"):
         model = Raising(model, RuntimeError if how == "raises" else KeyboardInterrupt)
     before = snapshot(model)
     report = None
     try:
-        report = trace(model, (*shape, 1) if how == "refused" else shape)
+        report = trace(model, entry, (*entry.shape, 1) if how == "refused" else entry.shape, batch)
     except KeyboardInterrupt:
         assert how == "interrupt"
     assert_unchanged(before, model)
@@ -186,7 +189,7 @@ def test_the_model_is_left_exactly_as_it_was(name: str, how: str) -> None:
         assert (report.error is None) == (how in ("success", "warm")), str(report)
     if how in ("success", "warm"):
         with torch.no_grad():  # and it still runs for real, with the same result
-            again = first_tensor(model.eval()(x))
+            again = first_tensor(model.eval()(*args, **keywords))
         assert again is not None
         if out is not None:
             assert torch.equal(out, again)

@@ -1419,6 +1419,35 @@ class ChannelsLast(nn.Module):
         return self.fc(torch.flatten(self.body(x), 1))
 
 
+class ImageAndMetadata(nn.Module):
+    """Two positional inputs: an image and a per-sample vector (age, sex, ...), concatenated
+    with the image features before the classifier."""
+
+    def __init__(self, fc_in: int | None) -> None:
+        super().__init__()
+        self.body = nn.Sequential(cbr(3, 8, 3, 2), cbr(8, 16, 3, 2), nn.MaxPool2d(2))
+        self.meta = nn.Linear(5, 8)
+        self.fc = _fc(fc_in, 10)
+
+    def forward(self, x: torch.Tensor, meta: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.cat([torch.flatten(self.body(x), 1), F.relu(self.meta(meta))], 1))
+
+
+class MaskedKeyword(nn.Module):
+    """A keyword input: a per-pixel mask applied to the features (``model(x, mask=m)``)."""
+
+    def __init__(self, fc_in: int | None) -> None:
+        super().__init__()
+        self.body = nn.Sequential(cbr(3, 8, 3, 2), cbr(8, 8, 3))
+        self.fc = _fc(fc_in, 4)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        f = self.body(x)
+        if mask is not None:
+            f = f * F.interpolate(mask, size=f.shape[-2:])
+        return self.fc(f.flatten(1))
+
+
 # ----------------------------------------------------------------------------- the table
 
 
@@ -1430,7 +1459,7 @@ class Entry:
     (``None``: ``nn.LazyLinear``). ``fc=False`` marks a model without such a step (its builder
     ignores ``fc_in``). ``shape`` and ``odd`` are per-sample input shapes (no batch).
     ``batch_ok=False`` marks the forum bugs that fold the batch into the features: they run
-    at batch 1 only.
+    at batch 1 only. ``more`` and ``keywords`` give a forward that takes several inputs.
     """
 
     name: str
@@ -1441,6 +1470,10 @@ class Entry:
     fc: bool = True
     batch_ok: bool = True
     dtype: torch.dtype = torch.float32
+    more: tuple[Shape, ...] = ()
+    """Per-sample shapes of further positional inputs (the same for ``shape`` and ``odd``)."""
+    keywords: tuple[tuple[str, Shape], ...] = ()
+    """Keyword inputs by name and per-sample shape."""
 
 
 def _zoo() -> list[Entry]:
@@ -1530,6 +1563,9 @@ def _zoo() -> list[Entry]:
         E("nonlocal", "attention", lambda fc: AttentionNet(fc, "nonlocal"), img, odd),
         E("cbam_shared_mlp", "attention", lambda fc: AttentionNet(fc, "cbam"), img, odd),
         E("channels_last_input", "layout", ChannelsLast, (32, 32, 3), (35, 33, 3)),
+        # several inputs: positional, keyword
+        E("image_and_metadata", "inputs", ImageAndMetadata, img, odd, more=((5,),)),
+        E("masked_keyword", "inputs", MaskedKeyword, img, odd, keywords=(("mask", (1, 8, 8)),)),
         # forum bugs: the batch folded into the features (right only at batch 1)
         E("forum_torch_flatten", "batch-leak", lambda fc: Plain(fc, flatten="flatten0"), img, odd,
           batch_ok=False),
@@ -1551,6 +1587,22 @@ def make_input(entry: Entry, shape: Shape, batch: int) -> torch.Tensor:
     if entry.dtype == torch.long:
         return torch.zeros((batch, *shape), dtype=torch.long)
     return torch.randn((batch, *shape), generator=torch.Generator().manual_seed(0))
+
+
+def make_inputs(entry: Entry, shape: Shape,
+                batch: int) -> tuple[tuple[torch.Tensor, ...], dict[str, torch.Tensor]]:
+    """Every real input of the forward: positional, then keyword (``make_input`` is the first)."""
+    gen = torch.Generator().manual_seed(1)
+    more = tuple(torch.randn((batch, *s), generator=gen) for s in entry.more)
+    keywords = {k: torch.rand((batch, *s), generator=gen) for k, s in entry.keywords}
+    return (make_input(entry, shape, batch), *more), keywords
+
+
+def trace_inputs(entry: Entry, shape: Shape, batch: int) -> tuple[Any, dict[str, Shape]]:
+    """``(input_shape, inputs)`` for ``convwidget.trace``: one shape or a list, and keywords."""
+    first = (batch, *shape)
+    shapes = [first, *((batch, *s) for s in entry.more)] if entry.more else first
+    return shapes, {k: (batch, *s) for k, s in entry.keywords}
 
 
 def first_tensor(obj: Any) -> torch.Tensor | None:
@@ -1585,7 +1637,7 @@ def _shape(obj: Any) -> Shape | None:
     return None if t is None else tuple(t.shape)
 
 
-def real_forward(model: nn.Module, x: torch.Tensor) -> Forward:
+def real_forward(model: nn.Module, x: torch.Tensor, *more: torch.Tensor, **keywords: torch.Tensor) -> Forward:
     """Run ``model`` in eval mode on real ``x`` with hooks on every module (names as
     ``named_modules`` gives them, first name for a shared module). A leaf call is a call of
     a layer during which no other module ran; parametrization internals are not counted."""
@@ -1611,7 +1663,7 @@ def real_forward(model: nn.Module, x: torch.Tensor) -> Forward:
             handles += [m.register_forward_pre_hook(pre), m.register_forward_hook(post)]
     try:
         with torch.no_grad():
-            out = model.eval()(x)
+            out = model.eval()(x, *more, **keywords)
     finally:
         for h in handles:
             h.remove()
@@ -1632,7 +1684,8 @@ def true_fc(entry: Entry, shape: Shape) -> dict[str, int]:
             model = entry.build(None)
             lazy = {n for n, m in model.named_modules()
                     if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params()}  # type: ignore[misc]
-            seen = real_forward(model, make_input(entry, shape, 1)).linear_in
+            args, keywords = make_inputs(entry, shape, 1)
+            seen = real_forward(model, *args, **keywords).linear_in
             found = {n: v for n, v in seen.items() if n in lazy}
             assert set(found) == lazy, f"{entry.name}: lazy {lazy} but ran {found}"
         _TRUE_FC[key] = found
@@ -1656,7 +1709,8 @@ def build_right(entry: Entry, shape: Shape) -> nn.Module:
 
 def leaf_calls(entry: Entry, shape: Shape, batch: int) -> Forward:
     """The real forward of a fresh, right model at ``(batch, *shape)``."""
-    return real_forward(build_right(entry, shape), make_input(entry, shape, batch))
+    args, keywords = make_inputs(entry, shape, batch)
+    return real_forward(build_right(entry, shape), *args, **keywords)
 
 
 # ----------------------------------------------------------------------------- the untouched-model check
