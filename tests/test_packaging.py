@@ -90,7 +90,7 @@ def _sdist_names(dists: Dists) -> set[str]:
 
 def _source_files(folder: Path, pattern: str) -> set[str]:
     return {path.relative_to(REPO).as_posix() for path in folder.rglob(pattern)
-            if "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts}
+            if not {"__pycache__", ".ipynb_checkpoints", "artifacts"} & set(path.parts)}
 
 
 def test_the_version_is_written_once_in_the_package() -> None:
@@ -180,9 +180,9 @@ def test_the_sdist_carries_what_its_tests_need(dists: Dists) -> None:
         "CHANGELOG.md", "CONTRIBUTING.md", "constraints.txt", "MANIFEST.in", ".ci/run",
         "binder/requirements.txt", "binder/runtime.txt",
     }
-    needed |= _source_files(REPO / "tests", "*.py")
+    needed |= _source_files(REPO / "tests", "*.py") | _source_files(REPO / "tests", "*.txt")
     needed |= _source_files(REPO / "notebooks", "*.ipynb")
-    needed |= _source_files(REPO / "docs", "*.png")
+    needed |= _source_files(REPO / "docs", "*.png") | _source_files(REPO / "docs", "*.md")
     needed |= _source_files(REPO / "benchmarks", "*.py")
     needed |= _source_files(PACKAGE, "*.py") | {"convwidget/py.typed"}
     assert needed - names == set(), "files missing from the sdist (MANIFEST.in)"
