@@ -203,27 +203,26 @@ def zoo_table(repeats: int = 7) -> None:
     import torch
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from zoo import ZOO, build_right, make_input
+    from zoo import ZOO, build_right, make_inputs, trace_inputs
 
     from convwidget.tracer import trace, warm_up
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     warm_up()
-    cases = [(name, build_right(e, e.shape), (1, *e.shape), lambda e=e: make_input(e, e.shape, 1))
+    cases = [(name, build_right(e, e.shape), trace_inputs(e, e.shape, 1), make_inputs(e, e.shape, 1))
              for name, e in ZOO.items()]
-    cases += [(name, model, (1, 3, 224, 224), lambda: torch.randn(1, 3, 224, 224))
+    cases += [(name, model, ((1, 3, 224, 224), {}), ((torch.randn(1, 3, 224, 224),), {}))
               for name, model in _mobile_nets().items()]
     print(f"\nTrace vs forward, batch 1, one thread, warm: median of {repeats} calls")
     print(f"{'model':28s} {'trace':>9s} {'forward':>9s} {'ratio':>6s}")
     traced = []
     try:
-        for name, model, shape, make in cases:
-            t = _median_time(lambda m=model, s=shape: trace(m, s), repeats)
-            x = make()
+        for name, model, (shapes, keywords), (args, kwargs) in cases:
+            t = _median_time(lambda m=model, s=shapes, k=keywords: trace(m, s, inputs=k), repeats)
             with torch.no_grad():
                 model.eval()
-                f = _median_time(lambda m=model, x=x: m(x), repeats)
+                f = _median_time(lambda m=model, a=args, k=kwargs: m(*a, **k), repeats)
             traced.append(t)
             print(f"{name:28s} {fmt_time(t):>9s} {fmt_time(f):>9s} {t / f:>5.1f}×")
     finally:
