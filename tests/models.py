@@ -89,10 +89,7 @@ class CifarNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv_layer(x)
-        if self.view == "minus1":
-            x = x.view(-1, self.fc_in)
-        else:
-            x = x.view(x.size(0), -1)
+        x = x.view(-1, self.fc_in) if self.view == "minus1" else x.view(x.size(0), -1)
         return self.fc_layer(x)
 
 
@@ -196,10 +193,7 @@ class ResNet50(nn.Module):
         x = F.relu(self.bn1(self.conv1(x)))
         x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        if self.global_pool:
-            x = F.adaptive_avg_pool2d(x, 1)
-        else:
-            x = F.avg_pool2d(x, 7)
+        x = F.adaptive_avg_pool2d(x, 1) if self.global_pool else F.avg_pool2d(x, 7)
         x = torch.flatten(x, 1)
         return self.fc(x)
 
