@@ -82,7 +82,6 @@ class Case:
 
 # what today's reader refuses although issue 9 says it should read it
 LOST_INDENT = "issue 9: code whose indentation was lost is refused, not re-indented"
-UNKNOWN = "issue 9: an unknown name that cannot change the first Linear is refused, not answered"
 UNQUOTED_REASON = "issue 9: every refusal quotes the offending line and says what to do"
 
 CIFAR = (2, 3, 32, 32)
@@ -125,12 +124,10 @@ CASES = [
     Case("sequential_double", (2, 1, 32, 32), "nn.Sequential(...).double()"),
     Case("class_to_device_script", MNIST, "class; Model().to(device); optimizer lines"),
     # unknown names as arguments
-    Case("len_classes", CIFAR, "len(classes) as out_features", gap=f"{UNKNOWN} (len(classes))",
-         values=(("classes", ref.CLASSES),)),
+    Case("len_classes", CIFAR, "len(classes) as out_features", values=(("classes", ref.CLASSES),)),
     Case("num_classes_undefined", CIFAR, "num_classes never defined, after the first Linear",
-         gap=f"{UNKNOWN} (num_classes)", values=(("num_classes", 5),)),
+         values=(("num_classes", 5),)),
     Case("cfg_out_features", CIFAR, "cfg.num_classes, cfg.dropout: cannot change the answer",
-         gap=f"{UNKNOWN} (cfg.num_classes, cfg.dropout)",
          values=(("cfg.num_classes", ref.CFG.num_classes), ("cfg.dropout", ref.CFG.dropout))),
     Case("cfg_hidden_channels", CIFAR, "cfg.hidden decides the channels before the Linear",
          expect=QUESTION, asks="cfg.hidden", values=(("cfg.hidden", ref.CFG.hidden),)),
@@ -328,12 +325,7 @@ def test_trace_reads_the_paste_as_issue_9_asks(case: Case) -> None:
         f"{case.name} ({case.styles}): {outcome}, expected {case.expect}; truth {truth(case)}\n{said}")
 
 
-VALUES = "issue 9: parse(text, values={...}) answers what an unknown name leaves open"
-XFAIL_VALUES = pytest.mark.xfail(strict=True, reason=VALUES)
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=XFAIL_VALUES)
-                                  for c in CASES if c.values])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES if c.values])
 def test_values_for_the_unknown_names_give_the_answer(case: Case) -> None:
     model = convwidget.parse(case.text, values=dict(case.values))
     outcome, said = verdict(case, model)

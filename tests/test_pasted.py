@@ -1135,3 +1135,87 @@ def test_pasted_helper_classes_are_read_as_nested_sequentials() -> None:
     notes = model.convwidget_notes
     assert any("read the pasted class DoubleConv as a nested Sequential" in n for n in notes)
     assert len(notes) == len(set(notes))
+
+
+# --------------------------------------------------------------------------- issue 9, item 5
+
+
+def _first_linear_in(model: nn.Module, shape: tuple[int, ...]) -> int:
+    """The per-sample features a real forward hands to the first nn.Linear."""
+    seen: list[int] = []
+    hooks = [m.register_forward_pre_hook(lambda m, a: seen.append(a[0][0].numel()))
+             for m in model.modules() if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        model(torch.randn(shape))
+    for h in hooks:
+        h.remove()
+    return seen[0]
+
+
+def test_values_give_the_names_a_paste_leaves_open() -> None:
+    text = "nn.Conv2d(3, cfg.hidden, 3), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(cfg.hidden * 36, n)"
+    with pytest.raises(PasteError, match=r"`cfg\.hidden`.*values=\{'cfg\.hidden'"):
+        parse(text)
+    model = parse(text, values={"cfg.hidden": 5, "n": 7})
+    real = nn.Sequential(nn.Conv2d(3, 5, 3), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(180, 7))
+    assert repr(model) == repr(real)
+    needed = _first_linear_in(real, (2, 3, 14, 14))
+    assert convwidget.trace(model, (2, 3, 14, 14)).linear_in_features == {"3": needed}
+    with pytest.raises(ValueError, match="'a b' is not a name"):
+        parse(text, values={"a b": 1})
+
+
+def test_a_name_after_the_first_linear_is_answered_with_a_note() -> None:
+    pasted = read("nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Dropout(rate), nn.Linear(4 * 6 * 6, len(classes))")
+    assert [type(m).__name__ for m in pasted.model] == ["Conv2d", "Flatten", "Dropout", "Linear"]
+    note = next(n for n in pasted.notes if n.startswith("not given in the paste"))
+    assert "`rate` (line 1)" in note and "`classes` (line 1)" in note and "values=" in note
+    real = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(144, 10))
+    assert pasted.model[3].in_features == _first_linear_in(real, (1, 3, 8, 8))
+
+
+def test_device_and_dtype_calls_and_script_lines_are_dropped_with_notes() -> None:
+    pasted = read("device = torch.device('cuda')\nnet = nn.Sequential(nn.Linear(4, 2)).to(device).double()\n"
+                  "out = net(batch)\n")
+    assert repr(pasted.model) == repr(nn.Sequential(nn.Linear(4, 2)))
+    assert any(n.startswith("dropped .to(...), .double(...) on line 2") for n in pasted.notes)
+    assert sum("builds no torch.nn layer" in n for n in pasted.notes) == 2
+    with pytest.raises(PasteError, match=r"line 1: refused `out = net\(batch\)`: builds no torch\.nn layer"):
+        parse("out = net(batch)")
+
+
+BRANCHES = """
+class B(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding=1)
+        self.b = nn.Conv2d(3, 8, 1)
+        self.fc = nn.Linear(16 * 4 * 4, 2)
+    def forward(self, x):
+        {body}
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 4), 1))
+"""
+
+
+@pytest.mark.parametrize("body", ["y = torch.cat([self.a(x), self.b(x)], 1)",
+                                  "y = self.a(x)\n        y += self.b(x)",
+                                  "p = self.a(x)\n        q = self.b(x)\n        y = p + q"])
+def test_a_forward_joining_two_branches_of_layers_is_refused_quoting_the_line(body: str) -> None:
+    with pytest.raises(PasteError, match=r"refused `.*(cat|\+).*`: forward of B joins two branches"):
+        parse(BRANCHES.format(body=body))
+
+
+def test_an_unknown_function_in_forward_is_assumed_to_keep_the_shape() -> None:
+    text = LENET_CLASS.replace("F.relu(", "swish(")
+    pasted = read(text)
+    assert [n for n in pasted.notes if "swish" in n] == [
+        next(n for n in pasted.notes if n.startswith("assumed `swish(...)` (first on line"))]
+    assert "forward is not a simple chain" not in " ".join(pasted.notes)
+    original = [(n, repr(m)) for n, m in parse(LENET_CLASS).named_children() if not n.startswith("relu")]
+    assert [(n, repr(m)) for n, m in pasted.model.named_children()] == original
+
+
+def test_without_a_forward_the_answer_is_hedged() -> None:
+    for text in ["self.conv = nn.Conv2d(3, 8, 3)\nself.fc = nn.Linear(8, 2)",
+                 "def __init__(self):\n    self.conv = nn.Conv2d(3, 8, 3)\n    self.fc = nn.Linear(8, 2)"]:
+        assert any("assumes the layers run once each, in the order written" in n for n in read(text).notes)

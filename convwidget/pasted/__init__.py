@@ -56,6 +56,7 @@ from .clean import (
 from .limits import MAX_CHARS, MAX_NODES, PasteError
 from .reader import Item
 from .toplevel import read_module
+from .unknowns import check_values, judge
 from .viewas import ViewAs
 
 __all__ = ["PasteError", "Pasted", "ViewAs", "load_model", "parse", "read"]
@@ -92,7 +93,7 @@ class Pasted:
     lines: dict[str, int]
 
 
-def read(text: str) -> Pasted:
+def read(text: str, values: dict[str, Any] | None = None) -> Pasted:
     """Read pasted PyTorch text without running it: the model, the notes, the lines.
 
     The same reading as :func:`parse`, which returns only the model; see there for
@@ -102,6 +103,9 @@ def read(text: str) -> Pasted:
     ----------
     text : str
         The pasted code.
+    values : dict of str to value, optional
+        Values for names the paste uses but never gives, as the paste writes them:
+        ``{"num_classes": 10, "cfg.hidden": 32, "classes": ("cat", "dog")}``.
 
     Returns
     -------
@@ -126,15 +130,29 @@ def read(text: str) -> Pasted:
     if len(text) > MAX_CHARS:
         raise PasteError(f"the text is {len(text)} characters long; parse reads at most "
                          f"{MAX_CHARS} (paste only the model's code)")
+    given = check_values(values)
     notes: list[str] = []
     src = strip_non_code(text, notes)
     if is_repr(src):
         src = from_repr(src, notes)
-    items = _first_reading(_candidates(src), notes, text, ParseBudget())
+    unknowns: list = []
+    items = _first_reading(_candidates(src), notes, text, _Reading(ParseBudget(), given, unknowns))
     items = name_items(items, notes)
     insert_flatten(items, notes)
+    model = build(items)
+    judge(model, unknowns, notes)
     notes = list(dict.fromkeys(notes))  # nested pasted classes repeat theirs
-    return Pasted(model=build(items), notes=tuple(notes), lines=lines_of(items))
+    return Pasted(model=model, notes=tuple(notes), lines=lines_of(items))
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What every candidate reading shares: the parse budget, the given values, and the
+    layers built with a stand-in by the reading that succeeded."""
+
+    budget: ParseBudget
+    values: dict[str, Any]
+    unknowns: list
 
 
 # A reading to try: the source, the notes it earns, the line it was cut at (None: not cut).
@@ -161,7 +179,7 @@ def _candidates(src: str) -> Iterator[_Candidate]:
 
 
 def _first_reading(candidates: Iterable[_Candidate], notes: list[str], text: str,
-                   budget: ParseBudget) -> list[Item]:
+                   reading: _Reading) -> list[Item]:
     """The items of the first candidate that reads; the first refusal if none does. A cut
     below the line the reader refused would meet it again: only cuts above it are tried
     (a syntax error may come from the end, as an indentation that the closing brackets
@@ -173,7 +191,7 @@ def _first_reading(candidates: Iterable[_Candidate], notes: list[str], text: str
             continue
         tried_notes = list(notes)
         try:
-            items = _parse_source(candidate, tried_notes, budget)
+            items = _parse_source(candidate, tried_notes, reading)
         except (PasteError, SyntaxError) as err:
             if isinstance(err, PasteError) and err.fatal:
                 raise
@@ -193,7 +211,7 @@ def _not_python(err: SyntaxError, text: str) -> PasteError:
     return PasteError(f"not Python code that parse can read ({err.msg}): `{bad[:60]}`", line)
 
 
-def parse(text: str) -> nn.Sequential:
+def parse(text: str, values: dict[str, Any] | None = None) -> nn.Sequential:
     """Build an ``nn.Sequential`` on the meta device from pasted PyTorch text.
 
     The text is read with :mod:`ast` and never run. Accepted: an
@@ -207,6 +225,11 @@ def parse(text: str) -> nn.Sequential:
     ----------
     text : str
         The pasted code.
+    values : dict of str to value, optional
+        Values for names the paste uses but never gives (``{"num_classes": 10}``,
+        ``{"cfg.hidden": 32}``). Without them, such a name is answered anyway where it
+        cannot change what reaches the first ``nn.Linear`` (a note lists it), and is
+        refused, named, where it can.
 
     Returns
     -------
@@ -249,7 +272,7 @@ def parse(text: str) -> nn.Sequential:
     ...
     convwidget.pasted.PasteError: line 1: refused `open('/etc/passwd')` (a call); ...
     """
-    pasted = read(text)
+    pasted = read(text, values)
     model = pasted.model
     # kept until the tracer reads `read(text)` instead
     model.convwidget_notes = list(pasted.notes)  # type: ignore[assignment]
@@ -257,13 +280,16 @@ def parse(text: str) -> nn.Sequential:
     return model
 
 
-def _parse_source(src: str, notes: list[str], budget: ParseBudget) -> list[Item]:
-    tree, src = _syntax_tree(src, notes, budget)
+def _parse_source(src: str, notes: list[str], reading: _Reading) -> list[Item]:
+    tree, src = _syntax_tree(src, notes, reading.budget)
     count = sum(1 for _ in ast.walk(tree))
     if count > MAX_NODES:  # fatal: cutting a truncated paste shorter saves a few lines only
         raise PasteError(f"the code has {count} syntax nodes; parse reads at most {MAX_NODES}",
                          fatal=True)
-    items = read_module(ModelReader(src, notes), tree)
+    reader = ModelReader(src, notes)
+    reader.variables.update(reading.values)
+    items = read_module(reader, tree)
+    reading.unknowns[:] = reader.unknowns
     if not items:
         raise PasteError("found no torch.nn layers in the text; paste nn.Sequential(...), "
                          "lines of nn.X(...), or a class with __init__")

@@ -5,7 +5,7 @@ Standard library only: the text cleaning and the bounds need no torch.
 
 from __future__ import annotations
 
-__all__ = ["PasteError"]
+__all__ = ["PasteError", "Unknown"]
 
 MAX_CHARS = 200_000  # a long real model paste is ~20 kB
 MAX_LINES = 10_000
@@ -40,3 +40,14 @@ class PasteError(ValueError):
         self.line = line
         self.fatal = fatal
         super().__init__(f"line {line}: {message}" if line else message)
+
+
+class Unknown(PasteError):
+    """A name the paste uses but never gives a value (``num_classes``, ``cfg.hidden``,
+    ``len(classes)``): ``name`` is how the paste writes it, the key of ``parse(values=...)``."""
+
+    __module__ = "convwidget.pasted"
+
+    def __init__(self, message: str, line: int | None, name: str) -> None:
+        super().__init__(message, line)
+        self.name = name

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from .construct import nn_class
-from .limits import MAX_EXPR_DEPTH, MAX_INT, MAX_SEQ, MAX_STR, PasteError
+from .limits import MAX_EXPR_DEPTH, MAX_INT, MAX_SEQ, MAX_STR, PasteError, Unknown
 
 __all__ = ["Literals"]
 
@@ -148,11 +148,30 @@ class Literals:
             return -v if isinstance(node.op, ast.USub) else v
         if isinstance(node, ast.BinOp):
             return self.arithmetic(node, depth)
+        return self.named(node, depth)
+
+    def named(self, node: ast.AST, depth: int) -> Any:
+        """A name bound earlier (or given in values), self.x, cfg.x, torch.float32, len(...)."""
         if isinstance(node, ast.Name):
             return self.name(node)
         if isinstance(node, ast.Attribute):
             return self.attribute(node)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"
+                and len(node.args) == 1 and not node.keywords):
+            return self.length(node, depth)
         raise self.refuse(node)
+
+    def length(self, node: ast.Call, depth: int) -> int:
+        """len(classes), classes a literal tuple or list (or a string)."""
+        v = self.literal(node.args[0], depth + 1)  # an unknown `classes` is named as it is
+        if not isinstance(v, (tuple, list, str)):
+            raise self.refuse(node, "len() of something that is not a literal tuple, list or string")
+        return len(v)
+
+    def unknown(self, node: ast.AST, name: str, why: str) -> Unknown:
+        return Unknown(f"refused `{self.segment(node)}`: {why}; give it with "
+                       f"convwidget.parse(text, values={{{name!r}: ...}}), or replace it by its value",
+                       getattr(node, "lineno", None), name)
 
     def constant(self, node: ast.Constant) -> Any:
         v = node.value
@@ -170,11 +189,10 @@ class Literals:
         if node.id in self.variables:
             return self.variables[node.id]
         if node.id in self.init_args:
-            raise self.refuse(node, f"`{node.id}` is an argument of __init__ with no default "
-                                    "in the paste; give it a default, or paste the line that "
-                                    f"builds the model with it, e.g. `Net({node.id}=10)`")
-        raise self.refuse(node, f"`{node.id}` is not given a literal value in the pasted "
-                                "text; replace it by its value")
+            raise self.unknown(node, node.id, f"`{node.id}` is an argument of __init__ with no default "
+                                              "in the paste; give it a default, paste the line that "
+                                              f"builds the model with it, e.g. `Net({node.id}=10)`")
+        raise self.unknown(node, node.id, f"`{node.id}` is not given a literal value in the pasted text")
 
     def attribute(self, node: ast.Attribute) -> Any:
         """self.hidden (bound earlier), torch.float32, or the 'class, not a layer' refusal."""
@@ -184,6 +202,12 @@ class Literals:
         if (isinstance(base, ast.Name) and base.id == "torch" and not node.attr.startswith("_")
                 and isinstance(getattr(torch, node.attr, None), torch.dtype)):
             return getattr(torch, node.attr)
+        if isinstance(base, ast.Name) and base.id not in ("self", "torch", *self.nn_names, *self.f_names):
+            dotted = f"{base.id}.{node.attr}"  # cfg.num_classes: a config the paste does not show
+            if dotted in self.variables:
+                return self.variables[dotted]
+            if base.id not in self.variables and nn_class(node.attr) is None:
+                raise self.unknown(node, dotted, f"`{dotted}` is not given a value in the pasted text")
         name = self.nn_class_name(node)
         if name and nn_class(name) is not None:
             raise self.refuse(node, f"`{self.segment(node)}` is a class, not a layer; "

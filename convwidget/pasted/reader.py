@@ -13,7 +13,7 @@ from typing import Any, Union
 from torch import nn
 
 from .construct import DENIED, build_layer, cost, nn_class
-from .limits import MAX_EXPR_DEPTH, MAX_LAYERS, ONCE_IN_ORDER, PasteError
+from .limits import MAX_EXPR_DEPTH, MAX_LAYERS, ONCE_IN_ORDER, PasteError, Unknown
 from .literals import Literals
 
 __all__ = ["Item", "Reader"]
@@ -41,6 +41,8 @@ class Reader(Literals):
         self.module_vars: dict[str, Any] = {}  # literals at the top of the paste
         self.reading: list[str] = []  # pasted classes being read (to refuse recursion)
         self.outer = 0  # how deep the pasted class being read sits in the model
+        # layers built with a stand-in for a name the paste leaves open: (layer, why, parameter)
+        self.unknowns: list[tuple[nn.Module, Unknown, str]] = []
 
     def without_device(self, node: ast.AST, note: bool = False) -> ast.AST:
         """``nn.Sequential(...).to(device)`` -> ``nn.Sequential(...)``: device and dtype calls
@@ -55,8 +57,8 @@ class Reader(Literals):
         if note:
             calls = ", ".join(dict.fromkeys(f".{d.func.attr}(...)" for d in reversed(dropped)
                                             if isinstance(d.func, ast.Attribute)))
-            self.notes.append(f"dropped {calls} on line {dropped[0].end_lineno}: the device and dtype change no "
-                              "shape (the layers are read on the meta device)")
+            self.notes.append(f"dropped {calls} on line {dropped[0].end_lineno}: the device and dtype "
+                              "change no shape (the layers are read on the meta device)")
         return base
 
     def is_layer_expr(self, node: ast.AST) -> bool:
@@ -154,7 +156,8 @@ class Reader(Literals):
     def constructor(self, node: ast.Call, cls: type, depth: int) -> nn.Module:
         """nn.Conv2d(3, 16, kernel_size=3) with literal arguments -> the layer, on meta."""
         name = cls.__name__
-        args = [self.literal(a, depth + 1) for a in node.args]
+        missing: list[tuple[Unknown, str]] = []  # names the paste leaves open, by parameter
+        args = [self.argument(a, depth, str(i), missing) for i, a in enumerate(node.args)]
         kwargs: dict[str, Any] = {}
         for k in node.keywords:
             if k.arg is None:
@@ -165,9 +168,26 @@ class Reader(Literals):
                 self.notes.append(f"ignored device= of nn.{name} on line {node.lineno}: layers "
                                   "are built on the meta device")
                 continue
-            kwargs[k.arg] = self.literal(k.value, depth + 1)
+            kwargs[k.arg] = self.argument(k.value, depth, k.arg, missing)
         self.count_layer(node.lineno, cost(cls, args, kwargs, node.lineno))
-        return build_layer(cls, args, kwargs, node.lineno, self.notes)
+        if not missing:
+            return build_layer(cls, args, kwargs, node.lineno, self.notes)
+        try:
+            layer = build_layer(cls, args, kwargs, node.lineno, self.notes)
+        except PasteError as err:  # the stand-in does not fit: the name is the question
+            raise missing[0][0] from err
+        self.unknowns.extend((layer, err, param) for err, param in missing)
+        return layer
+
+    def argument(self, node: ast.AST, depth: int, param: str,
+                 missing: list[tuple[Unknown, str]]) -> Any:
+        """A layer argument's literal value; a name the paste leaves open gets the stand-in 1,
+        judged once the model is assembled (:mod:`.unknowns`)."""
+        try:
+            return self.literal(node, depth + 1)
+        except Unknown as err:
+            missing.append((err, param))
+            return 1
 
     def count_layer(self, line: int, layers: int = 1) -> None:
         """Bound the work: layers built (those a constructor builds in a loop too), copied
