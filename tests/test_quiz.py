@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from fractions import Fraction
+from itertools import pairwise
 
 import pytest
 
@@ -433,3 +434,86 @@ def test_every_number_in_the_feedback_is_right() -> None:
                 assert evaluate(expr) == value, (q.layer, q.size, expr, value, text)
                 checked += 1
     assert checked > 1500
+
+
+# ---------------------------------------------------------------------------- variety
+#: the settings each level is about: each takes several values at every difficulty
+LEVEL_FIELDS = {
+    "plain": ("size", "kernel_size"),
+    "padding_stride": ("size", "kernel_size", "stride", "padding"),
+    "dilation": ("size", "kernel_size", "dilation", "padding"),
+    "pooling": ("kind", "size", "kernel_size", "stride", "padding", "ceil_mode"),
+    "transposed": ("size", "kernel_size", "stride", "padding", "dilation", "output_padding"),
+}
+#: distinct questions in 100 seeds, at least (measured: 51, 63, 62, 77, 78 at difficulty 0,
+#: more above; the floor leaves room for chance, not for a collapse back to ~10)
+MIN_DISTINCT = {"plain": 40, "padding_stride": 45, "dilation": 45, "pooling": 55, "transposed": 55}
+
+
+def setting(q: Question) -> tuple[object, ...]:
+    return (q.kind, q.size, q.kernel_size, q.stride, q.padding, q.dilation, q.output_padding, q.ceil_mode)
+
+
+@pytest.mark.parametrize("difficulty", range(DIFFICULTIES))
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_hundred_seeds_give_varied_questions(level: str, difficulty: int) -> None:
+    qs = [propose(level, random.Random(seed), difficulty) for seed in range(100)]
+    distinct = {setting(q) for q in qs}
+    assert len(distinct) >= MIN_DISTINCT[level], (level, difficulty, len(distinct))
+    for name in LEVEL_FIELDS[level]:
+        values = Counter(getattr(q, name) for q in qs)
+        assert len(values) >= 2, (level, difficulty, name, values)
+        # no value crowds out the others (the old dilation draw was k=3, d=2, n=8 a third of the time)
+        assert values.most_common(1)[0][1] <= 80, (level, difficulty, name, values)
+    # a 1×1 kernel only where it teaches something: stride alone subsampling (ResNet's shortcut)
+    assert all(q.kernel_size > 1 for q in qs) or (level, difficulty) == ("padding_stride", 2)
+    # and every one still right by torch, and by hand
+    for q in qs[::5]:
+        assert q.answer == torch_size(torch_layer(q), q.size) and 2 <= q.answer <= 48, q
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_session_never_asks_the_same_question_twice_in_a_row(level: str) -> None:
+    for seed in range(5):
+        quiz = QuizSession(level, seed=seed)
+        asked = [quiz.question] + [quiz.next() for _ in range(40)]
+        assert all(setting(a) != setting(b) for a, b in pairwise(asked)), (level, seed)
+        assert {q.level for q in asked} == {level} and len({setting(q) for q in asked}) >= 20
+    # "same again, harder" at the top stays at the top, and still moves on
+    quiz = QuizSession("transposed", seed=1, difficulty=2)
+    asked = [quiz.question] + [quiz.harder() for _ in range(20)]
+    assert all(setting(a) != setting(b) for a, b in pairwise(asked))
+
+
+def test_at_level_changes_the_level_and_keeps_the_score() -> None:
+    quiz = QuizSession("plain", seed=11)
+    first = quiz.question
+    assert quiz.answer(torch_size(torch_layer(first), first.size)).correct
+    for level in LEVELS[::-1]:
+        q = quiz.at_level(level)
+        assert quiz.question is q and quiz.level == level and (q.level, q.difficulty) == (level, 0)
+        assert quiz.answer(torch_size(torch_layer(q), q.size)).correct
+    assert quiz.score == f"{1 + len(LEVELS)} of {1 + len(LEVELS)} right"
+    q = quiz.at_level("dilation", difficulty=2)
+    assert (q.level, q.difficulty) == ("dilation", 2)
+    assert quiz.at_level("pooling").difficulty == 2  # the difficulty is kept
+    quiz.at_level("plain")  # the pooling question was skipped: not counted
+    quiz.answer(quiz.question.answer - 1)
+    assert quiz.score == f"{1 + len(LEVELS)} of {2 + len(LEVELS)} right"
+    assert quiz.mistakes == Counter({"forgot_plus_one": 1})
+    # the same seed, the same questions: reproducible for a class
+    again = QuizSession("plain", seed=11)
+    assert again.at_level("transposed") == QuizSession("plain", seed=11).at_level("transposed")
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda quiz: quiz.at_level("hard"), "level must be one of 'plain'"),
+    (lambda quiz: quiz.at_level("plain", difficulty=3), "difficulty must be 0 to 2, not 3"),
+])
+def test_at_level_refuses_a_bad_level_and_keeps_the_question(
+        call: Callable[[QuizSession], object], match: str) -> None:
+    quiz = QuizSession("dilation", seed=2)
+    before = quiz.question
+    with pytest.raises(ValueError, match=match):
+        call(quiz)
+    assert quiz.question is before

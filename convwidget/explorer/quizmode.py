@@ -33,7 +33,7 @@ import ipywidgets as W
 from ..geometry import Geometry, layer_geometry
 from ..quiz import LEVELS, Diagnosis, Question, QuizSession
 from . import panels
-from .controls import _style
+from .controls import _style, button
 
 if TYPE_CHECKING:
     from .app import ConvExplorer
@@ -108,8 +108,7 @@ def _input_side_png(figure: Any, geometry: Geometry) -> bytes:
 
 
 def _button(description: str, css: str, tooltip: str, style: str = "") -> W.Button:
-    return _style(W.Button(description=description, tooltip=tooltip, button_style=style,
-                           layout=W.Layout(width="auto")), css)
+    return button(description, css, tooltip=tooltip, style=style)
 
 
 class ExplorerQuiz:
@@ -290,15 +289,10 @@ class QuizAccess:
 
 
 def _level_question(session: QuizSession, level: str) -> Question:
-    """A new question at ``level`` (difficulty kept), made the session's current one.
-
-    QuizSession has no public "change level" yet: its own ``_ask`` keeps the score right.
-    """
-    from ..quiz import propose
-
+    """A new question at ``level`` (difficulty kept), made the session's current one."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(map(repr, LEVELS))}, not {level!r}")
-    return session._ask(propose(level, session._rng, session.question.difficulty))
+    return session.at_level(level)
 
 
 def quiz(level: str = "padding_stride", seed: int | None = None, **options: Any) -> ConvExplorer:

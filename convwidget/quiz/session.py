@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from .diagnosis import Diagnosis, diagnose
@@ -15,6 +16,13 @@ from .propose import harder, propose
 from .question import Question
 
 __all__ = ["QuizSession"]
+
+_REDRAWS = 20  # a level has dozens of settings: two equal draws in a row are already rare
+
+
+def _setting(q: Question) -> tuple[object, ...]:
+    """What the learner sees: two questions with these equal are the same question."""
+    return (q.kind, q.size, q.kernel_size, q.stride, q.padding, q.dilation, q.output_padding, q.ceil_mode)
 
 
 class QuizSession:
@@ -68,18 +76,46 @@ class QuizSession:
             self.mistakes.update(d.misconceptions)
         return d
 
-    def _ask(self, question: Question) -> Question:
+    def _ask(self, draw: Callable[[], Question]) -> Question:
+        """Make a fresh draw the current question: never the setting just asked (if avoidable)."""
+        question = draw()
+        for _ in range(_REDRAWS):
+            if _setting(question) != _setting(self.question):
+                break
+            question = draw()
         self.question = question
         self._counted = False
         return question
 
     def next(self) -> Question:
-        """Another question at the same level and difficulty."""
-        return self._ask(propose(self.question.level, self._rng, self.question.difficulty))
+        """Another question at the same level and difficulty, never the one just asked."""
+        return self._ask(lambda: propose(self.question.level, self._rng, self.question.difficulty))
 
     def harder(self) -> Question:
         """"Same again, harder": bigger numbers, then the next level (see :func:`~.propose.harder`)."""
-        return self._ask(harder(self.question, self._rng))
+        return self._ask(lambda: harder(self.question, self._rng))
+
+    def at_level(self, level: str, difficulty: int | None = None) -> Question:
+        """A new question at ``level`` (difficulty kept unless given), made the current one.
+
+        The score and the mistakes met so far are kept; the question asked before, if not
+        answered yet, is not counted. A bad ``level`` or ``difficulty`` raises ``ValueError``
+        and leaves the current question in place.
+
+        >>> quiz = QuizSession("plain", seed=1)
+        >>> q = quiz.at_level("pooling")
+        >>> (q.level, q.difficulty, quiz.question is q, quiz.level)
+        ('pooling', 0, True, 'pooling')
+        >>> quiz.at_level("dilation", difficulty=2).difficulty
+        2
+        >>> quiz.at_level("hard")
+        Traceback (most recent call last):
+        ...
+        ValueError: level must be one of 'plain', 'padding_stride', 'dilation', 'pooling', 'transposed',
+            not 'hard'
+        """
+        difficulty = self.question.difficulty if difficulty is None else difficulty
+        return self._ask(lambda: propose(level, self._rng, difficulty))
 
     def summary(self) -> str:
         """The score and the misconceptions met at first answers, most frequent first."""
