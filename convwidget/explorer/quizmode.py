@@ -33,7 +33,7 @@ import ipywidgets as W
 from ..geometry import Geometry, layer_geometry
 from ..quiz import LEVELS, Diagnosis, Question, QuizSession
 from . import panels
-from .controls import _style, button
+from .controls import _style
 
 if TYPE_CHECKING:
     from .app import ConvExplorer
@@ -108,7 +108,8 @@ def _input_side_png(figure: Any, geometry: Geometry) -> bytes:
 
 
 def _button(description: str, css: str, tooltip: str, style: str = "") -> W.Button:
-    return button(description, css, tooltip=tooltip, style=style)
+    return _style(W.Button(description=description, tooltip=tooltip, button_style=style,
+                           layout=W.Layout(width="auto")), css)
 
 
 class ExplorerQuiz:
