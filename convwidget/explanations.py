@@ -17,7 +17,9 @@ from typing import Any
 from . import arithmetic as ar
 from .errors import ShapeError
 from .formatting import DIM_NAMES, format_shape
-from .layers import as_shape, layer_kind, layer_name, output_shape, spatial_settings
+from .layers import as_shape, layer_name, output_shape
+from .layers.base import read_spec
+from .spec import layer_kind
 
 __all__ = ["DIM_NAMES", "KINDS", "DimExplanation", "Explanation", "explain", "explain_dim", "explain_layer"]
 
@@ -408,24 +410,22 @@ def _first_error(dims: Sequence[DimExplanation]) -> str | None:
 
 def _layer_dims(layer: Any, shape: tuple[int, ...]) -> tuple[DimExplanation, ...]:
     """Per-dimension explanations of a conv/pool layer (none for other layers)."""
-    kind = layer_kind(layer)
-    if kind is None:
+    if layer_kind(layer) is None:
         return ()
-    prm = spatial_settings(layer)
-    n = len(prm["kernel_size"])
+    spec = read_spec(layer)
+    n = spec.ndim
     if len(shape) < n + 1:
         return ()
-    pad = prm["padding"]
+    pad = spec.padding
     sizes = list(shape[-n:])
     pads: list[Any] = [pad] * n if isinstance(pad, str) else list(pad)
-    if getattr(layer, "padding_mode", "zeros") != "zeros" and not isinstance(pad, str):
+    if spec.padding_mode != "zeros" and not isinstance(pad, str):
         for i in range(n):
             if pads[i] < 0:  # F.pad crops first; the conv itself has no padding
                 sizes[i], pads[i] = sizes[i] + 2 * pads[i], 0
-    output_padding = prm.get("output_padding", (0,) * n)
     return tuple(
-        explain_dim(kind, sizes[i], prm["kernel_size"][i], prm["stride"][i], pads[i],
-                    prm["dilation"][i], output_padding[i], prm.get("ceil_mode", False),
+        explain_dim(spec.kind, sizes[i], spec.kernel_size[i], spec.stride[i], pads[i],
+                    spec.dilation[i], spec.output_padding[i], spec.ceil_mode,
                     name=DIM_NAMES[n][i])
         for i in range(n)
     )

@@ -10,7 +10,8 @@ from typing import Any, NamedTuple
 
 from . import arithmetic as ar
 from .errors import ShapeError
-from .layers import layer_kind, spatial_settings
+from .layers.base import read_spec
+from .spec import layer_kind
 
 __all__ = [
     "ReceptiveField",
@@ -185,12 +186,11 @@ def _as_step(layer: Any, index: int) -> tuple[str, int, int, int, int] | None:
     kind = layer_kind(layer)
     if kind is None or kind == "conv_transpose":
         return None
-    prm = spatial_settings(layer)
-    pad = prm["padding"]
+    spec = read_spec(layer)
+    pad = spec.padding
     if isinstance(pad, str):
-        pad = ar.resolve_padding(pad, prm["kernel_size"][0], 1, prm["dilation"][0])
-    return (type(layer).__name__, prm["kernel_size"][0], prm["stride"][0], pad[0],
-            prm["dilation"][0])
+        pad = ar.resolve_padding(pad, spec.kernel_size[0], 1, spec.dilation[0])
+    return (type(layer).__name__, spec.kernel_size[0], spec.stride[0], pad[0], spec.dilation[0])
 
 
 def receptive_field(layers: Sequence[Any]) -> list[ReceptiveField]:

@@ -30,6 +30,7 @@ __all__ = [
     "LayerSpec",
     "groups_hint",
     "groups_problem",
+    "layer_kind",
     "normalise_setting",
     "torch_class_name",
 ]
@@ -241,6 +242,21 @@ def _kind_of(layer: Any) -> tuple[str, int, bool]:
             return _KIND_OF_STEM[m.group(1)], int(m.group(2)), m.group(1) == "LPPool"
     names = "Conv, ConvTranspose, MaxPool, AvgPool or LPPool (1d, 2d or 3d)"
     raise ValueError(f"convwidget reads {names} layers, not {type(layer).__name__}")
+
+
+def layer_kind(layer: Any) -> str | None:
+    """The kind of a conv/pool layer, read from the class names in its MRO; None for others.
+
+    An ``LPPool`` is an ``'avg_pool'`` (its window is an average of powers).
+
+    >>> from torch import nn
+    >>> layer_kind(nn.LazyConvTranspose1d(4, 3)), layer_kind(nn.LPPool2d(2, 3)), layer_kind(nn.ReLU())
+    ('conv_transpose', 'avg_pool', None)
+    """
+    try:
+        return _kind_of(layer)[0]
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -322,3 +322,72 @@ def test_listing_the_output_sizes_of_a_huge_stride_is_refused_not_looped():
     layer = nn.ConvTranspose1d(1, 1, 3, stride=10**6)
     want = layer(torch.zeros(1, 1, 3), output_size=[2 * 10**6 + 5]).shape[-1]
     assert cw.conv_transpose_output_size(3, 3, 10**6, 0, 2, 1) == want == 2 * 10**6 + 5
+
+
+class Conv2d:  # a duck-typed stand-in: spec reads layers by class name
+    """A layer with torch.nn.Conv2d's attributes and no tensors: 10**9 channels cost nothing."""
+
+    kernel_size, stride, padding, dilation, output_padding = (3, 3), (1, 1), (1, 1), (1, 1), (0, 0)
+    padding_mode, bias = "zeros", None
+
+    def __init__(self, in_channels, out_channels, groups):
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+
+    def forward(self, x):  # what explain() recognises a layer by; never run here
+        raise AssertionError("the shape rules run no forward")
+
+
+def test_huge_channel_counts_are_answered_quickly_by_the_groups_rule():
+    import time
+
+    from convwidget.layers import output_shape
+
+    start = time.perf_counter()
+    assert output_shape(Conv2d(10**9, 10**9, 10**9), (1, 10**9, 8, 8)) == (1, 10**9, 8, 8)
+    with pytest.raises(cw.ShapeError, match=r"not divisible by groups=3.*use groups in \[1, 2, 4, 5,"):
+        output_shape(Conv2d(10**9, 10**9, 3), (1, 10**9, 8, 8))
+    with pytest.raises(cw.ShapeError, match="groups=0 must be at least 1"):
+        output_shape(Conv2d(10**9, 2 * 10**9, 0), (10**9, 8, 8))
+    assert "groups=7" in cw.explain(Conv2d(10**9, 10**9, 7), (1, 10**9, 4, 4)).error
+    assert time.perf_counter() - start < 0.5
+
+
+def test_a_groups_refusal_is_the_spec_sentence_and_torchs_refusal():
+    from convwidget.layers import output_shape
+    from convwidget.spec import groups_problem
+
+    layer = nn.Conv2d(4, 6, 3, groups=2)
+    layer.groups = 4  # torch's constructor refuses it; a changed attribute carries it
+    with pytest.raises(RuntimeError, match="groups"):
+        layer(torch.zeros(1, 4, 5, 5))
+    with pytest.raises(cw.ShapeError) as info:
+        output_shape(layer, (1, 4, 5, 5))
+    assert str(info.value) == groups_problem(4, 6, 4)
+
+
+@pytest.mark.parametrize("layer", [
+    nn.Conv1d(2, 4, 3, stride=2, padding="valid"), nn.Conv2d(1, 2, (3, 5), padding="same"),
+    nn.Conv3d(1, 1, 2, dilation=2, padding_mode="circular"), nn.LazyConv2d(3, 2),
+    nn.ConvTranspose2d(2, 2, 3, stride=2, output_padding=1, groups=2), nn.LazyConvTranspose1d(1, 4),
+    nn.MaxPool1d(3), nn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True), nn.AvgPool3d(2, padding=1),
+    nn.LPPool2d(2, 3, stride=1), nn.LPPool1d(1.5, 2),
+])
+def test_layer_readers_are_the_spec_reader(layer):
+    from convwidget.layers import layer_kind, spatial_settings
+    from convwidget.spec import LayerSpec
+
+    spec = LayerSpec.from_layer(layer)
+    settings = spatial_settings(layer)
+    assert layer_kind(layer) == spec.kind
+    for name, value in settings.items():
+        assert getattr(spec, name) == value
+    assert settings["kernel_size"] == tuple(torch.nn.modules.utils._ntuple(spec.ndim)(layer.kernel_size))
+    assert ("output_padding" in settings) == (spec.kind == "conv_transpose")
+
+
+def test_layer_readers_refuse_other_layers():
+    from convwidget.layers import layer_kind, spatial_settings
+
+    assert layer_kind(nn.Linear(2, 3)) is None and layer_kind(nn.AdaptiveAvgPool2d(1)) is None
+    with pytest.raises(TypeError, match="ReLU is not a convolution or pooling layer"):
+        spatial_settings(nn.ReLU())

@@ -8,7 +8,8 @@ attributes (``kernel_size``, ``stride``, ...) and the shape comes from
 Rooms: :mod:`~convwidget.layers.base` (the layer's torch name, the input shape, shared
 checks), :mod:`~convwidget.layers.spatial` (convolutions, pooling, padding layers) and
 :mod:`~convwidget.layers.others` (Linear, Flatten, norms, Upsample, ...); this module picks
-the rule for a layer (:func:`output_shape`) and reads a conv/pool layer's settings.
+the rule for a layer (:func:`output_shape`). A conv/pool layer's settings are read by
+:meth:`convwidget.spec.LayerSpec.from_layer` alone.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .. import spec
 from ..errors import ShapeError
-from .base import Shape, as_shape, layer_name, spatial_n
+from .base import Shape, as_shape, layer_name, read_spec
 from .others import (
     batchnorm,
     dropout1d,
@@ -32,7 +34,7 @@ from .others import (
     unflatten,
     upsample,
 )
-from .spatial import adaptive_pool, conv, pad_layer, pool, pool_params
+from .spatial import adaptive_pool, conv, pad_layer, pool
 
 __all__ = ["as_shape", "layer_kind", "layer_name", "output_shape", "spatial_settings"]
 
@@ -135,37 +137,34 @@ def output_shape(layer: Any, input_shape: Sequence[int]) -> Shape:
 
 
 def layer_kind(layer: Any) -> str | None:
-    """The :func:`~convwidget.explain` kind of a layer, or None.
+    """The :func:`~convwidget.explain` kind of a layer, or None (read by :mod:`convwidget.spec`).
 
     >>> import torch.nn as nn
     >>> layer_kind(nn.ConvTranspose2d(1, 1, 3)), layer_kind(nn.ReLU())
     ('conv_transpose', None)
     """
-    stem = layer_name(layer).removeprefix("Lazy")[:-2]
-    return {"Conv": "conv", "ConvTranspose": "conv_transpose", "MaxPool": "max_pool",
-            "AvgPool": "avg_pool", "LPPool": "avg_pool"}.get(stem)
+    return spec.layer_kind(layer)
 
 
 def spatial_settings(layer: Any) -> dict[str, Any]:
     """A conv/pool layer's per-dimension settings, with PyTorch's parameter names.
 
+    Read by :meth:`convwidget.spec.LayerSpec.from_layer`; a layer that is neither a
+    convolution nor a pooling layer raises ``TypeError``.
+
     >>> import torch.nn as nn
     >>> spatial_settings(nn.MaxPool2d(3, stride=2, padding=1))["stride"]
     (2, 2)
+    >>> spatial_settings(nn.ConvTranspose1d(1, 1, 3, output_padding=0))
+    {'kernel_size': (3,), 'stride': (1,), 'padding': (0,), 'dilation': (1,), 'output_padding': (0,)}
     """
-    kind = layer_kind(layer)
-    if kind is None:
+    if spec.layer_kind(layer) is None:
         raise TypeError(f"{layer_name(layer)} is not a convolution or pooling layer")
-    n = spatial_n(layer_name(layer))
-    if kind.endswith("pool"):
-        prm = pool_params(layer, n)
-        if layer_name(layer).startswith("LPPool"):
-            prm["padding"] = (0,) * n
-        prm["ceil_mode"] = bool(layer.ceil_mode)
-        return prm
-    padding = layer.padding if isinstance(layer.padding, str) else tuple(layer.padding)
-    out = {"kernel_size": tuple(layer.kernel_size), "stride": tuple(layer.stride),
-           "padding": padding, "dilation": tuple(layer.dilation)}
-    if kind == "conv_transpose":
-        out["output_padding"] = tuple(layer.output_padding)
+    s = read_spec(layer)
+    out: dict[str, Any] = {"kernel_size": s.kernel_size, "stride": s.stride, "padding": s.padding,
+                           "dilation": s.dilation}
+    if s.kind == "conv_transpose":
+        out["output_padding"] = s.output_padding
+    if s.is_pool:
+        out["ceil_mode"] = s.ceil_mode
     return out

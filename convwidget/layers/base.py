@@ -11,10 +11,11 @@ from typing import Any
 from .. import arithmetic as ar
 from ..errors import ShapeError
 from ..formatting import DIM_NAMES, format_shape
+from ..spec import LayerSpec
 
 __all__ = [
     "Shape", "as_shape", "batch_example", "check_ndims", "check_pad_mode", "in_dim", "is_uninitialized",
-    "layer_name", "spatial_n", "wrap_dim",
+    "layer_name", "read_spec", "spatial_n", "wrap_dim",
 ]
 
 Shape = tuple[int, ...]
@@ -33,6 +34,24 @@ def layer_name(layer: Any) -> str:
         if cls.__module__.startswith("torch.nn"):
             return cls.__name__
     return type(layer).__name__
+
+
+def read_spec(layer: Any) -> LayerSpec:
+    """A conv/pool layer's settings, read by :meth:`~convwidget.spec.LayerSpec.from_layer`.
+
+    Settings no torch layer can hold (a layer whose attributes were changed by hand) are
+    refused as :class:`~convwidget.ShapeError`, the shape rules' one error.
+
+    >>> import torch.nn as nn
+    >>> read_spec(nn.AvgPool1d(3)).stride
+    (3,)
+    """
+    try:
+        return LayerSpec.from_layer(layer)
+    except ShapeError:
+        raise
+    except ValueError as err:
+        raise ShapeError(f"{layer_name(layer)}: {err}") from None
 
 
 def as_shape(input_shape: Sequence[int]) -> Shape:
