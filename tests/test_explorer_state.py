@@ -246,7 +246,7 @@ def test_huge_channel_counts_and_groups_answer_quickly() -> None:
     start = time.perf_counter()
     e.set(in_channels=10**9, out_channels=10**9, groups=3)
     assert time.perf_counter() - start < 1.5
-    assert e.output_size is None and "use groups in [1, 2, 4, 5" in e.formula.value
+    assert e.output_size is None and "use groups in [1, 2, 4, 5" in e.torch_panel.value  # said once, there
     e.set(groups=4)
     layer = nn.Conv2d(8, 8, 3, groups=4)
     assert e.output_size == meta_shape(layer, 7, 8)[2:]
@@ -339,3 +339,177 @@ def test_random_changes_and_open_close_cycles_keep_memory_flat() -> None:
     # RSS: a plateau up to the allocator's noise (C-level caches); a leak of the old size
     # (~3.7 MB per explorer, widgets never released) would add over 200 MB
     assert rss_mb() - rss < 60
+
+
+# ---------------------------------------------------------------- said once, told truthfully (issue 11)
+def visible_texts(widget: W.Widget, shown: bool = True) -> list[str]:
+    """Every text value a learner can see: widgets (and their boxes) not hidden by display."""
+    layout = getattr(widget, "layout", None)
+    shown = shown and (layout is None or layout.display != "none")
+    value = getattr(widget, "value", None)
+    texts = [value] if shown and isinstance(value, str) else []
+    for child in getattr(widget, "children", ()):
+        texts += visible_texts(child, shown)
+    return texts
+
+
+def torch_refusal(s: dict[str, Any]) -> str | None:
+    """PyTorch's own message for the 2-D layer ``s`` describes, or None when it accepts it."""
+    kind = s["kind"]
+    try:
+        if kind == "conv":
+            layer: nn.Module = nn.Conv2d(s["in_channels"], s["out_channels"], s["kernel_size"],
+                                         s["stride"], s["padding"], s["dilation"], s["groups"])
+        elif kind == "conv_transpose":
+            layer = nn.ConvTranspose2d(s["in_channels"], s["out_channels"], s["kernel_size"],
+                                       s["stride"], s["padding"], s["output_padding"], s["groups"],
+                                       dilation=s["dilation"])
+        elif kind == "max_pool":
+            layer = nn.MaxPool2d(s["kernel_size"], s["stride"], s["padding"], s["dilation"],
+                                 ceil_mode=s["ceil_mode"])
+        else:
+            layer = nn.AvgPool2d(s["kernel_size"], s["stride"], s["padding"], ceil_mode=s["ceil_mode"],
+                                 count_include_pad=s["count_include_pad"])
+        with torch.no_grad():
+            layer(torch.zeros(1, s["in_channels"], *s["input_size"]))
+    except (RuntimeError, ValueError) as err:
+        return str(err)
+    return None
+
+
+def test_a_refused_setting_is_said_once_beside_pytorchs_text() -> None:
+    import html
+    import random
+
+    rng = random.Random(11)
+    e = ConvExplorer()
+    seen = 0
+    for _ in range(400):
+        settings = {"kind": rng.choice(["conv", "conv_transpose", "max_pool", "avg_pool"]),
+                    "input_size": (rng.randint(1, 6), rng.randint(1, 6)),
+                    "kernel_size": (rng.randint(1, 8), rng.randint(1, 8)),
+                    "stride": rng.randint(1, 3), "dilation": rng.randint(1, 3),
+                    "padding": rng.randint(0, 2), "ceil_mode": rng.random() < 0.5,
+                    "in_channels": rng.choice([1, 2, 3, 4]), "out_channels": rng.choice([2, 4, 6]),
+                    "groups": rng.choice([1, 1, 2, 3])}
+        try:
+            e.set(**settings)
+        except ValueError:
+            continue  # refused as a setting (a sentence in the error box), not a layer to ask torch
+        pytorch_says = torch_refusal(e.settings)
+        assert (pytorch_says is None) == (e.output_size is not None), e.settings
+        if pytorch_says is None:
+            continue
+        seen += 1
+        sentence = html.escape(e.state.error)
+        texts = visible_texts(e)
+        assert sum(t.count(sentence) for t in texts) == 1, (e.settings, sentence)
+        where = next(t for t in texts if sentence in t)
+        assert where == e.torch_panel.value  # in one place: beside PyTorch's own message
+        assert html.escape(pytorch_says.splitlines()[0].strip())[:40] in where
+        assert "Nothing to draw" in e.picture_error.value and e.picture.layout.display == "none"
+        if seen == 25:
+            break
+    assert seen == 25
+
+
+def test_without_pytorch_the_calculator_says_it_once() -> None:
+    import html
+
+    state = ExplorerState(run_torch=False, input_size=3, kernel_size=5)
+    from convwidget.explorer.panels import formula_html, picture_error_html
+
+    sentence = html.escape(state.error)
+    assert formula_html(state.results)[0].count(sentence) == 1
+    assert sentence not in picture_error_html(None) and sentence in picture_error_html(state.error)
+
+
+def torch_same_split(kernel: int, dilation: int, n: int = 25) -> tuple[int, int]:
+    """(before, after) padding of torch's padding='same', read from its values."""
+    gen = torch.Generator().manual_seed(kernel * 10 + dilation)
+    x = torch.randn(1, 1, n, generator=gen, dtype=torch.float64)
+    w = torch.randn(1, 1, kernel, generator=gen, dtype=torch.float64)
+    y = torch.nn.functional.conv1d(x, w, padding="same", dilation=dilation)
+    splits = [(a, b) for a in range(dilation * kernel + 1) for b in range(dilation * kernel + 1)
+              if torch.nn.functional.conv1d(torch.nn.functional.pad(x, (a, b)), w,
+                                            dilation=dilation).shape == y.shape
+              and torch.allclose(torch.nn.functional.conv1d(torch.nn.functional.pad(x, (a, b)), w,
+                                                            dilation=dilation), y)]
+    assert len(splits) == 1, splits
+    return splits[0]
+
+
+def test_same_padding_shows_the_real_padding_per_side() -> None:
+    import random
+
+    rng = random.Random(5)
+    e = ConvExplorer(input_size=(9, 10))
+    e.padding_mode.value = "same"
+    for _ in range(12):
+        k = (rng.randint(1, 7), rng.randint(1, 7))
+        d = (rng.randint(1, 3), rng.randint(1, 3))
+        e.set(kernel_size=k, dilation=d, padding="same")
+        (a1, b1), (a2, b2) = torch_same_split(k[0], d[0]), torch_same_split(k[1], d[1])
+        readout = e.setting_controls.padding_readout
+        assert readout.layout.display != "none"
+        assert readout.value == (f"padding 'same' = height {a1} before, {b1} after · "
+                                 f"width {a2} before, {b2} after")
+        assert all(w.layout.display == "none" for w in e.padding.widgets)  # no slider's stale number
+        formula = e.formula_text.value
+        for n, (a, b) in ((9, (a1, b1)), (10, (a2, b2))):
+            assert (f"{n} + 2·{a} " if a == b else f"{n} + {a} + {b} ") in formula, formula
+        assert e.output_size == torch_spatial(nn.Conv2d(1, 1, k, padding="same", dilation=d), (9, 10))
+    e.padding_mode.value = "valid"
+    assert e.setting_controls.padding_readout.value == "padding 'valid' = 0 on every side"
+    e.padding_mode.value = "number"
+    assert e.setting_controls.padding_readout.layout.display == "none"
+    assert all(w.layout.display != "none" for w in e.padding.widgets)
+
+
+def test_step_counter_counts_from_one_as_the_picture_does() -> None:
+    e = ConvExplorer(input_size=5, kernel_size=3)
+    n = 9
+    assert e.step.description == "step" and not e.step.readout  # no 0-based number beside it
+    for step in (0, 4, 8):
+        e.state.step = step
+        assert e.step_counter.value == f"step {step + 1}/{n}"
+        assert e.figure.caption.startswith(f"step {step + 1}/{n}:")
+    e.set(kernel_size=9)
+    assert e.step_counter.value == ""
+
+
+def test_counts_agree_in_number() -> None:
+    e = ConvExplorer(input_size=5, kernel_size=1)
+    assert "reads 1 input cell," in e.step_label.value
+    assert "1 × 1 input cell per output cell" in e.receptive.value
+    e.set(kernel_size=3, padding=1)
+    assert "reads 4 input cells," in e.step_label.value  # the corner: 5 of the 9 taps on padding
+    for kernel in (1, 2, 3):
+        e.set(kernel_size=kernel, padding=0, kind="conv_transpose", stride=3)
+        for text in visible_texts(e):
+            assert " 1 input cells" not in text and " 1 real input cells" not in text, text
+
+
+def test_button_labels_fit() -> None:
+    e = ConvExplorer(quiz=True, seed=1)
+    buttons = [w for w in _walk(e) if isinstance(w, W.Button)]
+    assert {b.description for b in buttons} >= {"Export GIF", "Export HTML player"}
+    for b in buttons:
+        # about 7 px a character at ipywidgets' 13 px font, the icon and the padding
+        need = 7 * len(b.description) + (16 if b.icon else 0) + 24
+        assert b.layout.width == "auto" and int(b.layout.min_width.removesuffix("px")) >= need, b
+
+
+def _walk(widget: W.Widget) -> list[W.Widget]:
+    out = [widget]
+    for child in getattr(widget, "children", ()):
+        out += _walk(child)
+    return out
+
+
+def test_one_line_reprs() -> None:
+    e = ConvExplorer(input_size=7, kernel_size=3)
+    for obj in (e, e.state, ExplorerState(padding="same", kernel_size=4)):
+        text = repr(obj)
+        assert "\n" not in text and len(text) < 400 and "<" not in text, text
+    assert repr(e).endswith("-> output_size=(5, 5)")

@@ -36,7 +36,7 @@ from ..explanations import Explanation
 from ..geometry import Geometry
 from ..spec import LayerSpec
 from . import panels
-from .controls import Controls, Player, _style
+from .controls import Controls, Player, _style, button
 from .css import CSS_CLASSES
 from .picture import Picture, ipympl_active
 from .quizmode import ExplorerQuiz, QuizAccess
@@ -124,6 +124,7 @@ class ConvExplorer(QuizAccess, W.VBox):
             setattr(self, name, getattr(c, name))
         p = self.player
         self.play, self.step, self.row, self.col, self.step_label = p.play, p.step, p.row, p.col, p.label
+        self.step_counter = p.counter
         self.play_link = p.link
         self.picture = self.picture_panel.image
         self.picture_error = self.picture_panel.error
@@ -141,11 +142,10 @@ class ConvExplorer(QuizAccess, W.VBox):
         self.animation_panel = _style(W.VBox(
             [*self.picture_panel.widgets, p.player_row, p.cell_row, p.label]), "cw-animation")
         self.torch_panel = _style(W.HTML(), "cw-torch-panel")
-        self.export_gif = _style(W.Button(description="Export GIF", icon="film",
-                                          tooltip="render the animation to a GIF file"), "cw-export-gif")
-        self.export_html = _style(W.Button(description="Export HTML player", icon="code",
-                                           tooltip="write a self-contained HTML/JS player"),
-                                  "cw-export-html")
+        self.export_gif = button("Export GIF", "cw-export-gif", icon="film",
+                                 tooltip="render the animation to a GIF file")
+        self.export_html = button("Export HTML player", "cw-export-html", icon="code",
+                                  tooltip="write a self-contained HTML/JS player")
         self.export_progress = _style(W.IntProgress(value=0, min=0, max=1, description="frames",
                                                     layout=W.Layout(display="none")), "cw-export-progress")
         self.export_link = _style(W.HTML(), "cw-export-link")
@@ -185,7 +185,7 @@ class ConvExplorer(QuizAccess, W.VBox):
         stack = contextlib.ExitStack()
         for widget in (*self.player.sliders, self.picture, self.picture_error, self.output_label,
                        self.formula, self.formula_text, self.params, self.receptive,
-                       self.torch_panel, self.step_label):
+                       self.torch_panel, self.step_label, self.step_counter):
             stack.enter_context(widget.hold_sync())
         return stack
 
@@ -227,7 +227,8 @@ class ConvExplorer(QuizAccess, W.VBox):
             self._moving_player = False
         self.step_label.value = panels.step_html(results, step)
         if geometry is None:
-            self.picture_panel.show_problem(results.problem or "PyTorch refuses this setting")
+            self.picture_panel.show_problem(results.problem or "PyTorch refuses this setting",
+                                            said_elsewhere=results.torch_result is not None)
         elif results.picture_limit:
             self.picture_panel.show_note(results.picture_limit)
         else:

@@ -16,11 +16,12 @@ from typing import Any
 
 import ipywidgets as W
 
+from ..arithmetic import same_padding
 from ..geometry import Geometry
 from ..spec import KIND_LABELS, LayerSpec
 from .state import ExplorerState, compute
 
-__all__ = ["Controls", "PairControl", "Player", "bounds"]
+__all__ = ["Controls", "PairControl", "Player", "bounds", "button", "button_width", "padding_readout"]
 
 _DESC = {"description_width": "88px"}
 
@@ -29,6 +30,23 @@ def _style(widget: W.Widget, *classes: str) -> W.Widget:
     for cls in classes:
         widget.add_class(cls)
     return widget
+
+
+def button_width(description: str, icon: str = "") -> int:
+    """Pixels a button needs for its whole label (about 8 px a character at 13 px, the icon,
+    the padding); ipywidgets' default 148 px cuts 'Export HTML player' to 'Export HTML …'.
+
+    >>> button_width("Export HTML player", icon="code")
+    200
+    """
+    return 8 * len(description) + (20 if icon else 0) + 36
+
+
+def button(description: str, css: str, tooltip: str = "", icon: str = "", style: str = "") -> W.Button:
+    """A Button whose label is never cut: it grows with its text, from a width that fits it."""
+    return _style(W.Button(description=description, tooltip=tooltip, icon=icon, button_style=style,
+                           layout=W.Layout(width="auto",
+                                           min_width=f"{button_width(description, icon)}px")), css)
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -101,6 +119,24 @@ _SETTING_OF = {"input": "input_size", "kernel": "kernel_size", "stride": "stride
                "padding": "padding", "dilation": "dilation", "output-padding": "output_padding"}
 
 
+def padding_readout(padding: Any, kernel_size: tuple[int, int], dilation: tuple[int, int]) -> str:
+    """What PyTorch pads on each side for ``padding='same'`` or ``'valid'`` ('' for numbers).
+
+    >>> padding_readout("same", (3, 4), (1, 1))
+    "padding 'same' = height 1 before, 1 after · width 1 before, 2 after"
+    >>> padding_readout("valid", (3, 3), (1, 1))
+    "padding 'valid' = 0 on every side"
+    """
+    if padding == "valid":
+        return "padding 'valid' = 0 on every side"
+    if padding != "same":
+        return ""
+    sides = (same_padding(k, d) for k, d in zip(kernel_size, dilation, strict=True))
+    return "padding 'same' = " + " · ".join(
+        f"{name} {before} before, {after} after"
+        for name, (before, after) in zip(("height", "width"), sides, strict=True))
+
+
 class Controls:
     """Every setting control of one explorer, kept in step with its :class:`ExplorerState`."""
 
@@ -120,6 +156,9 @@ class Controls:
                                               description="padding is", style=_DESC,
                                               layout=W.Layout(width="220px")), "cw-padding-mode")
         self.padding = PairControl("padding", "padding", 0, 10, 0)
+        # 'same'/'valid': what PyTorch really pads on each side, in place of the sliders
+        self.padding_readout = _style(W.HTML(layout=W.Layout(display="none")), "cw-padding-readout")
+        self.padding.row.children = (*self.padding.row.children, self.padding_readout)
         self.dilation = PairControl("dilation", "dilation", 1, 5, 1)
         self.output_padding = PairControl("output-padding", "out pad", 0, 0, 0)
         self.ceil_mode = _style(W.Checkbox(value=False, description="ceil_mode", indent=False),
@@ -213,6 +252,8 @@ class Controls:
                     pair.show(_pair(value), hi[pair.name])
             _assign(self.padding_mode, "value",
                     s["padding"] if isinstance(s["padding"], str) else "number")
+            _assign(self.padding_readout, "value", padding_readout(s["padding"], s["kernel_size"],
+                                                                    s["dilation"]))
             for name in ("ceil_mode", "count_include_pad", "in_channels", "out_channels", "groups"):
                 widget = getattr(self, name)
                 value = getattr(self.state, name)
@@ -239,6 +280,9 @@ class Controls:
         show(self.out_channels, conv_like)
         show(self.groups, conv_like)
         numeric = mode == "number"
+        for widget in self.padding.widgets:  # a string padding: the readout says the real numbers
+            show(widget, numeric)
+        show(self.padding_readout, not numeric)
         _assign(self.padding.h, "disabled", not numeric)
         _assign(self.padding.square, "disabled", not numeric)
         _assign(self.padding.w, "disabled", not numeric or square)
@@ -278,9 +322,11 @@ class Player:
     def __init__(self) -> None:
         self.play = _style(W.Play(value=0, min=0, max=0, interval=400, description="play",
                                   show_repeat=True), "cw-play")
-        self.step = _style(W.IntSlider(value=0, min=0, max=0, description="output cell",
-                                       style={"description_width": "80px"},
-                                       layout=W.Layout(width="340px")), "cw-step")
+        # No readout: the counter beside it counts from 1, as the picture's "step 1/9" does.
+        self.step = _style(W.IntSlider(value=0, min=0, max=0, description="step", readout=False,
+                                       style={"description_width": "40px"},
+                                       layout=W.Layout(width="300px")), "cw-step")
+        self.counter = _style(W.HTML(layout=W.Layout(width="90px")), "cw-step-counter")
         # Linked in the browser, so Play walks the slider without a kernel round trip per frame.
         self.link = W.jslink((self.play, "value"), (self.step, "value"))
         self.row = _style(W.IntSlider(value=0, min=0, max=0, description="row",
@@ -290,12 +336,16 @@ class Player:
                                       style={"description_width": "30px"},
                                       layout=W.Layout(width="200px")), "cw-col")
         self.label = _style(W.HTML(), "cw-step-label")
-        self.player_row = _style(W.HBox([self.play, self.step]), "cw-player")
+        self.player_row = _style(W.HBox([self.play, self.step, self.counter]), "cw-player")
         self.cell_row = _style(W.HBox([self.row, self.col]), "cw-cell")
 
     @property
     def sliders(self) -> tuple[W.Widget, ...]:
         return (self.step, self.row, self.col, self.play)
+
+    def show_counter(self, step: int, n_steps: int) -> None:
+        """'step 1/9': the step counted from 1, as the picture counts it."""
+        _assign(self.counter, "value", f"step {step + 1}/{n_steps}" if n_steps else "")
 
     def show(self, geometry: Geometry | None, step: int) -> None:
         """Ranges from the geometry, the lit cell at ``step``; disabled when nothing is drawn."""
@@ -303,6 +353,7 @@ class Player:
             for w in self.sliders:
                 w.disabled = True
             self.label.value = ""
+            self.show_counter(0, 0)
             return
         oh, ow = geometry.output_size
         r, c = geometry.out_cell(step)
@@ -313,3 +364,4 @@ class Player:
             _assign(w, "disabled", False)
             if value is not None:
                 _assign(w, "value", value)
+        self.show_counter(step, geometry.n_steps)

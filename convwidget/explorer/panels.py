@@ -30,6 +30,7 @@ __all__ = [
     "params_html",
     "picture_error_html",
     "receptive_html",
+    "refusal_pointer",
     "step_html",
     "torch_html",
 ]
@@ -49,6 +50,20 @@ def fmt(v: float) -> str:
     if float(v).is_integer():
         return str(int(v))
     return f"{v:.4g}"
+
+
+def plural(n: int, word: str) -> str:
+    """A count with its noun: ``1 input cell``, ``2 input cells``.
+
+    >>> plural(1, "input cell"), plural(4, "input cell"), plural(0, "step")
+    ('1 input cell', '4 input cells', '0 steps')
+    """
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def cells(values: tuple[int, ...], word: str) -> str:
+    """``(3, 3)`` cells -> ``'3 × 3 input cells'``; ``(1, 1)`` -> ``'1 × 1 input cell'``."""
+    return f"{times(values)} {word}" if math.prod(values) == 1 else f"{times(values)} {word}s"
 
 
 def times(values: tuple[int, ...] | None) -> str:
@@ -77,9 +92,19 @@ def formula_html(results: Results) -> tuple[str, str]:
     for name, dim in zip(("height", "width"), results.explanation.dims, strict=False):
         math_lines.append(f"<div>{name}: \\({dim.latex}\\)</div>")
         text_lines.append(f"<div>{name}: {html.escape(dim.text)}</div>")
-    if results.problem:
-        math_lines.append(f"<div style='color:{BAD_COLOUR}'>✗ {html.escape(results.problem)}</div>")
+    if results.problem:  # said once: beside PyTorch's own text, or here when PyTorch was not run
+        said = ("✗ refused: " + refusal_pointer() if results.torch_result is not None
+                else f"✗ {html.escape(results.problem)}")
+        math_lines.append(f"<div style='color:{BAD_COLOUR}'>{said}</div>")
     return "".join(math_lines), "".join(text_lines)
+
+
+def refusal_pointer() -> str:
+    """What the calculator and the picture say of a refusal whose reason the PyTorch panel gives.
+
+    A refusal is said once, in one place (beside PyTorch's own text); the others point there.
+    """
+    return "the reason is under <b>Real PyTorch</b>, beside PyTorch's own message"
 
 
 def params_html(spec: LayerSpec) -> str:
@@ -112,12 +137,12 @@ def receptive_html(spec: LayerSpec) -> str:
     if spec.kind == "conv_transpose":
         # Count the real input cells a window meets on the stretched grid: taps at j·d,
         # input cells every s; the pattern repeats with period s.
-        cells = tuple(_most_taps_on_one_phase(k, s, d)
-                      for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation, strict=True))
-        return (f"Receptive field: a window spans {times(eff)} cells of the stretched input "
-                f"and meets at most {times(cells)} real input cells")
-    holes = "" if spec.dilation == (1, 1) else f", {times(spec.kernel_size)} taps with dilation holes"
-    return f"Receptive field: {times(eff)} input cells per output cell{holes}"
+        met = tuple(_most_taps_on_one_phase(k, s, d)
+                    for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation, strict=True))
+        return (f"Receptive field: a window spans {cells(eff, 'cell')} of the stretched input "
+                f"and meets at most {cells(met, 'real input cell')}")
+    holes = "" if spec.dilation == (1, 1) else f", {cells(spec.kernel_size, 'tap')} with dilation holes"
+    return f"Receptive field: {cells(eff, 'input cell')} per output cell{holes}"
 
 
 def _most_taps_on_one_phase(k: int, s: int, d: int) -> int:
@@ -214,10 +239,15 @@ def _refusal_html(results: Results, result: Any) -> str:
         f"{html.escape(results.problem or '(no explanation)')}</div></div>{verdict}")
 
 
-def picture_error_html(problem: str) -> str:
-    """What the picture shows in place of a drawing for a refused setting."""
+def picture_error_html(problem: str | None) -> str:
+    """What the picture shows in place of a drawing for a refused setting.
+
+    ``problem`` is the refusal sentence when no other panel says it, or None when the
+    PyTorch panel does (then the picture points there instead of repeating it).
+    """
+    said = f"; {refusal_pointer()}" if problem is None else f". {html.escape(problem)}"
     return (f"<div style='border:2px dashed {BAD_COLOUR};padding:6px'>"
-            f"<b>Nothing to draw: PyTorch refuses this setting.</b> {html.escape(problem)}</div>")
+            f"<b>Nothing to draw: PyTorch refuses this setting</b>{said}</div>")
 
 
 def step_html(results: Results, step: int) -> str:
@@ -239,7 +269,7 @@ def step_html(results: Results, step: int) -> str:
     elif window.inputs:
         rows = [i[0] for i in window.inputs]
         cols = [i[1] for i in window.inputs]
-        reads = (f"reads {len(window.inputs)} input cells, rows {min(rows)}–{max(rows)}, "
+        reads = (f"reads {plural(len(window.inputs), 'input cell')}, rows {min(rows)}–{max(rows)}, "
                  f"cols {min(cols)}–{max(cols)}")
     else:
         reads = "reads only padding/zeros"

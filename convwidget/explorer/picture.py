@@ -114,20 +114,18 @@ class Picture:
         return self._figure
 
     # ------------------------------------------------------------------ showing
-    def show_problem(self, problem: str) -> None:
-        """The refusal in place of a drawing (on the figure too, for export and live mode)."""
-        if self.canvas is None:
-            self.image.layout.display = ""
+    def show_problem(self, problem: str, said_elsewhere: bool = False) -> None:
+        """The refusal in place of a drawing: a box, the drawing hidden (the figure shows the
+        sentence too, for :attr:`figure` and export, but is not displayed: said once).
+
+        ``said_elsewhere``: the PyTorch panel gives the sentence, the box points there.
+        """
         self._wanted = problem
-        if self.live:
-            self._sync_figure()
-        else:
-            png = self.frames.get(problem)
-            if png is None:
-                self._sync_figure()
-                png = self._remember(problem, self._figure.to_png())
-            self.image.value = png
-        self.error.value = picture_error_html(problem)
+        self.image.layout.display = "none"
+        if self.canvas is not None:
+            self.canvas.layout.display = "none"
+            self._sync_figure()  # the live figure follows at once (nothing else redraws it)
+        self.error.value = picture_error_html(None if said_elsewhere else problem)
         self.error.layout.display = ""
 
     def show_note(self, note: str) -> None:

@@ -33,7 +33,7 @@ import ipywidgets as W
 from ..geometry import Geometry, layer_geometry
 from ..quiz import LEVELS, Diagnosis, Question, QuizSession
 from . import panels
-from .controls import _style
+from .controls import _style, button
 
 if TYPE_CHECKING:
     from .app import ConvExplorer
@@ -108,8 +108,7 @@ def _input_side_png(figure: Any, geometry: Geometry) -> bytes:
 
 
 def _button(description: str, css: str, tooltip: str, style: str = "") -> W.Button:
-    return _style(W.Button(description=description, tooltip=tooltip, button_style=style,
-                           layout=W.Layout(width="auto")), css)
+    return button(description, css, tooltip=tooltip, style=style)
 
 
 class ExplorerQuiz:
