@@ -163,7 +163,7 @@ def test_conv_settings_for_transposed_and_avg_pool() -> None:
                  "output_padding": (1, 1), "in_channels": 4, "out_channels": 2, "groups": 1}
     assert a == {"kind": "avg_pool", "input_size": (10, 12), "kernel_size": (3, 3),
                  "stride": (2, 2), "padding": (1, 1), "ceil_mode": True,
-                 "count_include_pad": False}
+                 "count_include_pad": False, "in_channels": 2}  # the channels it receives
     assert relu is None
     from convwidget.widgets import ConvExplorer
 
@@ -211,3 +211,53 @@ def _inside(widget: object, app: ModelExplorer) -> bool:
             return True
         stack.extend(getattr(w, "children", ()))
     return False
+
+
+# ---------------------------------------------------------------- issue 11: said once, small things
+def _visible(widget: object, shown: bool = True) -> list[str]:
+    layout = getattr(widget, "layout", None)
+    shown = shown and (layout is None or layout.display != "none")
+    value = getattr(widget, "value", None)
+    texts = [value] if shown and isinstance(value, str) else []
+    for child in getattr(widget, "children", ()):
+        texts += _visible(child, shown)
+    return texts
+
+
+def test_each_problem_and_note_is_said_once() -> None:
+    import html
+
+    broken = ModelExplorer(CifarNet(fc_in=1024), (1, 3, 32, 32))
+    pasted = ModelExplorer("nn.Conv2d(3, 8, 3), nn.MaxPool2d(2), nn.Linear(8 * 15 * 15, 10)",
+                           (1, 3, 32, 32))
+    for app in (broken, pasted):
+        sentences = [p.message for p in app.report.problems] + list(app.report.notes)
+        assert sentences
+        texts = _visible(app)
+        for sentence in sentences:
+            assert sum(t.count(html.escape(sentence)) for t in texts) == 1, sentence
+    broken.size_sliders[0].value = 4  # the forward pass stops: its sentence once too
+    (problem,) = broken.report.problems
+    assert sum(t.count(html.escape(problem.message)) for t in _visible(broken)) == 1
+
+
+def test_layer_list_opens_on_the_first_conv_and_a_pool_keeps_its_channels() -> None:
+    app = ModelExplorer(CifarNet(fc_in=4096), (1, 3, 32, 32))
+    first = next(r for r in app.report.rows if isinstance(r.module, nn.Conv2d))
+    assert app.layer.value == first.index and app.explorer is not None
+    assert app.explorer.settings["in_channels"] == first.module.in_channels
+    pool = next(r for r in app.report.rows if isinstance(r.module, nn.MaxPool2d) and r.input_shape[1] == 64)
+    explorer = app.open_layer(pool.index)
+    assert explorer.settings["in_channels"] == 64  # what it receives, as torch sees it
+    h, w = pool.output_shape[2:]
+    assert f"torch.Size([1, 64, {h}, {w}])" in explorer.torch_panel.value
+    app.layer.value = None  # a learner's choice stays through a retrace
+    app.set_input(40)
+    assert app.layer.value is None and app.explorer is None
+
+
+def test_model_explorer_repr_is_one_line() -> None:
+    app = ModelExplorer(CifarNet(fc_in=1024), (1, 3, 32, 32))
+    assert repr(app) == "ModelExplorer(CifarNet, input [1, 3, 32, 32] -> [1, 10], 1 problem)"
+    assert "ok)" in repr(ModelExplorer(nn.Sequential(nn.Conv2d(1, 2, 3)), (1, 1, 8, 8)))
+    assert int(app.range_button.layout.min_width.removesuffix("px")) >= 7 * len(app.range_button.description)

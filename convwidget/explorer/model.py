@@ -21,6 +21,7 @@ from torch import nn
 from ..spec import LayerSpec
 from ..tracer import Row, TraceReport, report_html, trace
 from .app import close_widget
+from .controls import button
 
 __all__ = ["ModelExplorer", "conv_settings"]
 
@@ -64,7 +65,7 @@ def conv_settings(row: Row) -> dict[str, Any] | None:
     ...           (1, 3, 32, 32))
     >>> conv_settings(r.rows[1])  # doctest: +NORMALIZE_WHITESPACE
     {'kind': 'max_pool', 'input_size': (16, 16), 'kernel_size': (2, 2), 'stride': (2, 2),
-     'padding': (0, 0), 'dilation': (1, 1), 'ceil_mode': False}
+     'padding': (0, 0), 'dilation': (1, 1), 'ceil_mode': False, 'in_channels': 8}
     """
     shape = row.input_shape
     m = row.module
@@ -85,6 +86,8 @@ def conv_settings(row: Row) -> dict[str, Any] | None:
         if key in s:
             out[key] = _last2(s.pop(key), nd, 0 if key in ("padding", "output_padding") else 1)
     out.update(s)
+    if out["kind"].endswith("pool") and len(shape) > nd:
+        out["in_channels"] = int(shape[-nd - 1])  # a pool keeps the channels it receives
     return out
 
 
@@ -119,6 +122,7 @@ class ModelExplorer(W.VBox):
         shape = self.report.input_shape
         self._batch_and_channels = shape[:2] if len(shape) >= 3 else shape[:1]
         self._selected: int | None = None
+        self._opened_first = False  # the list opens on the first conv (then it is the learner's)
         self.explorer: Any = None
         self._quiet = False
 
@@ -137,9 +141,7 @@ class ModelExplorer(W.VBox):
         self.answer = _klass(W.HTML(), "cw-model-answer")
         self.problems = _klass(W.HTML(), "cw-model-problems")
         self.table = _klass(W.HTML(), "cw-model-table")
-        self.range_button = _klass(W.Button(description="which sizes give the same?",
-                                            layout=W.Layout(width="220px")),
-                                   "cw-model-range-button")
+        self.range_button = button("which sizes give the same?", "cw-model-range-button")
         self.range_label = _klass(W.HTML(), "cw-model-range")
         self.layer = _klass(W.Dropdown(description="open layer", style=desc,
                                        layout=W.Layout(width="520px")), "cw-model-layer")
@@ -152,9 +154,9 @@ class ModelExplorer(W.VBox):
             self.title,
             _klass(W.VBox(controls), "cw-model-controls"),
             self.answer,
-            self.problems,
             _klass(W.HBox([self.range_button, self.range_label]), "cw-model-range-row"),
             self.table,
+            self.problems,  # under the table, as the tracer puts them ("the steps listed above")
             self.layer,
             self.conv_box,
             self.error_box,
@@ -166,6 +168,18 @@ class ModelExplorer(W.VBox):
         self.range_button.on_click(lambda _b: self.explore_sizes())
         self.layer.observe(self._on_layer, names="value")
         self._show()
+
+    def __repr__(self) -> str:
+        """One line: the model, the input, the output and how many problems (the table is
+        in the widget, and in ``print(app.report)``)."""
+        try:
+            rep = self.report
+            n = len(rep.problems)
+            verdict = "ok" if rep.ok else (f"{n} problem" if n == 1 else f"{n} problems")
+            return (f"{type(self).__name__}({rep.model_name}, input {_shape(rep.input_shape)} -> "
+                    f"{_shape(rep.output_shape)}, {verdict})")
+        except Exception:  # noqa: BLE001 - repr must work even half-built
+            return f"<{type(self).__name__}>"
 
     # ------------------------------------------------------------------ scripting
     @property
@@ -250,7 +264,7 @@ class ModelExplorer(W.VBox):
         self.answer.value = _answer_html(rep)
         self.problems.value = _problems_html(rep)
         selected = self._selected
-        self.table.value = report_html(rep, selected=selected)
+        self.table.value = _table_html(rep, selected)
         options: list[tuple[str, int | None]] = [("(choose a conv/pool layer)", None)]
         for r in rep.rows:
             if conv_settings(r) is not None:
@@ -258,7 +272,8 @@ class ModelExplorer(W.VBox):
                                 r.index))
         self._quiet = True
         try:
-            keep = self.layer.value
+            keep = self.layer.value if self._opened_first else _first_conv(rep, options)
+            self._opened_first = True
             self.layer.options = options
             self.layer.value = keep if keep in [v for _, v in options] else None
         finally:
@@ -276,11 +291,11 @@ class ModelExplorer(W.VBox):
         if index is None:
             self._show_in_box()
             self._close_explorer()
-            self.table.value = report_html(self.report)
+            self.table.value = _table_html(self.report, None)
             return
         row = self.report.rows[index]
         settings = conv_settings(row)
-        self.table.value = report_html(self.report, selected=index)
+        self.table.value = _table_html(self.report, index)
         if settings is None:
             return
         try:
@@ -338,11 +353,30 @@ def _shape(shape: Sequence[int] | None) -> str:
     return "—" if shape is None else "[" + ", ".join(str(s) for s in shape) + "]"
 
 
+def _first_conv(rep: TraceReport, options: list[tuple[str, int | None]]) -> int | None:
+    """The row the layer list opens on: the first convolution, else the first conv/pool row."""
+    choices = [v for _, v in options if v is not None]
+    convs = [i for i in choices if "conv" in rep.rows[i].op.lower()]
+    return next(iter(convs or choices), None)
+
+
+def _table_html(rep: TraceReport, selected: int | None) -> str:
+    """The tracer's table without its footer: the answer, notes and problems are said once,
+    above it (in :attr:`ModelExplorer.answer` and :attr:`ModelExplorer.problems`)."""
+    full = report_html(rep, selected=selected)
+    head, end, _footer = full.partition("</table>")
+    return head + end + "</div>" if end else full
+
+
+def _notes_html(rep: TraceReport) -> str:
+    return "".join(f"<div><i>note: {html.escape(n)}</i></div>" for n in rep.notes)
+
+
 def _answer_html(rep: TraceReport) -> str:
     if not rep.linear_in_features:
-        if rep.error:
-            return f"<b>⚠ the forward pass stops:</b> {html.escape(rep.error)}"
-        return "No nn.Linear in this model."
+        if rep.error:  # the sentence itself is among the problems, said once there
+            return "<b>⚠ the forward pass stops</b> (the reason is under problems)" + _notes_html(rep)
+        return "No nn.Linear in this model." + _notes_html(rep)
     items = []
     by_name = {r.name: r for r in rep.rows if r.is_module}
     for name, need in rep.linear_in_features.items():
@@ -356,9 +390,8 @@ def _answer_html(rep: TraceReport) -> str:
         mark = "✓" if have == need else ("⚠ has " + str(have) if have else "")
         items.append(f"<li><code>{html.escape(name)}</code> needs in_features = "
                      f"<b>{need}</b>{how} <span>{mark}</span></li>")
-    notes = "".join(f"<div><i>note: {html.escape(n)}</i></div>" for n in rep.notes)
     return ("<div><b>Linear in_features needed</b><ul>" + "".join(items) + "</ul></div>"
-            + notes)
+            + _notes_html(rep))
 
 
 def _problems_html(rep: TraceReport) -> str:
