@@ -115,12 +115,14 @@ def _one_or_many(values: tuple[int, ...]) -> int | tuple[int, ...]:
 
 def _add_size_arguments(size: argparse.ArgumentParser) -> None:
     size.add_argument("size", type=_ints, help="input size: 32, or 32,32 per dimension")
-    size.add_argument("-k", "--kernel", type=_ints, required=True, help="kernel_size")
+    # Defaults are filled in later: with --solve, a value given is a constraint, a default is not.
+    size.add_argument("-k", "--kernel", type=_ints, default=None,
+                      help="kernel_size (required, except with --solve)")
     size.add_argument("-s", "--stride", type=_ints, default=None,
                       help="stride (default 1; kernel_size for pooling)")
-    size.add_argument("-p", "--padding", type=_padding, default=(0,),
+    size.add_argument("-p", "--padding", type=_padding, default=None,
                       help="padding: a number, 'same' or 'valid' (default 0)")
-    size.add_argument("-d", "--dilation", type=_ints, default=(1,), help="dilation (default 1)")
+    size.add_argument("-d", "--dilation", type=_ints, default=None, help="dilation (default 1)")
     size.add_argument("--layer", default="conv", choices=sorted(_LAYER_ALIASES),
                       help="layer kind (default conv)")
     size.add_argument("--transposed", action="store_true",
@@ -164,15 +166,53 @@ def _parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------- size
 
 
+#: What --solve searches when a parameter is not given (inverse.solve's bounds).
+_SOLVE_BOUNDS = {"kernel": range(1, 12), "stride": range(1, 6), "padding": range(0, 6),
+                 "dilation": range(1, 5)}
+
+
+def _solve_ranges(args: argparse.Namespace) -> dict[str, range | tuple[int]]:
+    """Each parameter's values for --solve: the one given (a constraint) or the search bounds."""
+    ranges: dict[str, range | tuple[int]] = {}
+    for name, bound in _SOLVE_BOUNDS.items():
+        given = getattr(args, name)
+        if given == "valid":
+            given = (0,)
+        if isinstance(given, str):
+            raise ShapeError(f"--solve with --padding {given}: give a number (or leave --padding out "
+                             "to search paddings 0-5)")
+        if given is not None and len(given) != 1:
+            raise ShapeError(f"--solve works on one dimension: give one --{name} value, not "
+                             f"{','.join(map(str, given))}")
+        ranges[name] = bound if given is None else (given[0],)
+    return ranges
+
+
+def _describe_ranges(ranges: dict[str, range | tuple[int]]) -> str:
+    """'kernel 3, stride 1-5, padding 0-5, dilation 1-4'."""
+    return ", ".join(f"{name} {r[0]}" if len(r) == 1 else f"{name} {r[0]}-{r[-1]}"
+                     for name, r in ranges.items())
+
+
+def _simplest_window(kernel: int, dilation: int, ranges: dict[str, range | tuple[int]]) -> bool:
+    """False for a window a simpler setting already gives: one tap is the same cell whatever
+    the dilation (kernel 1 with dilation 2-4 is kernel 1), unless that dilation was asked for."""
+    return kernel != 1 or dilation == 1 or len(ranges["dilation"]) == 1
+
+
 def _solve_command(args: argparse.Namespace, kind: str) -> int:
     if len(args.size) != 1:
         raise ShapeError("--solve works on one dimension: give one input size")
     n = args.size[0]
+    ranges = _solve_ranges(args)
     if kind == "conv_transpose":
-        return _solve_transposed(n, args.solve)
-    found = solve(n, args.solve, kind=kind, ceil_mode=args.ceil_mode)
+        return _solve_transposed(n, args.solve, ranges)
+    found = [s for s in solve(n, args.solve, kind=kind, ceil_mode=args.ceil_mode,
+                              kernel_sizes=ranges["kernel"], strides=ranges["stride"],
+                              paddings=ranges["padding"], dilations=ranges["dilation"])
+             if _simplest_window(s.kernel_size, s.dilation, ranges)]
     print(f"{KINDS[kind]} settings that turn {n} into {args.solve}"
-          f" (kernel 1-11, stride 1-5, padding 0-5, dilation 1-4), simplest first:")
+          f" ({_describe_ranges(ranges)}), simplest first:")
     if not found:
         print("  none within these bounds")
     for s in found[:40]:
@@ -187,11 +227,15 @@ def _size_command(args: argparse.Namespace) -> int:
     kind = "conv_transpose" if args.transposed else _LAYER_ALIASES[args.layer]
     if args.solve is not None:
         return _solve_command(args, kind)
-    padding = args.padding if isinstance(args.padding, str) else _one_or_many(args.padding)
+    if args.kernel is None:
+        raise ShapeError("size needs --kernel (e.g. --kernel 3); only --solve searches kernels")
+    padding: Any = (0,) if args.padding is None else args.padding
+    padding = padding if isinstance(padding, str) else _one_or_many(padding)
+    dilation = (1,) if args.dilation is None else args.dilation
     result = explain(
         _one_or_many(args.size), _one_or_many(args.kernel),
         None if args.stride is None else _one_or_many(args.stride), padding,
-        _one_or_many(args.dilation), kind=kind,
+        _one_or_many(dilation), kind=kind,
         output_padding=_one_or_many(args.output_padding), ceil_mode=args.ceil_mode,
     )
     if not result.ok:
@@ -201,14 +245,16 @@ def _size_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _solve_transposed(n: int, target: int) -> int:
+def _solve_transposed(n: int, target: int, ranges: dict[str, range | tuple[int]]) -> int:
     print(f"Transposed convolution settings that turn {n} into {target}"
-          " (kernel 1-11, stride 1-5, padding 0-5, dilation 1-4), simplest first:")
+          f" ({_describe_ranges(ranges)}), simplest first:")
     rows = []
-    for d in range(1, 5):
-        for s in range(1, 6):
-            for k in range(1, 12):
-                for p in range(0, 6):
+    for d in ranges["dilation"]:
+        for s in ranges["stride"]:
+            for k in ranges["kernel"]:
+                for p in ranges["padding"]:
+                    if not _simplest_window(k, d, ranges):
+                        continue
                     try:
                         sizes = conv_transpose_output_sizes(n, k, s, p, d)
                     except ShapeError:

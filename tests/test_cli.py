@@ -196,3 +196,52 @@ def test_any_input_shape_is_a_report_or_a_sentence(shape: Any) -> None:
         assert str(err).startswith("input_shape ") and "\n" not in str(err)
     else:
         assert report.input_shape == tuple(int(s) for s in shape)
+
+
+# ---------------------------------------------------------------- --solve (issue 11)
+def _solve_lines(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[str, int]]:
+    from convwidget.cli import main
+
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    return [{k: int(v) for k, v in (pair.split("=") for pair in line.split())}
+            for line in out.splitlines()[1:] if line.startswith("  kernel_size=")]
+
+
+@pytest.mark.parametrize("given", [
+    {"kernel": 3}, {"stride": 2}, {"padding": 1}, {"dilation": 2},
+    {"kernel": 3, "stride": 2, "padding": 1}, {"kernel": 1, "dilation": 2},
+])
+def test_solve_honours_every_parameter_given(given: dict[str, int],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+    from torch import nn
+
+    argv = ["size", "32", "--solve", "16"] + [a for k, v in given.items() for a in (f"--{k}", str(v))]
+    rows = _solve_lines(argv, capsys)
+    assert rows, argv
+    names = {"kernel": "kernel_size", "stride": "stride", "padding": "padding", "dilation": "dilation"}
+    for row in rows:
+        assert all(row[names[k]] == v for k, v in given.items()), (argv, row)
+        layer = nn.Conv1d(1, 1, row["kernel_size"], row["stride"], row["padding"], row["dilation"])
+        assert layer(torch.zeros(1, 1, 32)).shape[-1] == 16  # torch agrees with every line
+
+
+def test_solve_drops_windows_a_simpler_setting_gives(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _solve_lines(["size", "32", "--solve", "16"], capsys)
+    assert {"kernel_size": 1, "stride": 2, "padding": 0, "dilation": 1} in rows
+    assert not [r for r in rows if r["kernel_size"] == 1 and r["dilation"] > 1]  # one tap: one cell
+    assert [r for r in rows if r["kernel_size"] == 3 and r["dilation"] == 2]  # a wider window: kept
+    tr = _solve_lines(["size", "3", "--kernel", "3", "--transposed", "--solve", "6"], capsys)
+    assert tr and all(r["kernel_size"] == 3 for r in tr)
+
+
+def test_solve_refuses_what_it_cannot_search_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from convwidget.cli import main
+
+    assert main(["size", "32", "--solve", "16", "--padding", "same"]) == 1
+    assert "give a number" in capsys.readouterr().err
+    assert main(["size", "32", "--solve", "16", "--kernel", "3,5"]) == 1
+    assert "one --kernel value" in capsys.readouterr().err
+    assert main(["size", "32"]) == 1
+    assert "size needs --kernel" in capsys.readouterr().err
