@@ -100,6 +100,9 @@ def test_html_player_holds_every_frame_and_controls(tmp_path):
     written = (tmp_path / "player.html").read_text(encoding="utf-8")
     assert written.startswith("<!DOCTYPE html>") and html in written
     assert result._repr_html_() == html
+    line = repr(result)  # one line, not the player's 100 KB of HTML
+    assert "\n" not in line and "<" not in line and len(line) < 200
+    assert line.startswith(f"ExportResult(path={str(tmp_path / 'player.html')!r}, frames=")
     # two players in one notebook do not share an element id
     assert re.search(r'id="([^"]+)"', html).group(1) != re.search(r'id="([^"]+)"', to_html(g).html).group(1)
 

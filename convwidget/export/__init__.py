@@ -95,6 +95,18 @@ class ExportResult:
     html: str | None = None
     dropped: int = 0
 
+    def __repr__(self) -> str:
+        """One line: what was written, the frames, the size (the player is in :attr:`html`).
+
+        >>> ExportResult("pass.gif", (0, 1, 2), 9, "3 of 9 steps", 2048)
+        ExportResult(path='pass.gif', frames=3 of 9 steps, 2.0 KiB, note='3 of 9 steps')
+        """
+        where = f"path={self.path!r}" if self.path is not None else "html player"
+        dropped = f" + {self.dropped} dropped" if self.dropped else ""
+        note = f", note={self.note!r}" if self.note else ""
+        return (f"{type(self).__name__}({where}, frames={len(self.frames)}{dropped} of {self.n_steps} "
+                f"steps, {self.nbytes / 1024:.1f} KiB{note})")
+
     def _repr_html_(self) -> str:
         if self.html is not None:
             return self.html
