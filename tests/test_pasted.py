@@ -1219,3 +1219,14 @@ def test_without_a_forward_the_answer_is_hedged() -> None:
     for text in ["self.conv = nn.Conv2d(3, 8, 3)\nself.fc = nn.Linear(8, 2)",
                  "def __init__(self):\n    self.conv = nn.Conv2d(3, 8, 3)\n    self.fc = nn.Linear(8, 2)"]:
         assert any("assumes the layers run once each, in the order written" in n for n in read(text).notes)
+
+
+def test_lost_indentation_is_restored_from_class_and_def_lines_but_not_guessed_for_blocks() -> None:
+    flat = textwrap.dedent(LENET_CLASS)
+    lost = "\n".join(line.strip() for line in flat.split("\n"))
+    pasted = read(lost)
+    assert leaves(pasted.model) == leaves(parse(LENET_CLASS))
+    assert any(n.startswith("indented the code again") for n in pasted.notes)
+    block = "class N(nn.Module):\ndef __init__(self):\nif True:\nself.a = nn.ReLU()\n"
+    with pytest.raises(PasteError, match=r"line \d: not Python code .*: `(def __init__|if True)"):
+        parse(block)

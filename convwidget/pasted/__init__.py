@@ -44,6 +44,7 @@ from torch import nn
 from .assemble import build, insert_flatten, lines_of, name_items
 from .classes import ModelReader
 from .clean import (
+    REINDENTED,
     ParseBudget,
     cut_points,
     from_repr,
@@ -191,7 +192,8 @@ def _first_reading(candidates: Iterable[_Candidate], notes: list[str], text: str
             continue
         tried_notes = list(notes)
         try:
-            items = _parse_source(candidate, tried_notes, reading)
+            # a whole paste closed at its end is not indented again: its cuts are read instead
+            items = _parse_source(candidate, tried_notes, reading, not earned or cut_line is not None)
         except (PasteError, SyntaxError) as err:
             if isinstance(err, PasteError) and err.fatal:
                 raise
@@ -280,8 +282,8 @@ def parse(text: str, values: dict[str, Any] | None = None) -> nn.Sequential:
     return model
 
 
-def _parse_source(src: str, notes: list[str], reading: _Reading) -> list[Item]:
-    tree, src = _syntax_tree(src, notes, reading.budget)
+def _parse_source(src: str, notes: list[str], reading: _Reading, indent_again: bool = True) -> list[Item]:
+    tree, src = _syntax_tree(src, notes, reading.budget, indent_again)
     count = sum(1 for _ in ast.walk(tree))
     if count > MAX_NODES:  # fatal: cutting a truncated paste shorter saves a few lines only
         raise PasteError(f"the code has {count} syntax nodes; parse reads at most {MAX_NODES}",
@@ -296,7 +298,8 @@ def _parse_source(src: str, notes: list[str], reading: _Reading) -> list[Item]:
     return items
 
 
-def _syntax_tree(src: str, notes: list[str], budget: ParseBudget) -> tuple[ast.Module, str]:
+def _syntax_tree(src: str, notes: list[str], budget: ParseBudget,
+                 indent_again: bool) -> tuple[ast.Module, str]:
     """ast.parse, dropping prose lines that ast points at, a bounded number of times."""
     for _ in range(50):
         lines = src.split("\n")
@@ -306,7 +309,11 @@ def _syntax_tree(src: str, notes: list[str], budget: ParseBudget) -> tuple[ast.M
             return 0 <= i < len(lines) and is_prose_fallback(lines[i])
 
         try:
-            return parse_variants(src, budget, prose_at)
+            tree, variant = parse_variants(src, budget, prose_at, indent_again)
+            if variant.endswith(REINDENTED):
+                notes.append("indented the code again from its class and def lines (its indentation "
+                             "was lost or mixed)")
+            return tree, variant
         except SyntaxError as err:
             if not prose_at(err):
                 raise

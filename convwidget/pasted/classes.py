@@ -199,7 +199,12 @@ class ModelReader(Reader):
             raise PasteError(f"class {cname} has no __init__ defining its layers", None)
         self.init_defaults(init, values)
         entries: _Entries = {}
-        self.init_statements(init.body, entries)
+        nested = [s for s in init.body if isinstance(s, ast.FunctionDef) and s.name == "forward"]
+        if nested and forward is None:  # indented one level too deep: a common paste mistake
+            forward = nested[0]
+            self.notes.append(f"read the forward nested inside __init__ (line {forward.lineno}) as "
+                              f"{cname}'s forward; in your code it is not a method: dedent it")
+        self.init_statements([s for s in init.body if s is not forward], entries)
         if forward is None:
             self.notes.append(f"no forward in the paste; layers of {cname} are in __init__ order: "
                               f"the answer {ONCE_IN_ORDER} (a layer that forward uses twice, "

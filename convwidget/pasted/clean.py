@@ -369,18 +369,23 @@ class ParseBudget:
 
 
 def parse_variants(src: str, budget: ParseBudget,
-                   final: Callable[[SyntaxError], bool] = lambda err: False) -> tuple[ast.Module, str]:
+                   final: Callable[[SyntaxError], bool] = lambda err: False,
+                   indent_again: bool = True) -> tuple[ast.Module, str]:
     """ast.parse, retrying as a dedented fragment, with all indentation removed
-    (no class/def), or wrapped in parentheses (comma-separated layer lines); an error
-    that ``final`` accepts ends the retries (a line of prose that the caller drops)."""
+    (no class/def), or wrapped in parentheses (comma-separated layer lines), or indented
+    again from its class and def lines (unless ``indent_again`` is False: brackets closed at
+    the end of a cut paste break its indentation, and the cut is the better reading); an
+    error that ``final`` accepts ends the retries (a line of prose that the caller drops)."""
     first: SyntaxError | None = None
     variants = [_dedent(src)]
     if not _CLASS_OR_DEF.search(src):
         variants.append("\n".join(line.strip() for line in src.split("\n")))
         variants.append("(" + variants[-1] + "\n)")
+    elif indent_again:
+        variants.append(reindent(src) or variants[0])
     for k, variant in enumerate(variants):
-        if k == 1 and variant == variants[0]:
-            continue  # nothing was indented: the same text, the same error
+        if k >= 1 and variant == variants[0]:
+            continue  # nothing was indented, or nothing to re-indent: the same error
         budget.spend(variant)
         try:
             return _ast_parse(variant), variant
@@ -390,6 +395,43 @@ def parse_variants(src: str, budget: ParseBudget,
             first = first or err
     assert first is not None
     raise first
+
+
+REINDENTED = "\n# convwidget: re-indented"  # marks the variant, for the note
+_HEADER = re.compile(r"(class|(async\s+)?def)\s")
+_COMPOUND = re.compile(r"(if|elif|else|for|while|with|try|except|finally)\b.*:$")
+_STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"|#.*$")
+
+
+def reindent(src: str) -> str | None:
+    """Code whose indentation was lost or mixed, indented again from its ``class`` and ``def``
+    lines: a class at 0, its methods at 1, their bodies at 2 (without a class: defs at 0).
+    Lines inside brackets keep theirs. None where the structure is ambiguous (an ``if`` or
+    ``for`` block: where it ends cannot be known).
+
+    >>> lost = ["class N(nn.Module):", "def f(self):", "return 1"]
+    >>> print(reindent("\\n".join(lost)).replace(REINDENTED, ""))
+    class N(nn.Module):
+        def f(self):
+            return 1
+    """
+    out, depth, level, in_class = [], 0, 0, False
+    for line in src.split("\n"):
+        s = line.strip()
+        if depth > 0 or not s or s.startswith("#"):
+            out.append(line)
+        elif _HEADER.match(s) or s.startswith("@"):
+            in_class = in_class or s.startswith("class")
+            at = 0 if s.startswith("class") else int(in_class)
+            out.append("    " * at + s)
+            level = at + 1 if s.endswith(":") else level
+        elif _COMPOUND.match(_STRINGS.sub("", s).rstrip()):
+            return None
+        else:
+            out.append("    " * level + s)
+        code = _STRINGS.sub("", s)
+        depth = max(0, depth + sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}"))
+    return "\n".join(out) + REINDENTED
 
 
 # `[ \t]*,?[ \t]*` would backtrack quadratically on a long run of blanks after a ')'.
