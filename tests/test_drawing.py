@@ -331,3 +331,38 @@ def test_text_caches_are_bounded_in_bytes(monkeypatch):
     latest = raster.text_mask("kernel spans 299 cells but the padded input has fewer", 11.0, 100.0)
     assert raster.text_mask("kernel spans 299 cells but the padded input has fewer", 11.0, 100.0) is latest
     assert raster.word_mask("step", 10.0, 100.0) is raster.word_mask("step", 10.0, 100.0)
+
+
+def test_transposed_title_says_stretched_then_padded_with_torchs_numbers():
+    """Notebook 04's recipe in the title: stretch to (n−1)·s+1, pad by d(k−1)−p each side
+    (+ output_padding at the end); a stride-1 dilated conv over that grid gives torch's size."""
+    import random
+    import re
+
+    import torch
+
+    from convwidget.drawing.captions import input_title
+
+    rng = random.Random(13)
+    for _ in range(200):
+        ndim = rng.choice([1, 2])
+        n = [rng.randint(1, 6) for _ in range(ndim)]
+        k, s, d = ([rng.randint(1, 4) for _ in range(ndim)] for _ in range(3))
+        p = [rng.randint(0, 3) for _ in range(ndim)]
+        op = [rng.randrange(max(si, di)) for si, di in zip(s, d, strict=True)]
+        layer = getattr(torch.nn, f"ConvTranspose{ndim}d")(1, 1, k, stride=s, padding=p,
+                                                           output_padding=op, dilation=d)
+        try:
+            truth = tuple(layer(torch.zeros(1, 1, *n)).shape[2:])
+        except RuntimeError:
+            continue
+        title = input_title(layer_geometry("conv_transpose", tuple(n), kernel_size=tuple(k),
+                                           stride=tuple(s), padding=tuple(p),
+                                           output_padding=tuple(op), dilation=tuple(d)))
+        m = re.search(r"stretched to ([\d×]+), (?:padded|cropped|padded and cropped) to ([\d×]+)$", title)
+        assert m, title
+        stretched, padded = ([int(v) for v in g.split("×")] for g in m.groups())
+        for i in range(ndim):
+            assert stretched[i] == (n[i] - 1) * s[i] + 1, title
+            assert padded[i] == stretched[i] + 2 * (d[i] * (k[i] - 1) - p[i]) + op[i], title
+            assert padded[i] - d[i] * (k[i] - 1) == truth[i], (title, truth)

@@ -6,7 +6,7 @@ they can be tested and reused by any face that shows the picture.
 >>> from convwidget.geometry import layer_geometry
 >>> g = layer_geometry("conv_transpose", (2, 2), kernel_size=3, stride=2)
 >>> input_title(g)
-'transposed convolution: input 2×2, stride 2, stretched to 7×7'
+'transposed convolution: input 2×2, stride 2, stretched to 3×3, padded to 7×7'
 >>> output_title(g), note(g, dropped=False)
 ('output 5×5', 'equivalent conv: 1 zero(s) between input cells, implicit padding d(k−1)−p = 2')
 """
@@ -39,13 +39,30 @@ def _padding_text(g: Geometry) -> str:
     return ", ".join(f"({a}, {b})" for a, b in pads)
 
 
+def _stretch_text(g: Geometry) -> str:
+    """A transposed convolution's two steps (notebook 04): the input stretched by the stride
+    to ``(n − 1)·s + 1`` cells, then padded by ``d(k−1)−p`` each side (+ output_padding at the
+    end), or cropped where that is negative."""
+    stretched = [d.input_stop for d in g.dims]
+    pads = [d.implicit_padding for d in g.dims]
+    padded = [n + left + right for n, (left, right) in zip(stretched, pads, strict=True)]
+    ends = [p for pair in pads for p in pair]
+    verb = "padded" if min(ends) >= 0 else ("cropped" if max(ends) <= 0 else "padded and cropped")
+    return (f"stretched to {format_shape(stretched, 'compact')}, "
+            f"{verb} to {format_shape(padded, 'compact')}")
+
+
 def input_title(g: Geometry) -> str:
-    """The title above the input grid: the kind, the input size and the padding or stretch."""
+    """The title above the input grid: the kind, the input size and the padding or stretch.
+
+    >>> from convwidget.geometry import layer_geometry
+    >>> input_title(layer_geometry("conv_transpose", (4, 4), kernel_size=2, stride=3, padding=3))
+    'transposed convolution: input 4×4, stride 3, stretched to 10×10, cropped to 6×6'
+    """
     size = format_shape(g.input_size, "compact")
     if g.kind == "conv_transpose":
         s = _per_dim_text([d.stride for d in g.dims])
-        return (f"{KIND_NAMES[g.kind]}: input {size}, stride {s}, "
-                f"stretched to {format_shape(g.grid_shape, 'compact')}")
+        return f"{KIND_NAMES[g.kind]}: input {size}, stride {s}, {_stretch_text(g)}"
     return f"{KIND_NAMES[g.kind]}: input {size}, padding {_padding_text(g)}"
 
 
