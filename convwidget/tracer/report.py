@@ -9,9 +9,12 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..formatting import format_shape
+
+if TYPE_CHECKING:
+    from ..drawing.netpicture import NetPicture
 
 __all__ = ["Problem", "Row", "Shape", "SizeRange", "TraceReport", "fmt_shape", "report_html"]
 
@@ -188,6 +191,26 @@ class TraceReport:
         from .search import input_size_range  # the search re-traces: it sits above the report
 
         return input_size_range(self._model, self.input_shape, dim=dim, **self._options)
+
+    def plot(self, *, per_row: int | None = None, dpi: float = 100) -> NetPicture:
+        """The net as a picture: the stack of feature maps, the flatten spelled out, problems
+        in the error colour with their fix (see :class:`~convwidget.drawing.netpicture.NetPicture`;
+        export with ``.to_png()``, ``.to_svg()``, ``.savefig(path)``; Jupyter shows it).
+
+        >>> report = TraceReport("Net", (1, 3, 8, 8), [], (1, 3, 8, 8), {}, [])
+        >>> report.plot().shape_labels
+        ['[3, 8, 8]']
+        """
+        from ..drawing.netpicture import NetPicture  # Matplotlib only when a picture is asked for
+
+        return NetPicture(self, per_row=per_row, dpi=dpi)
+
+    def __repr__(self) -> str:
+        n = len(self.problems)
+        state = "ok" if self.ok else (f"{n} problem{'s' * (n != 1)}" if n else "the forward failed")
+        return (f"<TraceReport {self.model_name} {fmt_shape(self.input_shape)} → "
+                f"{fmt_shape(self.output_shape)}: {len(self.rows)} steps, {self.total_params:,} parameters, "
+                f"{state}>")
 
     def __str__(self) -> str:
         return report_text(self)

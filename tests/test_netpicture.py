@@ -1,0 +1,180 @@
+"""report.plot(): the net as a stack of feature maps. The labels drawn are the shapes a REAL
+forward produces (forward hooks), the flatten is spelled out, problems are drawn in the error
+colour with their fix, exports work and no figure is left open."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib.image
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from models import AudioNet, CifarNet, LeNet, ResNet50, VideoNet  # tests/ is on sys.path
+
+import convwidget
+from convwidget.drawing.netpicture import _FLATTEN_BAND, COLORS, TEXT_COLORS, NetPicture, contrast, steps_of
+from convwidget.drawing.raster import line_mask
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def label(shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape[1:]) + "]"
+
+
+def real_shapes(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """The input and output shapes every leaf module sees in a real forward (PyTorch, the oracle)."""
+    ins: dict[str, tuple] = {}
+    outs: dict[str, tuple] = {}
+    handles = []
+    for name, module in model.named_modules():
+        if name and not list(module.children()):
+            def hook(mod, args, out, name=name):
+                ins.setdefault(name, tuple(args[0].shape))
+                outs.setdefault(name, tuple(out.shape))
+            handles.append(module.register_forward_hook(hook))
+    try:
+        with torch.no_grad():
+            model.eval()(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return ins, outs
+
+
+NETS = [
+    ("cifar", lambda: CifarNet(), (1, 3, 32, 32)),
+    ("lenet", lambda: LeNet(), (1, 1, 32, 32)),
+    ("audio-1d", lambda: AudioNet(), (1, 1, 8000)),
+    ("video-3d", lambda: VideoNet(), (1, 1, 32, 64, 64)),
+]
+
+
+@pytest.mark.parametrize(("name", "build", "shape"), NETS, ids=[n[0] for n in NETS])
+def test_labels_are_the_shapes_of_a_real_forward(name, build, shape):
+    model = build()
+    ins, outs = real_shapes(model, torch.zeros(shape))
+    picture = convwidget.trace(model, shape).plot()
+    labels = picture.shape_labels
+    assert labels[0] == label(shape)
+    checked = 0
+    for i, step in enumerate(picture.steps):
+        if step.name in outs:  # a module's box: its real output
+            assert labels[i] == label(outs[step.name]), step
+            checked += 1
+        following = picture.steps[i + 1].name if i + 1 < len(picture.steps) else None
+        if following in ins:  # any box (functional ones too) is what the next module receives
+            assert labels[i] == label(ins[following]), (step, following)
+            checked += 1
+    drawn = {s.name for s in picture.steps}
+    for module_name, module in model.named_modules():  # every conv, pool and Linear has its box
+        if isinstance(module, (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd, nn.Linear)):
+            assert module_name in drawn
+    assert checked >= len(picture.steps) - 1
+
+
+def test_one_and_three_dimensional_maps():
+    audio = convwidget.trace(AudioNet(), (1, 1, 8000)).plot()
+    assert all(len(s.dims) == 2 for s in audio.steps if s.kind in ("conv", "pool"))  # [C, L]: a strip
+    video = convwidget.trace(VideoNet(), (1, 1, 32, 64, 64)).plot()
+    assert video.shape_labels[1] == "[8, 16, 32, 32]"  # depth kept in the label
+
+
+def cifar_flatten(size: int) -> int:
+    model = CifarNet(fc_in=None)  # LazyLinear: the real forward tells the true in_features
+    ins, _ = real_shapes(model, torch.zeros(1, 3, size, size))
+    return ins["fc_layer.1"][1]
+
+
+def test_flatten_is_spelled_out_and_follows_the_input_size():
+    model = CifarNet()
+    picture = convwidget.trace(model, (1, 3, 32, 32)).plot()
+    assert picture.flatten_text == "256 × 4 × 4 → 4096" == f"256 × 4 × 4 → {cifar_flatten(32)}"
+    assert "256 × 4 × 4 → 4096" in picture.texts
+    flatten = next(i for i, s in enumerate(picture.steps) if s.flatten)
+    assert picture.steps[flatten + 1].op.startswith("Linear")  # it flows into the first Linear
+    artists = list(picture._texts["shape"])
+    picture.update(convwidget.trace(model, (1, 3, 40, 40)))
+    assert picture._texts["shape"] == artists  # moved in place, not rebuilt
+    assert picture.flatten_text == f"256 × 5 × 5 → {cifar_flatten(40)}" == "256 × 5 × 5 → 6400"
+    assert "⚠ nn.Linear(6400, 1024)" in picture.texts  # 4096 no longer fits
+
+
+def front_colors(picture: NetPicture) -> list[str]:
+    faces = picture._faces.get_facecolors()
+    return [matplotlib.colors.to_hex(faces[3 * i]) for i in range(len(picture.steps))]
+
+
+def test_a_wrong_linear_is_drawn_in_the_error_colour_with_its_fix():
+    picture = convwidget.trace(CifarNet(fc_in=4000), (1, 3, 32, 32)).plot()
+    i = next(i for i, s in enumerate(picture.steps) if s.name == "fc_layer.1")
+    assert front_colors(picture)[i] == COLORS["error"]
+    assert sum(c == COLORS["error"] for c in front_colors(picture)) == 1
+    fix = picture._texts["fix"][i]
+    assert fix.get_text() == "⚠ nn.Linear(4096, 1024)"
+    assert matplotlib.colors.to_hex(fix.get_color()) == TEXT_COLORS["error"]
+    vermilion = np.all(picture.draw()[..., :3] == (0xD5, 0x5E, 0x00), axis=-1).sum()
+    assert vermilion > 100  # the box is really painted in the error colour
+    ok = convwidget.trace(CifarNet(), (1, 3, 32, 32)).plot()
+    assert COLORS["error"] not in front_colors(ok)
+    assert np.all(ok.draw()[..., :3] == (0xD5, 0x5E, 0x00), axis=-1).sum() == 0
+
+
+def test_every_text_colour_reads_on_its_background():
+    for color in TEXT_COLORS.values():
+        assert contrast(color, "#ffffff") >= 4.5, color
+    assert contrast(TEXT_COLORS["flatten"], _FLATTEN_BAND) >= 4.5
+
+
+def test_png_and_svg_export(tmp_path):
+    before = plt.get_fignums()
+    picture = convwidget.trace(CifarNet(), (1, 3, 32, 32)).plot()
+    png = picture.to_png()
+    assert png == picture._repr_png_()
+    image = matplotlib.image.imread(io.BytesIO(png), format="png")
+    width, height = picture.figure.get_size_inches() * picture.figure.dpi
+    assert image.shape[:2] == (round(height), round(width))
+    svg = picture.to_svg()
+    assert svg.lstrip().startswith("<?xml") and "256 × 4 × 4 → 4096" in svg  # text stays text
+    picture.savefig(tmp_path / "net.svg")
+    picture.savefig(tmp_path / "net.png")
+    assert (tmp_path / "net.png").read_bytes()[:4] == b"\x89PNG"
+    assert "[256, 4, 4]" in (tmp_path / "net.svg").read_text(encoding="utf-8")
+    assert plt.get_fignums() == before  # nothing registered with pyplot, nothing left open
+
+
+def test_repr_of_the_report_is_one_line():
+    report = convwidget.trace(CifarNet(fc_in=4000), (1, 3, 32, 32))
+    text = repr(report)
+    assert "\n" not in text and len(text) < 200
+    assert text.startswith("<TraceReport CifarNet") and "1 problem" in text
+    assert "ok>" in repr(convwidget.trace(CifarNet(), (1, 3, 32, 32)))
+
+
+def test_steps_merge_activation_norm_and_dropout():
+    steps = steps_of(convwidget.trace(CifarNet(), (1, 3, 32, 32)))
+    assert [s.op for s in steps[:3]] == ["input", "Conv+BN+ReLU", "Conv+ReLU"]
+    assert len(steps) == 14  # input, 6 convs, 3 pools, the flatten, 3 Linear
+
+
+def test_big_nets_stay_legible():
+    """ResNet-50: every box's words fit its column, so neighbours never overlap."""
+    picture = convwidget.trace(ResNet50(device="meta"), (1, 3, 224, 224)).plot()
+    assert 50 <= len(picture.steps) <= 70
+    column_px = picture.figure.get_size_inches()[0] * picture.figure.dpi / picture._built_for[1]
+    for key in ("op", "shape", "name"):
+        for text in picture._texts[key]:
+            width = line_mask(text.get_text(), text.get_fontsize(), picture.figure.dpi).shape[1]
+            assert width < column_px, text.get_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    picture.savefig(ARTIFACTS / "netpicture_resnet50.png")
+
+
+def test_bad_per_row_is_refused_with_a_sentence():
+    report = convwidget.trace(LeNet(), (1, 1, 32, 32))
+    with pytest.raises(ValueError, match=r"per_row=0 must be a whole number >= 1"):
+        report.plot(per_row=0)
