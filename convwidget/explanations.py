@@ -125,6 +125,10 @@ class DimExplanation:
                 + (f" and {self.output_padding} more at the end" if self.output_padding else "")
                 + f", read by a {span}-cell kernel with stride 1"
             )
+            if self.output == 0:
+                out.append("an output of 0 cells: PyTorch returns an empty tensor here (its oneDNN "
+                           "kernel); at batch 1 with groups 1, a small kernel and a small input its slow "
+                           "kernel refuses it")
             return out
         if self.dilation != 1:
             out.append(

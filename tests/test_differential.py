@@ -1021,6 +1021,7 @@ def test_empty_transposed_outputs_are_torchs(cls: type, kwargs: dict[str, Any],
     else:
         assert got == truth and exp.ok and exp.output_shape == truth
         assert not _check_explanation(exp, "explain(layer)")
+        assert ("returns an empty tensor" in str(exp)) == (0 in truth[2:])
 
 
 ZERO_SIZE = os.environ.get("CONVWIDGET_DIFF_ZERO_SIZE", "") == "1"
