@@ -25,7 +25,27 @@ def read_module(r: ModelReader, tree: ast.Module) -> list[Item]:
     funcs = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
     if "__init__" in funcs:
         return r.read_class(funcs["__init__"], funcs.get("forward"), "the pasted methods")
+    init = _init_of_lines(r, tree.body) if "forward" in funcs else None
+    if init is not None:
+        return r.read_class(init, funcs["forward"], "the pasted methods")
     return _read_lines(r, tree.body)
+
+
+def _init_of_lines(r: ModelReader, body: list[ast.stmt]) -> ast.FunctionDef | None:
+    """`self.conv = nn.Conv2d(...)` lines and a `def forward`, pasted without their
+    `def __init__`: the lines are its body, so forward gives the order."""
+    lines: list[ast.stmt] = [s for s in body if isinstance(s, ast.Assign) and len(s.targets) == 1
+             and isinstance(s.targets[0], ast.Attribute) and is_name(s.targets[0].value, "self")]
+    others = [s for s in body if not isinstance(s, (ast.FunctionDef, ast.Import, ast.ImportFrom))
+              and s not in lines and not (isinstance(s, ast.Expr) and is_super_init(s.value))]
+    if not lines or others:
+        return None
+    r.notes.append(f"read the `self.name = ...` lines (from line {lines[0].lineno}) as the __init__ "
+                   "of the pasted forward")
+    args = ast.arguments(posonlyargs=[], args=[ast.arg(arg="self")], kwonlyargs=[], kw_defaults=[],
+                         defaults=[])
+    return ast.FunctionDef(name="__init__", args=args, body=lines, decorator_list=[],
+                           lineno=lines[0].lineno, col_offset=0)
 
 
 def _main_class(r: ModelReader) -> ast.ClassDef:
