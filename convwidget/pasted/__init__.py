@@ -29,6 +29,8 @@ The rooms, in the order a paste goes through them:
 - ``classes``: ``__init__`` and ``forward`` of pasted classes;
 - ``toplevel``: the statements of the paste;
 - ``assemble``: names, the missing ``nn.Flatten()``, lines, the ``nn.Sequential``;
+- ``unknowns``: names the paste leaves open (``num_classes``, ``cfg.hidden``): answered with
+  a stand-in where they cannot change the first ``nn.Linear``'s input, else the question;
 - ``viewas``: :class:`ViewAs`, ``x.view(...)`` as a module.
 """
 
@@ -221,7 +223,13 @@ def parse(text: str, values: dict[str, Any] | None = None) -> nn.Sequential:
     commas), a class with ``__init__`` (and ``forward``: when it is a simple
     chain, its order and its functional calls are used; classes defined in the
     paste and used as layers become nested Sequentials), the printed repr of a
-    model, a truncated paste, prose/markdown fences/``>>>`` prompts around it.
+    model, a truncated paste, prose/markdown fences/``>>>`` prompts around it; lost or mixed
+    indentation (indented again from the ``class``/``def`` lines), ``.to(device)``/``.cuda()``/
+    ``.float()``/``.double()`` and script lines around the model (dropped with a note), an
+    unknown function of one tensor in ``forward`` (assumed to keep the shape, with a note).
+    Without a ``forward`` (``__init__`` only, ``print(model)`` of a class), a note says the
+    answer assumes the layers run once each, in the order written; a ``forward`` that joins
+    two branches of layers (``out += self.shortcut(x)``, ``torch.cat``) is refused.
 
     Parameters
     ----------
