@@ -1060,3 +1060,22 @@ def test_multihead_attention_shape_rule_agrees_with_pytorch(batch_first: bool, k
     real = Attend()(torch.zeros(x), torch.zeros(y))
     report = trace(Attend(), [x, y])
     assert report.error is None and report.output_shape == tuple(real.shape), str(report)
+
+
+def test_every_fix_for_a_paste_without_forward_says_the_order_is_assumed() -> None:
+    text = (
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 8, 3)\n"
+        "        self.pool = nn.MaxPool2d(2)\n"
+        "        self.fc = nn.Linear(100, 10)\n"
+    )
+    real = nn.Sequential(nn.Conv2d(3, 8, 3), nn.MaxPool2d(2), nn.Flatten())
+    features = real(torch.zeros(1, 3, 32, 32)).shape[1]
+    report = trace(text, (1, 3, 32, 32))
+    assert report.problems and all("run once each, in the order written" in p.message
+                                   for p in report.problems)
+    assert f"nn.Linear({features}, 10)" in report.problems[0].fix
+    with_forward = text + "    def forward(self, x):\n        return self.fc(self.pool(self.conv(x)).flatten(1))\n"
+    assert not any("order written" in p.message for p in trace(with_forward, (1, 3, 32, 32)).problems)

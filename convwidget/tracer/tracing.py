@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter
 
+from ..pasted.limits import ONCE_IN_ORDER
 from .batch import Event, suspicious, verdict
 from .calls import explain_module, first_tensor, is_builtin
 from .inputs import MAX_ELEMENTS, Inputs, check_shape, check_size, read_inputs
@@ -241,8 +242,17 @@ def trace(model: nn.Module | str | Pasted, input_shape: Sequence[int] | Sequence
     return TraceReport(
         model_name=type(model).__name__, input_shape=given.first, rows=recorder.rows,
         output_shape=output_shape, linear_in_features=recorder.linear_in,
-        problems=recorder.problems, error=error, notes=notes, total_params=total,
+        problems=_hedged(recorder.problems, notes), error=error, notes=notes, total_params=total,
         _model=model, _options={"training": training, "dtype": dtype})
+
+
+def _hedged(problems: list[Problem], notes: list[str]) -> list[Problem]:
+    """Problems of pasted text read without a forward say that their order is assumed."""
+    if not any(ONCE_IN_ORDER in note for note in notes):
+        return problems
+    hedge = (f" This {ONCE_IN_ORDER} (no forward was pasted); if forward reuses or reorders "
+             "layers, trace the real model instead.")
+    return [replace(p, message=p.message + hedge) for p in problems]
 
 
 Pass = tuple[Recorder, Shape | None, str | None]
