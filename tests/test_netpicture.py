@@ -178,3 +178,27 @@ def test_bad_per_row_is_refused_with_a_sentence():
     report = convwidget.trace(LeNet(), (1, 1, 32, 32))
     with pytest.raises(ValueError, match=r"per_row=0 must be a whole number >= 1"):
         report.plot(per_row=0)
+
+
+def test_a_step_that_fails_ends_the_picture_in_the_error_colour():
+    """At 4×4 the CIFAR net's third pool gets 1×1: PyTorch refuses it, and so does the picture."""
+    model = CifarNet()
+    with pytest.raises(RuntimeError, match=r"(?i)output size is too small|Output size is too small"):
+        model.eval()(torch.zeros(1, 3, 4, 4))
+    picture = convwidget.trace(model, (1, 3, 4, 4)).plot()
+    last = picture.steps[-1]
+    assert last.name == "conv_layer.17" and last.failed and last.kind == "error"
+    assert picture.shape_labels[-1] == "no output" and front_colors(picture)[-1] == COLORS["error"]
+    assert any("conv_layer.17 (MaxPool2d) cannot take input" in t for t in picture.texts)
+
+
+def test_every_box_stays_in_its_column():
+    """Long 1-D maps (8000 samples) and thick 3-D ones do not run into their neighbours."""
+    for model, shape in [(AudioNet(), (1, 1, 8000)), (VideoNet(), (1, 1, 32, 64, 64)),
+                         (ResNet50(device="meta"), (1, 3, 224, 224))]:
+        picture = convwidget.trace(model, shape).plot()
+        verts = picture._faces.get_paths()
+        for i in range(len(picture.steps)):
+            xs = np.concatenate([verts[3 * i + k].vertices[:, 0] for k in range(3)])
+            column = i % picture._built_for[1]
+            assert column < xs.min() and xs.max() < column + 1, (model.__class__.__name__, i)

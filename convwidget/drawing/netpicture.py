@@ -47,7 +47,7 @@ from .raster import encode_png, line_mask, rgb
 if TYPE_CHECKING:
     from matplotlib.text import Text
 
-    from ..tracer.report import Row, TraceReport
+    from ..tracer.report import Problem, Row, TraceReport
 
 __all__ = ["COLORS", "NetPicture", "Step", "TEXT_COLORS", "contrast", "steps_of"]
 
@@ -66,6 +66,7 @@ TEXT_COLORS: dict[str, str] = {"text": "#1a1a1a", "name": "#555555", "error": "#
                                "flatten": "#1a1a1a"}
 _PAGE = "#ffffff"
 _CELL_IN = 1.3  # inches per step along a row
+_MIN_COLUMNS = 7
 _LINE_UNITS = 0.13  # one line of label text under a box
 _FLATTEN_BAND = "#fbf5b9"  # pale yellow behind the flatten's product (text on it: 17:1)
 
@@ -93,11 +94,13 @@ class Step:
     flatten: str = ""
     fix: str = ""
     message: str = ""
+    failed: bool = False
+    """The step raised: ``dims`` is what it received, and there is no output."""
 
     @property
     def label(self) -> str:
-        """``'[C, H, W]'``: the shape without the batch."""
-        return "[" + ", ".join(str(d) for d in self.dims) + "]"
+        """``'[C, H, W]'``: the shape without the batch (``'no output'`` for a failed step)."""
+        return "no output" if self.failed else "[" + ", ".join(str(d) for d in self.dims) + "]"
 
 
 def _short(op: str) -> str:
@@ -143,8 +146,7 @@ def _flatten_text(row: Row) -> str:
     return " × ".join(str(d) for d in dims) + f" → {out}"
 
 
-def _fix_line(row: Row) -> tuple[str, str]:
-    problem = row.problem
+def _fix_line(problem: Problem | None) -> tuple[str, str]:
     if problem is None:
         return "", ""
     fix = problem.fix.split("  #")[0].strip() or problem.alternative.strip()
@@ -153,9 +155,10 @@ def _fix_line(row: Row) -> tuple[str, str]:
 
 def _step(row: Row) -> Step:
     dims = tuple(row.output_shape[1:]) if row.output_shape else tuple(row.input_shape or ())[1:]
-    fix, message = _fix_line(row)
+    fix, message = _fix_line(row.problem)
     op = "flatten" if row.flatten else _short(row.op)
-    return Step(row.name, op, dims, _kind(row), _flatten_text(row) if row.flatten else "", fix, message)
+    return Step(row.name, op, dims, _kind(row), _flatten_text(row) if row.flatten else "", fix, message,
+                failed=row.output_shape is None)
 
 
 def steps_of(report: TraceReport) -> list[Step]:
@@ -176,6 +179,11 @@ def steps_of(report: TraceReport) -> list[Step]:
             steps[-1] = Step(last.name, op, last.dims, last.kind, last.flatten, last.fix, last.message)
         else:
             steps.append(_step(row))
+    drawn = {s.name for s in steps}
+    for problem in report.problems:  # a step that raised has no row: its box ends the picture
+        if problem.step not in drawn:
+            fix, message = _fix_line(problem)
+            steps.append(Step(problem.step, "fails here", steps[-1].dims, "error", "", fix, message, True))
     return steps
 
 
@@ -194,9 +202,10 @@ def _box(step: Step) -> tuple[float, float, float]:
         return 0.05, _size(dims[0] if dims else 1) * 0.8, 0.0
     channels = dims[0]
     thick = 0.04 + 0.035 * math.log2(channels + 1)
+    # the oblique depth is capped so that a box stays inside its column (8000 samples, say)
     if len(dims) == 2:  # a 1-D map: a flat strip as long as its length
-        return thick, 0.12, _size(dims[1]) * 0.9
-    return thick, _size(dims[-2]), _size(dims[-1]) * 0.5
+        return thick, 0.12, min(_size(dims[1]) * 0.45, (0.85 - thick) / 0.75)
+    return thick, _size(dims[-2]), min(_size(dims[-1]) * 0.5, (0.85 - thick) / 0.75)
 
 
 def _shade(color: str, amount: float) -> str:
@@ -312,7 +321,8 @@ class NetPicture:
         self.report = report
         self.steps = steps_of(report)
         per_row = _per_row(len(self.steps), self._per_row_arg)
-        footer = self._footer_lines(report, int(per_row * _CELL_IN * 72 / 5.0))  # ~5 pt a character
+        chars = int(max(per_row, _MIN_COLUMNS) * _CELL_IN * 72 / 5.0)  # ~5 pt a character
+        footer = self._footer_lines(report, chars)
         if self._built_for != (len(self.steps), per_row):
             self._build(len(self.steps))
             self._built_for = (len(self.steps), per_row)
@@ -355,7 +365,8 @@ class NetPicture:
         return lines
 
     def _place(self, lay: _Layout, report: TraceReport, footer: list[str]) -> None:
-        width_in = lay.per_row * _CELL_IN
+        columns = max(lay.per_row, _MIN_COLUMNS)  # a short net keeps room for the title
+        width_in = columns * _CELL_IN
         plot_in = lay.rows * lay.lane * _CELL_IN
         head_in, foot_in = 0.7, (0.17 * len(footer) + 0.12 if footer else 0.05)
         height_in = head_in + plot_in + foot_in
@@ -364,7 +375,7 @@ class NetPicture:
             self._frame = frame
             self.figure.set_size_inches(width_in, height_in)
             self._ax.set_position((0.0, foot_in / height_in, 1.0, plot_in / height_in))
-            self._ax.set_xlim(0, lay.per_row)
+            self._ax.set_xlim(0, columns)
             self._ax.set_ylim(-lay.rows * lay.lane, 0)
         self._title.set_text(_title(report))
         self._footer.set_text("\n".join(footer))

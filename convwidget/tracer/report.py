@@ -209,7 +209,8 @@ class TraceReport:
         n = len(self.problems)
         state = "ok" if self.ok else (f"{n} problem{'s' * (n != 1)}" if n else "the forward failed")
         return (f"<TraceReport {self.model_name} {fmt_shape(self.input_shape)} → "
-                f"{fmt_shape(self.output_shape)}: {len(self.rows)} steps, {self.total_params:,} parameters, "
+                f"{fmt_shape(self.output_shape)}: {len(self.rows)} step{'s' * (len(self.rows) != 1)}, "
+                f"{self.total_params:,} parameters, "
                 f"{state}>")
 
     def __str__(self) -> str:
