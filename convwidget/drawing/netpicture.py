@@ -67,6 +67,7 @@ TEXT_COLORS: dict[str, str] = {"text": "#1a1a1a", "name": "#555555", "error": "#
 _PAGE = "#ffffff"
 _CELL_IN = 1.3  # inches per step along a row
 _MIN_COLUMNS = 7
+_INDENT = "\u00a0" * 6  # no-break spaces: the pasted words keep the footer's indent
 _LINE_UNITS = 0.13  # one line of label text under a box
 _FLATTEN_BAND = "#fbf5b9"  # pale yellow behind the flatten's product (text on it: 17:1)
 
@@ -359,9 +360,9 @@ class NetPicture:
 
         lines: list[str] = []
         for i, p in enumerate(report.problems, 1):
-            lines += textwrap.wrap(f"⚠ {i}. {p.message}", width, subsequent_indent="      ")
+            lines += textwrap.wrap(f"⚠ {i}. {p.message}", width, subsequent_indent=_INDENT)
             if p.fix:
-                lines.append(f"      fix: {p.fix}")
+                lines.append(f"{_INDENT}fix: {p.fix}")
         return lines
 
     def _place(self, lay: _Layout, report: TraceReport, footer: list[str]) -> None:
