@@ -18,6 +18,8 @@ import torch
 
 from ..arithmetic import conv_output_size, conv_transpose_output_size, pool_output_size
 from ..errors import ShapeError
+from ..layers.spatial import onednn_transposed
+from ..spec import LayerSpec
 from .calls import CONV_NAMES, POOL_KIND, functional_call
 from .report import Shape
 
@@ -101,11 +103,28 @@ def _conv_rule(call: dict[str, Any], x: torch.Tensor, weight: Any) -> Rule | Non
         out = tuple(conv_output_size(sizes[i], k[i], st[i], pads[i], dil[i]) for i in range(nd))
     else:
         op = _per_dim(call.get("output_padding", 0), nd)
-        out = tuple(conv_transpose_output_size(sizes[i], k[i], st[i], pads[i], op[i], dil[i])
-                    for i in range(nd))
-    if any(n <= 0 for n in out):
+        out = _transposed_sizes(call, x, sizes, (k, st, pads, op, dil))
+    if any(n < 0 for n in out) or (0 in out and call["kind"] == "conv"):
         return None
     return (*x.shape[:-nd - 1], call["out_channels"], *out), x.dtype
+
+
+def _transposed_sizes(call: dict[str, Any], x: torch.Tensor, sizes: tuple[int, ...],
+                      per_dim: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+    """A transposed convolution's sizes; an output of exactly 0 is an empty tensor where torch
+    takes its oneDNN path (``layers.spatial.onednn_transposed``) and refused elsewhere."""
+    k, st, pads, op, dil = per_dim
+    nd = len(sizes)
+    raw = tuple((sizes[i] - 1) * st[i] - 2 * pads[i] + dil[i] * (k[i] - 1) + op[i] + 1
+                for i in range(nd))
+    if min(raw) == 0 and x.dtype == torch.float32:
+        spec = LayerSpec.from_settings(
+            kind="conv_transpose", kernel_size=k, stride=st, padding=pads, dilation=dil,
+            output_padding=op, groups=call.get("groups", 1), ndim=nd)
+        if onednn_transposed(spec, tuple(x.shape)):
+            return raw
+    return tuple(conv_transpose_output_size(sizes[i], k[i], st[i], pads[i], op[i], dil[i])
+                 for i in range(nd))
 
 
 def _conv_pool_rule(name: str, x: torch.Tensor, args: tuple[Any, ...],
