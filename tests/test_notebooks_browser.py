@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -30,6 +31,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -546,32 +548,46 @@ def wait_text(page, selector: str, pattern: str, timeout: float = 15_000) -> Non
     )
 
 
-QUIZ_NOTEBOOK = {
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "quiz", "metadata": {}, "outputs": [],
-               "source": ["from convwidget.explorer import quiz\n", "quiz('padding_stride', seed=3)"]}],
-    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-    "nbformat": 4, "nbformat_minor": 5,
-}
+def _quiz_notebook(seed: int) -> dict:
+    source = ["from convwidget.explorer import quiz\n", f"quiz('padding_stride', seed={seed})"]
+    return {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": "quiz", "metadata": {},
+                   "outputs": [], "source": source}],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
 
 
-@pytest.mark.browser
-def test_quiz_diagnoses_a_typed_wrong_answer_then_confirms_and_reveals(page, lab) -> None:
+def _quiz_case() -> tuple[int, Any, int]:
+    """A seed whose first question shows no number equal to its answer (the strip's caption
+    restates the settings), with the question and torch's answer."""
     import torch
 
     from convwidget.quiz import QuizSession
 
-    question = QuizSession("padding_stride", seed=3).question  # the notebook's first question
-    layer = torch.nn.Conv1d(1, 1, question.kernel_size, question.stride, question.padding,
-                            question.dilation)
-    with torch.no_grad():
-        right = int(layer(torch.zeros(1, 1, question.size)).shape[-1])
+    for seed in range(200):
+        question = QuizSession("padding_stride", seed=seed).question
+        layer = torch.nn.Conv1d(1, 1, question.kernel_size, question.stride, question.padding,
+                                question.dilation)
+        with torch.no_grad():
+            right = int(layer(torch.zeros(1, 1, question.size)).shape[-1])
+        shown = {question.size, question.kernel_size, question.stride, question.padding,
+                 question.dilation}
+        if right not in shown:
+            return seed, question, right
+    raise AssertionError("no padding_stride question in 200 seeds hides its answer")
+
+
+@pytest.mark.browser
+def test_quiz_diagnoses_a_typed_wrong_answer_then_confirms_and_reveals(page, lab) -> None:
+    seed, question, right = _quiz_case()  # the notebook's first question
     # the '+ 1' forgotten: the steps between the first and the last window, not the windows
     wrong = (question.size + 2 * question.padding - question.dilation * (question.kernel_size - 1) - 1
              ) // question.stride
     assert wrong != right
 
     notebook = "quiz_check.ipynb"  # in the served temporary copy, not in notebooks/
-    (lab.root / "notebooks" / notebook).write_text(json.dumps(QUIZ_NOTEBOOK))
+    (lab.root / "notebooks" / notebook).write_text(json.dumps(_quiz_notebook(seed)))
     open_notebook(page, lab, notebook, workspace="quiz")
     run_all(page, notebook)
     box = page.locator(".cw-explorer .cw-quiz-answer input").first
@@ -581,7 +597,8 @@ def test_quiz_diagnoses_a_typed_wrong_answer_then_confirms_and_reveals(page, lab
     # hidden: the calculator, the picture's output side and the PyTorch panel are not on screen
     for hidden in ("cw-output-size", "cw-torch-panel", "cw-picture", "cw-controls"):
         assert not page.locator(f".cw-explorer .{hidden}").first.is_visible(), hidden
-    assert str(right) not in page.locator(".cw-explorer").first.inner_text().replace(prompt, "")
+    outside_prompt = page.locator(".cw-explorer").first.inner_text().replace(prompt, "")
+    assert not re.search(rf"(?<![\d.]){right}(?![\d.])", outside_prompt), outside_prompt
 
     box.fill(str(wrong))
     box.press("Enter")
