@@ -113,6 +113,10 @@ def caption(g: Geometry, w: Window, counts: dict[str, int]) -> str:
     >>> caption(g, g.window(0), {"input": 4, "padding": 5, "zero": 0, "output_padding": 0,
     ...                          "overhang": 0, "cropped": 0})
     'step 1/25: output (0, 0) reads 9 taps: 4 on input, 5 on padding'
+    >>> one = layer_geometry("max_pool", (5, 5), kernel_size=1)
+    >>> caption(one, one.window(0), {"input": 1, "padding": 0, "zero": 0, "output_padding": 0,
+    ...                              "overhang": 0, "cropped": 0})
+    'step 1/25: output (0, 0) reads 1 tap: 1 on input'
     """
     cell = w.out_cell[-1] if g.ndim == 1 else w.out_cell
     parts = [f"{counts['input']} on input"]
@@ -121,5 +125,6 @@ def caption(g: Geometry, w: Window, counts: dict[str, int]) -> str:
         head = f"window {cell}: dropped by PyTorch (it would start in the right padding)"
     else:
         step = (w.step or 0) + 1
-        head = f"step {step}/{g.n_steps}: output {cell} reads {len(w.taps)} taps"
+        taps = len(w.taps)
+        head = f"step {step}/{g.n_steps}: output {cell} reads {taps} tap{'s' * (taps != 1)}"
     return f"{head}: " + ", ".join(parts)
