@@ -24,6 +24,7 @@ a tiny convolution hundreds of times slower.
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -304,6 +305,28 @@ def _within(spec: LayerSpec, size: Sequence[int], max_macs: int) -> bool:
     return layer_macs(spec, size) <= max_macs and layer_elements(spec, size) <= MAX_ELEMENTS
 
 
+_META_WARM: list[threading.Thread] = []
+
+
+def warm_meta() -> threading.Thread:
+    """Pay PyTorch's one-off cost of the meta device now, in a daemon thread, once per process.
+
+    The first layer run on the meta device imports sympy (about a second here); without this
+    it would land on the first slider move past the compute budget, whose shape comes from
+    the meta device. Later calls return the same thread.
+    """
+    if not _META_WARM:
+        def run() -> None:
+            with torch.no_grad():
+                nn.Conv2d(1, 1, 1, device="meta")(torch.empty(1, 1, 1, 1, device="meta"))
+                nn.MaxPool2d(1)(torch.empty(1, 1, 1, 1, device="meta"))
+
+        thread = threading.Thread(target=run, name="convwidget-meta-warm-up", daemon=True)
+        _META_WARM.append(thread)
+        thread.start()
+    return _META_WARM[0]
+
+
 def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 144,
               max_macs: int = MAX_MACS) -> TorchResult:
     """Build ``spec``'s layer, run it on an index input of ``input_size``, report.
@@ -324,6 +347,7 @@ def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 14
     >>> big.output_shape, big.computed, big.parameter_count
     ((1, 256, 54, 54), False, 590080)
     """
+    warm_meta()
     sizes = _per_dim("input_size", tuple(input_size), spec.ndim)
     code = layer_code(spec)
     shape = (1, spec.in_channels, *sizes)

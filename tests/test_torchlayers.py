@@ -280,3 +280,17 @@ def test_run_layer_in_one_and_three_dimensions(settings: dict, ndim: int) -> Non
     assert result.output_shape == tuple(expected.shape)
     assert result.values == expected[0, 0].tolist()
     assert result.parameter_count == spec.parameter_count()
+
+
+def test_the_meta_device_is_warmed_in_the_background_once() -> None:
+    """The first meta-device layer imports sympy (~1 s); the first run of a layer starts a
+    daemon thread that pays it, so an over-budget slider move later does not."""
+    from convwidget import torchlayers
+
+    run_layer(LayerSpec.from_settings(kernel_size=3), (5, 5))
+    thread = torchlayers.warm_meta()
+    assert thread is torchlayers.warm_meta() and thread.daemon
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    big = run_layer(LayerSpec.from_settings(kernel_size=3, padding=10_000), (7, 7))
+    assert big.output_shape == (1, 1, 20_005, 20_005) and not big.computed
