@@ -5,7 +5,7 @@ Browser tests find widgets by these classes; rename one only together with them.
 
 from __future__ import annotations
 
-__all__ = ["CSS_CLASSES"]
+__all__ = ["CSS_CLASSES", "MODEL_CSS_CLASSES"]
 
 #: CSS class -> what the widget is and the text it shows (also written to widget_classes.md).
 CSS_CLASSES: dict[str, str] = {
@@ -99,4 +99,11 @@ CSS_CLASSES: dict[str, str] = {
     "cw-quiz-harder": "Button 'Same again, harder': bigger numbers, then the next level",
     "cw-quiz-level": "Dropdown: the quiz level ('plain', 'padding_stride', 'dilation', 'pooling', "
                      "'transposed')",
+}
+
+#: ModelExplorer's CSS classes added since issue 12 (the other ``cw-model-*`` classes are named
+#: in convwidget/explorer/model.py); kept apart from :data:`CSS_CLASSES`, ConvExplorer's own.
+MODEL_CSS_CLASSES: dict[str, str] = {
+    "cw-model-picture": "Image (PNG bytes): the net picture, TraceReport.plot(), redrawn in place "
+                        "on each input-size change; a failing step in the error colour",
 }

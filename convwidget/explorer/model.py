@@ -4,7 +4,8 @@ Input-size sliders re-trace the model (``convwidget.trace`` on the meta device: 
 once warm), the per-layer table shows every step with the flatten step and each Linear's
 needed ``in_features`` highlighted, problems come with the line of code that fixes them, and
 choosing a conv/pool row opens it in a ``ConvExplorer`` with that layer's settings and the
-input size it receives.
+input size it receives. Above the table, the net picture (``TraceReport.plot()``: the
+stack of feature maps, the flatten spelled out) follows the sliders, redrawn in place.
 
 Every widget carries a CSS class (``cw-model-*``) so browser tests can find it.
 """
@@ -125,6 +126,7 @@ class ModelExplorer(W.VBox):
         self._opened_first = False  # the list opens on the first conv (then it is the learner's)
         self.explorer: Any = None
         self._quiet = False
+        self.net_picture: Any = None  # the NetPicture drawn into :attr:`picture`, made once
 
         spatial = shape[len(self._batch_and_channels):]
         names = _DIM_NAMES.get(len(spatial), tuple(f"dim {i}" for i in range(len(spatial))))
@@ -141,6 +143,7 @@ class ModelExplorer(W.VBox):
         self.answer = _klass(W.HTML(), "cw-model-answer")
         self.problems = _klass(W.HTML(), "cw-model-problems")
         self.table = _klass(W.HTML(), "cw-model-table")
+        self.picture = _klass(W.Image(format="png"), "cw-model-picture")
         self.range_button = button("which sizes give the same?", "cw-model-range-button")
         self.range_label = _klass(W.HTML(), "cw-model-range")
         self.layer = _klass(W.Dropdown(description="open layer", style=desc,
@@ -155,6 +158,7 @@ class ModelExplorer(W.VBox):
             _klass(W.VBox(controls), "cw-model-controls"),
             self.answer,
             _klass(W.HBox([self.range_button, self.range_label]), "cw-model-range-row"),
+            self.picture,
             self.table,
             self.problems,  # under the table, as the tracer puts them ("the steps listed above")
             self.layer,
@@ -263,6 +267,7 @@ class ModelExplorer(W.VBox):
                             f"{html.escape(_shape(rep.output_shape))}")
         self.answer.value = _answer_html(rep)
         self.problems.value = _problems_html(rep)
+        self._draw_picture(rep)
         selected = self._selected
         self.table.value = _table_html(rep, selected)
         options: list[tuple[str, int | None]] = [("(choose a conv/pool layer)", None)]
@@ -280,6 +285,18 @@ class ModelExplorer(W.VBox):
             self._quiet = False
         if self.layer.value is not None:
             self._open(self.layer.value)
+
+    def _draw_picture(self, rep: TraceReport) -> None:
+        """The net picture for ``rep``, its artists moved in place (a failing step is drawn
+        in the error colour); a drawing error is said in the error box, never raised."""
+        try:
+            if self.net_picture is None:
+                self.net_picture = rep.plot()
+            else:
+                self.net_picture.update(rep)
+            self.picture.value = self.net_picture.to_png()
+        except Exception as err:  # the table still answers; say why the picture did not
+            self.error_box.value = f"<b>⚠</b> cannot draw the net picture: {html.escape(str(err))}"
 
     def _on_layer(self, change: dict) -> None:
         if self._quiet:
@@ -337,6 +354,7 @@ class ModelExplorer(W.VBox):
             super().close()
             return
         self._close_explorer()
+        self.net_picture = None  # its figure is not registered with pyplot: dropping it frees it
         close_widget(self.conv_label)  # kept out of the box while no layer is open
         stack = [self]
         while stack:
