@@ -309,11 +309,13 @@ _META_WARM: list[threading.Thread] = []
 
 
 def warm_meta() -> threading.Thread:
-    """Pay PyTorch's one-off cost of the meta device now, in a daemon thread, once per process.
+    """Pay PyTorch's one-off cost of the meta device now, in a thread, once per process.
 
     The first layer run on the meta device imports sympy (about a second here); without this
     it would land on the first slider move past the compute budget, whose shape comes from
-    the meta device. Later calls return the same thread.
+    the meta device. Later calls return the same thread. Not a daemon: a process that ends
+    meanwhile waits for it (at most that second), because killing a thread inside torch at
+    exit aborts the process ("terminate called without an active exception").
     """
     if not _META_WARM:
         def run() -> None:
@@ -321,7 +323,7 @@ def warm_meta() -> threading.Thread:
                 nn.Conv2d(1, 1, 1, device="meta")(torch.empty(1, 1, 1, 1, device="meta"))
                 nn.MaxPool2d(1)(torch.empty(1, 1, 1, 1, device="meta"))
 
-        thread = threading.Thread(target=run, name="convwidget-meta-warm-up", daemon=True)
+        thread = threading.Thread(target=run, name="convwidget-meta-warm-up", daemon=False)
         _META_WARM.append(thread)
         thread.start()
     return _META_WARM[0]

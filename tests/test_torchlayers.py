@@ -284,13 +284,26 @@ def test_run_layer_in_one_and_three_dimensions(settings: dict, ndim: int) -> Non
 
 def test_the_meta_device_is_warmed_in_the_background_once() -> None:
     """The first meta-device layer imports sympy (~1 s); the first run of a layer starts a
-    daemon thread that pays it, so an over-budget slider move later does not."""
+    thread that pays it, so an over-budget slider move later does not; a process that
+    exits meanwhile ends cleanly."""
     from convwidget import torchlayers
 
     run_layer(LayerSpec.from_settings(kernel_size=3), (5, 5))
     thread = torchlayers.warm_meta()
-    assert thread is torchlayers.warm_meta() and thread.daemon
+    assert thread is torchlayers.warm_meta() and not thread.daemon
     thread.join(timeout=60)
     assert not thread.is_alive()
     big = run_layer(LayerSpec.from_settings(kernel_size=3, padding=10_000), (7, 7))
     assert big.output_shape == (1, 1, 20_005, 20_005) and not big.computed
+
+
+def test_a_process_that_exits_during_the_warm_up_ends_cleanly() -> None:
+    import subprocess
+    import sys
+
+    code = ("from convwidget.torchlayers import LayerSpec, run_layer\n"
+            "run_layer(LayerSpec.from_settings(kernel_size=3), (5, 5))\n")
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0 and "terminate called" not in done.stderr, done.stderr
