@@ -457,6 +457,25 @@ class LayerSpec:
         return weights + (self.out_channels if self.bias else 0)
 
 
+def explorer_spec(layer: Any) -> LayerSpec:
+    """The settings of a layer that ConvExplorer can show (a 2-D conv, transposed conv, max or
+    average pool), or a ``ValueError`` that says what to use instead.
+
+    >>> class Conv2d:  # duck-typed: any object with torch's attribute names
+    ...     in_channels, out_channels, kernel_size, stride, padding = 3, 8, (3, 3), (1, 1), (1, 1)
+    ...     dilation, groups, padding_mode, transposed, output_padding = (1, 1), 1, "zeros", False, (0, 0)
+    >>> explorer_spec(Conv2d()).kernel_size
+    (3, 3)
+    """
+    spec = LayerSpec.from_layer(layer)
+    if spec.ndim != 2 or spec.norm_type is not None:
+        raise ValueError(
+            f"ConvExplorer shows Conv2d, ConvTranspose2d, MaxPool2d and AvgPool2d layers, not "
+            f"{type(layer).__name__} ({spec.torch_class}); use convwidget.explain or "
+            "convwidget.trace for it")
+    return spec
+
+
 def _sizes(settings: dict[str, Any], kind: str, ndim: int) -> dict[str, Any]:
     """The per-dimension settings of :meth:`LayerSpec.from_settings`, normalised and checked."""
     kernel = _per_dim("kernel_size", settings.get("kernel_size", 3), ndim)

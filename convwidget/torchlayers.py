@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .spec import KINDS, LayerSpec, _per_dim  # re-exported: LayerSpec lived here first
+from .spec import KINDS, LayerSpec, _per_dim, explorer_spec  # re-exported: LayerSpec lived here first
 
 __all__ = [
     "KINDS",  # from .spec
@@ -398,10 +398,4 @@ def settings_from_layer(layer: nn.Module) -> dict[str, Any]:
     >>> settings_from_layer(nn.MaxPool2d(2))["stride"]
     (2, 2)
     """
-    spec = LayerSpec.from_layer(layer)
-    if spec.ndim != 2 or spec.norm_type is not None:
-        raise ValueError(
-            f"ConvExplorer shows Conv2d, ConvTranspose2d, MaxPool2d and AvgPool2d layers, not "
-            f"{type(layer).__name__} ({spec.torch_class}); use convwidget.explain or "
-            "convwidget.trace for it")
-    return spec.settings()
+    return explorer_spec(layer).settings()

@@ -34,7 +34,7 @@ import ipywidgets as W
 
 from ..explanations import Explanation
 from ..geometry import Geometry
-from ..spec import LayerSpec
+from ..spec import explorer_spec
 from . import panels
 from .controls import Controls, Player, _style, button
 from .css import CSS_CLASSES
@@ -388,12 +388,7 @@ class ConvExplorer(QuizAccess, W.VBox):
         size = tuple(input_size)
         if len(size) not in (2, 3, 4):
             raise ValueError(f"input_size={input_size!r}: give (H, W), (C, H, W) or (N, C, H, W)")
-        spec = LayerSpec.from_layer(layer)
-        if spec.ndim != 2 or spec.norm_type is not None:
-            raise ValueError(
-                f"ConvExplorer shows Conv2d, ConvTranspose2d, MaxPool2d and AvgPool2d layers, not "
-                f"{type(layer).__name__} ({spec.torch_class}); use convwidget.explain or "
-                "convwidget.trace for it")
+        spec = explorer_spec(layer)
         settings = spec.settings()
         if len(size) > 2 and spec.is_pool:
             settings["in_channels"] = size[-3]
