@@ -657,6 +657,15 @@ class Functional(nn.Module):
         return f(x, m.kernel_size, m.stride, m.padding, m.ceil_mode)
 
 
+def _real_shape(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The output shape of a real forward on zeros, or None where PyTorch refuses."""
+    try:
+        with torch.no_grad():
+            return tuple(model(torch.zeros(shape)).shape)
+    except RuntimeError:
+        return None
+
+
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @settings(max_examples=300, deadline=None)
 @given(layer_and_input(), st.booleans())
@@ -664,11 +673,7 @@ def test_trace_agrees_with_pytorch_on_random_layers(case: tuple[nn.Module, tuple
                                                     functional: bool) -> None:
     layer, shape = case
     model = Functional(layer) if functional else nn.Sequential(layer)
-    try:
-        with torch.no_grad():
-            real: tuple[int, ...] | None = tuple(model(torch.zeros(shape)).shape)
-    except RuntimeError:
-        real = None
+    real = _real_shape(model, shape)
     report = trace(model, shape)
     if real is None:
         assert report.error is not None, (layer, shape, report.output_shape)
@@ -1091,11 +1096,7 @@ def test_an_empty_transposed_output_is_traced_as_torch_gives_it(batch: int, grou
     for kernel, padding, size in [(3, 2, 2), (4, 2, 1), (5, 3, 2), (2, 1, 1)]:
         model = nn.Sequential(conv(2, 2, kernel, padding=padding, groups=groups))
         shape = (batch, 2, *(size,) * nd)
-        try:
-            with torch.no_grad():
-                real: tuple[int, ...] | None = tuple(model(torch.zeros(shape)).shape)
-        except RuntimeError:
-            real = None
+        real = _real_shape(model, shape)
         report = trace(model, shape)
         assert report.output_shape == real, (kernel, padding, size, report.error)
         assert (report.error is None) == (real is not None)
