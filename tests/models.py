@@ -315,3 +315,25 @@ def true_in_features(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str
         for h in handles:
             h.remove()
     return seen
+
+
+def run_explorer_setting(s: dict[str, Any]) -> torch.Tensor:
+    """Run the ``torch.nn`` layer that a ConvExplorer setting describes (``ConvExplorer.settings``:
+    kind, channels, per-dimension pairs, flags) on zeros of its input size: the oracle for the
+    explorer's tests, built from torch's own constructors, not from convwidget's code."""
+    kind = s["kind"]
+    if kind == "conv":
+        layer: nn.Module = nn.Conv2d(s["in_channels"], s["out_channels"], s["kernel_size"],
+                                     s["stride"], s["padding"], s["dilation"], s["groups"])
+    elif kind == "conv_transpose":
+        layer = nn.ConvTranspose2d(s["in_channels"], s["out_channels"], s["kernel_size"],
+                                   s["stride"], s["padding"], s["output_padding"], s["groups"],
+                                   dilation=s["dilation"])
+    elif kind == "max_pool":
+        layer = nn.MaxPool2d(s["kernel_size"], s["stride"], s["padding"], s["dilation"],
+                             ceil_mode=s["ceil_mode"])
+    else:
+        layer = nn.AvgPool2d(s["kernel_size"], s["stride"], s["padding"], ceil_mode=s["ceil_mode"],
+                             count_include_pad=s["count_include_pad"])
+    with torch.no_grad():
+        return layer(torch.zeros(1, s["in_channels"], *s["input_size"]))

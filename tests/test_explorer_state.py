@@ -15,6 +15,7 @@ import ipywidgets as W
 import pytest
 import torch
 import traitlets
+from models import run_explorer_setting  # tests/ is on sys.path
 from torch import nn
 
 from convwidget import ConvExplorer
@@ -355,23 +356,8 @@ def visible_texts(widget: W.Widget, shown: bool = True) -> list[str]:
 
 def torch_refusal(s: dict[str, Any]) -> str | None:
     """PyTorch's own message for the 2-D layer ``s`` describes, or None when it accepts it."""
-    kind = s["kind"]
     try:
-        if kind == "conv":
-            layer: nn.Module = nn.Conv2d(s["in_channels"], s["out_channels"], s["kernel_size"],
-                                         s["stride"], s["padding"], s["dilation"], s["groups"])
-        elif kind == "conv_transpose":
-            layer = nn.ConvTranspose2d(s["in_channels"], s["out_channels"], s["kernel_size"],
-                                       s["stride"], s["padding"], s["output_padding"], s["groups"],
-                                       dilation=s["dilation"])
-        elif kind == "max_pool":
-            layer = nn.MaxPool2d(s["kernel_size"], s["stride"], s["padding"], s["dilation"],
-                                 ceil_mode=s["ceil_mode"])
-        else:
-            layer = nn.AvgPool2d(s["kernel_size"], s["stride"], s["padding"], ceil_mode=s["ceil_mode"],
-                                 count_include_pad=s["count_include_pad"])
-        with torch.no_grad():
-            layer(torch.zeros(1, s["in_channels"], *s["input_size"]))
+        run_explorer_setting(s)
     except (RuntimeError, ValueError) as err:
         return str(err)
     return None

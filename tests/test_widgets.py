@@ -15,6 +15,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from models import run_explorer_setting  # tests/ is on sys.path
 from torch import nn
 
 from convwidget import ConvExplorer
@@ -26,24 +27,8 @@ KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool")
 # ---------------------------------------------------------------- oracle and helpers
 def torch_output(settings: dict[str, Any]) -> tuple[int, int] | None:
     """Spatial output of the real torch.nn layer for `settings`, or None if torch refuses."""
-    s = settings
-    kind = s["kind"]
     try:
-        if kind == "conv":
-            layer: nn.Module = nn.Conv2d(s["in_channels"], s["out_channels"], s["kernel_size"],
-                                         s["stride"], s["padding"], s["dilation"], s["groups"])
-        elif kind == "conv_transpose":
-            layer = nn.ConvTranspose2d(s["in_channels"], s["out_channels"], s["kernel_size"],
-                                       s["stride"], s["padding"], s["output_padding"], s["groups"],
-                                       dilation=s["dilation"])
-        elif kind == "max_pool":
-            layer = nn.MaxPool2d(s["kernel_size"], s["stride"], s["padding"], s["dilation"],
-                                 ceil_mode=s["ceil_mode"])
-        else:
-            layer = nn.AvgPool2d(s["kernel_size"], s["stride"], s["padding"], ceil_mode=s["ceil_mode"],
-                                 count_include_pad=s["count_include_pad"])
-        with torch.no_grad():
-            y = layer(torch.zeros(1, s["in_channels"], *s["input_size"]))
+        y = run_explorer_setting(settings)
     except (RuntimeError, ValueError) as err:
         assert str(err)
         return None
