@@ -16,7 +16,15 @@ import torch.nn as nn
 from models import AudioNet, CifarNet, LeNet, ResNet50, VideoNet  # tests/ is on sys.path
 
 import convwidget
-from convwidget.drawing.netpicture import _FLATTEN_BAND, COLORS, TEXT_COLORS, NetPicture, contrast, steps_of
+from convwidget.drawing.netpicture import (
+    _FLATTEN_BAND,
+    COLORS,
+    TEXT_COLORS,
+    THEME_COLORS,
+    NetPicture,
+    contrast,
+    steps_of,
+)
 from convwidget.drawing.raster import line_mask
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -128,6 +136,48 @@ def test_every_text_colour_reads_on_its_background():
     for color in TEXT_COLORS.values():
         assert contrast(color, "#ffffff") >= 4.5, color
     assert contrast(TEXT_COLORS["flatten"], _FLATTEN_BAND) >= 4.5
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_every_ink_reads_on_its_page_in_both_themes(theme):
+    c = THEME_COLORS[theme]
+    for ink in ("text", "name", "error"):
+        assert contrast(c[ink], c["page"]) >= 4.5, (theme, ink)
+    assert contrast(c["flatten"], c["band"]) >= 4.5
+    for box in COLORS.values():  # a box stands out from the page by its fill or its outline (WCAG 3:1)
+        assert max(contrast(box, c["page"]), contrast(c["edge"], c["page"])) >= 3.0, (theme, box)
+
+
+def _rgb(png: bytes) -> np.ndarray:
+    return (matplotlib.image.imread(io.BytesIO(png), format="png")[..., :3] * 255).round().astype(int)
+
+
+def test_dark_picture_is_a_dark_page_with_light_words_and_the_same_boxes():
+    picture = convwidget.trace(CifarNet(), (1, 3, 32, 32)).plot()
+    light, dark = _rgb(picture.to_png()), _rgb(picture.to_png(theme="dark"))
+    assert light.shape == dark.shape
+    assert (light[0, 0] == 255).all() and (dark[0, 0] == 0x11).all()  # the pages
+    lum = dark.mean(axis=-1)
+    assert (lum < 60).mean() > 0.6  # mostly dark: no white box in JupyterLab Dark
+    assert (lum > 200).sum() > 500  # and light words on it
+    for name in ("conv", "pool", "linear"):  # the boxes keep their colours, so the legend holds
+        colour = np.array(matplotlib.colors.to_rgb(COLORS[name])) * 255
+        in_dark, in_light = ((np.abs(px - colour).max(axis=-1) <= 1).sum() for px in (dark, light))
+        assert in_dark > 100 and abs(in_dark - in_light) <= 0.02 * in_light, name
+    assert picture.to_png() == picture.to_png(theme="light")  # back to light: the same bytes
+    with pytest.raises(ValueError, match="theme='sepia': choose one of 'light', 'dark'"):
+        picture.to_png(theme="sepia")
+    (ARTIFACTS / "netpicture_cifar_dark.png").write_bytes(picture.to_png(theme="dark"))
+
+
+def test_back_at_a_size_the_picture_is_the_same_bytes():
+    picture = convwidget.trace(CifarNet(), (1, 3, 32, 32)).plot()
+    first = picture.to_png()
+    for size in (96, 64, 40):  # bigger maps need taller rows; they must shrink back
+        picture.update(convwidget.trace(CifarNet(), (1, 3, size, size)))
+        picture.to_png(theme="dark")
+    picture.update(convwidget.trace(CifarNet(), (1, 3, 32, 32)))
+    assert picture.to_png() == first
 
 
 def test_png_and_svg_export(tmp_path):

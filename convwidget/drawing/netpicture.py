@@ -49,7 +49,10 @@ if TYPE_CHECKING:
 
     from ..tracer.report import Problem, Row, TraceReport
 
-__all__ = ["COLORS", "NetPicture", "Step", "TEXT_COLORS", "contrast", "steps_of"]
+__all__ = ["COLORS", "THEMES", "NetPicture", "Step", "TEXT_COLORS", "THEME_COLORS", "contrast", "steps_of"]
+
+#: The pages a picture is drawn for (:meth:`NetPicture.to_png`).
+THEMES = ("light", "dark")
 
 #: Okabe–Ito box colours by kind of step (colour-blind safe); text is never drawn on them.
 COLORS: dict[str, str] = {
@@ -65,8 +68,16 @@ COLORS: dict[str, str] = {
 TEXT_COLORS: dict[str, str] = {"text": "#1a1a1a", "name": "#555555", "error": "#a33b00",
                                "flatten": "#1a1a1a"}
 _PAGE = "#ffffff"
+#: Page, ink and line colours of each theme (box colours, :data:`COLORS`, are the same in both).
+#: Dark is JupyterLab Dark's page (``--jp-layout-color0``); every ink >= 4.5:1 on its page.
+THEME_COLORS: dict[str, dict[str, str]] = {
+    "light": {**TEXT_COLORS, "page": _PAGE, "band": "#fbf5b9", "edge": "#1a1a1a", "arrow": "#555555"},
+    "dark": {"text": "#e8e8e8", "name": "#b8b8b8", "error": "#ff9e66", "flatten": "#f7f7f7",
+             "page": "#111111", "band": "#4a4413", "edge": "#111111", "arrow": "#a8a8a8"},
+}
 _CELL_IN = 1.3  # inches per step along a row
 _MIN_COLUMNS = 7
+_ROOM_STEP = 0.25  # data units: the height reserved for boxes grows in these steps
 _INDENT = "\u00a0" * 6  # no-break spaces: the pasted words keep the footer's indent
 _LINE_UNITS = 0.13  # one line of label text under a box
 _FLATTEN_BAND = "#fbf5b9"  # pale yellow behind the flatten's product (text on it: 17:1)
@@ -257,9 +268,12 @@ def _per_row(n: int, per_row: int | None) -> int:
     return math.ceil(n / math.ceil(n / most))
 
 
-def _layout(steps: Sequence[Step], per_row: int, least_room: float = 0.0) -> _Layout:
+def _layout(steps: Sequence[Step], per_row: int) -> _Layout:
     rows = max(1, math.ceil(len(steps) / per_row))
-    box_room = max(least_room, max(_box(s)[1] + _box(s)[2] * 0.55 for s in steps) + 0.16)
+    needed = max(_box(s)[1] + _box(s)[2] * 0.55 for s in steps) + 0.16
+    # in steps of _ROOM_STEP: a size slider rarely moves the rows, and the picture is a function
+    # of the report alone (back at a size, the same bytes)
+    box_room = math.ceil(needed / _ROOM_STEP - 1e-9) * _ROOM_STEP
     lines = 5 if any(s.fix for s in steps) else 4
     return _Layout(per_row, rows, box_room + (lines + 0.6) * _LINE_UNITS, box_room)
 
@@ -310,8 +324,8 @@ class NetPicture:
         self.figure = Figure(dpi=dpi, facecolor=_PAGE)
         FigureCanvasAgg(self.figure)
         self.steps: list[Step] = []
+        self._theme = "light"
         self._built_for: tuple[int, int] | None = None
-        self._room = 0.0
         self.update(report)
 
     # ------------------------------------------------------------------ building and updating
@@ -327,12 +341,24 @@ class NetPicture:
         if self._built_for != (len(self.steps), per_row):
             self._build(len(self.steps))
             self._built_for = (len(self.steps), per_row)
-            self._room = 0.0
-        # the rows only grow while the same net is resized: the picture holds still under a
-        # slider, and Agg keeps its canvas instead of allocating a new one each time
-        lay = _layout(self.steps, per_row, self._room)
-        self._room = lay.box_room
-        self._place(lay, report, footer)
+        self._lay = _layout(self.steps, per_row)
+        self._place(self._lay, report, footer)
+
+    def _set_theme(self, theme: str) -> None:
+        """Recolour the page, lines and words for ``theme`` (the boxes keep their colours)."""
+        if theme == self._theme:
+            return
+        self._theme = theme
+        c = THEME_COLORS[theme]
+        self.figure.set_facecolor(c["page"])
+        self._arrows.set_color(c["arrow"])
+        self._heads.set_color(c["arrow"])
+        for key, _, color in _LINES:
+            for text in self._texts[key]:
+                text.set_color(c[color])
+        self._title.set_color(c["text"])
+        self._footer.set_color(c["error"])
+        self._place_steps(self._lay)
 
     def _build(self, n: int) -> None:
         fig = self.figure
@@ -340,18 +366,19 @@ class NetPicture:
         self._frame: tuple[float, ...] = ()
         self._ax = ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
         ax.set_axis_off()
-        self._faces = PolyCollection([], linewidths=0.6, edgecolors="#1a1a1a")
-        self._arrows = LineCollection([], colors="#555555", linewidths=1.0)
+        c = THEME_COLORS[self._theme]
+        self._faces = PolyCollection([], linewidths=0.6, edgecolors=c["edge"])
+        self._arrows = LineCollection([], colors=c["arrow"], linewidths=1.0)
         ax.add_collection(self._faces)
         ax.add_collection(self._arrows)
-        (self._heads,) = ax.plot([], [], ">", color="#555555", markersize=4, linestyle="none")
+        (self._heads,) = ax.plot([], [], ">", color=c["arrow"], markersize=4, linestyle="none")
         # hidden: draw() pastes cached masks instead (see there); savefig shows them
-        self._texts = {key: [ax.text(0, 0, "", fontsize=size, color=TEXT_COLORS[color], ha="center",
+        self._texts = {key: [ax.text(0, 0, "", fontsize=size, color=c[color], ha="center",
                                      va="top", clip_on=False, visible=False) for _ in range(n)]
                        for key, size, color in _LINES}
-        self._title = fig.text(0.01, 0.99, "", fontsize=9, color=TEXT_COLORS["text"], va="top",
+        self._title = fig.text(0.01, 0.99, "", fontsize=9, color=c["text"], va="top",
                                linespacing=1.3, visible=False)
-        self._footer = fig.text(0.01, 0.01, "", fontsize=8, color=TEXT_COLORS["error"], va="bottom",
+        self._footer = fig.text(0.01, 0.01, "", fontsize=8, color=c["error"], va="bottom",
                                 linespacing=1.3, visible=False)
 
     @staticmethod
@@ -383,6 +410,7 @@ class NetPicture:
         self._place_steps(lay)
 
     def _place_steps(self, lay: _Layout) -> None:
+        c = THEME_COLORS[self._theme]
         polys: list[np.ndarray] = []
         bands: list[np.ndarray] = []
         faces: list[str] = []
@@ -400,7 +428,7 @@ class NetPicture:
             base = COLORS[step.kind]
             faces += [base, _shade(base, 0.45), _shade(base, -0.25)]
             error = step.kind == "error"  # told by a thick dark outline too, not by colour alone
-            edges += [TEXT_COLORS["error"] if error else "#1a1a1a"] * 3
+            edges += [c["error"] if error else c["edge"]] * 3
             widths += [2.0 if error else 0.6] * 3
             ends.append((x + width, x, yc, row))
             label_top = top - lay.box_room
@@ -411,8 +439,8 @@ class NetPicture:
                 bands.append(np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]))
         # the bands after the boxes: polygon 3 * i is the front of box i
         self._faces.set_verts(polys + bands)
-        faces += [_FLATTEN_BAND] * len(bands)
-        edges += [_FLATTEN_BAND] * len(bands)
+        faces += [c["band"]] * len(bands)
+        edges += [c["band"]] * len(bands)
         widths += [0.0] * len(bands)
         self._faces.set_facecolor(faces)
         self._faces.set_edgecolor(edges)
@@ -477,14 +505,21 @@ class NetPicture:
         pixels = np.asarray(canvas.buffer_rgba())  # type: ignore[attr-defined]
         for t in self._all_texts():
             if t.get_text():
-                _paste_text(pixels, t, self.figure.dpi)
+                _paste_text(pixels, t, self.figure.dpi, THEME_COLORS[self._theme]["page"])
         return pixels
 
     def _all_texts(self) -> list[Text]:
         return [self._title, self._footer, *(t for texts in self._texts.values() for t in texts)]
 
-    def to_png(self, level: int = 1) -> bytes:
-        """The picture as PNG bytes (zlib level ``level``)."""
+    def to_png(self, level: int = 1, theme: str = "light") -> bytes:
+        """The picture as PNG bytes (zlib level ``level``), for a light or a dark page.
+
+        ``theme="dark"`` draws on JupyterLab Dark's page with light ink (:data:`THEME_COLORS`);
+        the boxes keep their Okabe–Ito colours, so the legend holds in both.
+        """
+        if theme not in THEMES:
+            raise ValueError(f"theme={theme!r}: choose one of {', '.join(map(repr, THEMES))}")
+        self._set_theme(theme)
         return encode_png(self.draw(), level)
 
     def to_svg(self) -> str:
@@ -496,7 +531,7 @@ class NetPicture:
     def savefig(self, path: str | PathLike[str] | BytesIO, **kwargs: Any) -> None:
         """Save to ``path``; the format follows the suffix (``.png``, ``.svg``, ``.pdf``) or
         ``format=``. Keyword arguments go to :meth:`matplotlib.figure.Figure.savefig`."""
-        kwargs.setdefault("facecolor", _PAGE)
+        kwargs.setdefault("facecolor", THEME_COLORS[self._theme]["page"])
         texts = self._all_texts()
         for t in texts:
             t.set_visible(True)
@@ -516,23 +551,25 @@ class NetPicture:
 
 
 @functools.lru_cache(maxsize=4096)
-def _ink(text: str, size: float, dpi: float, color: str) -> np.ndarray:
-    """A label as an RGB patch of ``color`` ink on white, cached (built from raster's cached words)."""
-    mask = line_mask(text, size, dpi).astype(np.uint16)[..., None]
-    ink = rgb(color).astype(np.uint16)
-    patch = (255 * 255 - mask * (255 - ink) + 127) // 255
+def _ink(text: str, size: float, dpi: float, color: str, page: str = _PAGE) -> np.ndarray:
+    """A label as an RGB patch of ``color`` ink on ``page``, cached (built from raster's cached words)."""
+    mask = line_mask(text, size, dpi).astype(np.int32)[..., None]
+    ink, paper = rgb(color).astype(np.int32), rgb(page).astype(np.int32)
+    patch = (paper * 255 + mask * (ink - paper) + 127) // 255
     return patch.astype(np.uint8)
 
 
-def _paste_text(pixels: np.ndarray, text: Text, dpi: float) -> None:
+def _paste_text(pixels: np.ndarray, text: Text, dpi: float, page: str = _PAGE) -> None:
     """Paste a Text artist's lines where Agg would have drawn them. Dark ink on a light page:
-    the darker of page and patch is the blend, exact on white and close on the pale flatten band,
-    and one numpy call a label (the labels of ResNet-50 take ~3 ms, not ~30)."""
+    the darker of page and patch is the blend (light ink on a dark page: the lighter), exact on
+    the page and close on the flatten band, and one numpy call a label (the labels of ResNet-50
+    take ~3 ms, not ~30)."""
     x, y = text.get_transform().transform(text.get_position())
     lines = text.get_text().split("\n")
     size = float(text.get_fontsize())
     color = to_hex(text.get_color())
-    patches = [_ink(line, size, dpi, color) for line in lines]
+    patches = [_ink(line, size, dpi, color, page) for line in lines]
+    blend = np.minimum if rgb(page).sum() > 3 * 127 else np.maximum
     step = size * dpi / 72 * 1.3  # the title's and footer's linespacing
     top = pixels.shape[0] - y  # array rows grow downwards
     if text.get_verticalalignment() == "bottom":
@@ -545,4 +582,4 @@ def _paste_text(pixels: np.ndarray, text: Text, dpi: float) -> None:
         ya, xa, yb, xb = max(y0, 0), max(x0, 0), min(y0 + h, ph), min(x0 + w, pw)
         if ya < yb and xa < xb:
             region = pixels[ya:yb, xa:xb, :3]
-            np.minimum(region, patch[ya - y0:yb - y0, xa - x0:xb - x0], out=region)
+            blend(region, patch[ya - y0:yb - y0, xa - x0:xb - x0], out=region)
