@@ -29,7 +29,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -49,6 +49,8 @@ __all__ = [
     "layer_macs",
     "one_thread",
     "run_layer",
+    "run_values",
+    "TorchValues",
 ]
 
 Pair = tuple[int, ...]
@@ -383,6 +385,104 @@ def run_layer(spec: LayerSpec, input_size: Sequence[int], *, max_cells: int = 14
     params = sum(p.numel() for p in layer.parameters())
     return TorchResult(spec, shape, out_shape, values, None, None, params, code, macs, computed,
                        checked)
+
+
+@dataclass(frozen=True)
+class TorchValues:
+    """The real layer's output for given input values, weights and bias (float64).
+
+    ``values`` holds every output channel as nested lists (``[C_out][*output_size]``), or is
+    None when PyTorch refused (``error`` is its message) or the layer is beyond the budget
+    (``error`` says so, with the numbers).
+    """
+
+    spec: LayerSpec
+    values: Any
+    output_shape: tuple[int, ...] | None
+    error: str | None = None
+    computed: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+_VALUE_LAYERS: OrderedDict[LayerSpec, nn.Module] = OrderedDict()
+
+
+def _value_layer(spec: LayerSpec, divisor_override: int | None) -> nn.Module:
+    if divisor_override is not None:
+        if spec.kind != "avg_pool" or spec.ndim == 1:
+            raise ValueError("divisor_override is a setting of AvgPool2d and AvgPool3d, "
+                             f"not {spec.torch_class}")
+        pool = build_layer(spec)
+        cast(nn.AvgPool2d, pool).divisor_override = divisor_override  # read by forward, like a constructor's
+        return pool
+    layer = _VALUE_LAYERS.get(spec)
+    if layer is None:
+        layer = build_layer(spec).to(torch.float64)
+        _remember(_VALUE_LAYERS, spec, layer)
+    else:
+        _VALUE_LAYERS.move_to_end(spec)
+    return layer
+
+
+def _set_parameters(layer: nn.Module, spec: LayerSpec, weights: Any, bias: Any) -> None:
+    conv = cast(nn.Conv2d, layer)  # any _ConvNd: weight and an optional bias
+    weight, bias_param = conv.weight, conv.bias
+    w = torch.as_tensor(weights, dtype=torch.float64)
+    if tuple(w.shape) != tuple(weight.shape):
+        raise ValueError(f"weights have shape {tuple(w.shape)} but {layer_code(spec)} has weights of shape "
+                         f"{tuple(weight.shape)}; give one kernel per (output, input-per-group) channel pair")
+    weight.copy_(w)
+    if bias_param is not None:
+        b = torch.zeros(spec.out_channels, dtype=torch.float64) if bias is None else torch.as_tensor(
+            bias, dtype=torch.float64)
+        if tuple(b.shape) != (spec.out_channels,):
+            raise ValueError(f"bias has shape {tuple(b.shape)} but the layer has {spec.out_channels} "
+                             "output channels; give one bias per output channel")
+        bias_param.copy_(b)
+
+
+def run_values(spec: LayerSpec, inputs: Any, weights: Any = None, bias: Any = None, *,
+               divisor_override: int | None = None, max_macs: int = MAX_MACS) -> TorchValues:
+    """Run ``spec``'s real layer (float64) on ``inputs`` with ``weights`` and ``bias``: all channels.
+
+    ``inputs`` is ``[C_in][*input_size]`` (nested lists or a tensor); ``weights`` and
+    ``bias`` are in PyTorch's layout (see :mod:`convwidget.cellmath`), ignored by pools;
+    ``bias=None`` is a zero bias. Never raises for a setting PyTorch refuses or a layer
+    beyond :data:`MAX_MACS` / :data:`MAX_ELEMENTS`: the result says why there are no values.
+
+    >>> spec = LayerSpec.from_settings(kernel_size=2, in_channels=1, out_channels=2)
+    >>> r = run_values(spec, [[[1, 2, 3], [4, 5, 6]]], [[[[1, 0], [0, 0]]], [[[0, 0], [0, 1]]]], [0, 10])
+    >>> r.values, r.output_shape
+    ([[[1.0, 2.0]], [[15.0, 16.0]]], (1, 2, 1, 2))
+    >>> run_values(spec, [[[1, 2], [3, 4]]], [[[[1, 0]]]]).error.split(" but ")[0]
+    'weights have shape (1, 1, 1, 2)'
+    """
+    try:
+        x = torch.as_tensor(inputs, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        return TorchValues(spec, None, None, f"inputs are not a grid of numbers: {_first_line(err)}", False)
+    sizes = tuple(int(n) for n in x.shape[1:])
+    if x.ndim != spec.ndim + 1 or min(sizes, default=0) < 1:
+        return TorchValues(spec, None, None, f"inputs have shape {tuple(x.shape)}; {spec.torch_class} takes "
+                           f"[channels, {', '.join(['size'] * spec.ndim)}] with every size at least 1", False)
+    if not _within(spec, sizes, max_macs):
+        return TorchValues(spec, None, None, (
+            f"not computed here: {layer_macs(spec, sizes):,} multiply-adds and "
+            f"{layer_elements(spec, sizes):,} tensor elements, beyond this page's budget of "
+            f"{max_macs:,} and {MAX_ELEMENTS:,}; use fewer channels or a smaller input"), False)
+    try:
+        with one_thread(), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. 'same' with an even kernel: not the learner's concern
+            layer = _value_layer(spec, divisor_override)
+            if not spec.is_pool:
+                _set_parameters(layer, spec, weights, bias)
+            y = layer(x[None])
+    except (RuntimeError, ValueError, TypeError, IndexError) as err:
+        return TorchValues(spec, None, None, _first_line(err), True)
+    return TorchValues(spec, y[0].tolist(), tuple(int(n) for n in y.shape))
 
 
 def settings_from_layer(layer: nn.Module) -> dict[str, Any]:

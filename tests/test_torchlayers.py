@@ -22,6 +22,7 @@ from convwidget.torchlayers import (
     layer_code,
     one_thread,
     run_layer,
+    run_values,
 )
 
 SPECS = [
@@ -307,3 +308,80 @@ def test_a_process_that_exits_during_the_warm_up_ends_cleanly() -> None:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0 and "terminate called" not in done.stderr, done.stderr
+
+
+# ---------------------------------------------------------------- run_values: given values, all channels
+VALUE_SPECS = [
+    dict(kind="conv", kernel_size=3, padding=1, in_channels=3, out_channels=4),
+    dict(kind="conv", kernel_size=3, in_channels=4, out_channels=4, groups=4, bias=False),
+    dict(kind="conv", kernel_size=(2, 3), padding="same", in_channels=4, out_channels=2, groups=2,
+         padding_mode="reflect"),
+    dict(kind="conv_transpose", kernel_size=3, stride=2, padding=1, output_padding=1, in_channels=4,
+         out_channels=2, groups=2),
+    dict(kind="max_pool", kernel_size=3, stride=2, padding=1, dilation=2, ceil_mode=True, in_channels=2),
+    dict(kind="avg_pool", kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False,
+         in_channels=2),
+]
+
+
+@pytest.mark.parametrize("settings", VALUE_SPECS, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+def test_run_values_is_the_direct_layer_with_the_same_numbers(settings: dict) -> None:
+    from convwidget.cellmath import preset_weights, sample_input
+
+    spec = LayerSpec.from_settings(**settings)
+    inputs = sample_input(spec.in_channels, (6, 5))
+    kw = {k: v for k, v in settings.items() if k not in ("kind", "in_channels", "out_channels")}
+    weights = bias = None
+    if spec.is_pool:
+        layer = direct_layer(settings["kind"], **kw)
+    else:
+        layer = direct_layer(settings["kind"], in_channels=spec.in_channels, out_channels=spec.out_channels,
+                             **kw).double()
+        weights = preset_weights("small integers", spec)
+        bias = [c - 1.5 for c in range(spec.out_channels)] if spec.bias else None
+        with torch.no_grad():
+            layer.weight.copy_(torch.tensor(weights, dtype=torch.float64))
+            if bias is not None:
+                layer.bias.copy_(torch.tensor(bias, dtype=torch.float64))
+    with torch.no_grad():
+        expected = layer(torch.tensor(inputs, dtype=torch.float64)[None])
+    got = run_values(spec, inputs, weights, bias)
+    assert got.ok, got.error
+    assert got.output_shape == tuple(expected.shape)
+    assert got.values == expected[0].tolist()  # every channel, exactly
+    # the cached float64 layer takes new numbers on the next call
+    if weights is not None:
+        again = run_values(spec, inputs, preset_weights("ones", spec), None)
+        with torch.no_grad():
+            layer.weight.fill_(1.0)
+            if layer.bias is not None:
+                layer.bias.zero_()
+            assert again.values == layer(torch.tensor(inputs, dtype=torch.float64)[None])[0].tolist()
+
+
+def test_run_values_divisor_override_is_torchs() -> None:
+    spec = LayerSpec.from_settings(kind="avg_pool", kernel_size=3, stride=2, padding=1)
+    x = torch.arange(30, dtype=torch.float64).reshape(1, 5, 6)
+    got = run_values(spec, x, divisor_override=5)
+    expected = nn.AvgPool2d(3, 2, 1, divisor_override=5)(x[None])
+    assert got.values == expected[0].tolist()
+    assert run_values(spec, x).values == nn.AvgPool2d(3, 2, 1)(x[None])[0].tolist()  # the cache is untouched
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: run_values(LayerSpec.from_settings(kernel_size=5), [[[1, 2], [3, 4]]], [[[[1] * 5] * 5]]),
+     r"Kernel size can't be greater than actual input size|kernel size"),
+    (lambda: run_values(LayerSpec.from_settings(kernel_size=3, in_channels=2), [[[1] * 3] * 3] * 2,
+                        [[[[1, 1, 1]] * 3]]), r"weights have shape \(1, 1, 3, 3\) but nn.Conv2d\(2, 1"),
+    (lambda: run_values(LayerSpec.from_settings(kernel_size=3, in_channels=64, out_channels=64),
+                        torch.zeros(64, 300, 300), torch.zeros(64, 64, 3, 3)),
+     r"not computed here: .* multiply-adds .* use fewer channels or a smaller input"),
+    (lambda: run_values(LayerSpec.from_settings(kernel_size=3), [[1, 2, 3]]),
+     r"inputs have shape \(1, 3\); Conv2d takes \[channels, size, size\]"),
+    (lambda: run_values(LayerSpec.from_settings(kind="max_pool", kernel_size=2), [[[1, 2]]],
+                        divisor_override=2), r"divisor_override is a setting of AvgPool2d and AvgPool3d"),
+])
+def test_run_values_says_why_there_are_no_values(call: object, message: str) -> None:
+    got = call()  # type: ignore[operator]
+    assert got.values is None and not got.ok
+    assert re.search(message, got.error), got.error
