@@ -238,7 +238,7 @@ def test_draws_into_a_given_figure():
     live = WindowFigure(g, figure=given_fig)
     live.show_step(4)
     assert live.figure is given_fig and live.highlighted()["out_cell"] == (1, 1)
-    private = WindowFigure(g)
+    private = WindowFigure(g, figsize=(8.0, 4.0))
     private.show_step(4)
     assert np.array_equal(live.to_rgba(), private.to_rgba())  # the same picture
     live.show_error("no")
@@ -269,7 +269,7 @@ def test_big_windows_are_a_few_compound_paths_that_still_show_what_torch_reads(k
         assert sorted(lit["taps"]) == sorted(window.taps)
         read = {grid_to_input(g, t) for t in lit["taps"] if g.cell_role(t) == "input"}
         assert read == deps[window.out_cell]
-        assert f"reads {len(window.taps)} taps: {len(window.inputs)} on input" in fig.caption
+        assert f"reads {len(window.taps)} taps: {len(window.inputs)} input cells" in fig.caption
         assert fig.to_png()
 
 

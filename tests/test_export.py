@@ -39,7 +39,7 @@ def test_gif_has_one_frame_per_step(tmp_path):
     assert result.nbytes == (tmp_path / "conv.gif").stat().st_size
     # consecutive frames differ (the window moves), and the first matches the figure's own frame
     assert all(not np.array_equal(a, b) for a, b in zip(frames, frames[1:], strict=False))
-    fig = WindowFigure(g)
+    fig = WindowFigure(g, figsize=(8.0, 4.0))  # the export default size
     reference = fig.to_rgba()[..., :3].astype(int)
     # the GIF palette is quantised: allow small colour differences, no moved pixels
     assert np.abs(frames[0].astype(int) - reference).max() <= 24
@@ -90,7 +90,7 @@ def test_html_player_holds_every_frame_and_controls(tmp_path):
     assert result.note is None and result.frames == tuple(range(9))
     frames = player_frames(html)
     assert len(frames) == 9
-    fig = WindowFigure(g)
+    fig = WindowFigure(g, figsize=(8.0, 4.0))  # the export default size
     fig.show_step(4)
     shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(frames[4]))).convert("RGB")).astype(int)
     # palette PNG: small colour differences, no moved pixels

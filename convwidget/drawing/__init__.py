@@ -5,9 +5,11 @@ Rooms, from the pixels up:
 - :mod:`~convwidget.drawing.raster`: FreeType text masks and their caches, whole-pixel grids,
   hatching, outlines, alpha pasting and the PNG encoder (the fast path that beats Pillow);
   knows nothing of convolutions.
+- :mod:`~convwidget.drawing.palettes`: the light and dark colourings and their contrast checks.
 - :mod:`~convwidget.drawing.captions`: the picture's words (titles, note, step caption).
 - :mod:`~convwidget.drawing.compose`: the static picture of a geometry, composed with numpy,
   and its layout.
+- :mod:`~convwidget.drawing.taps`: the kernel taps of one window as a Matplotlib collection.
 - :mod:`~convwidget.drawing.figure`: :class:`WindowFigure`, the Matplotlib figure whose few
   moving artists are drawn on top of the composed picture on each step.
 
@@ -21,5 +23,6 @@ from __future__ import annotations
 
 from .compose import PALETTE
 from .figure import MAX_WINDOW_TAPS, WindowFigure, window_too_big
+from .palettes import PALETTES, THEMES
 
-__all__ = ["MAX_WINDOW_TAPS", "PALETTE", "WindowFigure", "window_too_big"]
+__all__ = ["MAX_WINDOW_TAPS", "PALETTE", "PALETTES", "THEMES", "WindowFigure", "window_too_big"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..formatting import format_shape
 from ..geometry import Geometry, Window
 
-__all__ = ["KIND_NAMES", "caption", "input_title", "legend_names", "note", "output_title"]
+__all__ = ["KIND_NAMES", "caption", "input_title", "legend_names", "note", "output_title", "plural"]
 
 #: How the picture's titles name each layer kind.
 KIND_NAMES = {"conv": "convolution", "conv_transpose": "transposed convolution",
@@ -97,6 +97,7 @@ def legend_names(kind: str) -> dict[str, str]:
         "output_padding": "output_padding",
         "overhang": "outside (clipped)",
         "cropped": "cropped",
+        "unread": "never read",
     }
 
 
@@ -105,26 +106,37 @@ _COUNTED = (("padding", "on padding"), ("zero", "on inserted zeros"),
             ("cropped", "cropped"))
 
 
+def plural(n: int, noun: str) -> str:
+    """``'1 input cell'``, ``'4 input cells'``.
+
+    >>> plural(1, "tap"), plural(0, "input cell")
+    ('1 tap', '0 input cells')
+    """
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def caption(g: Geometry, w: Window, counts: dict[str, int]) -> str:
     """The step caption: which output cell, and how many of its taps land on each role.
+
+    Steps count from 1 (``step 1/25``), as the explorer's step counter does; the output cell
+    is ``(row, col)`` from 0, as its row and column sliders are.
 
     >>> from convwidget.geometry import layer_geometry
     >>> g = layer_geometry("conv", (5, 5), kernel_size=3, padding=1)
     >>> caption(g, g.window(0), {"input": 4, "padding": 5, "zero": 0, "output_padding": 0,
     ...                          "overhang": 0, "cropped": 0})
-    'step 1/25: output (0, 0) reads 9 taps: 4 on input, 5 on padding'
+    'step 1/25: output cell (0, 0) reads 9 taps: 4 input cells, 5 on padding'
     >>> one = layer_geometry("max_pool", (5, 5), kernel_size=1)
     >>> caption(one, one.window(0), {"input": 1, "padding": 0, "zero": 0, "output_padding": 0,
     ...                              "overhang": 0, "cropped": 0})
-    'step 1/25: output (0, 0) reads 1 tap: 1 on input'
+    'step 1/25: output cell (0, 0) reads 1 tap: 1 input cell'
     """
     cell = w.out_cell[-1] if g.ndim == 1 else w.out_cell
-    parts = [f"{counts['input']} on input"]
+    parts = [plural(counts["input"], "input cell")]
     parts += [f"{counts[role]} {name}" for role, name in _COUNTED if counts[role]]
     if w.dropped:
         head = f"window {cell}: dropped by PyTorch (it would start in the right padding)"
     else:
         step = (w.step or 0) + 1
-        taps = len(w.taps)
-        head = f"step {step}/{g.n_steps}: output {cell} reads {taps} tap{'s' * (taps != 1)}"
+        head = f"step {step}/{g.n_steps}: output cell {cell} reads {plural(len(w.taps), 'tap')}"
     return f"{head}: " + ", ".join(parts)

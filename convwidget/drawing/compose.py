@@ -16,49 +16,42 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..geometry import ROLES, Geometry, Window, combine_roles
 from .captions import input_title, legend_names, note, output_title
+from .palettes import PALETTES
 from .raster import draw_grid, hatch, outline, paste, rgb, text_mask
 
-__all__ = ["COMBINED", "PALETTE", "Composed", "Layout", "compose", "compose_error", "rows_cols", "window_2d"]
+__all__ = [
+    "COMBINED", "FILLS", "PALETTE", "PALETTES", "UNREAD", "Composed", "Layout", "color", "compose",
+    "compose_error", "label_color", "rows_cols", "window_2d",
+]
 
-#: Okabe–Ito based colours (readable with the common colour-vision deficiencies); roles are
-#: also told apart by hatching, outlines and line styles, not by colour alone.
-PALETTE: dict[str, str] = {
-    "input": "#bfe2f6",  # light sky blue
-    "padding": "#dcdcdc",  # light grey, hatched
-    "zero": "#ffffff",  # inserted zeros: white, labelled "0" when small
-    "output_padding": "#a9a9a9",  # darker grey, hatched
-    "overhang": "#ffffff",  # outside the padded input: white, beyond the dashed edge
-    "cropped": "#f2f2f2",
-    "output": "#bde6d6",  # light bluish green
-    "tap": "#e69f00",  # orange: the window and the output cell it makes
-    "edge": "#d55e00",  # vermilion: window outline, dropped windows
-    "input_border": "#0072b2",  # blue: the real input's border
-    "grid": "#7f7f7f",
-    "hatch": "#8f8f8f",
-    "text": "#1a1a1a",
-    "error_bg": "#fff4e0",
-}
+#: The light theme's colours (:data:`~convwidget.drawing.palettes.PALETTES` has both).
+PALETTE: dict[str, str] = PALETTES["light"]
 
 LABEL_MAX = 12  # cells a side up to which indices are written in cells
 MAX_CELL_PX = 44
-_HATCH = {"padding": PALETTE["hatch"], "output_padding": "#5f5f5f"}
+#: the palette entry of each hatched role's lines
+_HATCH = {"padding": "hatch", "output_padding": "output_padding_hatch", "unread": "unread_hatch"}
+#: the smallest text in the picture: 8 pt, 11 px at 100 dpi and scale 1
+MIN_TEXT_PT = 8.0
 #: role code (index in ROLES) of a 2-D cell from the role codes of its row and column
 COMBINED = np.array([[ROLES.index(combine_roles((a, b))) for b in ROLES] for a in ROLES],
                      dtype=np.intp)
 
 Labels = dict[str, list[tuple[tuple[int, int], str]]]
+#: where each index is written: ``(grid, cell) -> (text, x, y, role)``
+Spots = dict[tuple[str, tuple[int, int]], tuple[str, float, float, str]]
 
 
-def color(name: str) -> np.ndarray:
-    """A :data:`PALETTE` entry (or any Matplotlib colour) as RGB uint8."""
-    return rgb(PALETTE.get(name, name))
+def color(name: str, theme: str = "light") -> np.ndarray:
+    """An entry of ``theme``'s palette (or any Matplotlib colour) as RGB uint8."""
+    return rgb(PALETTES[theme].get(name, name))
 
 
 def scaler(dpi: float) -> Callable[[float], int]:
@@ -108,12 +101,14 @@ class Layout:
     stacked: bool  # input above output (else side by side)
 
 
-def layout(pw: int, ph: int, grid: tuple[int, int], out: tuple[int, int], dpi: float) -> Layout:
+def layout(pw: int, ph: int, grid: tuple[int, int], out: tuple[int, int], dpi: float,
+           extra: int = 0) -> Layout:
     """Side by side, or input above output when that gives bigger cells (wide, flat
-    inputs; 1-D). ``grid`` and ``out`` are (rows, cols) of the two grids."""
+    inputs; 1-D). ``grid`` and ``out`` are (rows, cols) of the two grids; ``extra``: more
+    room under the grids (at 100 dpi) for a second line of notes or legend."""
     px = scaler(dpi)
     (grid_r, grid_c), (out_r, out_c) = grid, out
-    top, bottom, side, gap, title = px(30), px(72), px(12), px(56), px(26)
+    top, bottom, side, gap, title = px(30), px(72 + extra), px(12), px(56), px(26)
     avail_w, avail_h = pw - 2 * side, ph - top - bottom
     beside = min((avail_w - gap) / (grid_c + out_c), avail_h / max(grid_r, out_r))
     over = min(avail_w / max(grid_c, out_c), (avail_h - gap // 2 - title) / (grid_r + out_r))
@@ -141,6 +136,10 @@ class Composed:
     labels: Labels  # indices written in cells: {"input": [((row, col), text), ...], "output": [...]}
     dropped_cells: list[tuple[int, ...]]  # output cells drawn as ghosts (ceil_mode drops them)
     caption_y: int  # the row the step caption is centred on
+    #: where each index is written: ``(grid, cell) -> (text, x, y, role)``, for the figure to
+    #: write it again over the translucent taps and lit cell (a digit under them loses contrast)
+    label_spots: Spots = field(default_factory=dict)
+    label_pt: float = 0.0  # the indices' font size
 
 
 @dataclass(frozen=True)
@@ -152,10 +151,16 @@ class _Grids:
     cols: Any
     lay: Layout
     dpi: float
+    theme: str = "light"
+    unread: frozenset[tuple[int, ...]] = frozenset()
 
     def px(self, value: float) -> int:
         """A length in pixels at 100 dpi, scaled to the picture's dpi."""
         return max(1, int(round(value * self.dpi / 100)))
+
+    def c(self, name: str) -> np.ndarray:
+        """A colour of this picture's theme."""
+        return color(name, self.theme)
 
     def input_box(self, ra: int, ca: int, rb: int, cb: int) -> tuple[int, int, int, int]:
         """Pixel rectangle of input grid cells ra..rb-1, ca..cb-1 (grid coordinates)."""
@@ -164,29 +169,68 @@ class _Grids:
         return (y + (ra - r0) * cell, x + (ca - c0) * cell, y + (rb - r0) * cell, x + (cb - c0) * cell)
 
 
-def compose(g: Geometry, pw: int, ph: int, dpi: float) -> Composed:
-    """Lay out both grids of ``g`` in a ``pw`` x ``ph`` picture and compose it with numpy."""
+#: code of an input cell no window reads (after the geometry's roles)
+UNREAD = len(ROLES)
+#: every cell fill the input grid may use: the roles, then "unread"
+FILLS = (*ROLES, "unread")
+
+
+def compose(g: Geometry, pw: int, ph: int, dpi: float, theme: str = "light",
+            notes: tuple[str, ...] = (), unread: frozenset[tuple[int, ...]] = frozenset()) -> Composed:
+    """Lay out both grids of ``g`` in a ``pw`` x ``ph`` picture and compose it with numpy.
+
+    ``notes``: sentences for the lines under the grids (besides the picture's own note);
+    ``unread``: input cells (input indices) drawn as never read.
+    """
     rows, cols = rows_cols(g)
-    lay = layout(pw, ph, (rows.grid_size, cols.grid_size), (rows.n_windows, cols.n_windows), dpi)
-    grids = _Grids(g, rows, cols, lay, dpi)
-    bg = np.full((ph, pw, 4), 255, np.uint8)
-    codes = _draw_input(bg, grids)
     dropped = g.dropped_windows()
     if g.ndim == 1:
+        unread = frozenset((0, *cell) for cell in unread)
         dropped = tuple(window_2d(w) for w in dropped)
+    legend = _legend_rows(g.kind, dpi, _present(rows, cols, bool(unread)), bool(dropped), pw - scaler(dpi)(8))
+    lines = _note_lines(dpi, [line for line in (note(g, bool(dropped)), *notes) if line], pw)
+    raised = 15 * (len(legend) - 1)  # a second legend row lifts the notes and the caption
+    lay = layout(pw, ph, (rows.grid_size, cols.grid_size), (rows.n_windows, cols.n_windows), dpi,
+                 raised + 16 * max(0, len(lines) - 1))
+    grids = _Grids(g, rows, cols, lay, dpi, theme, unread)
+    bg = np.empty((ph, pw, 4), np.uint8)
+    bg[..., :3] = grids.c("background")
+    bg[..., 3] = 255
+    codes = _draw_input(bg, grids)
     # one dropped window per edge keeps the input readable; all of them on the output
     for w in [w for w in dropped if min(w.out_cell) == 0][:2]:
         (ta, tb), (tc, td) = w.taps[0], w.taps[-1]
-        outline(bg, *grids.input_box(ta, tb, tc + 1, td + 1), color("edge"), grids.px(2), dash=grids.px(6))
+        outline(bg, *grids.input_box(ta, tb, tc + 1, td + 1), grids.c("edge"), grids.px(2), dash=grids.px(6))
     _draw_output(bg, grids, dropped)
-    labels = _write_indices(bg, grids, codes)
-    _write_words(bg, grids, bool(dropped))
-    _draw_legend(bg, grids, {ROLES[i] for i in np.unique(codes)}, bool(dropped), ph - grids.px(12))
-    return Composed(bg, lay, labels, [w.out_cell for w in dropped], ph - grids.px(56))
+    spots, label_pt = _write_indices(bg, grids, codes)
+    _draw_legend(bg, grids, legend)
+    _write_words(bg, grids, lines, bool(dropped), raised)
+    labels: Labels = {"input": [], "output": []}
+    for (grid, cell), (text, *_) in spots.items():
+        labels[grid].append((cell, text))
+    return Composed(bg, lay, labels, [w.out_cell for w in dropped],
+                    ph - grids.px(30 + 16 * len(lines) + raised), spots, label_pt)
+
+
+def _edge_roles(dim: Any) -> set[int]:
+    start, stop = dim.grid_start, dim.grid_stop
+    if stop - start <= 4096:
+        return {ROLES.index(dim.role(c)) for c in range(start, stop)}
+    coords = [*range(start, start + 2048), *range(stop - 2048, stop)]
+    return {ROLES.index(dim.role(c)) for c in coords}
+
+
+def _present(rows: Any, cols: Any, unread: bool) -> set[str]:
+    """The cell fills the input grid uses (for the legend; of a huge grid, its first and last
+    2,048 cells a side, as many as can be seen)."""
+    row_codes, col_codes = _edge_roles(rows), _edge_roles(cols)
+    present = {ROLES[COMBINED[a, b]] for a in row_codes for b in col_codes}
+    return present | {"unread"} if unread else present
 
 
 def _draw_input(bg: np.ndarray, grids: _Grids) -> np.ndarray:
-    """The input grid, its padded and real borders; returns each grid cell's role code."""
+    """The input grid, its padded and real borders; returns each grid cell's fill code
+    (a role code, or :data:`UNREAD`)."""
     rows, cols, px = grids.rows, grids.cols, grids.px
     x, y = grids.lay.input_xy
     ph, pw = bg.shape[:2]
@@ -194,16 +238,20 @@ def _draw_input(bg: np.ndarray, grids: _Grids) -> np.ndarray:
     # (20,008 × 20,008) array of codes, 3 GB, to draw 800 × 400 pixels
     codes = COMBINED[_role_codes(rows, _visible(rows.grid_size, y, grids.lay.cell, ph))[:, None],
                      _role_codes(cols, _visible(cols.grid_size, x, grids.lay.cell, pw))[None, :]]
-    table = np.stack([color(r) for r in ROLES])
-    hatches = {ROLES.index(r): color(col) for r, col in _HATCH.items()}
-    draw_grid(bg, y, x, codes, table, grids.lay.cell, hatches, color("grid"))
+    for r, c in grids.unread:  # input indices = grid coordinates (transposed convs read all)
+        i, j = r - rows.grid_start, c - cols.grid_start
+        if i < codes.shape[0] and j < codes.shape[1]:
+            codes[i, j] = UNREAD
+    table = np.stack([grids.c(r) for r in FILLS])
+    hatches = {FILLS.index(r): grids.c(col) for r, col in _HATCH.items()}
+    draw_grid(bg, y, x, codes, table, grids.lay.cell, hatches, grids.c("grid"), faint=grids.c("faint_grid"))
     pr, pc = rows.implicit_padding, cols.implicit_padding
     padded = grids.input_box(-max(pr[0], 0), -max(pc[0], 0), rows.input_stop + max(pr[1], 0),
                              cols.input_stop + max(pc[1], 0))
     real = grids.input_box(0, 0, rows.input_stop, cols.input_stop)
     if padded != real:
-        outline(bg, *padded, color("grid"), px(1), dash=px(4))
-    outline(bg, *real, color("input_border"), px(2))
+        outline(bg, *padded, grids.c("grid"), px(1), dash=px(4))
+    outline(bg, *real, grids.c("input_border"), px(2))
     return codes
 
 
@@ -227,99 +275,171 @@ def _draw_output(bg: np.ndarray, grids: _Grids, dropped: tuple[Window, ...]) -> 
     out_codes = np.zeros(shown, np.intp)
     out_codes[rows.output:, :] = 1
     out_codes[:, cols.output:] = 1
-    out_table = np.stack([color("output"), np.array([255, 255, 255], np.uint8)])
-    draw_grid(bg, y, x, out_codes, out_table, cell, {1: color("#f0b48a")}, color("grid"), hatch_both=True)
+    out_table = np.stack([grids.c("output"), grids.c("ghost")])
+    draw_grid(bg, y, x, out_codes, out_table, cell, {1: grids.c("ghost_hatch")}, grids.c("grid"),
+              hatch_both=True, faint=grids.c("faint_grid"))
     for w in dropped:
         r, c = w.out_cell
-        outline(bg, y + r * cell, x + c * cell, y + (r + 1) * cell, x + (c + 1) * cell, color("edge"),
+        outline(bg, y + r * cell, x + c * cell, y + (r + 1) * cell, x + (c + 1) * cell, grids.c("edge"),
                 grids.px(1), dash=grids.px(3))
 
 
-def _write_indices(bg: np.ndarray, grids: _Grids, codes: np.ndarray) -> Labels:
-    """Indices in cells (small grids only: they are the values the torch panel feeds in).
-
-    The font is about 0.42 of a cell (at most 9.5 pt), written only when that is at least
-    6.5 pixels tall, i.e. readable.
-    """
-    rows, cols, cell, dpi = grids.rows, grids.cols, grids.lay.cell, grids.dpi
-    font_px = min(cell * 0.42, 9.5 * dpi / 72)
-    size = font_px * 72 / dpi
-    labels: Labels = {"input": [], "output": []}
-    if font_px < 6.5:
-        return labels
+def _index_spots(grids: _Grids, codes: np.ndarray) -> Spots:
+    """The indices to write (small grids only: they are the values the torch panel feeds in)."""
+    rows, cols, cell = grids.rows, grids.cols, grids.lay.cell
+    spots: Spots = {}
     if max(rows.grid_size, cols.grid_size) <= LABEL_MAX and codes.shape == (rows.grid_size, cols.grid_size):
         in_x, in_y = grids.lay.input_xy
         for i, r in enumerate(range(rows.grid_start, rows.grid_stop)):
             for j, c in enumerate(range(cols.grid_start, cols.grid_stop)):
-                role = ROLES[codes[i, j]]
-                if role not in ("input", "zero"):
+                role = FILLS[codes[i, j]]
+                if role in ("input", "unread"):
+                    text = str(rows.input_index(r) * cols.size + cols.input_index(c))
+                elif role == "zero":
+                    text = "0"
+                else:
                     continue
-                index = str(rows.input_index(r) * cols.size + cols.input_index(c)) if role == "input" else "0"
-                paste(bg, text_mask(index, size, dpi), color("text" if role == "input" else "grid"),
-                      in_x + j * cell + (cell + 1) / 2, in_y + i * cell + (cell + 1) / 2)
-                labels["input"].append(((r, c), index))
+                spots["input", (r, c)] = (text, in_x + j * cell + (cell + 1) / 2,
+                                          in_y + i * cell + (cell + 1) / 2, role)
     if max(rows.output, cols.output) <= LABEL_MAX:
         out_x, out_y = grids.lay.output_xy
         for r in range(rows.output):
             for c in range(cols.output):
-                index = str(r * cols.output + c)
-                paste(bg, text_mask(index, size, dpi), color("text"),
-                      out_x + c * cell + (cell + 1) / 2, out_y + r * cell + (cell + 1) / 2)
-                labels["output"].append(((r, c), index))
-    return labels
+                spots["output", (r, c)] = (str(r * cols.output + c), out_x + c * cell + (cell + 1) / 2,
+                                           out_y + r * cell + (cell + 1) / 2, "output")
+    return spots
 
 
-def _write_words(bg: np.ndarray, grids: _Grids, dropped: bool) -> None:
-    """Titles above the grids (the output's below it when stacked), the note below both."""
+def _write_indices(bg: np.ndarray, grids: _Grids, codes: np.ndarray) -> tuple[Spots, float]:
+    """Indices in cells, when they can be read: a font of half a cell (at most 9.5 pt), at
+    least :data:`MIN_TEXT_PT` (11 px at 100 dpi), and the widest index inside its cell."""
+    cell, dpi = grids.lay.cell, grids.dpi
+    size = min(cell * 0.5 * 72 / dpi, 9.5)
+    if size < MIN_TEXT_PT:
+        return {}, 0.0
+    spots = _index_spots(grids, codes)
+    if not spots or max(text_mask(t, size, dpi).shape[1] for t, *_ in spots.values()) > cell - grids.px(4):
+        return {}, 0.0
+    for text, x, y, role in spots.values():
+        paste(bg, text_mask(text, size, dpi), grids.c("zero_text" if role == "zero" else "text"), x, y)
+    return spots, size
+
+
+def label_color(theme: str, role: str, under: bool) -> np.ndarray:
+    """The colour of an index in a cell of ``role``, ``under`` a tap or the lit cell or not."""
+    if role == "zero":
+        return color("zero_tap_text" if under else "zero_text", theme)
+    return color("tap_text" if under else "text", theme)
+
+
+_NOTE_PT = 8.5
+
+
+def _note_lines(dpi: float, notes: list[str], pw: int) -> list[str]:
+    """The notes as at most two lines that fit the picture's width (a long one is split in two)."""
+    lines: list[str] = []
+    for line in notes:
+        if text_mask(line, _NOTE_PT, dpi).shape[1] <= pw - scaler(dpi)(8):
+            lines.append(line)
+            continue
+        words = line.split(" ")
+        half = len(line) // 2
+        cut = min(range(1, len(words)), key=lambda k: abs(len(" ".join(words[:k])) - half), default=1)
+        lines += [" ".join(words[:cut]), " ".join(words[cut:])]
+    return lines[:2]
+
+
+def _fitted(text: str, dpi: float, width: int) -> np.ndarray:
+    """A title at 10 pt, or smaller (down to :data:`MIN_TEXT_PT`) when it is wider than ``width``."""
+    for size in (10.0, 9.0, MIN_TEXT_PT):
+        mask = text_mask(text, size, dpi)
+        if mask.shape[1] <= width:
+            break
+    return mask
+
+
+def _write_words(bg: np.ndarray, grids: _Grids, lines: list[str], dropped: bool, raised: int) -> None:
+    """Titles above the grids (the output's below it when stacked, or when the input's title
+    reaches over it), the notes below both."""
     g, rows, cols, lay, px, dpi = grids.g, grids.rows, grids.cols, grids.lay, grids.px, grids.dpi
     ph, pw = bg.shape[:2]
     (in_x, in_y), (out_x, out_y), cell = lay.input_xy, lay.output_xy, lay.cell
-    title = text_mask(input_title(g), 10.0, dpi)
-    centre = np.clip(in_x + cols.grid_size * cell / 2, title.shape[1] / 2 + 2, pw - title.shape[1] / 2 - 2)
-    paste(bg, title, color("text"), float(centre), in_y - px(12))
-    out_title_y = out_y + rows.n_windows * cell + px(13) if lay.stacked else out_y - px(12)
-    paste(bg, text_mask(output_title(g), 10.0, dpi), color("text"), out_x + cols.n_windows * cell / 2,
-          out_title_y)
-    line = note(g, dropped)
-    if line:
-        paste(bg, text_mask(line, 9.0, dpi), color("edge" if dropped else "text"), pw / 2, ph - px(34))
+    title = _fitted(input_title(g), dpi, pw - px(24))
+    half = title.shape[1] / 2
+    centre = float(np.clip(in_x + cols.grid_size * cell / 2, half + 2, pw - half - 2))
+    in_title_y = in_y - px(12)
+    paste(bg, title, grids.c("text"), centre, in_title_y)
+    out_title = _fitted(output_title(g), dpi, pw - px(8))
+    out_title_y = out_y - px(12)
+    reaches_over = (centre + title.shape[1] / 2 > out_x - px(4)
+                    and abs(out_title_y - in_title_y) < title.shape[0] + px(2))
+    if lay.stacked or reaches_over:
+        out_title_y = out_y + rows.n_windows * cell + px(13)
+    paste(bg, out_title, grids.c("text"), out_x + cols.n_windows * cell / 2, out_title_y)
+    warn = dropped  # the first line is the ceil_mode warning when a window is dropped
+    for i, line in enumerate(lines):
+        paste(bg, text_mask(line, _NOTE_PT, dpi), grids.c("warn_text" if warn and i == 0 else "text"), pw / 2,
+              ph - px(28 + 16 * (len(lines) - 1 - i) + raised))
 
 
-def _draw_legend(bg: np.ndarray, grids: _Grids, present: set[str], dropped: bool, y: int) -> None:
-    """One swatch and label per cell role in the picture, the kernel tap, dropped windows."""
-    names = legend_names(grids.g.kind)
-    entries = [(r, names[r]) for r in ROLES if r in present] + [("tap", "kernel tap")]
+_Entry = tuple[str, str, np.ndarray]  # palette key, label, label's text mask
+
+
+def _legend_rows(kind: str, dpi: float, present: set[str], dropped: bool, width: int) -> list[list[_Entry]]:
+    """The legend's entries (one per cell role in the picture, the kernel tap, dropped
+    windows), in as many rows as it takes to fit ``width`` (one, nearly always)."""
+    names = legend_names(kind)
+    entries = [(r, names[r]) for r in FILLS if r in present] + [("tap", "kernel tap")]
     if dropped:
         entries.append(("dropped", "dropped by PyTorch"))
-    masks = [text_mask(label, 8.0, grids.dpi) for _, label in entries]
+    px = scaler(dpi)
+    rows: list[list[_Entry]] = [[]]
+    used = 0
+    for key, label in entries:
+        m = text_mask(label, MIN_TEXT_PT, dpi)
+        need = px(14 + 5 + 12) + m.shape[1]
+        if rows[-1] and used + need > width:
+            rows.append([])
+            used = 0
+        rows[-1].append((key, label, m))
+        used += need
+    return rows
+
+
+def _draw_legend(bg: np.ndarray, grids: _Grids, rows: list[list[_Entry]]) -> None:
+    """Each row centred, the last one at the bottom: a swatch (hatched like its cells) and a label."""
     px = grids.px
-    sw, gap, sh = px(14), px(14), px(10)
-    total = sum(sw + px(5) + m.shape[1] for m in masks) + gap * (len(masks) - 1)
-    x = max(2, (bg.shape[1] - total) // 2)
-    for (key, _), m in zip(entries, masks, strict=True):
-        y0, x0 = y - sh // 2, x
-        if key == "dropped":
-            outline(bg, y0, x0, y0 + sh, x0 + sw, color("edge"), px(1), dash=px(3))
-        else:
-            bg[y0:y0 + sh, x0:x0 + sw, :3] = color(key)
-            if key in _HATCH:
-                hatch(bg, y0, x0, y0 + sh, x0 + sw, color(_HATCH[key]))
-            outline(bg, y0, x0, y0 + sh, x0 + sw, color("edge" if key == "tap" else "grid"), px(1))
-        paste(bg, m, color("text"), x0 + sw + px(5) + m.shape[1] / 2, y)
-        x += sw + px(5) + m.shape[1] + gap
+    sw, gap, sh = px(14), px(12), px(10)
+    for n, row in enumerate(rows):
+        y = bg.shape[0] - px(11 + 15 * (len(rows) - 1 - n))
+        total = sum(sw + px(5) + m.shape[1] for *_, m in row) + gap * (len(row) - 1)
+        x = max(2, (bg.shape[1] - total) // 2)
+        for key, _, m in row:
+            y0, x0 = y - sh // 2, x
+            if key == "dropped":
+                outline(bg, y0, x0, y0 + sh, x0 + sw, grids.c("edge"), px(1), dash=px(3))
+            else:
+                bg[y0:y0 + sh, x0:x0 + sw, :3] = grids.c(key)
+                if key in _HATCH:
+                    hatch(bg, y0, x0, y0 + sh, x0 + sw, grids.c(_HATCH[key]))
+                outline(bg, y0, x0, y0 + sh, x0 + sw, grids.c("edge" if key == "tap" else "grid"), px(1))
+            paste(bg, m, grids.c("text"), x0 + sw + px(5) + m.shape[1] / 2, y)
+            x += sw + px(5) + m.shape[1] + gap
 
 
-def compose_error(message: str, pw: int, ph: int, dpi: float) -> np.ndarray:
-    """A white picture with ``message`` in a box (why PyTorch refuses the setting)."""
-    bg = np.full((ph, pw, 4), 255, np.uint8)
+def compose_error(message: str, pw: int, ph: int, dpi: float, theme: str = "light") -> np.ndarray:
+    """A picture with ``message`` in a box (why PyTorch refuses the setting)."""
+    bg = np.empty((ph, pw, 4), np.uint8)
+    bg[..., :3] = color("background", theme)
+    bg[..., 3] = 255
     lines = textwrap.wrap(message, 72) or [""]
     masks = [text_mask(line, 11.0, dpi) for line in lines]
     line_h = max(m.shape[0] for m in masks) + 6
     box_w = min(pw - 20, max(m.shape[1] for m in masks) + 40)
     box_h = line_h * len(masks) + 30
     x0, y0 = (pw - box_w) // 2, max(0, (ph - box_h) // 2)
-    bg[y0:y0 + box_h, x0:x0 + box_w, :3] = color("error_bg")
-    outline(bg, y0, x0, y0 + box_h - 1, x0 + box_w - 1, color("edge"), 2)
+    bg[y0:y0 + box_h, x0:x0 + box_w, :3] = color("error_bg", theme)
+    outline(bg, y0, x0, y0 + box_h - 1, x0 + box_w - 1, color("edge", theme), 2)
     for i, m in enumerate(masks):
-        paste(bg, m, color("text"), x0 + 20 + m.shape[1] / 2, y0 + 15 + line_h * i + line_h / 2)
+        paste(bg, m, color("text", theme), x0 + 20 + m.shape[1] / 2, y0 + 15 + line_h * i + line_h / 2)
     return bg

@@ -7,6 +7,11 @@ holes left unfilled inside the window's outline), the output grid with the curre
 (orange too), and a line linking the two. A ``ceil_mode`` window that overhangs the padded
 input draws its outside taps dashed; windows PyTorch drops are dashed vermilion on both grids.
 
+Two themes (``"light"``, ``"dark"``: :data:`~convwidget.drawing.palettes.PALETTES`) and a
+presentation ``scale`` (1.5 for a projector: pixels, text and lines 1.5 times bigger). The
+default size, 580 × 310 pixels at scale 1, is meant to be shown 1:1; every text in it is at
+least 8 pt (11 px).
+
 It uses :class:`matplotlib.figure.Figure` directly (no pyplot, no backend, no global state):
 render with :meth:`WindowFigure.to_png` and show the bytes in an ``ipywidgets.Image``.
 
@@ -23,9 +28,12 @@ data coordinates of two invisible axes.
 >>> fig.highlighted()["out_cell"], fig.highlighted()["taps"][:2]
 ((1, 1), [(1, 1), (1, 2)])
 >>> fig.caption
-'step 5/9: output (1, 1) reads 9 taps: 9 on input'
+'step 5/9: output cell (1, 1) reads 9 taps: 9 input cells'
 >>> fig.to_png()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
 True
+>>> light, dark = fig.to_png(), fig.to_png(theme="dark")  # the same frame in both themes
+>>> light != dark, fig.theme
+(True, 'light')
 """
 
 from __future__ import annotations
@@ -40,17 +48,20 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import ConnectionPatch, Rectangle
-from matplotlib.path import Path
 
 from ..formatting import format_shape
-from ..geometry import ROLES, Geometry, Window
+from ..geometry import Geometry, Window
 from .captions import caption
-from .compose import COMBINED, PALETTE, Layout, color, compose, compose_error, rows_cols, window_2d
-from .raster import encode_png, line_mask, paste
+from .compose import Layout, color, compose, compose_error, label_color, rows_cols, window_2d
+from .palettes import PALETTES, TAP_ALPHA, check_theme
+from .raster import encode_png, line_mask, paste, text_mask
+from .taps import retheme_taps, set_taps
 
-__all__ = ["MAX_WINDOW_TAPS", "WindowFigure", "window_too_big"]
+__all__ = ["DEFAULT_DPI", "DEFAULT_FIGSIZE", "MAX_WINDOW_TAPS", "WindowFigure", "window_too_big"]
 
-_CLEAR = (0.0, 0.0, 0.0, 0.0)
+#: The picture's size at scale 1: 580 × 310 pixels, shown 1:1 (no browser downscaling).
+DEFAULT_FIGSIZE, DEFAULT_DPI = (5.8, 3.1), 100.0
+_CAPTION_PT = 10.0
 
 #: The most kernel taps one window may have to be drawn (a 256 × 256 kernel): a step costs
 #: about 1.5 µs a tap in the geometry alone, and at one pixel a cell nobody sees the taps.
@@ -82,7 +93,7 @@ class WindowFigure:
         What to draw (from :func:`convwidget.geometry.layer_geometry`); None draws nothing
         until :meth:`set_geometry`.
     figsize, dpi
-        Size of the picture (inches, dots per inch).
+        Size of the picture at scale 1 (inches, dots per inch): by default 580 × 310 pixels.
     caption
         Write the step caption (which output cell, how many taps on input/padding) into the
         picture. A widget may turn it off and show :attr:`caption` as text beside the picture.
@@ -91,26 +102,41 @@ class WindowFigure:
         ``%matplotlib widget``): the static picture becomes a figure image, artists are not
         "animated", and every update calls ``figure.canvas.draw_idle()``. By default a private
         Agg-backed Figure is used and nothing is shown until you call :meth:`to_png`.
+    theme
+        ``"light"`` or ``"dark"`` (dark cells on JupyterLab Dark's background, light text);
+        :meth:`to_png` can render the other one of the same frame.
+    scale
+        Presentation scale: pixels, text and line widths times ``scale`` (1.5 for a projector).
 
     >>> from convwidget.geometry import layer_geometry
     >>> fig = WindowFigure(layer_geometry("max_pool", (5, 5), kernel_size=2, ceil_mode=True))
-    >>> fig.n_steps, len(fig.to_png()) > 1000
-    (9, True)
+    >>> fig.n_steps, len(fig.to_png()) > 1000, fig.to_rgba().shape
+    (9, True, (310, 580, 4))
+    >>> fig.set_style(theme="dark", scale=1.5)
+    >>> fig.theme, fig.to_rgba().shape
+    ('dark', (465, 870, 4))
     """
 
     def __init__(
         self,
         geometry: Geometry | None = None,
         *,
-        figsize: tuple[float, float] = (8.0, 4.0),
-        dpi: float = 100.0,
+        figsize: tuple[float, float] = DEFAULT_FIGSIZE,
+        dpi: float = DEFAULT_DPI,
         caption: bool = True,
         figure: Figure | None = None,
+        theme: str = "light",
+        scale: float = 1.0,
     ) -> None:
+        self.theme = check_theme(theme)
+        self.scale = _check_scale(scale)
         self._interactive = figure is not None
         if figure is None:
-            figure = Figure(figsize=figsize, dpi=dpi, facecolor="white")
+            figure = Figure(figsize=figsize, dpi=dpi, facecolor=PALETTES[self.theme]["background"])
             FigureCanvasAgg(figure)
+        self._base_dpi = float(figure.dpi)
+        if self.scale != 1.0:
+            figure.set_dpi(self._base_dpi * self.scale)
         self.figure = figure
         self.show_caption = caption
         self.geometry: Geometry | None = None
@@ -124,9 +150,16 @@ class WindowFigure:
         self.dropped_cells: list[tuple[int, ...]] = []
         self._layout: Layout | None = None
         self._caption_y = 0
-        self._background = np.empty((0, 0, 4), np.uint8)
+        self._spots: dict[tuple[str, tuple[int, int]], tuple[str, float, float, str]] = {}
+        self._label_pt = 0.0
+        #: the composed static picture of what is shown, per theme (composed when first asked)
+        self._pictures: dict[str, np.ndarray] = {}
+        self._shape: tuple[int, ...] = (0, 0, 4)
+        self._artist_theme = "light"
         self._bg_image: Any = None
+        self._fg_labels: Any = None
         self._build_artists()
+        self._style_artists(self.theme)
         if geometry is not None:
             self.set_geometry(geometry)
         else:
@@ -142,23 +175,30 @@ class WindowFigure:
             ax.set_axis_off()
             ax.set_autoscale_on(False)
         # the moving artists: the only things Matplotlib draws on a step
-        self.taps = PolyCollection([], facecolors=PALETTE["tap"], edgecolors=PALETTE["edge"],
-                                   linewidths=0.8, zorder=5, animated=anim)
-        self.extent = Rectangle((0, 0), 1, 1, fill=False, edgecolor=PALETTE["edge"],
-                                linewidth=2.2, zorder=6, animated=anim)
-        self.lit = Rectangle((0, 0), 1, 1, facecolor=to_rgba(PALETTE["tap"], 0.7),
-                             edgecolor=PALETTE["edge"], linewidth=2.2, zorder=6, animated=anim)
+        self.taps = PolyCollection([], linewidths=0.8, zorder=5, animated=anim)
+        self.extent = Rectangle((0, 0), 1, 1, fill=False, linewidth=2.2, zorder=6, animated=anim)
+        self.lit = Rectangle((0, 0), 1, 1, linewidth=2.2, zorder=6, animated=anim)
         self.ax_in.add_collection(self.taps)
         self.ax_in.add_patch(self.extent)
         self.ax_out.add_patch(self.lit)
         self.link = ConnectionPatch((0, 0), (0, 0), coordsA=self.ax_in.transData,
-                                    coordsB=self.ax_out.transData, color=PALETTE["edge"],
-                                    linewidth=1.2, alpha=0.7, zorder=7, animated=anim)
+                                    coordsB=self.ax_out.transData, linewidth=1.2, alpha=0.7, zorder=7,
+                                    animated=anim)
         fig.add_artist(self.link)
         self._moving = [self.taps, self.extent, self.lit, self.link]
         for artist in (self.taps, self.extent, self.lit):
             # windows stay on the grid; clipping at the axes edge would halve edge outlines
             artist.set_clip_on(False)
+
+    def _style_artists(self, theme: str) -> None:
+        """Colour the moving artists for ``theme`` (the taps keep their squares)."""
+        p = PALETTES[theme]
+        self.extent.set_edgecolor(p["edge"])
+        self.lit.set_facecolor(to_rgba(p["tap"], TAP_ALPHA["lit"]))
+        self.lit.set_edgecolor(p["edge"])
+        self.link.set_color(p["edge"])
+        retheme_taps(self.taps, self._artist_theme, theme)
+        self._artist_theme = theme
 
     # ------------------------------------------------------------------ public API
     @property
@@ -167,6 +207,34 @@ class WindowFigure:
         if self.geometry is None or self.error is not None:
             return 0
         return self.geometry.n_steps
+
+    @property
+    def layout(self) -> Layout | None:
+        """Where the grids sit in the picture (cell size, top-left pixels), or None."""
+        return self._layout
+
+    def set_style(self, theme: str | None = None, scale: float | None = None) -> None:
+        """Change the theme and/or the presentation scale (None keeps it); the picture is
+        composed again only when a value changes.
+
+        >>> from convwidget.geometry import layer_geometry
+        >>> fig = WindowFigure(layer_geometry("conv", 5, kernel_size=3))
+        >>> fig.set_style(scale=2)
+        >>> fig.to_rgba().shape
+        (620, 1160, 4)
+        """
+        if theme is not None and check_theme(theme) != self.theme:
+            self.theme = theme
+            self._style_artists(theme)
+            if not self._interactive:
+                self.figure.set_facecolor(PALETTES[theme]["background"])
+        if scale is not None and _check_scale(scale) != self.scale:
+            self.scale = float(scale)
+            self.figure.set_dpi(self._base_dpi * self.scale)
+            self._recompose()
+        elif self._interactive:
+            self._update_figure_image()
+            self.figure.canvas.draw_idle()
 
     def set_geometry(self, geometry: Geometry, step: int | None = None) -> None:
         """Draw a new layer setting, reusing every artist; shows ``step`` (default: the
@@ -201,7 +269,7 @@ class WindowFigure:
         if g.ndim == 1:
             window = window_2d(window)
         thin = self._layout is not None and self._layout.cell < self._px(8)
-        counts = _set_taps(self.taps, window, *rows_cols(g), thin)
+        counts = set_taps(self.taps, window, *rows_cols(g), thin, self._artist_theme)
         (r0, c0), (r1, c1) = window.taps[0], window.taps[-1]
         self.extent.set_bounds(c0 - 0.5, r0 - 0.5, c1 - c0 + 1, r1 - r0 + 1)
         # dashed: PyTorch drops the window; dotted: it reaches past the padded input
@@ -228,9 +296,9 @@ class WindowFigure:
         self.caption = ""
         for a in self._moving:
             a.set_visible(False)
-        pw, ph = self._pixels()
-        bg = compose_error(message, pw, ph, self.figure.dpi)
-        self._background = bg
+        self._spots = {}
+        self._pictures = {}
+        self._shape = (*self._pixels()[::-1], 4)
         if self._interactive:
             self._update_figure_image()
             self.figure.canvas.draw_idle()
@@ -263,43 +331,54 @@ class WindowFigure:
         }
 
     # ------------------------------------------------------------------ rendering
-    def render(self) -> np.ndarray:
-        """Render the current frame into the Agg buffer and return it (``(h, w, 4)`` uint8,
-        a view: copy it if you keep it past the next render).
+    def render(self, theme: str | None = None) -> np.ndarray:
+        """Render the current frame (in ``theme``, default the figure's) into the Agg buffer
+        and return it (``(h, w, 4)`` uint8, a view: copy it if you keep it past the next render).
 
         The static picture is copied into the buffer (no Matplotlib drawing), the caption
-        pasted, and only the moving artists drawn by Matplotlib.
+        pasted, and only the moving artists drawn by Matplotlib; the indices under them are
+        written again on top.
         """
+        theme = self.theme if theme is None else check_theme(theme)
         canvas = self.figure.canvas
         if self._interactive or not isinstance(canvas, FigureCanvasAgg):
+            return self._render_canvas(theme)
+        renderer = canvas.get_renderer()
+        buf = np.asarray(renderer.buffer_rgba())
+        if buf.shape != self._shape:
+            self._recompose()  # the figure was resized or its dpi changed: lay everything out again
+        np.copyto(buf, self.picture(theme))
+        if self.error is None and self.geometry is not None:
+            if self.show_caption and self.caption:
+                self._paste_caption(buf, theme)
+            self._style_artists(theme)
+            for artist in self._moving:
+                artist.draw(renderer)
+            self._paste_window_labels(buf, theme)
+        return buf
+
+    def _render_canvas(self, theme: str) -> np.ndarray:
+        """Render through the canvas (an interactive figure): the canvas draws everything."""
+        canvas = self.figure.canvas
+        shown = self.theme
+        self.theme = theme
+        self._style_artists(theme)
+        try:
             canvas.draw()
             # an interactive canvas (ipympl's) is an Agg canvas too; any other fails here, as in Matplotlib
             return np.asarray(cast(FigureCanvasAgg, canvas).buffer_rgba())
-        renderer = canvas.get_renderer()
-        buf = np.asarray(renderer.buffer_rgba())
-        if buf.shape != self._background.shape:
-            # the figure was resized or its dpi changed: lay everything out again
-            if self.error is not None:
-                self.show_error(self.error)
-            elif self.geometry is not None:
-                self._compose(self.geometry)
-            else:
-                self._compose_blank()
-        np.copyto(buf, self._background)
-        if self.error is None and self.geometry is not None:
-            if self.show_caption and self.caption:
-                self._paste_caption(buf)
-            for artist in self._moving:
-                artist.draw(renderer)
-        return buf
+        finally:
+            self.theme = shown
+            self._style_artists(shown)
 
-    def to_rgba(self) -> np.ndarray:
+    def to_rgba(self, theme: str | None = None) -> np.ndarray:
         """The current frame as an ``(height, width, 4)`` uint8 array (a copy)."""
-        return self.render().copy()
+        return self.render(theme).copy()
 
-    def to_png(self, compress_level: int = 1) -> bytes:
-        """The current frame as PNG bytes (fast, low compression by default)."""
-        return encode_png(self.render(), compress_level)
+    def to_png(self, compress_level: int = 1, theme: str | None = None) -> bytes:
+        """The current frame as PNG bytes (fast, low compression by default), in ``theme``
+        (default: the figure's); the other theme of the same frame costs one more render."""
+        return encode_png(self.render(theme), compress_level)
 
     def _repr_png_(self) -> bytes:
         return self.to_png()
@@ -311,13 +390,39 @@ class WindowFigure:
         for ax in (self.ax_in, self.ax_out):
             if ax in self.figure.axes:
                 self.figure.delaxes(ax)
-        for artist in (self.link, self._bg_image):
+        for artist in (self.link, self._bg_image, self._fg_labels):
             if artist is not None and artist in self.figure.artists:
                 artist.remove()
-        self._bg_image = None
-        self._background = np.empty((0, 0, 4), np.uint8)
+        self._bg_image = self._fg_labels = None
+        self._pictures = {}
 
     # ------------------------------------------------------------------ composing
+    def picture(self, theme: str | None = None) -> np.ndarray:
+        """The composed static picture (grids, words, legend; no window) in ``theme``."""
+        theme = self.theme if theme is None else check_theme(theme)
+        bg = self._pictures.get(theme)
+        if bg is None:
+            pw, ph = self._shape[1], self._shape[0]
+            dpi = self.figure.dpi
+            if self.error is not None:
+                bg = compose_error(self.error, pw, ph, dpi, theme)
+            elif self.geometry is None:
+                bg = np.empty((ph, pw, 4), np.uint8)
+                bg[..., :3] = color("background", theme)
+                bg[..., 3] = 255
+            else:
+                bg = compose(self.geometry, pw, ph, dpi, theme, *self._extras(self.geometry)).background
+            self._pictures[theme] = bg
+        return bg
+
+    @property
+    def _background(self) -> np.ndarray:
+        return self.picture()
+
+    def _extras(self, g: Geometry) -> tuple[tuple[str, ...], frozenset[tuple[int, ...]]]:
+        """The notes and unread cells the picture adds to the geometry's own drawing."""
+        return (), frozenset()
+
     def _px(self, value: float) -> int:
         """A length in pixels at 100 dpi, scaled to this figure's dpi."""
         return max(1, int(round(value * self.figure.dpi / 100)))
@@ -325,18 +430,29 @@ class WindowFigure:
     def _pixels(self) -> tuple[int, int]:
         return int(round(self.figure.bbox.width)), int(round(self.figure.bbox.height))
 
+    def _recompose(self) -> None:
+        if self.error is not None:
+            self.show_error(self.error)
+        elif self.geometry is not None:
+            self._compose(self.geometry)
+        else:
+            self._compose_blank()
+
     def _compose_blank(self) -> None:
-        pw, ph = self._pixels()
-        self._background = np.full((ph, pw, 4), 255, np.uint8)
+        self._pictures = {}
+        self._spots = {}
+        self._shape = (*self._pixels()[::-1], 4)
         for a in self._moving:
             a.set_visible(False)
 
     def _compose(self, g: Geometry) -> None:
         """Compose the static picture (numpy) and put the moving artists' axes on its grids."""
         pw, ph = self._pixels()
-        picture = compose(g, pw, ph, self.figure.dpi)
-        self._background = picture.background
+        picture = compose(g, pw, ph, self.figure.dpi, self.theme, *self._extras(g))
+        self._pictures = {self.theme: picture.background}
+        self._shape = picture.background.shape
         self.labels = picture.labels
+        self._spots, self._label_pt = picture.label_spots, picture.label_pt
         self.dropped_cells = picture.dropped_cells
         self._caption_y = picture.caption_y
         lay = self._layout = picture.layout
@@ -358,16 +474,39 @@ class WindowFigure:
         if self._interactive:
             self._update_figure_image()
 
-    def _paste_caption(self, buf: np.ndarray) -> None:
-        mask = line_mask(self.caption, 10.0, self.figure.dpi)
-        paste(buf, mask, color("text"), buf.shape[1] / 2, self._caption_y)
+    def _paste_caption(self, buf: np.ndarray, theme: str) -> None:
+        mask = line_mask(self.caption, _CAPTION_PT, self.figure.dpi)
+        paste(buf, mask, color("text", theme), buf.shape[1] / 2, self._caption_y)
+
+    def _paste_window_labels(self, buf: np.ndarray, theme: str) -> None:
+        """Write the indices under the taps and in the lit cell again, on top: under the
+        translucent orange a digit would keep only 2:1 contrast."""
+        if not self._spots or self.window is None or self.geometry is None:
+            return
+        w = window_2d(self.window) if self.geometry.ndim == 1 else self.window
+        cells = [("input", t) for t in w.taps] + [("output", w.out_cell)]
+        for key in cells:
+            spot = self._spots.get(cast(tuple[str, tuple[int, int]], key))
+            if spot is not None:
+                text, x, y, role = spot
+                mask = text_mask(text, self._label_pt, self.figure.dpi)
+                paste(buf, mask, label_color(theme, role, True), x, y)
 
     def _update_figure_image(self) -> None:
-        """Interactive figures: let the background artist paint the composed picture."""
+        """Interactive figures: let the background artist paint the composed picture, and the
+        foreground one the indices under the window."""
         if self._bg_image is None:
             self._bg_image = _Background(self)
+            self._fg_labels = _Labels(self)
             self.figure.add_artist(self._bg_image)
+            self.figure.add_artist(self._fg_labels)
         self._bg_image.stale = True
+
+
+def _check_scale(scale: Any) -> float:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0.25 <= scale <= 4:
+        raise ValueError(f"scale={scale!r} must be a number from 0.25 to 4 (1: normal, 1.5: a projector)")
+    return float(scale)
 
 
 class _Background(Artist):
@@ -385,111 +524,39 @@ class _Background(Artist):
 
     def draw(self, renderer: Any) -> None:
         owner = self._owner
-        bg = owner._background
+        bg = owner.picture()
         buffer = getattr(renderer, "buffer_rgba", None)
         if buffer is not None:
             buf = np.asarray(buffer())
             if buf.shape == bg.shape and buf.flags.writeable:
                 np.copyto(buf, bg)
                 if owner.show_caption and owner.caption and owner.error is None:
-                    owner._paste_caption(buf)
+                    owner._paste_caption(buf, owner.theme)
                 self.stale = False
                 return
         # other renderers (or a resized canvas): draw it as an image, scaled to the figure
         picture = bg.copy()
         if owner.show_caption and owner.caption and owner.error is None:
-            owner._paste_caption(picture)
+            owner._paste_caption(picture, owner.theme)
         gc = renderer.new_gc()
         renderer.draw_image(gc, 0, 0, picture[::-1])
         gc.restore()
         self.stale = False
 
 
-# translucent, so the indices written in small grids stay readable under the window
-_TAP = to_rgba(PALETTE["tap"], 0.7)
-_SOFT_TAP = to_rgba(PALETTE["tap"], 0.35)
-_EDGE = to_rgba(PALETTE["edge"])
+class _Labels(Artist):
+    """Interactive figures: the indices under the window, written over the taps (Agg only)."""
 
+    def __init__(self, owner: WindowFigure) -> None:
+        super().__init__()
+        self._owner = owner
+        self.set_zorder(100)
 
-# face and edge colour of a tap square by the role code of its cell: taps outside the padded
-# input get only the window's dotted outline, taps on padding or inserted zeros a paler face
-_FACES = [_TAP if r == "input" else _CLEAR if r in ("overhang", "cropped") else _SOFT_TAP for r in ROLES]
-_EDGES = [_CLEAR if r in ("overhang", "cropped") else _EDGE for r in ROLES]
-_SEPARATE_TAPS = 256  # windows with more taps are drawn as one compound path per colour
-_SQUARE_CODES = np.array([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], np.uint8)
-
-
-def _axis_taps(window: Window) -> tuple[np.ndarray, np.ndarray]:
-    """The window's row and column coordinates: its taps are their row-major product."""
-    taps = window.taps
-    first_row = taps[0][0]
-    n_cols = next((i for i, t in enumerate(taps) if t[0] != first_row), len(taps))
-    return (np.array([t[0] for t in taps[::n_cols]], np.int64),
-            np.array([t[1] for t in taps[:n_cols]], np.int64))
-
-
-def _role_codes(dim: Any, coords: np.ndarray) -> np.ndarray:
-    return np.array([ROLES.index(dim.role(int(c))) for c in coords], np.intp)
-
-
-def _runs(coords: np.ndarray, codes: np.ndarray) -> list[tuple[int, int, int]]:
-    """Maximal runs of neighbouring coordinates with one role: (first, last, role code)."""
-    breaks = np.flatnonzero((np.diff(coords) != 1) | (np.diff(codes) != 0)) + 1
-    starts, stops = np.concatenate(([0], breaks)), np.concatenate((breaks, [len(coords)])) - 1
-    return [(int(coords[a]), int(coords[b]), int(codes[a]))
-            for a, b in zip(starts, stops, strict=True)]
-
-
-def _set_taps(taps_artist: PolyCollection, window: Window, rows: Any, cols: Any,
-              thin: bool) -> dict[str, int]:
-    """A square per tap on the collection, coloured by its cell's role; returns taps per role.
-
-    Up to :data:`_SEPARATE_TAPS` taps, one square a path, in row-major order. Beyond, one
-    compound path per colour (Agg draws a path in one call: a 64×64 kernel costs about what
-    a 3×3 one does), of squares, or when cells are ``thin`` (under 8 pixels, where a tap's
-    own edges cannot be told apart) of rectangles, one per run of same-role cells.
-    """
-    row_coords, col_coords = _axis_taps(window)
-    row_codes, col_codes = _role_codes(rows, row_coords), _role_codes(cols, col_coords)
-    codes = COMBINED[row_codes[:, None], col_codes[None, :]]
-    counts = dict(zip(ROLES, np.bincount(codes.ravel(), minlength=len(ROLES)).tolist(), strict=True))
-    if codes.size <= _SEPARATE_TAPS:
-        taps_artist.set_verts([_cell_box(r, c) for r, c in window.taps])
-        taps_artist.set_facecolor([_FACES[k] for k in codes.ravel()])
-        taps_artist.set_edgecolor([_EDGES[k] for k in codes.ravel()])
-        return counts
-    if thin:
-        boxes = [((c0, r0), (c1, r1), int(COMBINED[rk, ck]))
-                 for r0, r1, rk in _runs(row_coords, row_codes)
-                 for c0, c1, ck in _runs(col_coords, col_codes)]
-    else:
-        rr, cc = np.broadcast_arrays(row_coords[:, None], col_coords[None, :])
-        boxes = [((c, r), (c, r), k) for r, c, k in zip(rr.ravel().tolist(), cc.ravel().tolist(),
-                                                          codes.ravel().tolist(), strict=True)]
-    _set_compound(taps_artist, boxes)
-    return counts
-
-
-_Box = tuple[tuple[int, int], tuple[int, int], int]  # first (x, y) cell, last (x, y) cell, role code
-
-
-def _set_compound(taps_artist: PolyCollection, boxes: list[_Box]) -> None:
-    """One compound path per (face, edge) colour, of the cell rectangles (x0, y0)-(x1, y1)."""
-    groups: dict[tuple[Any, Any], list[tuple[tuple[int, int], tuple[int, int]]]] = {}
-    for first, last, k in boxes:
-        groups.setdefault((_FACES[k], _EDGES[k]), []).append((first, last))
-    verts, path_codes = [], []
-    for rects in groups.values():
-        corners = np.array(rects, float)  # (n, 2 corners, (x, y))
-        lo, hi = corners[:, 0, :] - 0.5, corners[:, 1, :] + 0.5
-        closed = [lo, np.stack([hi[:, 0], lo[:, 1]], 1), hi, np.stack([lo[:, 0], hi[:, 1]], 1), lo]
-        verts.append(np.stack(closed, 1).reshape(-1, 2))
-        path_codes.append(np.tile(_SQUARE_CODES, len(rects)))
-    # one code array per path, as Matplotlib takes it (its stub says one flat sequence)
-    taps_artist.set_verts_and_codes(verts, path_codes)  # type: ignore[arg-type]
-    taps_artist.set_facecolor([face for face, _ in groups])
-    taps_artist.set_edgecolor([edge for _, edge in groups])
-
-
-def _cell_box(r: int, c: int) -> list[tuple[float, float]]:
-    return [(c - 0.5, r - 0.5), (c + 0.5, r - 0.5), (c + 0.5, r + 0.5), (c - 0.5, r + 0.5)]
+    def draw(self, renderer: Any) -> None:
+        buffer = getattr(renderer, "buffer_rgba", None)
+        owner = self._owner
+        if buffer is not None and owner.error is None:
+            buf = np.asarray(buffer())
+            if buf.flags.writeable and buf.shape == owner.picture().shape:
+                owner._paste_window_labels(buf, owner.theme)
+        self.stale = False

@@ -132,13 +132,14 @@ def line_mask(text: str, size_pt: float, dpi: float) -> np.ndarray:
 
 
 def draw_grid(bg: np.ndarray, y: int, x: int, codes: np.ndarray, table: np.ndarray, cell: int,
-              hatches: dict[int, np.ndarray], line: np.ndarray, hatch_both: bool = False) -> None:
+              hatches: dict[int, np.ndarray], line: np.ndarray, hatch_both: bool = False,
+              faint: np.ndarray | None = None) -> None:
     """Cells of colour ``table[codes]``, ``cell`` pixels each, grid lines between, hatching.
 
     Cells are whole pixels, so each cell's colour is broadcast into a (rows, cell, cols,
     cell) view of the picture: no per-pixel indexing. ``hatches`` maps a code to the colour
-    of its diagonal lines; ``line`` is the grid lines' colour (lighter lines for cells under
-    8 pixels, none under 3).
+    of its diagonal lines; ``line`` is the grid lines' colour (``faint`` lines for cells under
+    8 pixels, default light grey; none under 3).
     """
     nr, nc = codes.shape
     ph, pw = bg.shape[:2]
@@ -153,7 +154,7 @@ def draw_grid(bg: np.ndarray, y: int, x: int, codes: np.ndarray, table: np.ndarr
     if hatches:
         _hatch_cells(blocks, codes, table, cell, hatches, hatch_both)
     if cell >= 3:
-        color = line if cell >= 8 else np.array([185, 185, 185], np.uint8)
+        color = line if cell >= 8 else (np.array([185, 185, 185], np.uint8) if faint is None else faint)
         full = bg[y:y + nr * cell + 1, x:x + nc * cell + 1, :3]
         full[::cell, :] = color
         full[:, ::cell] = color
