@@ -1,0 +1,430 @@
+"""Shared helpers of the browser tests and the browser benchmark: a JupyterLab server on
+loopback (temporary config, settings and workspaces; a token; kernels stopped by PID), a
+headless Chromium, and the page-side snippets that wait for a kernel, run a notebook, read a
+picture's bytes and run code in the page's kernel.
+
+Imported by ``tests/test_notebooks_browser.py``, ``tests/test_browser_readability.py`` and
+``benchmarks/bench_browser.py`` (tests/ is on sys.path: there is no package).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM = os.environ.get("CONVWIDGET_CHROMIUM", "/usr/bin/chromium")
+# Flags found to work on these machines; the background-networking ones stop Chromium
+# from reaching for outside hosts.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_browser() -> None:
+    """Skip (fail in CI) with a clear reason when the browser stack is missing."""
+    reason = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "the Python package playwright is not installed (pip install playwright)"
+    else:
+        if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+            reason = (
+                f"Chromium not found at {CHROMIUM} (apt-get install -y chromium, "
+                "or set CONVWIDGET_CHROMIUM); never `playwright install` here"
+            )
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"browser test cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+
+# --------------------------------------------------------------------------------------
+# JupyterLab server
+# --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LabServer:
+    url: str
+    token: str
+    root: Path
+    runtime_dir: Path
+    log: Path
+    process: subprocess.Popen[bytes]
+    settings_dir: Path
+
+    def api(self, method: str, path: str, timeout: float = 5) -> bytes:
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+            data=b"" if method == "POST" else None,
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.read()
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def kernel_processes(self) -> list:
+        """Kernels of this server: their connection files live in its runtime dir."""
+        import psutil
+
+        found = []
+        for proc in psutil.process_iter(["pid", "cmdline"]):
+            cmdline = proc.info.get("cmdline") or []
+            if any(str(self.runtime_dir) in part for part in cmdline):
+                found.append(proc)
+        return found
+
+
+class LabExited(RuntimeError):
+    """The server stopped while starting (e.g. its port was taken)."""
+
+
+def start_lab(tmp: Path) -> LabServer:
+    root = tmp / "root"
+    shutil.copytree(NOTEBOOKS, root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    dirs = {
+        name: tmp / name
+        for name in ("config", "data", "runtime", "ipython", "mpl", "settings", "workspaces")
+    }
+    for path in dirs.values():
+        path.mkdir()
+    # Lab's own settings: no news or update check (they reach for the internet), no
+    # autosave, and every cell rendered (no windowing) so the page holds the whole notebook.
+    overrides = {
+        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
+        "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+    }
+    for plugin, values in overrides.items():
+        package, name = plugin.split(":")
+        target = dirs["settings"] / package / f"{name}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
+
+    env = dict(os.environ)
+    env.pop("MPLBACKEND", None)  # the pytest run's Agg must not reach the kernel
+    env.pop("JUPYTER_PATH", None)
+    env.update(
+        JUPYTER_CONFIG_DIR=str(dirs["config"]),
+        JUPYTER_DATA_DIR=str(dirs["data"]),
+        JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+        IPYTHONDIR=str(dirs["ipython"]),
+        MPLCONFIGDIR=str(dirs["mpl"]),
+        JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
+        JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
+        # the kernel imports the package from this checkout, installed or not
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+        PYTHONUNBUFFERED="1",
+    )
+    port = free_port()
+    token = secrets.token_hex(16)
+    cmd = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={dirs['settings']}",
+        f"--LabApp.workspaces_dir={dirs['workspaces']}",
+        "--ServerApp.jpserver_extensions={'jupyter_lsp': False}",
+    ]
+    log = tmp / "jupyterlab.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=root
+        )
+    server = LabServer(f"http://127.0.0.1:{port}", token, root, dirs["runtime"], log, process,
+                       dirs["settings"])
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise LabExited(f"JupyterLab exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            server.api("GET", "/api/status", timeout=2)
+            return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                stop_lab(server)
+                raise RuntimeError(f"JupyterLab did not answer in 60 s:\n{server.log_tail()}") from None
+            time.sleep(0.2)
+
+
+def stop_lab(server: LabServer) -> None:
+    """POST /api/shutdown, then end what is left: kernels run in their own session, so
+    stopping the server's process group would miss them."""
+    kernels = server.kernel_processes()
+    with contextlib.suppress(Exception):
+        server.api("POST", "/api/shutdown", timeout=5)
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=5)
+    for proc in kernels + server.kernel_processes():
+        with contextlib.suppress(Exception):
+            if proc.is_running():
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """A started server for a module-scoped fixture (``yield from running_lab(...)``)."""
+    require_browser()
+    # The free port is chosen before the server binds it; with port_retries=0 a port taken
+    # in between makes the server exit at once: try again on another port.
+    for attempt in range(3):
+        try:
+            server = start_lab(tmp_path_factory.mktemp("jupyterlab"))
+            break
+        except LabExited:
+            if attempt == 2:
+                raise
+    try:
+        yield server
+    finally:
+        stop_lab(server)
+
+
+def set_theme(lab: LabServer, theme: str) -> None:
+    """JupyterLab's theme for pages opened from now on (its user-settings file), e.g.
+    ``"JupyterLab Dark"``; the page's ``body`` then carries ``data-jp-theme-light``."""
+    target = lab.settings_dir / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"theme": theme}))
+
+
+# --------------------------------------------------------------------------------------
+# Browser
+# --------------------------------------------------------------------------------------
+
+
+def start_browser(playwright) -> object:
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium under Playwright's sync API, for a module-scoped fixture.
+
+    Module scope, not session: while Playwright's sync API is started it keeps an asyncio loop
+    running in this thread, and later tests' asyncio.run() would fail ("cannot be called from
+    a running event loop").
+    """
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = start_browser(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# --------------------------------------------------------------------------------------
+# A notebook in the page
+# --------------------------------------------------------------------------------------
+
+
+def shut_down_sessions(lab: LabServer) -> None:
+    """End the test's kernels so the next test does not share the CPU with them."""
+    with contextlib.suppress(Exception):
+        for session in json.loads(lab.api("GET", "/api/sessions")):
+            lab.api("DELETE", f"/api/sessions/{session['id']}")
+
+
+# The page can see the app (``--LabApp.expose_app_in_browser``): wait on the kernel's own
+# state, because the toolbar's "idle" shows about a second before a Run All is accepted.
+KERNEL_READY_JS = """(path) => {
+  const app = window.jupyterapp;
+  const panel = app && app.shell.currentWidget;
+  if (!panel || !panel.sessionContext || !panel.context || !panel.context.isReady) return false;
+  if (panel.context.path !== path) return false;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+}"""
+
+# A kernel_info round trip proves the shell channel answers before Run All is sent; the
+# whole call is bounded so a lost request fails the test instead of hanging it.
+RUN_ALL_JS = """async ([path, timeoutMs]) => {
+  const app = window.jupyterapp;
+  const panel = app.shell.currentWidget;
+  if (!panel || !panel.context || panel.context.path !== path) return {error: 'wrong panel'};
+  const work = (async () => {
+    await panel.sessionContext.ready;
+    await panel.sessionContext.session.kernel.requestKernelInfo();
+    return await app.commands.execute('notebook:run-all-cells');
+  })();
+  const timer = new Promise(resolve => setTimeout(() => resolve('timeout'), timeoutMs));
+  const ok = await Promise.race([work, timer]);
+  const errors = [];
+  let unrun = 0;
+  for (const cell of panel.content.widgets) {
+    if (cell.model.type !== 'code') continue;
+    if (cell.model.executionCount === null) unrun += 1;
+    for (const out of cell.model.outputs.toJSON()) {
+      if (out.output_type === 'error') errors.push(out.ename + ': ' + out.evalue);
+    }
+  }
+  const dialog = document.querySelector('.jp-Dialog');
+  return {ok, unrun, errors, dialog: dialog ? dialog.innerText : null};
+}"""
+
+
+def open_notebook(page, lab: LabServer, name: str, workspace: str, collapse_left: bool = True) -> None:
+    """Open ``notebooks/<name>`` in its own workspace (a shared one would reopen the previous
+    test's notebooks) and wait until its kernel really answers."""
+    page.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/notebooks/{name}?token={lab.token}")
+    page.wait_for_function(KERNEL_READY_JS, arg=f"notebooks/{name}", timeout=60_000)
+    if collapse_left:
+        page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the notebook gets the width
+
+
+def run_all(page, name: str, timeout_s: float = 120) -> None:
+    result = page.evaluate(RUN_ALL_JS, [f"notebooks/{name}", timeout_s * 1000])
+    assert result.get("errors") == [], f"cells raised: {result}"
+    assert result["ok"] is True and result["unrun"] == 0, f"Run All did not finish: {result}"
+    page.wait_for_function(KERNEL_READY_JS, arg=f"notebooks/{name}")
+
+
+# The Image widget shows its PNG through a blob: URL that is new on every update, so compare
+# the bytes behind it. (A blob revoked mid-fetch answers null; the caller polls again.)
+PICTURE_DIGEST_JS = """async (selector) => {
+  let img = document.querySelector(selector);
+  if (img && img.tagName !== 'IMG') img = img.querySelector('img');
+  if (!img || !img.src || img.offsetParent === null) return null;
+  try {
+    const bytes = await (await fetch(img.src)).arrayBuffer();
+    const hash = await crypto.subtle.digest('SHA-256', bytes);
+    return Array.from(new Uint8Array(hash), b => b.toString(16).padStart(2, '0')).join('');
+  } catch (err) {
+    return null;
+  }
+}"""
+
+SETTLE_S = 0.8
+
+
+def picture_digest(page) -> str | None:
+    return page.evaluate(PICTURE_DIGEST_JS, ".cw-explorer .cw-picture")
+
+
+def wait_picture_settled(page, previous: str | None, timeout: float = 20) -> str:
+    """Wait until the picture differs from ``previous`` and then stays unchanged SETTLE_S."""
+    deadline = time.monotonic() + timeout
+    candidate, since = None, 0.0
+    while time.monotonic() < deadline:
+        digest = picture_digest(page)
+        now = time.monotonic()
+        if digest is None or digest == previous:
+            candidate = None
+        elif digest != candidate:
+            candidate, since = digest, now
+        elif now - since >= SETTLE_S:
+            return digest
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the picture did not change and settle within {timeout} s")
+
+
+def wait_text(page, selector: str, pattern: str, timeout: float = 15_000) -> None:
+    """Wait until the first element matching ``selector`` shows text matching ``pattern``."""
+    page.wait_for_function(
+        "([sel, pat]) => { const el = document.querySelector(sel);"
+        " return !!el && new RegExp(pat, 's').test(el.innerText); }",
+        arg=[selector, pattern],
+        timeout=timeout,
+    )
+
+
+
+def press_on(page, css_class: str, key: str) -> None:
+    """Keyboard: focus the slider's handle and press a key (JupyterLab lets arrows through)."""
+    handle = page.locator(f".cw-explorer .{css_class} .noUi-handle")
+    handle.focus()
+    page.keyboard.press(key)
+
+
+
+def notebook_json(*sources: str) -> str:
+    """A notebook of code cells (no outputs) for the Python 3 kernel, as JSON text."""
+    cells = [{"cell_type": "code", "execution_count": None, "id": f"cell{i}", "metadata": {},
+              "outputs": [], "source": source} for i, source in enumerate(sources)]
+    return json.dumps({
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    })
+
+
+# Runs code in the current notebook's kernel (like a hidden cell: widgets it changes update in
+# the page) and returns what it printed; an exception comes back as its traceback's last line.
+KERNEL_EXECUTE_JS = """async ([code, timeoutMs]) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, store_history: false});
+  let text = '', error = null;
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'stream') text += msg.content.text;
+    if (msg.header.msg_type === 'error') error = msg.content.ename + ': ' + msg.content.evalue;
+  };
+  const timer = new Promise(resolve => setTimeout(() => resolve('timeout'), timeoutMs));
+  const done = await Promise.race([future.done.then(() => 'done'), timer]);
+  return {done, text, error};
+}"""
+
+
+def kernel_execute(page, code: str, timeout_s: float = 30) -> str:
+    """Run ``code`` in the page's notebook kernel; return its printed text."""
+    result = page.evaluate(KERNEL_EXECUTE_JS, [code, timeout_s * 1000])
+    assert result["error"] is None, f"the kernel raised: {result['error']}\n{code}"
+    assert result["done"] == "done", f"the kernel did not answer in {timeout_s} s:\n{code}"
+    return result["text"]
