@@ -300,3 +300,29 @@ def test_the_binder_link_carries_the_preset_into_voila() -> None:
     urlpath = parse_qs(urlsplit(link).query)["urlpath"][0]
     assert unquote(urlpath) == urlpath  # parse_qs decoded it once: Binder gets the plain path
     assert urlpath == f"voila/render/notebooks/explorer_app.ipynb?{PRESET_QUERY}"
+
+
+@pytest.mark.parametrize(("script_name", "alone"), [
+    ("/", True),                                                       # voila notebooks/explorer_app.ipynb
+    ("/voila/render/explorer_app.ipynb", False),                       # voila notebooks/
+    ("/user/ab-c/voila/render/notebooks/explorer_app.ipynb", False),   # Binder (Jupyter Server)
+])
+def test_a_single_notebook_voila_says_why_tutorial_links_cannot_open_and_offers_binder(
+        monkeypatch: pytest.MonkeyPatch, script_name: str, alone: bool) -> None:
+    from pathlib import Path
+
+    from convwidget.explorer.presets import served_alone
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1] / "notebooks")  # Voila's kernel cwd
+    monkeypatch.setenv("SERVER_SOFTWARE", "voila/0.5.13")
+    monkeypatch.setenv("SCRIPT_NAME", script_name)
+    assert served_alone() is alone
+    explorer = ConvExplorer()
+    box = share_box(explorer)
+    assert ("This Voila serves this one notebook" in box.value) is alone
+    if alone:
+        assert "voila notebooks/" in box.value
+        for n in range(1, 7):
+            assert f"?urlpath=voila/render/notebooks/0{n}_" in box.value
+    explorer.close()
+    box.close()

@@ -56,7 +56,7 @@ from .state import DEFAULTS
 
 __all__ = [
     "BINDER_APP", "LINK_KEYS", "MAX_VALUE", "binder_link", "explorer_from_url", "query_from_settings",
-    "settings_from_query", "share_box", "share_link",
+    "served_alone", "settings_from_query", "share_box", "share_link",
 ]
 
 #: The largest number a link may give (a size, a channel count, a step is bounded apart).
@@ -367,15 +367,46 @@ def binder_link(query: str) -> str:
     return f"{BINDER_APP}{quote('?' + query, safe='')}" if query else BINDER_APP
 
 
+_LINK_STYLE = "color: var(--jp-content-link-color, #1a5fa8)"
+_TEXT_STYLE = "color: var(--jp-ui-font-color1, #333)"
+
+
+def served_alone() -> bool:
+    """True in a kernel that a single-notebook Voila (``voila NAME.ipynb``) runs.
+
+    Such a server renders that one notebook: every other path goes to its file handler, which
+    serves images only, so a link to another notebook answers 403 there. A Voila serving a
+    folder (``voila notebooks/``), or Voila inside Jupyter Server (Binder), renders any notebook
+    under ``/voila/render/``, where relative ``NAME.ipynb`` links work.
+
+    >>> served_alone()  # not under Voila
+    False
+    """
+    under_voila = os.environ.get("SERVER_SOFTWARE", "").startswith("voila/")
+    return under_voila and "/voila/render/" not in os.environ.get("SCRIPT_NAME", "")
+
+
+def _tutorials_html() -> str:
+    """Binder links to the tutorials beside this notebook (for a single-notebook Voila)."""
+    names = sorted(p for p in os.listdir(".") if re.fullmatch(r"\d\d_\w+\.ipynb", p))
+    links = " · ".join(
+        f"<a href='{html.escape(BINDER_APP.rsplit('/', 1)[0])}/{quote(name)}' target='_blank' "
+        f"style='{_LINK_STYLE}'>{html.escape(name[:-6].replace('_', ' '))}</a>" for name in names)
+    return (f"<div style='{_TEXT_STYLE}'>This Voila serves this one notebook, so the tutorial links "
+            "above cannot open here; serve the folder instead (<code>voila notebooks/</code>, then "
+            "open <code>/voila/render/explorer_app.ipynb</code>)"
+            + (f", or open them on Binder: {links}" if links else "") + ".</div>")
+
+
 def _share_html(explorer: Any) -> str:
     link = share_link(explorer)
     query = query_from_settings(_explorer_settings(_find_explorer(explorer)))
-    style = "color: var(--jp-content-link-color, #1a5fa8)"
     here = html.escape(link)
     binder = html.escape(binder_link(query))
-    return ("<div style='color: var(--jp-ui-font-color1, #333)'>Link to this setting: "
-            f"<a href='{here}' target='_blank' style='{style}'><code>{here}</code></a> · "
-            f"<a href='{binder}' target='_blank' style='{style}'>on Binder</a></div>")
+    return (f"<div style='{_TEXT_STYLE}'>Link to this setting: "
+            f"<a href='{here}' target='_blank' style='{_LINK_STYLE}'><code>{here}</code></a> · "
+            f"<a href='{binder}' target='_blank' style='{_LINK_STYLE}'>on Binder</a></div>"
+            + (_tutorials_html() if served_alone() else ""))
 
 
 def share_box(explorer: Any) -> W.HTML:
