@@ -43,7 +43,7 @@ Nested = Any  # nested lists of numbers, one level per dimension
 Cell = tuple[int, ...]
 
 #: Terms written out in full up to this many; longer sums keep the first and last few.
-FORMULA_TERMS = 8
+FORMULA_TERMS = 9
 
 
 class Term(NamedTuple):
@@ -90,9 +90,10 @@ class CellSum:
         if self.kind == "avg_pool":
             inner = _joined([format_number(t.input_value) for t in self.terms], max_terms, " + ")
             return f"({inner or '0'}) ÷ {self.divisor} = {value}"
-        products = [f"{format_number(t.input_value)}·{format_number(t.weight)}" for t in self.terms]
+        products = [f"{_factor(t.input_value)}·{_factor(t.weight)}" for t in self.terms]
         inner = _joined(products, max_terms, " + ")
-        return f"{inner or '0'} + {format_number(self.bias)} = {value}"
+        sign = "-" if self.bias < 0 else "+"
+        return f"{inner or '0'} {sign} {format_number(abs(self.bias))} = {value}"
 
 
 def _joined(items: list[str], max_terms: int, sep: str = ", ") -> str:
@@ -101,6 +102,11 @@ def _joined(items: list[str], max_terms: int, sep: str = ", ") -> str:
     head, tail = max_terms // 2, max(max_terms // 2 - 1, 1)
     hidden = len(items) - head - tail
     return sep.join([*items[:head], f"… ({hidden} more terms, {len(items)} in all) …", *items[-tail:]])
+
+
+def _factor(value: float) -> str:
+    text = format_number(value)
+    return f"({text})" if text.startswith("-") else text
 
 
 def format_number(value: float) -> str:
@@ -233,7 +239,7 @@ def _small(kernel: Sequence[int], seed: int) -> Nested:
         flat = 0
         for n, i in zip(kernel, idx, strict=True):
             flat = flat * n + i
-        return (5 * flat + 3 * seed + 2) % 5 - 2
+        return (3 * flat + 2 * seed + 1) % 5 - 2
 
     return _build(kernel, value)
 

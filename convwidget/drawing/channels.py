@@ -1,0 +1,590 @@
+"""The channel picture: input planes, the kernel stack of one output channel, the output maps.
+
+What a convolution computes, drawn with numpy (as :mod:`~convwidget.drawing.compose` draws the
+sliding window): one band of input planes, one small grid per input channel, coloured by
+group; under the planes of the selected output channel's group, the kernels that make it
+(``in_channels/groups`` of them, in the group's colour); then the output maps, the selected
+one outlined. Values are written in the cells when they fit; the lit output cell, its window in
+the input planes and the kernel taps it used are orange; a max pool's winner is filled dark
+vermilion. Under the bands, the lit cell's sum with its numbers (the same numbers PyTorch
+returns), an average pool's divisor with what it counts, and the parameter count.
+
+:class:`ChannelPicture` is built once per setting (the static bands) and gives a frame per lit
+cell (:meth:`ChannelPicture.frame`): an animation step redraws only the window and the text.
+
+>>> from convwidget.cellmath import preset_weights, sample_input
+>>> from convwidget.spec import LayerSpec
+>>> spec = LayerSpec.from_settings(kernel_size=3, in_channels=2, out_channels=2, groups=2)
+>>> x = sample_input(2, (5, 5))
+>>> w = preset_weights("ones", spec)
+>>> pic = ChannelPicture(spec, x, w, [0.0, 0.0], None, out_channel=1)
+>>> pic.frame((0, 0)).shape[1], pic.sum_text((0, 0))
+(580, 'out 1 at (0, 0): 6·1 + 3·1 + 0·1 + 1·1 + 8·1 + 5·1 + 6·1 + 3·1 + 0·1 + 0 = 32')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..cellmath import CellSum, cell_terms, format_number, output_size, padding_pairs
+from ..spec import LayerSpec
+from .raster import encode_png, hatch, line_mask, outline, paste, rgb, text_mask
+
+__all__ = [
+    "CHANNEL_PALETTES", "GROUP_COLOURS", "MAX_SHOWN", "PICTURE_WIDTH", "ChannelPicture", "cell_label",
+    "contrast", "parameter_text", "text_pairs",
+]
+
+#: The picture's width at scale 1 (the explorer's right column), in pixels.
+PICTURE_WIDTH = 580
+#: At most this many planes (or maps) a band; the others are counted in the band's title.
+MAX_SHOWN = 6
+#: Font sizes in pixels at scale 1 (the brief's floor is 11 px).
+VALUE_PX, LABEL_PX, TITLE_PX = 11, 11, 13
+MAX_CELL, MIN_CELL, MAX_HEIGHT = 30, 2, 560
+
+#: Per group (cycled): (fill for the smallest value, fill for the largest, stroke and label).
+#: Okabe–Ito hues without the orange and vermilion the window and the winner use.
+GROUP_COLOURS: dict[str, list[tuple[str, str, str]]] = {
+    "light": [("#e3f1fa", "#92cdee", "#0072b2"), ("#dff3ea", "#8fd3b8", "#00795a"),
+              ("#f8e6f0", "#e3a6c8", "#a0457a"), ("#fbf8d5", "#ede07a", "#6e6400"),
+              ("#e9e6f8", "#b3abeb", "#5a4fb0"), ("#eeeeee", "#c4c4c4", "#555555")],
+    "dark": [("#13242f", "#1d5a80", "#56b4e9"), ("#0f2a22", "#0e5e46", "#3fbf8f"),
+             ("#2b1a24", "#6a3556", "#d58ab5"), ("#29270e", "#5e5812", "#e0d44a"),
+             ("#1e1b3a", "#3d3680", "#a99ff5"), ("#222222", "#4a4a4a", "#bdbdbd")],
+}
+
+#: The picture's other colours per theme (background and text follow the sliding-window picture's).
+CHANNEL_PALETTES: dict[str, dict[str, str]] = {
+    "light": {"background": "#ffffff", "text": "#1a1a1a", "muted": "#555555", "tap": "#e69f00",
+              "tap_text": "#1a1a1a", "edge": "#d55e00", "winner": "#b34700", "winner_text": "#ffffff",
+              "grid": "#7f7f7f", "unused": "#d9d9d9",
+              "ring": "#f4f4f4", "hatch": "#c8c8c8"},
+    "dark": {"background": "#111111", "text": "#ececec", "muted": "#b0b0b0", "tap": "#e69f00",
+             "tap_text": "#111111", "edge": "#e8711a", "winner": "#b34700", "winner_text": "#ffffff",
+             "grid": "#6b6b6b", "unused": "#2e2e2e",
+             "ring": "#1a1a1a", "hatch": "#3a3a3a"},
+}
+try:  # helper palettes of the sliding-window picture, where present: the same page colours
+    from .palettes import PALETTES as _WINDOW_PALETTES
+
+    for _theme, _colours in CHANNEL_PALETTES.items():
+        _colours.update({k: _WINDOW_PALETTES[_theme][k] for k in ("background", "text")
+                         if k in _WINDOW_PALETTES.get(_theme, {})})
+except ImportError:  # pragma: no cover - older drawing package
+    pass
+
+
+def _luminance(color: str) -> float:
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(int(color[i:i + 2], 16) / 255) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two ``'#rrggbb'`` colours (1 to 21).
+
+    >>> round(contrast("#ffffff", "#1a1a1a"), 1)
+    17.4
+    """
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def text_pairs(theme: str) -> list[tuple[str, str, str]]:
+    """Every (text colour, fill, what) this picture draws in ``theme``, for the contrast test."""
+    p = CHANNEL_PALETTES[theme]
+    pairs = [(p["text"], p["background"], "titles, sum, parameters"), (p["muted"], p["background"], "notes"),
+             (p["tap_text"], p["tap"], "a value under the window"),
+             (p["winner_text"], p["winner"], "the max pool's winner"),
+             (p["text"], p["unused"], "a kernel tap that met padding (or no input cell)")]
+    for lo, hi, stroke in GROUP_COLOURS[theme]:
+        pairs += [(p["text"], lo, "a value, smallest fill"), (p["text"], hi, "a value, largest fill"),
+                  (stroke, p["background"], "a plane's label")]
+    return pairs
+
+
+def cell_label(value: float) -> str:
+    """A value as written in a cell: whole numbers as they are, others to one decimal.
+
+    >>> cell_label(12.0), cell_label(-0.5), cell_label(2 / 3), cell_label(float("-inf"))
+    ('12', '-0.5', '0.7', '-∞')
+    """
+    if value != value or abs(value) == float("inf") or value == int(value):
+        return format_number(value)
+    return f"{value:.1f}"
+
+
+def parameter_text(spec: LayerSpec) -> str:
+    """The parameter count as the picture builds it: weights per kernel stack × stacks + bias.
+
+    >>> parameter_text(LayerSpec.from_settings(kernel_size=3, in_channels=4, out_channels=6, groups=2))
+    'parameters: (4/2 · 3·3) weights × 6 output channels + 6 bias = 114'
+    """
+    if spec.is_pool:
+        return "parameters: 0 (a pool has no weights: each channel is pooled alone)"
+    k = "·".join(map(str, spec.kernel_size))
+    bias = spec.out_channels if spec.bias else 0
+    if spec.kind == "conv":
+        stack = f"({spec.in_channels}/{spec.groups} · {k}) weights × {spec.out_channels} output channels"
+    else:
+        stack = f"({spec.out_channels}/{spec.groups} · {k}) weights × {spec.in_channels} input channels"
+    return f"parameters: {stack} + {bias} bias = {spec.parameter_count():,}"
+
+
+def _shown(channels: range, n: int) -> str:
+    return f" (channels {channels.start}–{channels.stop - 1} shown)" if n > len(channels) else ""
+
+
+def _as_2d(nested: Any, ndim: int, depth: int) -> Any:
+    """1-D planes as one-row 2-D planes (``depth`` list levels above the spatial ones)."""
+    if ndim == 2:
+        return nested
+    if depth == 0:
+        return [nested]
+    return [_as_2d(n, ndim, depth - 1) for n in nested]
+
+
+def _range(n: int, focus: int, count: int) -> range:
+    """At most MAX_SHOWN indices of ``n``, starting so that ``focus .. focus+count`` shows."""
+    if n <= MAX_SHOWN:
+        return range(n)
+    start = min(max(focus - max((MAX_SHOWN - count) // 2, 0), 0), n - MAX_SHOWN)
+    return range(start, start + MAX_SHOWN)
+
+
+@dataclass(frozen=True)
+class _Band:
+    """One row of grids: where each sits (x, y of its top-left pixel) and its cells."""
+
+    channels: range
+    shapes: tuple[tuple[int, int], ...]
+    xy: tuple[tuple[int, int], ...]
+
+
+class ChannelPicture:
+    """The channel picture of one setting, drawn once; :meth:`frame` lights one output cell.
+
+    Parameters
+    ----------
+    spec : the layer (2-D, or 1-D drawn as strips).
+    inputs, weights, bias : the numbers, nested lists in PyTorch's layout (pools: None).
+    outputs : PyTorch's output ``[C_out][*output_size]`` (from
+        :func:`convwidget.torchlayers.run_values`), or None when it was not computed (then
+        the output cells carry no values and the sum line still shows cellmath's).
+    out_channel : the output channel followed.
+    theme, scale : ``'light'`` or ``'dark'``; 1.5 for a projector.
+    """
+
+    def __init__(self, spec: LayerSpec, inputs: Any, weights: Any, bias: Sequence[float] | None,
+                 outputs: Any, *, out_channel: int = 0, theme: str = "light", scale: float = 1.0,
+                 divisor_override: int | None = None) -> None:
+        if spec.ndim not in (1, 2):
+            raise ValueError(f"the channel picture draws 1-D and 2-D layers, not {spec.torch_class}; "
+                             "pick a depth slice")
+        if theme not in CHANNEL_PALETTES:
+            raise ValueError(f"theme={theme!r} is not a picture theme; use 'light' or 'dark'")
+        self.spec, self.scale, self.theme = spec, scale, theme
+        self.inputs, self.weights, self.bias = inputs, weights, bias
+        self.divisor_override = divisor_override
+        self.in2d = _as_2d(inputs, spec.ndim, 1)
+        self.out_size = output_size(spec, [len(inputs[0])] if spec.ndim == 1 else
+                                    [len(inputs[0]), len(inputs[0][0])])
+        self.n_out = len(inputs) if spec.is_pool else spec.out_channels
+        if not 0 <= out_channel < self.n_out:
+            raise ValueError(f"out_channel={out_channel} is outside 0..{self.n_out - 1}")
+        self.out_channel = out_channel
+        self.outputs = None if outputs is None else _as_2d(outputs, spec.ndim, 1)
+        self.colours = {k: rgb(v) for k, v in CHANNEL_PALETTES[theme].items()}
+        self.groups = [tuple(rgb(c) for c in trio) for trio in GROUP_COLOURS[theme]]
+        self._group_inputs()
+        self._layout()
+        self.notes: list[str] = []
+        self.kernel_xy: dict[int, tuple[int, int]] = {}
+        self.background = self._draw_static()
+
+    # ------------------------------------------------------------------ structure
+    def px(self, value: float) -> int:
+        return max(1, int(round(value * self.scale)))
+
+    def _group_inputs(self) -> None:
+        spec, oc = self.spec, self.out_channel
+        if spec.is_pool:
+            self.group, self.first_in, self.per_group_in = oc, oc, 1
+            return
+        g = max(spec.groups, 1)
+        self.per_group_in = spec.in_channels // g
+        self.group = oc // (spec.out_channels // g)
+        self.first_in = self.group * self.per_group_in
+
+    def group_of_input(self, c: int) -> int:
+        return c if self.spec.is_pool else c // max(self.per_group_in, 1)
+
+    def group_of_output(self, c: int) -> int:
+        if self.spec.is_pool:
+            return c
+        return c // max(self.spec.out_channels // max(self.spec.groups, 1), 1)
+
+    def kernel(self, c: int) -> Any:
+        """The kernel (2-D nested lists) that input channel ``c`` meets for the followed output."""
+        spec, w = self.spec, self.weights
+        if spec.kind == "conv":
+            k = w[self.out_channel][c - self.first_in]
+        else:
+            k = w[c][self.out_channel - self.group * (spec.out_channels // spec.groups)]
+        return _as_2d(k, spec.ndim, 0)
+
+    def _ring(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(top, bottom), (left, right) padding cells drawn around each input plane.
+
+        A transposed convolution's padding crops its output instead: no ring.
+        """
+        if self.spec.kind == "conv_transpose":
+            return (0, 0), (0, 0)
+        pairs = padding_pairs(self.spec)
+        return ((0, 0), pairs[0]) if self.spec.ndim == 1 else (pairs[0], pairs[1])
+
+    def _layout(self) -> None:
+        spec, px = self.spec, self.px
+        h_in, w_in = len(self.in2d[0]), len(self.in2d[0][0])
+        h_out, w_out = (1, *self.out_size) if spec.ndim == 1 else self.out_size
+        kh, kw = (1, spec.kernel_size[0]) if spec.ndim == 1 else spec.kernel_size
+        self.ins = _range(len(self.inputs), self.first_in, self.per_group_in)
+        self.outs = _range(self.n_out, self.out_channel, 1)
+        has_kernels = not spec.is_pool
+        (pt, pb), (pl, pr) = self.pads = self._ring()
+        slot_in = max(w_in + pl + pr, kw if has_kernels else 0)
+        gap, margin = px(12), px(8)
+        self.width = px(PICTURE_WIDTH)
+        avail = self.width - 2 * margin
+        fit_w = min((avail - gap * (len(self.ins) - 1)) / (len(self.ins) * slot_in),
+                    (avail - gap * (len(self.outs) - 1)) / (len(self.outs) * w_out))
+        text_rows = 10 if has_kernels else 9
+        rows = h_in + pt + pb + h_out + (kh if has_kernels else 0)
+        fit_h = (px(MAX_HEIGHT) - text_rows * px(18)) / rows
+        self.cell = int(max(min(fit_w, fit_h, px(MAX_CELL)), MIN_CELL))
+        c, title, label = self.cell, px(20), px(16)
+        y = margin + title + label
+        self.in_top = y
+        self.band_in = _Band(self.ins, ((h_in, w_in),) * len(self.ins),
+                             tuple((margin + i * (slot_in * c + gap) + pl * c, y + pt * c)
+                                   for i in range(len(self.ins))))
+        y += (h_in + pt + pb) * c + px(10)
+        self.kernel_y = y + title
+        y = self.kernel_y + label + kh * c + px(10) if has_kernels else self.kernel_y
+        self.out_title_y = y
+        y += title + label
+        self.band_out = _Band(self.outs, ((h_out, w_out),) * len(self.outs),
+                              tuple((margin + i * (w_out * c + gap), y) for i in range(len(self.outs))))
+        self.text_y = y + h_out * c + px(14)
+        self.height = self.text_y + 4 * px(19) + margin
+        self.kernel_shape = (kh, kw)
+
+    # ------------------------------------------------------------------ drawing helpers
+    def _text(self, bg: np.ndarray, text: str, x: int, y: int, size: int, color: str | np.ndarray,
+              centred: bool = False, words: bool = False) -> int:
+        """Text at (x, y) = left (or centre) and top; returns its width."""
+        size_px = size * self.scale
+        mask = line_mask(text, size_px, 72.0) if words else text_mask(text, size_px, 72.0)
+        h, w = mask.shape
+        col = self.colours[color] if isinstance(color, str) else color
+        paste(bg, mask, col, x if centred else x + w / 2, y + h / 2)
+        return w
+
+    def _fits(self, labels: list[str]) -> bool:
+        if self.cell < self.px(VALUE_PX) + 3:
+            return False
+        widest = max((text_mask(s, VALUE_PX * self.scale, 72.0).shape[1] for s in labels), default=0)
+        return widest <= self.cell - 3
+
+    def _grid(self, bg: np.ndarray, x: int, y: int, values: Any, group: int, write: bool,
+              stroke_px: int) -> None:
+        """One plane: cells shaded by value in the group's colours, values written if asked."""
+        lo, hi, stroke = self.groups[group % len(self.groups)]
+        arr = np.asarray(values, dtype=float)
+        finite = arr[np.isfinite(arr)]
+        span = (finite.max() - finite.min()) if finite.size else 0.0
+        t = np.zeros_like(arr) if span == 0 else np.clip((arr - finite.min()) / span, 0, 1)
+        t = np.nan_to_num(t)
+        fill = (lo[None, None] * (1 - t[..., None]) + hi[None, None] * t[..., None]).round().astype(np.uint8)
+        c = self.cell
+        nr, nc = arr.shape
+        region = bg[y:y + nr * c, x:x + nc * c, :3]
+        region.reshape(nr, c, nc, c, 3)[:] = fill[:, None, :, None, :]
+        if c >= 5:
+            full = bg[y:y + nr * c + 1, x:x + nc * c + 1, :3]
+            full[::c, :] = self.colours["grid"]
+            full[:, ::c] = self.colours["grid"]
+        outline(bg, y, x, y + nr * c, x + nc * c, stroke, stroke_px)
+        if write:
+            for r in range(nr):
+                for k in range(nc):
+                    self._value(bg, x, y, r, k, arr[r, k], self.colours["text"])
+
+    def _value(self, bg: np.ndarray, x: int, y: int, r: int, k: int, value: float, color: np.ndarray) -> None:
+        c = self.cell
+        paste(bg, text_mask(cell_label(float(value)), VALUE_PX * self.scale, 72.0), color,
+              x + k * c + c / 2 + 0.5, y + r * c + c / 2 + 0.5)
+
+    def _fill(self, bg: np.ndarray, x: int, y: int, r: int, k: int, color: np.ndarray) -> None:
+        c = self.cell
+        bg[y + r * c + 1:y + (r + 1) * c, x + k * c + 1:x + (k + 1) * c, :3] = color
+
+    # ------------------------------------------------------------------ the static bands
+    def _draw_static(self) -> np.ndarray:
+        bg = np.empty((self.height, self.width, 4), np.uint8)
+        bg[..., :3] = self.colours["background"]
+        bg[..., 3] = 255
+        self._draw_inputs(bg)
+        if not self.spec.is_pool:
+            self._draw_kernels(bg)
+        else:
+            self._text(bg, f"{self.spec.torch_class}: no weights; output channel c pools input channel c "
+                       "alone", self.px(8), self.kernel_y - self.px(18), LABEL_PX, "muted", words=True)
+        self._draw_outputs(bg)
+        self._text(bg, parameter_text(self.spec), self.px(8), self.text_y + 2 * self.px(19), TITLE_PX - 1,
+                   "text")
+        return bg
+
+    def _band_title(self, bg: np.ndarray, y: int, text: str) -> None:
+        self._text(bg, text, self.px(8), y, TITLE_PX, "text")
+
+    def _draw_inputs(self, bg: np.ndarray) -> None:
+        spec, band = self.spec, self.band_in
+        n = len(self.inputs)
+        more = _shown(band.channels, n)
+        size = "×".join(map(str, self.inputs_size))
+        colour = "colour = group" if not spec.is_pool else "colour = channel"
+        self._band_title(bg, self.in_top - self.px(36), f"input: {n} channel{'s' * (n != 1)} × {size}"
+                         f"{more}; {colour}")
+        values = [self.in2d[c] for c in band.channels]
+        self.write_in = self._fits([cell_label(float(v)) for p in values for row in p for v in row])
+        for (x, y), c in zip(band.xy, band.channels, strict=True):
+            group = self.group_of_input(c)
+            mine = self.first_in <= c < self.first_in + self.per_group_in
+            self._padding_ring(bg, x, y)
+            self._grid(bg, x, y, self.in2d[c], group, self.write_in, self.px(3 if mine else 1))
+            stroke = self.groups[group % len(self.groups)][2]
+            wide = self.cell * len(self.in2d[0][0]) > self.px(80)
+            label = f"in {c}" + (f" (group {group})" if spec.groups > 1 and wide else "")
+            left = x - self.pads[1][0] * self.cell
+            self._text(bg, label, left, self.in_top - self.px(16), LABEL_PX, stroke)
+
+    def _padding_ring(self, bg: np.ndarray, x: int, y: int) -> None:
+        (pt, pb), (pl, pr) = self.pads
+        if not (pt or pb or pl or pr):
+            return
+        c = self.cell
+        h, w = len(self.in2d[0]), len(self.in2d[0][0])
+        y0, x0, y1, x1 = y - pt * c, x - pl * c, y + (h + pb) * c, x + (w + pr) * c
+        bg[y0:y1, x0:x1, :3] = self.colours["ring"]
+        hatch(bg, y0, x0, y1, x1, self.colours["hatch"])
+        outline(bg, y0, x0, y1, x1, self.colours["grid"], 1, dash=self.px(4))
+
+    @property
+    def inputs_size(self) -> tuple[int, ...]:
+        first = self.inputs[0]
+        return (len(first),) if self.spec.ndim == 1 else (len(first), len(first[0]))
+
+    def _draw_kernels(self, bg: np.ndarray) -> None:
+        spec = self.spec
+        k = "×".join(map(str, spec.kernel_size))
+        self._band_title(bg, self.kernel_y - self.px(20),
+                         f"kernels of output channel {self.out_channel}: {self.per_group_in} "
+                         f"(= in_channels/groups = {spec.in_channels}/{spec.groups}), each {k}")
+        mine = [(xy, c) for xy, c in zip(self.band_in.xy, self.band_in.channels, strict=True)
+                if self.first_in <= c < self.first_in + self.per_group_in]
+        kernels = [self.kernel(c) for _, c in mine]
+        self.write_k = self._fits([cell_label(float(v)) for kk in kernels for row in kk for v in row])
+        for ((x, _), c), kern in zip(mine, kernels, strict=True):
+            x -= self.pads[1][0] * self.cell  # under the padded plane's left edge
+            y = self.kernel_y + self.px(16)
+            self.kernel_xy[c] = (x, y)
+            self._grid(bg, x, y, kern, self.group, self.write_k, self.px(2))
+            stroke = self.groups[self.group % len(self.groups)][2]
+            self._text(bg, f"× in {c}", x, self.kernel_y, LABEL_PX, stroke)
+
+    def _draw_outputs(self, bg: np.ndarray) -> None:
+        band, n = self.band_out, self.n_out
+        more = _shown(band.channels, n)
+        size = "×".join(map(str, self.out_size))
+        bias = "" if self.spec.is_pool else " + bias"
+        what = {"max_pool": "max of the window", "avg_pool": "mean of the window"}.get(
+            self.spec.kind, f"Σ input × weight{bias}")
+        self._band_title(bg, self.out_title_y,
+                         f"output: {n} channel{'s' * (n != 1)} × {size}{more}; each cell = {what}")
+        if self.outputs is None:
+            self.write_out = False
+            self.notes.append("output values: not computed by PyTorch here (too big); the sum is cellmath's")
+        else:
+            labels = [cell_label(float(v)) for c in band.channels for row in self.outputs[c] for v in row]
+            self.write_out = self._fits(labels)
+        for (x, y), c in zip(band.xy, band.channels, strict=True):
+            values = self.outputs[c] if self.outputs is not None else np.zeros(band.shapes[0])
+            selected = c == self.out_channel
+            group = self.group_of_output(c)
+            self._grid(bg, x, y, values, group, self.write_out, self.px(3 if selected else 1))
+            if selected:
+                outline(bg, y - self.px(3), x - self.px(3), y + band.shapes[0][0] * self.cell + self.px(3),
+                        x + band.shapes[0][1] * self.cell + self.px(3), self.colours["edge"], self.px(2))
+            self._text(bg, f"out {c}" + (" ◀" if selected else ""), x, y - self.px(16), LABEL_PX,
+                       self.groups[group % 6][2], words=True)
+        if not (self.write_in and self.write_out):
+            self.notes.append(f"values not written in cells of {self.cell} px (too small); "
+                              "the sum line has the lit cell's numbers")
+
+    # ------------------------------------------------------------------ a frame
+    def cell_sum(self, cell: Sequence[int]) -> CellSum:
+        """cellmath's arithmetic of output cell ``cell`` of the followed channel."""
+        return cell_terms(self.spec, self.inputs, self.weights, self.bias, self.out_channel, tuple(cell),
+                          divisor_override=self.divisor_override)
+
+    def torch_value(self, cell: Sequence[int]) -> float | None:
+        """PyTorch's value at ``cell`` of the followed channel (None if not computed)."""
+        if self.outputs is None:
+            return None
+        r, k = (0, cell[0]) if self.spec.ndim == 1 else cell
+        return float(self.outputs[self.out_channel][r][k])
+
+    def _fitting_terms(self, s: CellSum) -> int:
+        """The most terms (at most 12, at least 2) whose written-out sum fits the picture's width."""
+        for n in range(min(max(len(s.terms), 2), 12), 1, -1):
+            text = f"out {self.out_channel} at {s.cell}: {s.formula_text(n)}"
+            if line_mask(text, (TITLE_PX - 1) * self.scale, 72.0).shape[1] <= self.width - self.px(16):
+                return n
+        return 2
+
+    def sum_text(self, cell: Sequence[int], max_terms: int | None = None) -> str:
+        """The lit cell's sum with its numbers; the value is PyTorch's when it was computed."""
+        s = self.cell_sum(cell)
+        text = s.formula_text() if max_terms is None else s.formula_text(max_terms)
+        value = self.torch_value(cell)
+        if value is not None and format_number(value) != format_number(s.value):  # pragma: no cover
+            text += f" (PyTorch: {format_number(value)})"
+        return f"out {self.out_channel} at {tuple(cell)}: {text}"
+
+    def detail_text(self, s: CellSum) -> str:
+        """The line under the sum: the divisor, the winner or the padding taps."""
+        if s.kind == "avg_pool":
+            real, divisor = len(s.terms), s.divisor or 0
+            if self.divisor_override:
+                return f"÷ {s.divisor}: divisor_override (the window has {real} real cells)"
+            if self.spec.count_include_pad:
+                return (f"÷ {s.divisor}: the window's {s.divisor} cells, {divisor - real} of them padding "
+                        "(count_include_pad=True)")
+            return f"÷ {s.divisor}: only the {real} real cells (count_include_pad=False)"
+        if s.kind == "max_pool":
+            if s.winner is None:
+                return "the window holds only padding (-inf): the value is -inf"
+            return (f"winner: input cell {s.winner} (filled dark); padding is -inf and never wins"
+                    + (f"; {s.padding_taps} taps on padding" if s.padding_taps else ""))
+        if s.kind == "conv_transpose":
+            return (f"{len(s.terms)} input cell × weight products land on this cell "
+                    "(each input cell scatters its kernel)")
+        pad = f"; {s.padding_taps} taps on zero padding add 0" if s.padding_taps else ""
+        many = "s" * (self.per_group_in != 1)
+        return f"{len(s.terms)} products over {self.per_group_in} input channel{many}{pad}"
+
+    def frame(self, cell: Sequence[int]) -> np.ndarray:
+        """The picture with output cell ``cell`` (of the followed channel) lit."""
+        s = self.cell_sum(cell)
+        bg = self.background.copy()
+        self._light_inputs(bg, s)
+        self._light_output(bg, tuple(cell))
+        y, step = self.text_y, self.px(19)
+        self._text(bg, self.sum_text(cell, self._fitting_terms(s)), self.px(8), y, TITLE_PX - 1, "text",
+                   words=True)
+        self._text(bg, self.detail_text(s), self.px(8), y + step, LABEL_PX + 1, "muted", words=True)
+        if self.notes:
+            self._text(bg, "; ".join(self.notes), self.px(8), y + 3 * step, LABEL_PX, "muted")
+        return bg
+
+    def png(self, cell: Sequence[int], level: int = 1) -> bytes:
+        """:meth:`frame` as PNG bytes."""
+        return encode_png(self.frame(cell), level)
+
+    def _light_inputs(self, bg: np.ndarray, s: CellSum) -> None:
+        where = dict(zip(self.band_in.channels, self.band_in.xy, strict=True))
+        boxes: dict[int, list[int]] = {}
+        for t in s.terms:
+            if t.in_channel not in where:
+                continue
+            x, y = where[t.in_channel]
+            r, k = (0, t.input_index[0]) if self.spec.ndim == 1 else t.input_index
+            winner = s.winner == t.input_index
+            self._fill(bg, x, y, r, k, self.colours["winner" if winner else "tap"])
+            if self.write_in:
+                ink = self.colours["winner_text" if winner else "tap_text"]
+                self._value(bg, x, y, r, k, t.input_value, ink)
+            box = boxes.setdefault(t.in_channel, [r, k, r, k])
+            box[:] = [min(box[0], r), min(box[1], k), max(box[2], r), max(box[3], k)]
+        self._grey_unused_taps(bg, s)
+        c = self.cell
+        window = self._window_box(s.cell)
+        for ch in range(self.first_in, self.first_in + self.per_group_in):
+            if ch not in where or (window is None and ch not in boxes):
+                continue
+            x, y = where[ch]
+            r0, k0, r1, k1 = window or boxes[ch]
+            outline(bg, y + r0 * c, x + k0 * c, y + (r1 + 1) * c, x + (k1 + 1) * c, self.colours["edge"],
+                    self.px(2))
+
+    def _window_box(self, cell: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+        """(first row, first col, last row, last col) of the window, padding included, clipped to
+        the drawn ring; None for a transposed convolution (its box is the input cells it reads)."""
+        spec = self.spec
+        if spec.kind == "conv_transpose":
+            return None
+        h, w = len(self.in2d[0]), len(self.in2d[0][0])
+        dims = [(0, 1, 1, 1, (0, 0), 1)] if spec.ndim == 1 else []
+        for i, o in enumerate(cell):
+            dims.append((o, spec.stride[i], spec.kernel_size[i], spec.dilation[i], self.pads[len(dims)],
+                         (h, w)[len(dims)]))
+        out = []
+        for o, st, k, d, (before, after), n in dims:
+            first = o * st - before
+            out.append((max(first, -before), min(first + d * (k - 1), n + after - 1)))
+        (r0, r1), (k0, k1) = out
+        return r0, k0, r1, k1
+
+    def _grey_unused_taps(self, bg: np.ndarray, s: CellSum) -> None:
+        """Kernel taps this cell does not use (on zero padding; transposed: no input lands) go grey."""
+        if self.spec.is_pool:
+            return
+        kh, kw = self.kernel_shape
+        for ch, (kx, ky) in self.kernel_xy.items():
+            used = {t.kernel_index for t in s.terms if t.in_channel == ch}
+            kernel = self.kernel(ch)
+            for kr in range(kh):
+                for kk in range(kw):
+                    if ((kk,) if self.spec.ndim == 1 else (kr, kk)) in used:
+                        continue
+                    self._fill(bg, kx, ky, kr, kk, self.colours["unused"])
+                    if self.write_k:
+                        self._value(bg, kx, ky, kr, kk, kernel[kr][kk], self.colours["text"])
+
+    def _light_output(self, bg: np.ndarray, cell: tuple[int, ...]) -> None:
+        where = dict(zip(self.band_out.channels, self.band_out.xy, strict=True))
+        if self.out_channel not in where:
+            return
+        x, y = where[self.out_channel]
+        r, k = (0, cell[0]) if self.spec.ndim == 1 else cell
+        self._fill(bg, x, y, r, k, self.colours["tap"])
+        value = self.torch_value(cell)
+        if self.write_out and value is not None:
+            self._value(bg, x, y, r, k, value, self.colours["tap_text"])
+        c = self.cell
+        outline(bg, y + r * c, x + k * c, y + (r + 1) * c, x + (k + 1) * c, self.colours["edge"], self.px(2))
+
+    def output_labels(self) -> dict[tuple[int, int, int], str]:
+        """(channel, row, col) -> the text written in each drawn output cell (empty if none)."""
+        if not self.write_out or self.outputs is None:
+            return {}
+        return {(c, r, k): cell_label(float(v)) for c in self.band_out.channels
+                for r, row in enumerate(self.outputs[c]) for k, v in enumerate(row)}

@@ -1,0 +1,206 @@
+"""The channel picture (convwidget.drawing.channels) and its explorer view (convwidget.explorer.valuesview).
+
+PyTorch is the oracle: the values drawn in the output maps, the lit cell's sum and the parameter
+count are compared with real torch.nn layers given the same numbers; the pictures of the issue's
+settings are rendered into tests/artifacts/ (light and dark) to be looked at.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from convwidget.cellmath import KERNEL_PRESETS, preset_weights, sample_input
+from convwidget.drawing.channels import (
+    CHANNEL_PALETTES,
+    ChannelPicture,
+    cell_label,
+    contrast,
+    parameter_text,
+    text_pairs,
+)
+from convwidget.spec import LayerSpec
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+#: The issue's pictures: (settings, input size, preset, lit cell, followed output channel).
+PICTURES: dict[str, tuple[dict[str, Any], tuple[int, ...], str | None, tuple[int, ...], int]] = {
+    "conv_1to1_ones": (dict(kernel_size=3, padding=1), (6, 6), "ones", (1, 1), 0),
+    "conv_3to4_groups1": (dict(kernel_size=3, in_channels=3, out_channels=4), (6, 6), "small integers",
+                          (1, 2), 2),
+    "conv_4to4_groups2": (dict(kernel_size=3, in_channels=4, out_channels=4, groups=2), (6, 6),
+                          "edge (Sobel x)", (2, 1), 3),
+    "conv_depthwise4": (dict(kernel_size=3, in_channels=4, out_channels=4, groups=4), (6, 6),
+                        "small integers", (1, 1), 2),
+    "maxpool_padded_winner": (dict(kind="max_pool", kernel_size=3, stride=2, padding=1, in_channels=2),
+                              (7, 7), None, (0, 0), 1),
+    "avgpool_include_pad": (dict(kind="avg_pool", kernel_size=3, stride=2, padding=1, in_channels=2),
+                            (7, 7), None, (0, 0), 0),
+    "avgpool_exclude_pad": (dict(kind="avg_pool", kernel_size=3, stride=2, padding=1, in_channels=2,
+                                 count_include_pad=False), (7, 7), None, (0, 0), 0),
+    "transposed": (dict(kind="conv_transpose", kernel_size=3, stride=2, padding=1, in_channels=2,
+                        out_channels=2), (4, 4), "small integers", (3, 3), 1),
+    "conv1d_strip": (dict(kernel_size=3, padding=1, in_channels=2, out_channels=2, ndim=1), (9,),
+                     "small integers", (4,), 1),
+}
+
+
+def torch_layer(spec: LayerSpec, settings: dict[str, Any]) -> nn.Module:
+    """The torch.nn layer for ``settings``, built here from torch.nn directly (float64)."""
+    kw = {k: v for k, v in settings.items() if k not in ("kind", "in_channels", "out_channels", "ndim")}
+    n = spec.ndim
+    if spec.kind == "conv":
+        return getattr(nn, f"Conv{n}d")(spec.in_channels, spec.out_channels, **kw, dtype=torch.float64)
+    if spec.kind == "conv_transpose":
+        return getattr(nn, f"ConvTranspose{n}d")(spec.in_channels, spec.out_channels, **kw,
+                                                 dtype=torch.float64)
+    return getattr(nn, f"{'MaxPool' if spec.kind == 'max_pool' else 'AvgPool'}{n}d")(**kw)
+
+
+def torch_run(settings: dict[str, Any], size: tuple[int, ...], preset: str | None):
+    spec = LayerSpec.from_settings(**settings)
+    x = sample_input(spec.in_channels, size)
+    layer = torch_layer(spec, settings)
+    w = b = None
+    if not spec.is_pool:
+        w = preset_weights(preset or "ones", spec)
+        b = [float(c % 3 - 1) for c in range(spec.out_channels)]
+        with torch.no_grad():
+            layer.weight.copy_(torch.tensor(w, dtype=torch.float64))
+            layer.bias.copy_(torch.tensor(b, dtype=torch.float64))
+    with torch.no_grad():
+        y = layer(torch.tensor(x, dtype=torch.float64)[None])[0]
+    return spec, x, w, b, y, layer
+
+
+@pytest.mark.parametrize("name", PICTURES)
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_issues_pictures_show_torchs_values(name: str, theme: str) -> None:
+    settings, size, preset, cell, oc = PICTURES[name]
+    spec, x, w, b, y, layer = torch_run(settings, size, preset)
+    pic = ChannelPicture(spec, x, w, b, y.tolist(), out_channel=oc, theme=theme)
+    frame = pic.frame(cell)
+    assert frame.shape == (pic.height, pic.width, 4) and frame.dtype == np.uint8
+    (ARTIFACTS / f"channels_{name}{'_dark' if theme == 'dark' else ''}.png").write_bytes(pic.png(cell))
+    # the numbers written in the output maps are PyTorch's, cell by cell
+    labels = pic.output_labels()
+    assert labels, "values fit in these small pictures"
+    for (c, r, k), text in labels.items():
+        value = y[c, k] if spec.ndim == 1 else y[c, r, k]
+        assert text == cell_label(float(value))
+    # the lit cell's sum ends in PyTorch's value, and cellmath's terms add up to it
+    lit = float(y[(oc, *cell)])
+    assert pic.cell_sum(cell).value == pytest.approx(lit)
+    assert pic.sum_text(cell).endswith(f"= {pic.cell_sum(cell).formula_text().rsplit('= ', 1)[1]}")
+    # the parameter count drawn is torch's
+    assert parameter_text(spec).endswith(f"= {sum(p.numel() for p in layer.parameters()):,}") or (
+        spec.is_pool and "0" in parameter_text(spec))
+
+
+def test_count_include_pad_changes_the_picture() -> None:
+    frames, sums = {}, {}
+    for include in (True, False):
+        name = "avgpool_include_pad" if include else "avgpool_exclude_pad"
+        settings, size, _, cell, oc = PICTURES[name]
+        spec, x, _, _, y, _ = torch_run(settings, size, None)
+        pic = ChannelPicture(spec, x, None, None, y.tolist(), out_channel=oc)
+        frames[include], sums[include] = pic.frame(cell), pic.sum_text(cell)
+    assert not np.array_equal(frames[True], frames[False])
+    assert "÷ 9" in sums[True] and "÷ 4" in sums[False]
+
+
+def test_groups_change_the_picture() -> None:
+    """groups=1, groups=2 and depthwise draw different pictures at the same channel counts."""
+    frames = []
+    for groups in (1, 2, 4):
+        settings = dict(kernel_size=3, in_channels=4, out_channels=4, groups=groups)
+        spec, x, w, b, y, _ = torch_run(settings, (5, 5), "ones")
+        pic = ChannelPicture(spec, x, w, b, y.tolist(), out_channel=3)
+        assert len(pic.kernel_xy) == 4 // groups  # one kernel per input channel of the group
+        frames.append(pic.frame((1, 1)))
+    assert all(not np.array_equal(a, b) for a, b in [(frames[0], frames[1]), (frames[1], frames[2])])
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_settings_draw_torchs_values(seed: int) -> None:
+    rng = random.Random(seed)
+    kind = ("conv", "conv_transpose", "max_pool", "avg_pool")[seed % 4]
+    groups = rng.choice([1, 2]) if kind.startswith("conv") else 1
+    settings: dict[str, Any] = dict(kind=kind, kernel_size=rng.randint(1, 3), stride=rng.randint(1, 2),
+                                    in_channels=groups * rng.randint(1, 2))
+    if kind.startswith("conv"):
+        settings.update(out_channels=groups * rng.randint(1, 2), groups=groups)
+    else:
+        settings.update(padding=rng.randint(0, settings["kernel_size"] // 2), ceil_mode=rng.random() < 0.5)
+    if kind == "avg_pool":
+        settings["count_include_pad"] = rng.random() < 0.5
+    preset = sorted(KERNEL_PRESETS)[seed % len(KERNEL_PRESETS)]
+    spec, x, w, b, y, _ = torch_run(settings, (rng.randint(3, 6), rng.randint(3, 6)), preset)
+    oc = rng.randrange(y.shape[0])
+    pic = ChannelPicture(spec, x, w, b, y.tolist(), out_channel=oc, theme=rng.choice(["light", "dark"]))
+    for (c, r, k), text in pic.output_labels().items():
+        assert text == cell_label(float(y[c, r, k]))
+    for r in range(y.shape[1]):
+        for k in range(y.shape[2]):
+            assert pic.cell_sum((r, k)).value == pytest.approx(float(y[oc, r, k]))
+    pic.frame((y.shape[1] - 1, y.shape[2] - 1))
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_every_text_has_contrast(theme: str) -> None:
+    for text, fill, what in text_pairs(theme):
+        assert contrast(text, fill) >= 4.5, (theme, what, text, fill)
+
+
+def test_text_is_at_least_11_px() -> None:
+    from convwidget.drawing import channels
+
+    assert min(channels.VALUE_PX, channels.LABEL_PX, channels.TITLE_PX - 1) >= 11
+
+
+def test_big_inputs_write_no_values_and_say_why() -> None:
+    spec = LayerSpec.from_settings(kernel_size=3, in_channels=3, out_channels=3)
+    x = sample_input(3, (40, 40))
+    pic = ChannelPicture(spec, x, preset_weights("ones", spec), None, None, out_channel=1)
+    pic.frame((10, 10))
+    assert pic.output_labels() == {}
+    assert any("too small" in n for n in pic.notes) and any("not computed" in n for n in pic.notes)
+
+
+def test_many_channels_show_a_window_of_them() -> None:
+    spec = LayerSpec.from_settings(kernel_size=3, in_channels=16, out_channels=32, groups=16)
+    x = sample_input(16, (5, 5))
+    pic = ChannelPicture(spec, x, preset_weights("ones", spec), None, None, out_channel=20)
+    assert 10 in pic.band_in.channels and 20 in pic.band_out.channels  # group 10 reads input 10
+    assert len(pic.band_in.channels) <= 6 and len(pic.band_out.channels) <= 6
+    pic.frame((1, 1))
+
+
+def test_projector_scale_draws_bigger() -> None:
+    settings, size, preset, cell, oc = PICTURES["conv_3to4_groups1"]
+    spec, x, w, b, y, _ = torch_run(settings, size, preset)
+    small = ChannelPicture(spec, x, w, b, y.tolist(), out_channel=oc)
+    big = ChannelPicture(spec, x, w, b, y.tolist(), out_channel=oc, scale=1.5)
+    assert big.width == 870 and big.cell > small.cell
+    assert big.frame(cell).shape[0] > small.frame(cell).shape[0]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(theme="sepia"), r"theme='sepia' is not a picture theme; use 'light' or 'dark'"),
+    (dict(out_channel=5), r"out_channel=5 is outside 0..0"),
+])
+def test_bad_arguments_get_a_sentence(kwargs: dict[str, Any], message: str) -> None:
+    spec = LayerSpec.from_settings(kernel_size=3)
+    with pytest.raises(ValueError, match=message):
+        ChannelPicture(spec, sample_input(1, (4, 4)), preset_weights("ones", spec), None, None, **kwargs)
+
+
+def test_palettes_have_both_themes() -> None:
+    assert set(CHANNEL_PALETTES) == {"light", "dark"}
+    assert set(CHANNEL_PALETTES["light"]) == set(CHANNEL_PALETTES["dark"])
