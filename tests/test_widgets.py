@@ -113,7 +113,8 @@ def test_torch_panel_shows_values_that_the_window_sums(explorer: ConvExplorer) -
     explorer.row.value, explorer.col.value = 2, 2
     assert explorer.step.value == 8
     assert "PyTorch's value there: 50" in text(explorer.step_label)  # 10 + 11 + 14 + 15
-    assert "output values" in text(explorer.torch_panel)
+    assert "output values" in text(explorer.values_panel)  # folded open on demand
+    assert "class='cw-lit'" in explorer.values_panel.value  # the lit cell, in the theme's colours
 
 
 def test_torch_panel_for_a_refused_setting_shows_both_messages(explorer: ConvExplorer) -> None:
@@ -462,22 +463,47 @@ def test_live_mode_needs_ipympl_chosen_first() -> None:
 
 
 # ---------------------------------------------------------------- export buttons
+def download(link_html: str) -> tuple[str, bytes]:
+    """The file name and the bytes of the download link in ``link_html``."""
+    import base64
+
+    match = re.search(r"<a download='([^']+)' href='data:[a-z/]+;base64,([A-Za-z0-9+/=]+)'", link_html)
+    assert match, link_html[:300]
+    return match.group(1), base64.b64decode(match.group(2))
+
+
 @pytest.mark.parametrize(("button", "ext", "magic"), [("export_gif", "gif", b"GIF8"),
                                                       ("export_html", "html", b"<!DOCTYPE html>")])
-def test_export_buttons_write_a_file_with_progress(
+def test_export_buttons_offer_a_download_and_write_nothing(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, button: str, ext: str, magic: bytes
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # under Voila: the served folder
     e = ConvExplorer(input_size=5, kernel_size=3, stride=2, padding=1)
     seen: list[int] = []
     e.export_progress.observe(lambda change: seen.append(change["new"]), names="value")
     getattr(e, button).click()
     assert e.error_box.layout.display == "none", e.error_box.value
-    files = list(tmp_path.glob(f"*.{ext}"))
-    assert len(files) == 1 and files[0].read_bytes().startswith(magic)
+    assert not list(tmp_path.iterdir())  # nothing written where the kernel runs
+    name, data = download(e.export_link.value)
+    assert name.endswith(f".{ext}") and data.startswith(magic)
     assert seen[-1] == e.export_progress.max == 9  # one tick per output cell
     assert e.export_progress.layout.display == "none"  # hidden again when done
-    assert files[0].name in e.export_link.value and "base64," in e.export_link.value
+    if ext == "gif":
+        from PIL import Image
+
+        with Image.open(__import__("io").BytesIO(data)) as gif:
+            assert gif.n_frames == 9
+
+
+def test_an_export_over_the_link_bound_says_so_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from convwidget.explorer import exporting
+
+    monkeypatch.setattr(exporting, "MAX_LINK_BYTES", 1000)
+    e = ConvExplorer(input_size=5, kernel_size=3)
+    e.export_html.click()
+    shown = text(e.export_link)
+    assert "href" not in e.export_link.value and "base64" not in e.export_link.value
+    assert shown.count("more than the") == 1 and "to_html(" in shown
 
 
 def test_export_of_a_refused_setting_says_so(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -542,7 +568,7 @@ def test_a_resnet_sized_layer_stays_fast_and_exact() -> None:
     e = ConvExplorer(input_size=56, kernel_size=3, padding=1, in_channels=256, out_channels=256)
     assert_consistent(e)
     assert e.torch_result is not None and not e.torch_result.computed
-    assert "not computed here" in text(e.torch_panel)
+    assert "not computed here" in text(e.values_panel)
     assert "Parameters: 590080" in text(e.params)
     e.stride.h.value = 2
     assert e.output_size == (28, 28)
@@ -561,7 +587,7 @@ def test_no_two_widgets_share_a_layout(explorer: ConvExplorer) -> None:
 @pytest.mark.parametrize("kind", ["conv", "conv_transpose"])
 def test_values_with_several_channels_per_group(kind: str) -> None:
     e = ConvExplorer(kind=kind, input_size=4, kernel_size=2, in_channels=4, out_channels=2, groups=2)
-    assert "times 2 input channels per group" in text(e.torch_panel)
+    assert "times 2 input channels per group" in text(e.values_panel)
     e.row.value, e.col.value = 1, 1
     window = e.figure.geometry.window(e.step.value)
     expected = 2 * sum(r * 4 + c for r, c in window.inputs)
@@ -655,3 +681,101 @@ def _run_in_own_loop(scenario) -> None:
     assert not thread.is_alive(), "the scenario did not finish within 60 s"
     if errors:
         raise errors[0]
+
+
+# ---------------------------------------------------------------- one screen, themes, projector
+def test_one_screen_layout_two_columns_and_closed_foldouts(explorer: ConvExplorer) -> None:
+    left, right = explorer.main.children
+    assert "cw-left" in left._dom_classes and "cw-right" in right._dom_classes
+    assert explorer.controls in left.children and explorer.calculator_panel in left.children
+    assert explorer.formula in explorer.calculator_panel.children
+    assert explorer.animation_panel in right.children and explorer.torch_panel in right.children
+    assert int(left.layout.width.removesuffix("px")) + int(explorer.picture.width) <= 930
+    assert explorer.foldouts.selected_index is None  # every long panel folded at first
+    assert explorer.foldouts.titles == ("Values PyTorch computed", "Parameters and receptive field", "Export")
+    assert explorer.values_panel in explorer.foldouts.children
+    assert explorer.export_row in explorer.foldouts.children
+    # the verdict stays in view, on one line
+    panel = text(explorer.torch_panel)
+    assert "\n" not in panel and "<br>" not in explorer.torch_panel.value and len(panel) < 80, panel
+    extra = explorer.add_foldout("Channels", W.HTML("channels view"))
+    assert explorer.foldouts.children[-1] is extra and explorer.foldouts.titles[-1] == "Channels"
+    assert explorer.foldouts.selected_index is None
+
+
+def test_the_picture_is_shown_at_its_natural_size_in_both_colourings(explorer: ConvExplorer) -> None:
+    from convwidget.explorer.picture import png_size
+
+    for image in (explorer.picture, explorer.picture_dark):
+        assert image.value[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (image.width, image.height) == tuple(str(v) for v in png_size(image.value))
+    assert "cw-picture-dark" in explorer.picture_dark._dom_classes
+    assert explorer.figure.to_png()[16:24] == explorer.picture.value[16:24]  # the figure's own size
+    explorer.set(kernel_size=11)  # refused: both pictures hidden, the box says so
+    assert explorer.picture.layout.display == explorer.picture_dark.layout.display == "none"
+    explorer.set(kernel_size=3)
+    assert explorer.picture.layout.display == explorer.picture_dark.layout.display == ""
+    key = next(iter(explorer._frames))
+    assert len(explorer._frames[key]) == 2  # the cache keeps the light and the dark frame
+
+
+def test_theme_colours_reach_4_5_to_1_in_light_and_dark() -> None:
+    from convwidget.explorer import theme
+
+    light_bg, dark_bg = theme.LIGHT_BACKGROUND, theme.DARK_BACKGROUND
+    for name, (light, dark) in theme.COLOURS.items():
+        assert theme.contrast(light, light_bg) >= 4.5, (name, light)
+        assert theme.contrast(dark, dark_bg) >= 4.5, (name, dark)
+        assert f".cw-{name}{{color:{light}}}" in theme.STYLE
+        assert f'body[data-jp-theme-light="false"] .cw-{name}{{color:{dark}}}' in theme.STYLE
+    for mode, bg in (("light", light_bg), ("dark", dark_bg)):
+        muted = theme.blend(theme.MUTED_IN_THEME[mode], bg)
+        assert theme.contrast(muted, bg) >= 4.5, mode
+        back, fore = theme.LIT[mode]
+        assert theme.contrast(fore, back) >= 4.5, mode
+    assert theme.contrast(theme.MUTED_VARIABLE[1], light_bg) >= 4.5  # the fallback
+    for border in theme.BORDERS.values():  # not text: 3:1 (WCAG 1.4.11)
+        assert theme.contrast(border, light_bg) >= 3 and theme.contrast(border, dark_bg) >= 3
+
+
+def test_panels_name_classes_not_colours() -> None:
+    def htmls() -> list[str]:
+        return [w.value for w in walk(e)
+                if isinstance(w, (W.HTML, W.HTMLMath)) and "cw-style" not in w._dom_classes]
+
+    e = ConvExplorer(input_size=4, kernel_size=2)
+    shown = htmls()
+    e.set(kernel_size=9)
+    for value in shown + htmls():
+        assert not re.search(r"color\s*:", value), value[:200]  # a class of .theme, both themes
+        assert "#555" not in value and "#666" not in value and "#333" not in value
+    styles = [w for w in walk(e) if "cw-style" in w._dom_classes]
+    assert len(styles) == 1 and styles[0].value.startswith("<style>")
+
+
+def test_play_speed_sets_the_interval() -> None:
+    e = ConvExplorer(input_size=64, kernel_size=3, stride=2)
+    assert e.play.interval == 400 and e.speed.value == 2.5
+    e.speed.value = 50.0
+    assert e.play.interval == 20  # a 64x64 pass (1,024 steps) in about 20 s
+    e.speed.value = 1.0
+    assert e.play.interval == 1000
+    e.step.value = 5
+    assert e.step_counter.value == f"step 6/{e.step.max + 1}"  # counted from 1, as the picture does
+    assert e.figure.caption.startswith(f"step 6/{e.step.max + 1}:")
+
+
+def test_projector_mode_scales_text_and_picture() -> None:
+    e = ConvExplorer(input_size=5, kernel_size=3)
+    small = tuple(int(v) for v in (e.picture.width, e.picture.height))
+    e.presentation_button.value = True
+    assert "cw-presentation-on" in e._dom_classes and e.presentation
+    big = tuple(int(v) for v in (e.picture.width, e.picture.height))
+    if hasattr(e.figure, "set_style"):  # WindowFigure draws at a scale
+        assert big == (round(small[0] * 1.5), round(small[1] * 1.5))
+    e.stride.h.value = 2  # still exact at the new size
+    assert_consistent(e)
+    e.presentation = False
+    assert "cw-presentation-on" not in e._dom_classes
+    assert tuple(int(v) for v in (e.picture.width, e.picture.height)) == small
+    assert ConvExplorer(presentation=True).presentation_button.value

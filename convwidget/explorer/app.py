@@ -5,6 +5,12 @@ results; :class:`~.controls.Controls` move it; the panels (:mod:`.panels`) and t
 (:mod:`.picture`) follow its ``results`` trait, each redrawn once per change. Every widget
 carries a ``cw-*`` CSS class (:data:`CSS_CLASSES`) so a browser test can find it.
 
+One screen (about 930 x 620 px, JupyterLab at 1366 x 768 with its file browser open): the
+controls and the formula on the left, the picture at its natural size with the player and
+PyTorch's verdict on the right; the long panels fold open on demand (an Accordion, see
+:meth:`ConvExplorer.add_foldout`). Colours follow JupyterLab's theme (:mod:`.theme`);
+``presentation=True`` (or the Projector button) makes text and picture 1.5 times bigger.
+
 >>> from convwidget import ConvExplorer
 >>> explorer = ConvExplorer(kind="conv", input_size=(32, 32), kernel_size=3, stride=2, padding=1)
 >>> explorer.output_size
@@ -19,15 +25,13 @@ True
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import html
 import os
-import re
 import sys
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import ipywidgets as W
@@ -38,19 +42,21 @@ from ..spec import explorer_spec
 from . import panels
 from .controls import Controls, Player, _style, button
 from .css import CSS_CLASSES
+from .exporting import export_link, export_name
+from .layout import ScreenLayout, columns, presentation_button
 from .picture import Picture, ipympl_active
 from .quizmode import ExplorerQuiz, QuizAccess
 from .state import ExplorerState, Results
+from .theme import STYLE, span
 
 __all__ = ["CSS_CLASSES", "ConvExplorer"]
 
-_TITLE = ("<b>ConvExplorer</b> — move a slider: the formula, the sliding window and PyTorch's own "
-          "answer follow.")
+_TITLE = "<b>ConvExplorer</b> — move a slider: the formula, the window and PyTorch follow."
 _QUIZ_TITLE = ("<b>ConvExplorer quiz</b> — predict the output size, then check it: the formula, "
                "the picture and PyTorch's own answer appear with your answer.")
 
 
-class ConvExplorer(QuizAccess, W.VBox):
+class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
     """Sliders that drive the calculator, the sliding-window animation and the real PyTorch layer.
 
     Parameters are PyTorch's names (ints or per-dimension ``(height, width)``
@@ -58,7 +64,8 @@ class ConvExplorer(QuizAccess, W.VBox):
     ``"avg_pool"``), ``input_size``, ``kernel_size``, ``stride`` (pool default:
     the kernel size), ``padding`` (a number, a pair, ``'same'`` or ``'valid'``),
     ``dilation``, ``output_padding``, ``ceil_mode``, ``count_include_pad``,
-    ``in_channels``, ``out_channels``, ``groups``.
+    ``in_channels``, ``out_channels``, ``groups``. ``presentation=True``: projector mode
+    (text and picture 1.5 times bigger; the Projector button toggles it).
 
     Display it as a cell's value. Scripted use: :attr:`settings`, :meth:`set`,
     :attr:`output_size`; :attr:`state` is the :class:`ExplorerState` to link or observe.
@@ -71,7 +78,7 @@ class ConvExplorer(QuizAccess, W.VBox):
     """
 
     def __init__(self, *, live: bool | None = None, quiz: bool = False, level: str = "padding_stride",
-                 seed: int | None = None, **settings: Any) -> None:
+                 seed: int | None = None, presentation: bool = False, **settings: Any) -> None:
         session = None
         if quiz:  # the question's setting first: a bad level builds nothing
             from ..quiz import QuizSession
@@ -93,15 +100,19 @@ class ConvExplorer(QuizAccess, W.VBox):
         self._build_panels()
         if session is not None:
             self.quiz = ExplorerQuiz(self, session, on_error=self._show_error)
+        self.presentation_button = presentation_button()
+        header = _style(W.HBox([_style(W.HTML(_QUIZ_TITLE if session else _TITLE), "cw-title"),
+                                self.presentation_button],
+                               layout=W.Layout(justify_content="space-between", align_items="center")),
+                        "cw-header")
         super().__init__([
-            _style(W.HTML(_QUIZ_TITLE if session else _TITLE), "cw-title"),
+            _style(W.HTML(STYLE, layout=W.Layout(display="none")), "cw-style"),
+            header,
             *([self.quiz.box] if self.quiz else []),
-            self.controls,
-            _style(W.HBox([self.animation_panel, self.calculator_panel],
-                          layout=W.Layout(flex_flow="row wrap", align_items="flex-start")),
-                   "cw-panels"),
-            self.torch_panel, self.export_row, self.error_box])
+            self.main, self.foldouts, self.error_box])
         self.add_class("cw-explorer")
+        self.presentation_button.observe(self._on_presentation, names="value")
+        self.presentation_button.value = bool(presentation)
         self.state.observe(self._on_results, names="results")
         self.state.observe(self._on_step, names="step")
         self.player.step.observe(self._on_step_slider, names="value")
@@ -124,9 +135,10 @@ class ConvExplorer(QuizAccess, W.VBox):
             setattr(self, name, getattr(c, name))
         p = self.player
         self.play, self.step, self.row, self.col, self.step_label = p.play, p.step, p.row, p.col, p.label
-        self.step_counter = p.counter
+        self.step_counter, self.speed = p.counter, p.speed
         self.play_link = p.link
         self.picture = self.picture_panel.image
+        self.picture_dark = self.picture_panel.image_dark
         self.picture_error = self.picture_panel.error
         self.live_canvas = self.picture_panel.canvas
         self.output_label = _style(W.HTML(), "cw-output-size")
@@ -136,21 +148,27 @@ class ConvExplorer(QuizAccess, W.VBox):
         self.receptive = _style(W.HTML(), "cw-receptive-field")
         self.calculator_panel = _style(W.VBox(
             [_style(W.HTML("<b>Calculator</b>"), "cw-calculator-title"), self.output_label,
-             self.formula, self.formula_text, self.params, self.receptive],
-            layout=W.Layout(min_width="320px", max_width="560px", padding="0 0 0 12px")),
-            "cw-calculator")
+             self.formula]), "cw-calculator")
         self.animation_panel = _style(W.VBox(
             [*self.picture_panel.widgets, p.player_row, p.cell_row, p.label]), "cw-animation")
         self.torch_panel = _style(W.HTML(), "cw-torch-panel")
+        self.values_panel = _style(W.HTML(), "cw-torch-values")
         self.export_gif = button("Export GIF", "cw-export-gif", icon="film",
-                                 tooltip="render the animation to a GIF file")
+                                 tooltip="the animation as a GIF, downloaded by your browser")
         self.export_html = button("Export HTML player", "cw-export-html", icon="code",
-                                  tooltip="write a self-contained HTML/JS player")
+                                  tooltip="a self-contained HTML/JS player, downloaded by your browser")
         self.export_progress = _style(W.IntProgress(value=0, min=0, max=1, description="frames",
                                                     layout=W.Layout(display="none")), "cw-export-progress")
         self.export_link = _style(W.HTML(), "cw-export-link")
-        self.export_row = _style(W.HBox([self.export_gif, self.export_html, self.export_progress,
+        self.export_row = _style(W.VBox([W.HBox([self.export_gif, self.export_html, self.export_progress]),
                                          self.export_link]), "cw-export")
+        self.export_row.children[0].add_class("cw-export-buttons")
+        self.main = columns([self.controls, self.calculator_panel], [self.animation_panel, self.torch_panel])
+        self.foldouts = _style(W.Accordion(selected_index=None), "cw-foldouts")
+        self.add_foldout("Values PyTorch computed", self.values_panel)
+        self.add_foldout("Parameters and receptive field", _style(W.VBox(
+            [self.params, self.receptive, self.formula_text]), "cw-details"))
+        self.add_foldout("Export", self.export_row)
 
     # ------------------------------------------------------------------ errors
     @contextlib.contextmanager
@@ -170,7 +188,7 @@ class ConvExplorer(QuizAccess, W.VBox):
             self._error_text = f"{type(err).__name__}: {err}"
             at = f" (at {os.path.basename(where.filename)}:{where.lineno})" if where else ""
             shown = f"✗ Internal error (please report it): {html.escape(self._error_text + at)}"
-        self.error_box.value = f"<span style='color:{panels.BAD_COLOUR}'>{shown}</span>"
+        self.error_box.value = span("bad", shown)
         self.error_box.layout.display = ""
 
     def _clear_error(self) -> None:
@@ -183,9 +201,10 @@ class ConvExplorer(QuizAccess, W.VBox):
     def _held(self) -> contextlib.ExitStack:
         """Batch the state messages of every panel widget (one message each on exit)."""
         stack = contextlib.ExitStack()
-        for widget in (*self.player.sliders, self.picture, self.picture_error, self.output_label,
-                       self.formula, self.formula_text, self.params, self.receptive,
-                       self.torch_panel, self.step_label, self.step_counter):
+        for widget in (*self.player.sliders, self.picture, self.picture_dark, self.picture_error,
+                       self.output_label, self.formula, self.formula_text, self.params,
+                       self.receptive, self.torch_panel, self.values_panel, self.step_label,
+                       self.step_counter):
             stack.enter_context(widget.hold_sync())
         return stack
 
@@ -217,9 +236,11 @@ class ConvExplorer(QuizAccess, W.VBox):
         self._shown = (results, step)
         geometry = results.geometry
         t = results.torch_result
+        if first:
+            self.torch_panel.value = panels.torch_html(results)
         if first or (t is not None and t.values is not None):
             lit = geometry.out_cell(step) if geometry is not None else None
-            self.torch_panel.value = panels.torch_html(results, lit)
+            self.values_panel.value = panels.values_html(results, lit)
         self._moving_player = True  # the player follows the state: its changes are not sent back
         try:
             self.player.show(geometry, step)
@@ -238,7 +259,7 @@ class ConvExplorer(QuizAccess, W.VBox):
     def _revealable(self) -> tuple[W.Widget, ...]:
         """What a quiz hides until the answer: every box that shows or implies the output."""
         return (self.controls, self.animation_panel, self.calculator_panel, self.torch_panel,
-                self.export_row)
+                self.export_row, self.foldouts)
 
     def _conceal(self) -> None:
         """Hide every answer (the boxes, and the texts in them) until :meth:`_reveal`."""
@@ -246,9 +267,10 @@ class ConvExplorer(QuizAccess, W.VBox):
         self.picture_panel.cancel()
         with self._held():
             for widget in (self.output_label, self.formula, self.formula_text, self.params,
-                           self.receptive, self.torch_panel, self.step_label, self.export_link):
+                           self.receptive, self.torch_panel, self.values_panel, self.step_label,
+                           self.export_link):
                 widget.value = ""
-            self.picture.value = b""
+            self.picture.value = self.picture_dark.value = b""
             self._moving_player = True  # the player's ranges are the output's size: emptied too
             try:
                 self.player.show(None, 0)
@@ -364,7 +386,7 @@ class ConvExplorer(QuizAccess, W.VBox):
         return self.picture_panel.prefetched
 
     @property
-    def _frames(self) -> OrderedDict[Any, bytes]:
+    def _frames(self) -> OrderedDict[Any, tuple[bytes, bytes]]:
         return self.picture_panel.frames
 
     def __repr__(self) -> str:
@@ -414,15 +436,8 @@ class ConvExplorer(QuizAccess, W.VBox):
                 part.close()
 
     # ------------------------------------------------------------------ export
-    def _export_name(self, ext: str) -> str:
-        s = self.settings
-        pad = s["padding"] if isinstance(s["padding"], str) else "x".join(map(str, s["padding"]))
-        stem = (f"convwidget_{s['kind']}_{'x'.join(map(str, s['input_size']))}"
-                f"_k{'x'.join(map(str, s['kernel_size']))}_s{'x'.join(map(str, s['stride']))}"
-                f"_p{pad}_d{'x'.join(map(str, s['dilation']))}")
-        return re.sub(r"[^A-Za-z0-9_.-]", "", stem) + "." + ext
-
-    def _export(self, ext: str, write: Callable[..., Any]) -> None:
+    def _export(self, ext: str) -> None:
+        """Make the GIF or the HTML player in memory and offer it as a browser download."""
         geometry: Geometry | None = self.state.geometry
         if geometry is None:
             self.export_link.value = "Nothing to export: PyTorch refuses this setting."
@@ -431,7 +446,6 @@ class ConvExplorer(QuizAccess, W.VBox):
         if limit:
             self.export_link.value = "Nothing exported. " + html.escape(limit)
             return
-        path = os.path.abspath(self._export_name(ext))
         bar = self.export_progress
         bar.value, bar.max = 0, max(geometry.n_steps, 1)
         bar.layout.display = ""
@@ -441,34 +455,17 @@ class ConvExplorer(QuizAccess, W.VBox):
             bar.value = done
 
         try:
-            result = write(geometry, path, progress=progress)
+            self.export_link.value = export_link(geometry, ext, export_name(self.settings, ext), progress)
         finally:
             bar.layout.display = "none"
-        self.export_link.value = _written_html(path, ext, getattr(result, "note", None))
 
     def _on_export_gif(self, _button: W.Button) -> None:
         with self._guard():
-            from ..export import to_gif
-            self._export("gif", to_gif)
+            self._export("gif")
 
     def _on_export_html(self, _button: W.Button) -> None:
         with self._guard():
-            from ..export import to_html
-            self._export("html", to_html)
-
-
-def _written_html(path: str, ext: str, note: Any) -> str:
-    """'wrote <link> (n KiB)', with a data-URI download link for files up to 8 MiB."""
-    name = html.escape(os.path.basename(path))
-    size = os.path.getsize(path)
-    link = f"<a href='{name}' target='_blank'>{name}</a>"
-    if size <= 8 * 2**20:
-        mime = "image/gif" if ext == "gif" else "text/html"
-        with open(path, "rb") as fh:
-            data = base64.b64encode(fh.read()).decode("ascii")
-        link += f" · <a download='{name}' href='data:{mime};base64,{data}'>download</a>"
-    extra = f" <i>{html.escape(str(note))}</i>" if note else ""
-    return f"wrote {link} ({size / 1024:.0f} KiB){extra}"
+            self._export("html")
 
 
 def close_widget(widget: W.Widget) -> None:

@@ -21,9 +21,13 @@ from ..geometry import Geometry
 from ..spec import KIND_LABELS, LayerSpec
 from .state import ExplorerState, compute
 
-__all__ = ["Controls", "PairControl", "Player", "bounds", "button", "button_width", "padding_readout"]
+__all__ = ["SPEEDS", "Controls", "PairControl", "Player", "bounds", "button", "button_width",
+           "interval_ms", "padding_readout"]
 
-_DESC = {"description_width": "88px"}
+_DESC = {"description_width": "56px"}
+#: Play speeds offered (steps a second); 2.5 is the old fixed 400 ms a step.
+SPEEDS = (("1 step/s", 1.0), ("2.5 steps/s", 2.5), ("5 steps/s", 5.0), ("10 steps/s", 10.0),
+          ("25 steps/s", 25.0), ("50 steps/s", 50.0))
 
 
 def _style(widget: W.Widget, *classes: str) -> W.Widget:
@@ -49,27 +53,37 @@ def button(description: str, css: str, tooltip: str = "", icon: str = "", style:
                                            min_width=f"{button_width(description, icon)}px")), css)
 
 
+def interval_ms(steps_per_second: float) -> int:
+    """The Play widget's interval for a speed (at least 20 ms: a browser frame or two).
+
+    >>> interval_ms(2.5), interval_ms(50), interval_ms(1000)
+    (400, 20, 20)
+    """
+    return max(20, round(1000 / steps_per_second))
+
+
 def _pair(value: Any) -> tuple[int, int]:
     return tuple(value) if isinstance(value, tuple) else (value, value)
 
 
 class PairControl:
-    """Two IntSliders (height, width) and an 'H = W' checkbox that links them."""
+    """Two IntSliders (height, width) and an 'H = W' checkbox that links them, on one
+    compact row (about 330 px: the explorer's left column)."""
 
     def __init__(self, name: str, label: str, lo: int, hi: int, value: int) -> None:
         self.name = name
-        self.h = _style(W.IntSlider(value=value, min=lo, max=hi, description=f"{label} H",
-                                    tooltip=f"{label} height", style=_DESC,
-                                    layout=W.Layout(width="300px"), continuous_update=True),
+        self.h = _style(W.IntSlider(value=value, min=lo, max=hi, description=label,
+                                    tooltip=f"{label} height (H)", style=_DESC,
+                                    layout=W.Layout(width="164px"), continuous_update=True),
                         f"cw-{name}", f"cw-{name}-h")
         if name in ("input", "kernel"):
             self.h.remove_class(f"cw-{name}")
         self.w = _style(W.IntSlider(value=value, min=lo, max=hi, description="W",
-                                    tooltip=f"{label} width", style={"description_width": "24px"},
-                                    layout=W.Layout(width="232px"), disabled=True,
+                                    tooltip=f"{label} width", style={"description_width": "14px"},
+                                    layout=W.Layout(width="104px"), disabled=True,
                                     continuous_update=True), f"cw-{name}-w")
         self.square = _style(W.Checkbox(value=True, description="H = W", indent=False,
-                                        layout=W.Layout(width="70px")), f"cw-{name}-square")
+                                        layout=W.Layout(width="58px")), f"cw-{name}-square")
         self.row = _style(W.HBox([self.h, self.w, self.square]), f"cw-{name}-row")
 
     @property
@@ -148,16 +162,18 @@ class Controls:
         self._on_moved = on_moved
         self._quiet = 0
         self.kind = _style(W.Dropdown(options=KIND_LABELS, value="conv", description="layer",
-                                      style=_DESC, layout=W.Layout(width="440px")), "cw-kind")
+                                      style=_DESC, layout=W.Layout(width="326px")), "cw-kind")
         self.input = PairControl("input", "input", 1, 64, 8)
         self.kernel = PairControl("kernel", "kernel", 1, 11, 3)
         self.stride = PairControl("stride", "stride", 1, 6, 1)
         self.padding_mode = _style(W.Dropdown(options=("number", "same", "valid"), value="number",
-                                              description="padding is", style=_DESC,
-                                              layout=W.Layout(width="220px")), "cw-padding-mode")
+                                              description="padding is",
+                                              style={"description_width": "64px"},
+                                              layout=W.Layout(width="190px")), "cw-padding-mode")
         self.padding = PairControl("padding", "padding", 0, 10, 0)
         # 'same'/'valid': what PyTorch really pads on each side, in place of the sliders
-        self.padding_readout = _style(W.HTML(layout=W.Layout(display="none")), "cw-padding-readout")
+        self.padding_readout = _style(W.HTML(layout=W.Layout(display="none", width="326px")),
+                                      "cw-padding-readout")
         self.padding.row.children = (*self.padding.row.children, self.padding_readout)
         self.dilation = PairControl("dilation", "dilation", 1, 5, 1)
         self.output_padding = PairControl("output-padding", "out pad", 0, 0, 0)
@@ -167,9 +183,10 @@ class Controls:
                                                    indent=False), "cw-count-include-pad")
         self.in_channels, self.out_channels, self.groups = (
             _style(W.BoundedIntText(value=1, min=1, max=4096, description=name,
-                                    style={"description_width": "90px"},
-                                    layout=W.Layout(width="170px")), f"cw-{name.replace('_', '-')}")
-            for name in ("in_channels", "out_channels", "groups"))
+                                    style={"description_width": "initial"},
+                                    layout=W.Layout(width=width)), f"cw-{name.replace('_', '-')}")
+            for name, width in (("in_channels", "122px"), ("out_channels", "128px"),
+                                ("groups", "84px")))
         self.pairs = (self.input, self.kernel, self.stride, self.padding, self.dilation,
                       self.output_padding)
         self.flags_row = _style(W.HBox([self.ceil_mode, self.count_include_pad]), "cw-flags")
@@ -324,9 +341,12 @@ class Player:
                                   show_repeat=True), "cw-play")
         # No readout: the counter beside it counts from 1, as the picture's "step 1/9" does.
         self.step = _style(W.IntSlider(value=0, min=0, max=0, description="step", readout=False,
-                                       style={"description_width": "40px"},
-                                       layout=W.Layout(width="300px")), "cw-step")
-        self.counter = _style(W.HTML(layout=W.Layout(width="90px")), "cw-step-counter")
+                                       style={"description_width": "34px"},
+                                       layout=W.Layout(width="180px")), "cw-step")
+        self.counter = _style(W.HTML(layout=W.Layout(width="92px")), "cw-step-counter")
+        self.speed = _style(W.Dropdown(options=SPEEDS, value=2.5, tooltip="Play speed",
+                                       layout=W.Layout(width="112px")), "cw-speed")
+        self.speed.observe(self._on_speed, names="value")
         # Linked in the browser, so Play walks the slider without a kernel round trip per frame.
         self.link = W.jslink((self.play, "value"), (self.step, "value"))
         self.row = _style(W.IntSlider(value=0, min=0, max=0, description="row",
@@ -336,12 +356,15 @@ class Player:
                                       style={"description_width": "30px"},
                                       layout=W.Layout(width="200px")), "cw-col")
         self.label = _style(W.HTML(), "cw-step-label")
-        self.player_row = _style(W.HBox([self.play, self.step, self.counter]), "cw-player")
+        self.player_row = _style(W.HBox([self.play, self.step, self.counter, self.speed]), "cw-player")
         self.cell_row = _style(W.HBox([self.row, self.col]), "cw-cell")
 
     @property
     def sliders(self) -> tuple[W.Widget, ...]:
         return (self.step, self.row, self.col, self.play)
+
+    def _on_speed(self, change: dict[str, Any]) -> None:
+        self.play.interval = interval_ms(change["new"])
 
     def show_counter(self, step: int, n_steps: int) -> None:
         """'step 1/9': the step counted from 1, as the picture counts it."""

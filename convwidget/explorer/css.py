@@ -9,8 +9,18 @@ __all__ = ["CSS_CLASSES", "MODEL_CSS_CLASSES"]
 
 #: CSS class -> what the widget is and the text it shows (also written to widget_classes.md).
 CSS_CLASSES: dict[str, str] = {
-    "cw-explorer": "root VBox of the whole app",
+    "cw-explorer": "root VBox of the whole app; also class cw-presentation-on in projector mode "
+                   "(text 1.5x: CSS variables set on the root)",
+    "cw-style": "HTML (display none): the <style> block with the theme colours (cw-ok, cw-bad, "
+                "cw-note, cw-muted, cw-lit), the picture's theme switch and the compact controls",
+    "cw-header": "HBox: the title and the Projector button",
     "cw-title": "HTML: one-line title 'ConvExplorer — move a slider: ...'",
+    "cw-presentation": "ToggleButton 'Projector': projector mode (1.5x text, picture drawn at scale 1.5)",
+    "cw-panels": "HBox (row, wraps when narrow): cw-left beside cw-right; about 930 x 620 px in all "
+                 "with the foldouts closed",
+    "cw-left": "VBox, 340 px wide: cw-controls, then cw-calculator (output size and the formula)",
+    "cw-right": "VBox: cw-animation (picture at its natural size, player, lit cell), then "
+                "cw-torch-panel (PyTorch's verdict line, or its refusal beside ours)",
     "cw-controls": "VBox holding every setting control (one HBox row per setting)",
     "cw-input-row": "HBox: input H, W sliders and their 'H = W' checkbox (likewise cw-kernel-row, "
                     "cw-stride-row, cw-padding-row, cw-dilation-row, cw-output-padding-row)",
@@ -19,7 +29,6 @@ CSS_CLASSES: dict[str, str] = {
     "cw-output-padding-row": "HBox: output_padding row (transposed convolution only)",
     "cw-flags": "HBox: ceil_mode and count_include_pad checkboxes",
     "cw-channels": "HBox: in_channels, out_channels, groups",
-    "cw-panels": "HBox: animation panel beside the calculator panel",
     "cw-calculator-title": "HTML 'Calculator'",
     "cw-player": "HBox: Play button and step slider",
     "cw-cell": "HBox: row and col sliders",
@@ -50,7 +59,7 @@ CSS_CLASSES: dict[str, str] = {
     "cw-in-channels": "BoundedIntText: in_channels",
     "cw-out-channels": "BoundedIntText: out_channels (convolutions only)",
     "cw-groups": "BoundedIntText: groups (convolutions only)",
-    "cw-calculator": "VBox: the calculator panel",
+    "cw-calculator": "VBox: the calculator panel (title, cw-output-size, cw-formula)",
     "cw-output-size": "HTML: 'Output: 16 × 16' (height × width), or 'Output: refused' for a "
                       "setting PyTorch refuses",
     "cw-formula": "HTMLMath: per-dimension derivation in LaTeX (\\( ... \\)), or the refusal sentence",
@@ -59,26 +68,41 @@ CSS_CLASSES: dict[str, str] = {
     "cw-params": "HTML: 'Parameters: 10 = 1·1·3·3 weights + 1 bias' (0 for pooling)",
     "cw-receptive-field": "HTML: 'Receptive field: 3 × 3 input cells per output cell ...'",
     "cw-animation": "VBox: the animation panel",
-    "cw-picture": "Image (PNG bytes of the figure; on a refused setting it shows the explanation); "
-                  "hidden in live mode",
+    "cw-picture": "Image: the picture's PNG in the light colouring, at its natural pixel size "
+                  "(width/height attributes = the PNG's); shown unless the page is JupyterLab Dark "
+                  "(body[data-jp-theme-light=false]); hidden (display none) on a refused setting "
+                  "and in live mode",
+    "cw-picture-dark": "Image: the same frame in the dark colouring; shown only under "
+                       "body[data-jp-theme-light=false]",
     "cw-picture-live": "ipympl Canvas with the same figure, only with ConvExplorer(live=True) or "
                        "when %matplotlib widget is active (then cw-picture is hidden)",
     "cw-picture-error": "HTML: the refusal explanation shown in place of the picture (hidden otherwise)",
-    "cw-play": "Play: walks cw-step across the output cells (jslink'd to cw-step)",
+    "cw-play": "Play: walks cw-step across the output cells (jslink'd to cw-step); its interval "
+               "follows cw-speed",
+    "cw-speed": "Dropdown: Play speed, '1 step/s' .. '50 steps/s' (default 2.5 steps/s = 400 ms)",
     "cw-step": "IntSlider 'step' (no readout): output cell number (row-major), 0 .. cells-1",
     "cw-step-counter": "HTML: 'step 1/9', counted from 1 as the picture counts",
     "cw-row": "IntSlider: output row of the current cell",
     "cw-col": "IntSlider: output column of the current cell",
     "cw-step-label": "HTML: 'output cell (r, c) reads input rows a–b, cols c–d'",
-    "cw-torch-panel": "HTML: 'Real PyTorch' panel: the nn code, input and output torch.Size, "
-                      "'✓ agrees with the calculator' (or '✗ ... PyTorch says ..., calculator says ...'); "
-                      "when refused: PyTorch's own error message beside convwidget's explanation "
-                      "('✓ both refuse'); the output values (channel 0) for outputs of at most 144 cells",
-    "cw-export": "HBox: export row",
+    "cw-torch-panel": "HTML, always in view: PyTorch's verdict in one line, 'PyTorch: "
+                      "torch.Size([1, 1, 3, 3]) ✓ agrees with the calculator (3 × 3)' (or '✗ "
+                      "disagrees ...'); when refused: PyTorch's own error message beside "
+                      "convwidget's explanation ('✓ both refuse'), the only place the sentence is said",
+    "cw-foldouts": "Accordion, all closed at first: 'Values PyTorch computed' (cw-torch-values), "
+                   "'Parameters and receptive field' (cw-details), 'Export' (cw-export); "
+                   "ConvExplorer.add_foldout(title, widget) appends more",
+    "cw-torch-values": "HTML: the nn code, the input, input and output torch.Size, the parameter "
+                       "count and the output values (channel 0, outputs of at most 144 cells) "
+                       "with the lit cell highlighted (class cw-lit)",
+    "cw-details": "VBox: cw-params, cw-receptive-field, cw-formula-text",
+    "cw-export": "VBox: the export buttons (HBox cw-export-buttons) and cw-export-link",
+    "cw-export-buttons": "HBox: cw-export-gif, cw-export-html, cw-export-progress",
     "cw-export-gif": "Button 'Export GIF'",
     "cw-export-html": "Button 'Export HTML player'",
     "cw-export-progress": "IntProgress: frames rendered while exporting (hidden when idle)",
-    "cw-export-link": "HTML: link to the written file and a data-URI download link, or an error sentence",
+    "cw-export-link": "HTML: '⬇ download <name>' (an <a download href='data:...'> link: nothing is "
+                      "written on the server), or the sentence why not (over 8 MiB, refused setting)",
     "cw-error": "HTML: an unexpected exception inside a callback, shown as text (hidden when none)",
     # quiz mode (ConvExplorer(quiz=True)): until the answer, cw-controls, cw-panels' children,
     # cw-torch-panel and cw-export are hidden and their texts empty

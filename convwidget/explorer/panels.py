@@ -20,6 +20,7 @@ from typing import Any
 
 from ..spec import LayerSpec
 from .state import MAX_TAPS, Results
+from .theme import COLOURS, span
 
 __all__ = [
     "BAD_COLOUR",
@@ -33,12 +34,15 @@ __all__ = [
     "refusal_pointer",
     "step_html",
     "torch_html",
+    "values_html",
 ]
 
-# Okabe-Ito colours: told apart with the common colour-vision deficiencies; never the only cue.
-OK_COLOUR = "#009E73"
-BAD_COLOUR = "#D55E00"
-NOTE_COLOUR = "#0072B2"
+# Okabe-Ito hues, in the light theme's shade (HTML uses the classes of .theme, which also
+# switch to the dark theme's shade): told apart with the common colour-vision deficiencies;
+# never the only cue.
+OK_COLOUR = COLOURS["ok"][0]
+BAD_COLOUR = COLOURS["bad"][0]
+NOTE_COLOUR = COLOURS["note"][0]
 
 
 def fmt(v: float) -> str:
@@ -95,7 +99,7 @@ def formula_html(results: Results) -> tuple[str, str]:
     if results.problem:  # said once: beside PyTorch's own text, or here when PyTorch was not run
         said = ("✗ refused: " + refusal_pointer() if results.torch_result is not None
                 else f"✗ {html.escape(results.problem)}")
-        math_lines.append(f"<div style='color:{BAD_COLOUR}'>{said}</div>")
+        math_lines.append(f"<div class='cw-bad'>{said}</div>")
     return "".join(math_lines), "".join(text_lines)
 
 
@@ -104,7 +108,7 @@ def refusal_pointer() -> str:
 
     A refusal is said once, in one place (beside PyTorch's own text); the others point there.
     """
-    return "the reason is under <b>Real PyTorch</b>, beside PyTorch's own message"
+    return "the reason is under the picture, beside PyTorch's own message"
 
 
 def params_html(spec: LayerSpec) -> str:
@@ -124,7 +128,7 @@ def params_html(spec: LayerSpec) -> str:
         a, b = spec.in_channels, spec.out_channels
         names = "in_channels · out_channels/groups · kH · kW"
     return (f"Parameters: <b>{spec.parameter_count()}</b> = {a}·{b // g}·{kh}·{kw} weights + "
-            f"{spec.out_channels} bias <span style='color:#555'>({names} + out_channels)</span>")
+            f"{spec.out_channels} bias <span class='cw-muted'>({names} + out_channels)</span>")
 
 
 def receptive_html(spec: LayerSpec) -> str:
@@ -171,14 +175,13 @@ def value_meaning(spec: LayerSpec) -> str:
 
 
 def values_table(values: list[list[float]], highlight: tuple[int, ...] | None) -> str:
-    """PyTorch's output values (channel 0) as a table, the lit cell highlighted."""
+    """PyTorch's output values (channel 0) as a table, the lit cell highlighted (``cw-lit``)."""
     rows = []
     for r, row in enumerate(values):
         cells = []
         for c, v in enumerate(row):
-            lit = highlight is not None and (r, c) == tuple(highlight)
-            style = f"background:{NOTE_COLOUR};color:white;font-weight:bold" if lit else ""
-            cells.append(f"<td style='padding:1px 5px;text-align:right;{style}'>{fmt(v)}</td>")
+            lit = " class='cw-lit'" if highlight is not None and (r, c) == tuple(highlight) else ""
+            cells.append(f"<td{lit} style='padding:1px 5px;text-align:right'>{fmt(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return ("<div style='margin-top:4px'>output values (channel 0):"
             "<table style='border-collapse:collapse;font-family:monospace;font-size:0.9em'>"
@@ -186,36 +189,46 @@ def values_table(values: list[list[float]], highlight: tuple[int, ...] | None) -
 
 
 def torch_html(results: Results, highlight: tuple[int, ...] | None = None) -> str:
-    """The 'Real PyTorch' panel: the code, torch's shapes and its verdict beside ours.
+    """PyTorch's verdict, always in view: one line (the output's torch.Size beside our
+    answer), or, for a refusal, PyTorch's own text beside convwidget's sentence (said
+    here only). Empty when PyTorch was not run. ``highlight`` is not used (see
+    :func:`values_html`); kept for callers that pass it.
 
-    Empty when PyTorch was not run (``results.torch_result`` is None).
+    >>> from convwidget.spec import LayerSpec
+    >>> from convwidget.explorer.state import compute
+    >>> r = compute(LayerSpec.from_settings(kernel_size=3, stride=2), (5, 5))
+    >>> torch_html(r)  # doctest: +NORMALIZE_WHITESPACE
+    "<b>PyTorch</b>: <b>torch.Size([1, 1, 2, 2])</b>
+     <span class='cw-ok'>✓ agrees with the calculator (2 × 2)</span>"
     """
     result = results.torch_result
     if result is None:
         return ""
-    head = (f"<b>Real PyTorch</b> &nbsp;<code>{html.escape(result.code)}</code><br>"
-            f"<span style='color:#555'>input: cell indices 0…{math.prod(result.input_shape[2:]) - 1}"
-            f"{value_meaning(result.spec)}</span><br>")
     if result.ok:
-        return head + _agreement_html(results, result, highlight)
-    return head + _refusal_html(results, result)
+        return f"<b>PyTorch</b>: {_agreement_html(results, result)}"
+    return _refusal_html(results, result)
 
 
-def _agreement_html(results: Results, result: Any, highlight: tuple[int, ...] | None) -> str:
-    ours = results.output_size
-    shape = ", ".join(map(str, result.output_shape or ()))
+def values_html(results: Results, highlight: tuple[int, ...] | None = None) -> str:
+    """The foldout 'Values PyTorch computed': the layer's code, the input, both shapes, the
+    parameter count and the output values with the lit cell highlighted. A refusal is not
+    repeated here (it is said once, by :func:`torch_html`).
+    """
+    result = results.torch_result
+    if result is None:
+        return ""
+    head = (f"<code>{html.escape(result.code)}</code><br>"
+            f"<span class='cw-muted'>input: cell indices 0…{math.prod(result.input_shape[2:]) - 1}"
+            f"{value_meaning(result.spec)}</span><br>")
     in_shape = ", ".join(map(str, result.input_shape))
-    if ours is not None and tuple(result.spatial or ()) == tuple(ours):
-        verdict = f"<span style='color:{OK_COLOUR}'>✓ agrees with the calculator ({times(ours)})</span>"
-    else:
-        verdict = (f"<span style='color:{BAD_COLOUR}'>✗ disagrees: PyTorch says "
-                   f"{times(result.spatial)}, the calculator says "
-                   f"{'refused' if ours is None else times(ours)}</span>")
-    body = f"torch.Size([{in_shape}]) → <b>torch.Size([{shape}])</b> {verdict}"
+    if not result.ok:
+        return head + f"torch.Size([{in_shape}]) → refused (the reason is under the picture)"
+    shape = ", ".join(map(str, result.output_shape or ()))
+    body = head + f"torch.Size([{in_shape}]) → torch.Size([{shape}])"
     if result.parameter_count is not None and not result.spec.is_pool:
         body += f"<br>parameters: {result.parameter_count} (sum of p.numel())"
     if not result.computed:
-        body += (f"<br><span style='color:#555'>not computed here ({result.macs:,} "
+        body += (f"<br><span class='cw-muted'>not computed here ({result.macs:,} "
                  "multiply-adds, too slow for a slider): the shape is the same layer's on "
                  "the meta device, the spatial checks a one-channel twin's on the CPU</span>")
     if result.values is not None:
@@ -223,19 +236,29 @@ def _agreement_html(results: Results, result: Any, highlight: tuple[int, ...] | 
     return body
 
 
+def _agreement_html(results: Results, result: Any) -> str:
+    ours = results.output_size
+    shape = ", ".join(map(str, result.output_shape or ()))
+    if ours is not None and tuple(result.spatial or ()) == tuple(ours):
+        verdict = span("ok", f"✓ agrees with the calculator ({times(ours)})")
+    else:
+        verdict = span("bad", f"✗ disagrees: PyTorch says {times(result.spatial)}, the calculator "
+                              f"says {'refused' if ours is None else times(ours)}")
+    return f"<b>torch.Size([{shape}])</b> {verdict}"
+
+
 def _refusal_html(results: Results, result: Any) -> str:
     ours = results.output_size
     if ours is None:
-        verdict = f"<span style='color:{OK_COLOUR}'>✓ both refuse</span>"
+        verdict = span("ok", "✓ both refuse")
     else:
-        verdict = (f"<span style='color:{BAD_COLOUR}'>✗ disagrees: PyTorch refuses, the "
-                   f"calculator says {times(ours)}</span>")
+        verdict = span("bad", f"✗ disagrees: PyTorch refuses, the calculator says {times(ours)}")
     return (
-        "<div style='display:flex;gap:16px;flex-wrap:wrap'>"
-        f"<div style='flex:1;min-width:240px'><b>PyTorch refuses</b> "
+        "<div style='display:flex;gap:12px;flex-wrap:wrap'>"
+        f"<div style='flex:1;min-width:220px'><b>PyTorch refuses</b> "
         f"({html.escape(result.error_type or '')}):"
         f"<br><code style='white-space:pre-wrap'>{html.escape(result.error or '')}</code></div>"
-        f"<div style='flex:1;min-width:240px'><b>convwidget explains</b>:<br>"
+        f"<div style='flex:1;min-width:220px'><b>convwidget explains</b>:<br>"
         f"{html.escape(results.problem or '(no explanation)')}</div></div>{verdict}")
 
 
@@ -245,8 +268,9 @@ def picture_error_html(problem: str | None) -> str:
     ``problem`` is the refusal sentence when no other panel says it, or None when the
     PyTorch panel does (then the picture points there instead of repeating it).
     """
-    said = f"; {refusal_pointer()}" if problem is None else f". {html.escape(problem)}"
-    return (f"<div style='border:2px dashed {BAD_COLOUR};padding:6px'>"
+    said = ("; the reason is just below, beside PyTorch's own message" if problem is None
+            else f". {html.escape(problem)}")
+    return ("<div class='cw-refusal-box'>"
             f"<b>Nothing to draw: PyTorch refuses this setting</b>{said}</div>")
 
 

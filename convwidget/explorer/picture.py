@@ -5,12 +5,18 @@ in place; it is imported when the first picture is made, never by ``import
 convwidget.explorer``. A frame already seen (a slider dragged back and forth) comes from a
 cache bounded in entries and bytes; inside a running event loop (a Jupyter kernel) the
 likely next frames are rendered while the kernel is idle.
+
+Each frame is two PNGs, the light and the dark colouring of the same step, shown in two
+``<img>`` (``cw-picture``, ``cw-picture-dark``): the page's CSS (:mod:`.theme`) shows the one
+matching JupyterLab's theme. Both are shown at their natural pixel size (no downscaling).
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
+import inspect
+import struct
 import sys
 import warnings
 from collections import OrderedDict
@@ -25,6 +31,20 @@ from .panels import picture_error_html
 __all__ = ["Picture", "ipympl_active"]
 
 Key = Any  # (Geometry, step) for a drawing, or the refusal sentence
+Frame = tuple[bytes, bytes]  # the light and the dark PNG of one step
+THEMES = ("light", "dark")
+_THEMED = False
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels, from a PNG's header.
+
+    >>> png_size(bytes.fromhex("89504e470d0a1a0a0000000d49484452") + (580).to_bytes(4, "big")
+    ...          + (310).to_bytes(4, "big"))
+    (580, 310)
+    """
+    width, height = struct.unpack(">II", png[16:24])
+    return int(width), int(height)
 
 
 def ipympl_active() -> bool:
@@ -80,7 +100,10 @@ class Picture:
     prefetch_delay = 0.05
 
     def __init__(self, live: bool, on_error: Callable[[BaseException], None] | None = None) -> None:
+        global _THEMED
         from ..drawing import WindowFigure  # matplotlib: imported with the first picture
+
+        _THEMED = "theme" in inspect.signature(WindowFigure.to_png).parameters
 
         self.live = live
         self.canvas: W.DOMWidget | None = None
@@ -89,13 +112,16 @@ class Picture:
             self._figure = WindowFigure(figure=figure)
         else:
             self._figure = WindowFigure()
-        self.image = W.Image(format="png", layout=W.Layout(max_width="560px"))
+        self.image = W.Image(format="png")
         self.image.add_class("cw-picture")
-        self.error = W.HTML(layout=W.Layout(display="none", max_width="520px"))
+        self.image_dark = W.Image(format="png")
+        self.image_dark.add_class("cw-picture-dark")
+        self.error = W.HTML(layout=W.Layout(display="none", max_width="560px"))
         self.error.add_class("cw-picture-error")
         if self.canvas is not None:
-            self.image.layout.display = "none"  # the live canvas shows the figure instead
-        self.frames: OrderedDict[Key, bytes] = OrderedDict()
+            for image in self.images:
+                image.layout.display = "none"  # the live canvas shows the figure instead
+        self.frames: OrderedDict[Key, Frame] = OrderedDict()
         self._frame_bytes = 0
         self._wanted: Key = None
         self._queue: list[tuple[Geometry, int]] = []
@@ -105,7 +131,33 @@ class Picture:
 
     @property
     def widgets(self) -> list[W.Widget]:
-        return [*([self.canvas] if self.canvas is not None else []), self.image, self.error]
+        return [*([self.canvas] if self.canvas is not None else []), *self.images, self.error]
+
+    @property
+    def images(self) -> tuple[W.Image, W.Image]:
+        """The light and the dark picture (the page shows one, by its theme)."""
+        return (self.image, self.image_dark)
+
+    @property
+    def scale(self) -> float:
+        """The figure's presentation scale (1: about 580 x 310 px; 1.5 on a projector)."""
+        return float(getattr(self._figure, "scale", 1.0))
+
+    def set_scale(self, scale: float) -> None:
+        """Draw at ``scale`` (text, lines and cells bigger); the frames cached so far are dropped."""
+        if scale != self.scale:
+            self.cancel()
+            if hasattr(self._figure, "set_style"):  # adapter: the figure before themes and scale
+                self._figure.set_style(scale=scale)
+            self.clear_cache()
+            self._sync_figure()
+
+    def _set_images(self, frame: Frame) -> None:
+        for image, png in zip(self.images, frame, strict=True):
+            image.value = png
+            width, height = (str(v) for v in png_size(png))
+            if image.width != width or image.height != height:
+                image.width, image.height = width, height  # 1:1, never scaled down
 
     @property
     def figure(self) -> Any:
@@ -121,7 +173,7 @@ class Picture:
         ``said_elsewhere``: the PyTorch panel gives the sentence, the box points there.
         """
         self._wanted = problem
-        self.image.layout.display = "none"
+        self._display_images("none")
         if self.canvas is not None:
             self.canvas.layout.display = "none"
             self._sync_figure()  # the live figure follows at once (nothing else redraws it)
@@ -130,35 +182,50 @@ class Picture:
 
     def show_note(self, note: str) -> None:
         """A sentence in place of the picture for a setting too big to draw (nothing drawn)."""
-        self.image.layout.display = "none"
+        self._display_images("none")
         if self.canvas is not None:
             self.canvas.layout.display = "none"
-        self.error.value = f"<div style='border:2px dashed #0072B2;padding:6px'>{html.escape(note)}</div>"
+        self.error.value = f"<div class='cw-note-box'>{html.escape(note)}</div>"
         self.error.layout.display = ""
+
+    def _display_images(self, display: str) -> None:
+        for image in self.images:
+            if image.layout.display != display:
+                image.layout.display = display
 
     def show(self, geometry: Geometry, step: int) -> None:
         """Draw ``step`` of ``geometry`` (from the cache when it was seen before)."""
-        self.error.layout.display = "none"
+        if self.error.layout.display != "none":
+            self.error.layout.display = "none"
         if self.canvas is not None:
             self.canvas.layout.display = ""
         else:
-            self.image.layout.display = ""
+            self._display_images("")  # the page's CSS shows the one of its theme
         if self.live:
             self._wanted = (geometry, step)
             self._sync_figure()  # the ipympl canvas redraws itself (draw_idle)
         else:
-            self.image.value = self._frame(geometry, step)
+            self._set_images(self._frame(geometry, step))
 
-    def _frame(self, geometry: Geometry, step: int) -> bytes:
-        """PNG of ``step``; on a cache hit the figure is not touched (see :meth:`_sync_figure`)."""
+    def _frame(self, geometry: Geometry, step: int) -> Frame:
+        """PNGs of ``step``; on a cache hit the figure is not touched (see :meth:`_sync_figure`)."""
         key = (geometry, step)
         self._wanted = key
-        png = self.frames.get(key)
-        if png is not None:
+        frame = self.frames.get(key)
+        if frame is not None:
             self.frames.move_to_end(key)
-            return png
+            return frame
         self._sync_figure()
-        return self._remember(key, self._figure.to_png())
+        return self._remember(key, self._render())
+
+    def _render(self) -> Frame:
+        """The figure's current frame in both colourings."""
+        fig = self._figure
+        if not _THEMED:  # adapter until WindowFigure renders themes (helper A's to_png(theme=))
+            png = fig.to_png()
+            return (png, png)
+        light, dark = (fig.to_png(theme=theme) for theme in THEMES)
+        return (light, dark)
 
     def _sync_figure(self) -> None:
         """Make the figure show what the picture shows."""
@@ -176,14 +243,14 @@ class Picture:
         elif fig.step != step:
             fig.show_step(step)
 
-    def _remember(self, key: Key, png: bytes) -> bytes:
-        self.frames[key] = png
-        self._frame_bytes += len(png)
+    def _remember(self, key: Key, frame: Frame) -> Frame:
+        self.frames[key] = frame
+        self._frame_bytes += len(frame[0]) + len(frame[1])
         while self.frames and (len(self.frames) > self.cache_size
                                or self._frame_bytes > self.cache_bytes):
             _, old = self.frames.popitem(last=False)
-            self._frame_bytes -= len(old)
-        return png
+            self._frame_bytes -= len(old[0]) + len(old[1])
+        return frame
 
     def clear_cache(self) -> None:
         self.frames.clear()
@@ -216,7 +283,7 @@ class Picture:
         try:
             if (geometry, step) not in self.frames:
                 self._draw(geometry, step)
-                self._remember((geometry, step), self._figure.to_png())
+                self._remember((geometry, step), self._render())
                 self.prefetched += 1
                 # the figure now differs from the picture; _sync_figure puts it back when needed
         except Exception as err:  # noqa: BLE001 - a background task must never raise into the loop
