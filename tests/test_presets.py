@@ -8,6 +8,7 @@ the output size that layer gives, or refuse where it refuses.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -105,7 +106,8 @@ def _torch_output(preset: dict[str, Any]) -> tuple[int, ...] | None:
         else:
             layer = nn.AvgPool2d(kernel, stride, padding, ceil_mode=preset.get("ceil_mode", False),
                                  count_include_pad=preset.get("count_include_pad", True))
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # 'same' with an even kernel: a copy, fine
             out = layer(torch.zeros(1, cin, *size))
     except (RuntimeError, ValueError):
         return None
@@ -324,5 +326,19 @@ def test_a_single_notebook_voila_says_why_tutorial_links_cannot_open_and_offers_
         assert "voila notebooks/" in box.value
         for n in range(1, 7):
             assert f"?urlpath=voila/render/notebooks/0{n}_" in box.value
+    explorer.close()
+    box.close()
+
+
+def test_projector_mode_is_part_of_the_link_where_the_explorer_has_it() -> None:
+    import inspect
+
+    if "presentation" not in inspect.signature(ConvExplorer.__init__).parameters:
+        pytest.skip("this ConvExplorer has no projector mode yet")
+    explorer = explorer_from_url("presentation=1&kernel=2")
+    box = share_box(explorer)
+    assert "presentation=1" in share_link(explorer) and "presentation=1" in box.value
+    explorer.presentation = False
+    assert "presentation" not in box.value
     explorer.close()
     box.close()

@@ -430,4 +430,7 @@ def share_box(explorer: Any) -> W.HTML:
         box.value = _share_html(found)
 
     found.state.observe(update, names=["results", "step"])
+    toggle = getattr(found, "presentation_button", None)  # projector mode is part of the link
+    if isinstance(toggle, W.ValueWidget):
+        toggle.observe(update, names="value")
     return box
