@@ -204,3 +204,184 @@ def test_bad_arguments_get_a_sentence(kwargs: dict[str, Any], message: str) -> N
 def test_palettes_have_both_themes() -> None:
     assert set(CHANNEL_PALETTES) == {"light", "dark"}
     assert set(CHANNEL_PALETTES["light"]) == set(CHANNEL_PALETTES["dark"])
+
+
+# ---------------------------------------------------------------- the explorer view, without a browser
+def _view(**settings: Any):
+    from convwidget.explorer.state import ExplorerState
+    from convwidget.explorer.valuesview import ValuesView
+
+    state = ExplorerState(**settings)
+    return state, ValuesView(state)
+
+
+def _torch_outputs(view: Any) -> torch.Tensor:
+    """The followed setting's output from a torch.nn layer built here with the view's numbers."""
+    pic = view.pictures["light"]
+    spec = pic.spec
+    settings = {k: v for k, v in spec.settings().items() if k not in ("kind", "in_channels", "out_channels")}
+    if spec.kind == "avg_pool":
+        settings.pop("dilation", None)
+    layer = torch_layer(spec, {"kind": spec.kind, **settings})
+    if not spec.is_pool:
+        with torch.no_grad():
+            layer.weight.copy_(torch.tensor(pic.weights, dtype=torch.float64))
+            layer.bias.copy_(torch.tensor(pic.bias, dtype=torch.float64))
+    with torch.no_grad():
+        return layer(torch.tensor(pic.inputs, dtype=torch.float64)[None])[0]
+
+
+def _check_against_torch(view: Any, state: Any) -> None:
+    y = _torch_outputs(view)
+    pic = view.pictures["light"]
+    labels = pic.output_labels()
+    for (c, r, k), text in labels.items():
+        assert text == cell_label(float(y[c, r, k]))
+    cell = state.geometry.out_cell(state.step)
+    assert pic.cell_sum(cell).value == pytest.approx(float(y[(pic.out_channel, *cell)]))
+    assert "✓ the same" in view.sum_line.value
+    assert view.image.value[:4] == b"\x89PNG" and view.image_dark.value[:4] == b"\x89PNG"
+    assert view.image.value != view.image_dark.value
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_view_draws_torchs_values_for_random_settings(seed: int) -> None:
+    rng = random.Random(seed)
+    kind = ("conv", "conv_transpose", "max_pool", "avg_pool")[seed % 4]
+    groups = rng.choice([1, 2, 3]) if kind.startswith("conv") else 1
+    settings: dict[str, Any] = dict(kind=kind, input_size=(rng.randint(3, 7), rng.randint(3, 7)),
+                                    kernel_size=rng.randint(1, 3), stride=rng.randint(1, 2),
+                                    in_channels=groups * rng.randint(1, 2))
+    if kind.startswith("conv"):
+        settings.update(out_channels=groups * rng.randint(1, 2), groups=groups)
+    else:
+        settings.update(padding=rng.randint(0, settings["kernel_size"] // 2), ceil_mode=rng.random() < 0.5)
+    if kind == "avg_pool":
+        settings["count_include_pad"] = rng.random() < 0.5
+    state, view = _view(**settings)
+    if not state.spec.is_pool:
+        view.preset.value = sorted(KERNEL_PRESETS)[seed % len(KERNEL_PRESETS)]
+    view.channel.value = rng.randint(0, view.channel.max)
+    state.step = rng.randrange(state.geometry.n_steps)
+    assert view.message.value == ""
+    _check_against_torch(view, state)
+
+
+def test_the_channel_control_changes_the_picture() -> None:
+    state, view = _view(input_size=5, kernel_size=3, in_channels=4, out_channels=4, groups=2)
+    assert view.channel.max == 3
+    before = view.image.value
+    view.channel.value = 3
+    assert view.image.value != before and view.sum_text.startswith("out 3 ")
+    state.set(out_channels=2, groups=1)
+    assert view.channel.max == 1 and view.channel.value == 1  # clamped like a slider
+    _check_against_torch(view, state)
+
+
+def test_a_step_moves_the_lit_cell_only() -> None:
+    state, view = _view(input_size=6, kernel_size=3, in_channels=2, out_channels=3)
+    updates, first = view.updates, view.sum_text
+    state.step = 5
+    assert view.updates == updates  # no full redraw for an animation step
+    assert view.sum_text != first and view.sum_text.startswith("out 0 at (1, 1):")
+    _check_against_torch(view, state)
+
+
+def test_count_include_pad_changes_the_view() -> None:
+    state, view = _view(kind="avg_pool", input_size=7, kernel_size=3, stride=2, padding=1)
+    with_pad, sum_with = view.image.value, view.sum_text
+    state.count_include_pad = False
+    assert view.image.value != with_pad
+    assert "÷ 9" in sum_with and "÷ 4" in view.sum_text
+    _check_against_torch(view, state)
+
+
+def test_a_typed_kernel_is_used_and_a_wrong_one_gets_a_sentence() -> None:
+    state, view = _view(input_size=5, kernel_size=3, in_channels=1, out_channels=1)
+    view.typed.value = "0 0 0; 0 2 0; 0 0 0"
+    assert view.preset.value == "typed kernel" and view.typed_error.value == ""
+    assert view.pictures["light"].weights[0][0] == [[0, 0, 0], [0, 2, 0], [0, 0, 0]]
+    _check_against_torch(view, state)
+    view.typed.value = "1 2; 3 4"
+    assert "has 2 rows but kernel_size is 3 × 3" in view.typed_error.value
+    assert "drawn with &#x27;ones&#x27; meanwhile" in view.typed_error.value
+    _check_against_torch(view, state)  # still drawn, with ones
+    state.kernel_size = 2
+    view.typed.value = "1 x; 3 4"
+    assert "is not a number" in view.typed_error.value
+    view.typed.value = "1 0; 0 -1"
+    assert view.typed_error.value == ""
+    _check_against_torch(view, state)
+
+
+def test_pools_have_no_kernel_controls() -> None:
+    state, view = _view(kind="max_pool", input_size=6, kernel_size=2, in_channels=3)
+    assert view.preset.disabled and view.typed.disabled
+    assert "max(" in view.sum_text
+    state.kind = "conv"
+    assert not view.preset.disabled
+
+
+def test_refused_and_huge_settings_get_a_sentence() -> None:
+    state, view = _view(input_size=5, kernel_size=3)
+    state.kernel_size = 7  # PyTorch refuses
+    assert "PyTorch refuses" in view.message.value and view.image.layout.display == "none"
+    assert view.sum_line.value == ""
+    state.set(kernel_size=3, input_size=200, in_channels=3)
+    assert "No values drawn" in view.message.value and "120,000" in view.message.value
+    state.set(input_size=6)
+    assert view.message.value == "" and view.image.layout.display is None
+    _check_against_torch(view, state)
+
+
+def test_big_layers_get_a_sentence_and_stay_usable() -> None:
+    state, view = _view(input_size=8, kernel_size=3, in_channels=64, out_channels=1024)
+    assert "No values drawn: the layer has 589,824 weights" in view.message.value
+    assert "use fewer channels or a smaller kernel" in view.message.value
+    state.set(in_channels=2, out_channels=2)
+    assert view.message.value == ""
+    _check_against_torch(view, state)
+    state.set(kind="conv_transpose", input_size=60, stride=3, in_channels=2, out_channels=20)
+    assert "output values" in view.message.value
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_view_stays_usable_under_any_setting(seed: int) -> None:
+    """Random slider moves, refused ones included: never an exception, always a picture or a sentence."""
+    from convwidget.explorer.state import SettingError
+
+    rng = random.Random(seed)
+    state, view = _view(input_size=5, kernel_size=3)
+    for _ in range(6):
+        change = rng.choice([
+            {"kind": rng.choice(["conv", "conv_transpose", "max_pool", "avg_pool"])},
+            {"input_size": rng.randint(1, 12)}, {"kernel_size": rng.randint(1, 6)},
+            {"stride": rng.randint(1, 3)}, {"padding": rng.randint(0, 3)}, {"dilation": rng.randint(1, 3)},
+            {"in_channels": rng.randint(1, 4), "out_channels": rng.randint(1, 4),
+             "groups": rng.randint(1, 2)},
+            {"ceil_mode": rng.random() < 0.5}, {"output_padding": rng.randint(0, 1)}])
+        try:
+            state.set(**change)
+        except SettingError as err:
+            assert str(err)
+            continue
+        view.channel.value = rng.randint(0, view.channel.max)
+        if state.geometry is not None:
+            state.step = rng.randrange(state.geometry.n_steps)
+        assert (view.message.value != "" and view.image.layout.display == "none") or view.image.value
+        if view.pictures and state.error is None:
+            _check_against_torch(view, state)
+
+
+def test_projector_scale_redraws_bigger() -> None:
+    state, view = _view(input_size=5, kernel_size=3, in_channels=2, out_channels=2)
+    small = view.pictures["light"].width
+    view.scale = 1.5
+    assert view.pictures["light"].width == 1.5 * small
+
+
+def test_closing_the_view_stops_following() -> None:
+    state, view = _view(input_size=5, kernel_size=3)
+    view.close()
+    state.step = 3  # no handler left to fail on a closed widget
+    assert view.updates == 1

@@ -1,0 +1,253 @@
+"""ValuesView: the channel picture with values, following an explorer's state.
+
+An ipywidgets VBox that follows an :class:`~.state.ExplorerState` (its ``results`` and
+``step`` traits): the input planes, the kernel stack of the followed output channel and the
+output maps (:class:`convwidget.drawing.channels.ChannelPicture`), with the values PyTorch
+computed (:func:`convwidget.torchlayers.run_values`, the real layer in float64) and the lit
+cell's sum written out (:mod:`convwidget.cellmath`, which must agree with PyTorch: the line
+says so). Controls: the output channel to follow (``cw-out-channel``), a kernel preset
+(``cw-kernel-preset``) or a typed kernel (``cw-kernel-typed``, its sentence in
+``cw-kernel-error``). The picture comes in both colourings (``cw-channels-picture`` and
+``cw-channels-picture-dark``; a ``<style>`` inside shows the one of JupyterLab's theme), the
+sum as text (``cw-cell-sum``), and why nothing is drawn in ``cw-channels-message``.
+
+Bad input never raises here: a refused setting, a kernel of the wrong shape or an input too
+big to write out gets a sentence, and the controls stay usable.
+
+>>> from convwidget.explorer.state import ExplorerState
+>>> state = ExplorerState(input_size=5, kernel_size=3, in_channels=2, out_channels=2)
+>>> view = ValuesView(state)
+>>> view.sum_text[:16], view.channel.max
+('out 0 at (0, 0):', 1)
+>>> state.step = 4
+>>> view.sum_text[:16]
+'out 0 at (1, 1):'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import math
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as W
+
+from ..cellmath import KERNEL_PRESETS, format_number, parse_kernel, preset_weights, sample_input, weight_shape
+from ..spec import LayerSpec
+from .state import ExplorerState, Results
+
+__all__ = ["MAX_VALUES", "MAX_VALUES_OTHER", "TYPED", "VIEW_CLASSES", "ValuesView"]
+
+#: The typed kernel's entry in the preset menu.
+TYPED = "typed kernel"
+#: At most this many input values (channels × cells) are written out and drawn; at most
+#: MAX_VALUES_OTHER weights and output values (the numbers are nested lists, built per change).
+MAX_VALUES = 12_000
+MAX_VALUES_OTHER = 60_000
+#: The CSS classes of the view's widgets (for a browser test), with what each is.
+VIEW_CLASSES = {
+    "cw-values-view": "VBox: the whole channel view",
+    "cw-out-channel": "IntSlider: the output channel the picture follows",
+    "cw-kernel-preset": "Dropdown: the kernel preset (or 'typed kernel')",
+    "cw-kernel-typed": "Text: a typed kernel, rows separated by ';'",
+    "cw-kernel-error": "HTML: why the typed kernel is not used (empty when it is)",
+    "cw-channels-picture": "Image: the channel picture, light colouring",
+    "cw-channels-picture-dark": "Image: the same frame, dark colouring (shown in a dark JupyterLab)",
+    "cw-cell-sum": "HTML: the lit cell's sum with its numbers and PyTorch's value",
+    "cw-channels-message": "HTML: why no picture is drawn (empty when it is)",
+}
+_DARK = 'body[data-jp-theme-light="false"]'
+_STYLE = (f"<style>.cw-values-view .cw-channels-picture-dark{{display:none}} "
+          f"{_DARK} .cw-values-view .cw-channels-picture-dark{{display:block}} "
+          f"{_DARK} .cw-values-view .cw-channels-picture{{display:none}}</style>")
+
+
+def _styled(widget: Any, cls: str) -> Any:
+    widget.add_class(cls)
+    return widget
+
+
+def bias_values(spec: LayerSpec) -> list[float] | None:
+    """The bias the view uses: 1 for every output channel (None for a pool or ``bias=False``).
+
+    >>> bias_values(LayerSpec.from_settings(out_channels=3))
+    [1.0, 1.0, 1.0]
+    """
+    if spec.is_pool or not spec.bias:
+        return None
+    return [1.0] * spec.out_channels
+
+
+class ValuesView(W.VBox):
+    """The channel picture with PyTorch's values, following ``state``; see the module docstring.
+
+    ``scale=1.5`` draws for a projector (settable: :attr:`scale`).
+    """
+
+    def __init__(self, state: ExplorerState, *, scale: float = 1.0, **kwargs: Any) -> None:
+        self.state = state
+        self._scale = scale
+        self.channel = _styled(W.IntSlider(0, min=0, max=0, description="output channel",
+                                           style={"description_width": "100px"}, continuous_update=True),
+                               "cw-out-channel")
+        self.preset = _styled(W.Dropdown(options=[*KERNEL_PRESETS, TYPED], value="small integers",
+                                         description="kernel", style={"description_width": "50px"}),
+                              "cw-kernel-preset")
+        self.typed = _styled(W.Text(value="1 0 -1; 2 0 -2; 1 0 -1", placeholder="1 0 -1; 2 0 -2; 1 0 -1",
+                                    description="typed", continuous_update=False,
+                                    style={"description_width": "50px"}), "cw-kernel-typed")
+        self.typed_error = _styled(W.HTML(""), "cw-kernel-error")
+        self.image = _styled(W.Image(format="png"), "cw-channels-picture")
+        self.image_dark = _styled(W.Image(format="png"), "cw-channels-picture-dark")
+        self.sum_line = _styled(W.HTML(""), "cw-cell-sum")
+        self.message = _styled(W.HTML(""), "cw-channels-message")
+        self.pictures: dict[str, Any] = {}
+        self.sum_text = ""
+        self.updates = 0  # full redraws (tests, benchmarks)
+        super().__init__([W.HTML(_STYLE), W.HBox([self.channel, self.preset]), W.HBox([self.typed,
+                          self.typed_error]), self.message, self.image, self.image_dark, self.sum_line],
+                         **kwargs)
+        self.add_class("cw-values-view")
+        self.channel.observe(self._on_control, names="value")
+        self.preset.observe(self._on_control, names="value")
+        self.typed.observe(self._on_typed, names="value")
+        state.observe(self._on_results, names="results")
+        state.observe(self._on_step, names="step")
+        self._on_results()
+
+    # ------------------------------------------------------------------ public
+    @property
+    def scale(self) -> float:
+        """1 for a screen, 1.5 for a projector; setting it redraws."""
+        return self._scale
+
+    @scale.setter
+    def scale(self, value: float) -> None:
+        self._scale = float(value)
+        self._on_results()
+
+    def close(self) -> None:
+        for name, handler in (("results", self._on_results), ("step", self._on_step)):
+            with contextlib.suppress(ValueError):  # closed already: ipywidgets closes again when collected
+                self.state.unobserve(handler, names=name)
+        super().close()
+
+    # ------------------------------------------------------------------ handlers
+    def _guarded(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception as err:  # a callback's failure is shown as a sentence, never a traceback
+            self._show_message(f"The values view could not draw this setting ({type(err).__name__}: {err}); "
+                               "the calculator and PyTorch's answer above still hold.")
+
+    def _on_results(self, change: dict[str, Any] | None = None) -> None:
+        self._guarded(self._redraw)
+
+    def _on_control(self, change: dict[str, Any]) -> None:
+        self._guarded(self._redraw)
+
+    def _on_typed(self, change: dict[str, Any]) -> None:
+        if self.preset.value != TYPED:
+            self.preset.value = TYPED  # redraws through _on_control
+        else:
+            self._guarded(self._redraw)
+
+    def _on_step(self, change: dict[str, Any]) -> None:
+        self._guarded(self._show_frame)
+
+    # ------------------------------------------------------------------ drawing
+    def _show_message(self, text: str) -> None:
+        self.message.value = f"<div style='max-width:560px'>{html.escape(text)}</div>"
+        self.image.layout.display = self.image_dark.layout.display = "none"
+        self.sum_line.value, self.sum_text, self.pictures = "", "", {}
+
+    def _weights_controls(self, spec: LayerSpec) -> None:
+        self.preset.disabled = self.typed.disabled = spec.is_pool
+        self.typed_error.value = ""
+
+    def _weights(self, spec: LayerSpec) -> Any:
+        """The weights of the chosen preset, or of the typed kernel (its sentence if it is refused)."""
+        self._weights_controls(spec)
+        if spec.is_pool:
+            return None
+        if self.preset.value == TYPED:
+            try:
+                return preset_weights(TYPED, spec, kernel=parse_kernel(self.typed.value, spec.kernel_size))
+            except ValueError as err:
+                self.typed_error.value = html.escape(f"{err} (drawn with 'ones' meanwhile)")
+                return preset_weights("ones", spec)
+        return preset_weights(self.preset.value, spec)
+
+    def _too_big(self, results: Results) -> str | None:
+        spec, size = results.spec, results.input_size
+        values = spec.in_channels * math.prod(size)
+        if spec.ndim not in (1, 2):
+            return f"The values view draws 1-D and 2-D layers, not {spec.torch_class}."
+        after = "The calculator and PyTorch's shape above still hold."
+        if values > MAX_VALUES:
+            shown = " × ".join(map(str, (spec.in_channels, *size)))
+            return (f"No values drawn: the input holds {shown} = {values:,} values, more than this view "
+                    f"writes out ({MAX_VALUES:,}); use fewer channels or a smaller input to see the numbers. "
+                    + after)
+        weights = 0 if spec.is_pool else math.prod(weight_shape(spec))
+        channels = spec.in_channels if spec.is_pool else spec.out_channels
+        outputs = channels * math.prod(results.output_size or ())
+        for what, n, fix in (("weights", weights, "fewer channels or a smaller kernel"),
+                             ("output values", outputs, "fewer channels, a smaller input or stride")):
+            if n > MAX_VALUES_OTHER:
+                return (f"No values drawn: the layer has {n:,} {what}, more than this view writes out "
+                        f"({MAX_VALUES_OTHER:,}); use {fix} to see the numbers. " + after)
+        return None
+
+    def _redraw(self) -> None:
+        from ..drawing.channels import ChannelPicture  # numpy and matplotlib: with the first picture
+        from ..torchlayers import run_values  # torch: imported when the first values are needed
+
+        self.updates += 1
+        results = self.state.results
+        if results is None or results.problem or results.geometry is None:
+            problem = results.problem if results is not None else "no setting yet"
+            self._show_message(f"No values: PyTorch refuses this setting. {problem}")
+            return
+        spec = results.spec
+        n_out = spec.in_channels if spec.is_pool else spec.out_channels
+        with self.channel.hold_trait_notifications():
+            self.channel.max = max(n_out - 1, 0)
+        why = self._too_big(results)
+        if why:
+            self._weights_controls(spec)
+            self._show_message(why)
+            return
+        weights = self._weights(spec)
+        inputs = sample_input(spec.in_channels, results.input_size)
+        bias = bias_values(spec)
+        torch_values = run_values(spec, inputs, weights, bias)
+        outputs = torch_values.values
+        self.message.value = "" if torch_values.ok else html.escape(f"PyTorch: {torch_values.error}")
+        self.pictures = {theme: ChannelPicture(spec, inputs, weights, bias, outputs,
+                                               out_channel=min(self.channel.value, n_out - 1),
+                                               theme=theme, scale=self._scale)
+                         for theme in ("light", "dark")}
+        self.image.layout.display = self.image_dark.layout.display = None
+        self._show_frame()
+
+    def _show_frame(self) -> None:
+        geometry = self.state.geometry
+        if not self.pictures or geometry is None:
+            return
+        cell = geometry.out_cell(min(self.state.step, geometry.n_steps - 1))
+        light = self.pictures["light"]
+        self.image.value = light.png(cell)
+        self.image_dark.value = self.pictures["dark"].png(cell)
+        self.sum_text = light.sum_text(cell)
+        ours, theirs = light.cell_sum(cell).value, light.torch_value(cell)
+        if theirs is None:
+            verdict = "PyTorch's value: not computed here (too big)"
+        elif format_number(ours) == format_number(theirs):
+            verdict = f"PyTorch's value: {format_number(theirs)} ✓ the same"
+        else:  # pragma: no cover - cellmath and torch agree on every tested setting
+            verdict = f"PyTorch's value: {format_number(theirs)} ✗ differs from the sum"
+        self.sum_line.value = (f"<code>{html.escape(self.sum_text)}</code><br>"
+                               f"<span class='cw-muted'>{html.escape(verdict)}</span>")
