@@ -42,7 +42,10 @@ from .arithmetic import (
 )
 from .errors import ShapeError
 
-__all__ = ["KINDS", "ROLES", "DimGeometry", "Geometry", "Window", "combine_roles", "layer_geometry"]
+__all__ = [
+    "KINDS", "ROLES", "DimGeometry", "Geometry", "Window", "combine_roles", "layer_geometry", "unread_cells",
+    "unread_indices", "unread_reason",
+]
 
 KINDS: tuple[str, ...] = ("conv", "conv_transpose", "max_pool", "avg_pool")
 
@@ -522,3 +525,136 @@ def _check_kind_settings(kind: str, dilation: Any, ds: tuple[int, ...], output_p
         )
     if ceil_mode and kind not in ("max_pool", "avg_pool"):
         raise ShapeError("ceil_mode is a pooling setting; use ceil_mode=False for convolutions")
+
+
+# ---------------------------------------------------------------------- cells no window reads
+def _read_mask(d: DimGeometry) -> bytearray:
+    """1 for each grid coordinate some real window taps (``grid_start`` first): one slice per
+    kernel tap, every window at once."""
+    marks = bytearray(d.grid_size)
+    for j in range(d.kernel_size):
+        start = d.first_tap + j * d.dilation - d.grid_start
+        hits = range(start, start + (d.output - 1) * d.window_stride + 1, d.window_stride)
+        marks[hits.start:hits.stop:hits.step] = b"\x01" * len(hits)
+    return marks
+
+
+def unread_indices(g: Geometry) -> tuple[tuple[int, ...], ...]:
+    """Per dimension, the input indices no window reads (a cell is unread when any of its
+    coordinates is: the windows are every combination of the per-dimension windows).
+
+    >>> unread_indices(layer_geometry("conv", (7, 5), kernel_size=2, stride=3))
+    ((2, 5, 6), (2,))
+    """
+    out = []
+    for d in g.dims:
+        marks = _read_mask(d)
+        out.append(tuple(i for i in range(d.size) if not marks[i * d.stretch - d.grid_start]))
+    return tuple(out)
+
+
+def unread_cells(g: Geometry) -> frozenset[Cell]:
+    """The real input cells no window reads: a stride longer than the window's span, the rows
+    and columns the floor of the output size leaves over, dilation holes no window covers, a
+    transposed convolution's padding cropping more than ``dilation·(kernel_size − 1)``.
+
+    >>> sorted(unread_cells(layer_geometry("max_pool", (5,), kernel_size=2)))
+    [(4,)]
+    >>> unread_cells(layer_geometry("conv", (5, 5), kernel_size=3, padding=1))
+    frozenset()
+    """
+    per_dim = [set(idx) for idx in unread_indices(g)]
+    if not any(per_dim):
+        return frozenset()
+    return frozenset(
+        cell for cell in itertools.product(*(range(d.size) for d in g.dims))
+        if any(c in unread for c, unread in zip(cell, per_dim, strict=True))
+    )
+
+
+def _index_list(indices: Sequence[int]) -> str:
+    """``5–6``, ``1, 4, 7``; long lists cut with their count."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    parts = [str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs]
+    if len(parts) > 5:
+        return ", ".join(parts[:4]) + f", … ({len(indices)} in all)"
+    return ", ".join(parts)
+
+
+def _axis_names(g: Geometry, k: int) -> tuple[str, str]:
+    if g.ndim == 1:
+        return "cell", "cells"
+    return ("row", "rows") if k == 0 else ("column", "columns")
+
+
+def _unread_causes(d: DimGeometry, unread: Sequence[int], axis: str) -> list[str]:
+    """Why each of ``unread`` is skipped, one clause per cause, with the layer's numbers."""
+    ws, eff = d.window_stride, d.effective_kernel
+    first, last = d.first_tap, d.first_tap + (d.output - 1) * ws + eff - 1
+    coords = [i * d.stretch for i in unread]
+    causes = []
+    inside = [c for c in coords if first <= c <= last]
+    spanned = [c for c in inside if (c - first) % ws < eff]
+    if len(spanned) < len(inside):
+        span = f"{eff} = {d.dilation}·({d.kernel_size} − 1) + 1" if d.dilation > 1 else str(eff)
+        causes.append(f"stride {d.stride} > window span {span}")
+    if spanned:
+        causes.append(f"they sit in dilation holes (dilation {d.dilation}) that stride {d.stride} "
+                      "never fills")
+    if d.kind == "conv_transpose" and len(inside) < len(coords):
+        causes.append(f"padding {d.padding[0]} is more than dilation·(kernel_size − 1) = "
+                      f"{d.dilation * (d.kernel_size - 1)}, so the edge is cropped")
+    elif any(c > last for c in coords):
+        if d.ceil_mode:
+            causes.append(f"the last window ends at {axis} {last}")
+        else:
+            pads = f"2·{d.padding[0]}" if d.padding[0] == d.padding[1] else f"{d.padding[0]} + {d.padding[1]}"
+            left = d.size + sum(d.padding) - eff - (d.output - 1) * d.stride
+            causes.append(f"the output size rounds down: ({d.size} + {pads} − {eff}) mod {d.stride} = {left} "
+                          f"left over after the last window (ends at {axis} {last})")
+    return causes
+
+
+def unread_reason(g: Geometry) -> str | None:
+    """One sentence saying which input cells no window reads and why, with the numbers; None
+    when every input cell is read.
+
+    >>> print(unread_reason(layer_geometry("conv", (6,), kernel_size=3, stride=2)))
+    cell 5 is never read: the output size rounds down: (6 + 2·0 − 3) mod 2 = 1 left over after
+    the last window (ends at 4)
+    >>> print(unread_reason(layer_geometry("max_pool", (7, 7), kernel_size=2, stride=3)))
+    rows and columns 2, 5–6 are never read: stride 3 > window span 2; the output size rounds
+    down: (7 + 2·0 − 2) mod 3 = 2 left over after the last window (ends at 4)
+    >>> print(unread_reason(layer_geometry("conv", (7, 6), kernel_size=3, stride=2, dilation=2)))
+    rows and columns 1, 3, 5 are never read: they sit in dilation holes (dilation 2) that stride 2
+    never fills; columns also: the output size rounds down: (6 + 2·0 − 5) mod 2 = 1 left over
+    after the last window (ends at 4)
+    >>> unread_reason(layer_geometry("conv", (5, 5), kernel_size=3)) is None
+    True
+    """
+    per_dim = unread_indices(g)
+    clauses = []
+    for k, (d, unread) in enumerate(zip(g.dims, per_dim, strict=True)):
+        if unread:
+            one, many = _axis_names(g, k)
+            what = f"{one} {unread[0]}" if len(unread) == 1 else f"{many} {_index_list(unread)}"
+            causes = [c.replace(f"at {one} ", "at ") for c in _unread_causes(d, unread, one)]
+            clauses.append((what, len(unread), causes))
+    if not clauses:
+        return None
+    if len(clauses) == 2 and clauses[0][2][0] == clauses[1][2][0]:  # the same first reason: one sentence
+        (rows, _, row_causes), (cols, _, col_causes) = clauses
+        same = per_dim[0] == per_dim[1]
+        what = f"rows and columns {_index_list(per_dim[0])}" if same else f"{rows} and {cols}"
+        shared = [c for c in row_causes if c in col_causes]
+        more = [(axis, [c for c in causes if c not in shared])
+                for axis, causes in (("rows", row_causes), ("columns", col_causes))]
+        extra = "".join(f"; {axis} also: {'; '.join(causes)}" for axis, causes in more if causes)
+        return f"{what} are never read: {'; '.join(shared)}{extra}"
+    return "; ".join(f"{what} {'is' if n == 1 else 'are'} never read: {'; '.join(causes)}"
+                     for what, n, causes in clauses)

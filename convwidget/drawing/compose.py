@@ -152,7 +152,7 @@ class _Grids:
     lay: Layout
     dpi: float
     theme: str = "light"
-    unread: frozenset[tuple[int, ...]] = frozenset()
+    unread: tuple[tuple[int, ...], ...] = ()
 
     def px(self, value: float) -> int:
         """A length in pixels at 100 dpi, scaled to the picture's dpi."""
@@ -176,18 +176,19 @@ FILLS = (*ROLES, "unread")
 
 
 def compose(g: Geometry, pw: int, ph: int, dpi: float, theme: str = "light",
-            notes: tuple[str, ...] = (), unread: frozenset[tuple[int, ...]] = frozenset()) -> Composed:
+            notes: tuple[str, ...] = (), unread: tuple[tuple[int, ...], ...] = ()) -> Composed:
     """Lay out both grids of ``g`` in a ``pw`` x ``ph`` picture and compose it with numpy.
 
     ``notes``: sentences for the lines under the grids (besides the picture's own note);
-    ``unread``: input cells (input indices) drawn as never read.
+    ``unread``: per dimension, the input indices no window reads
+    (:func:`~convwidget.geometry.unread_indices`), shaded as never read.
     """
     rows, cols = rows_cols(g)
     dropped = g.dropped_windows()
     if g.ndim == 1:
-        unread = frozenset((0, *cell) for cell in unread)
+        unread = ((), *unread)
         dropped = tuple(window_2d(w) for w in dropped)
-    legend = _legend_rows(g.kind, dpi, _present(rows, cols, bool(unread)), bool(dropped), pw - scaler(dpi)(8))
+    legend = _legend_rows(g.kind, dpi, _present(rows, cols, any(unread)), bool(dropped), pw - scaler(dpi)(8))
     lines = _note_lines(dpi, [line for line in (note(g, bool(dropped)), *notes) if line], pw)
     raised = 15 * (len(legend) - 1)  # a second legend row lifts the notes and the caption
     lay = layout(pw, ph, (rows.grid_size, cols.grid_size), (rows.n_windows, cols.n_windows), dpi,
@@ -238,10 +239,10 @@ def _draw_input(bg: np.ndarray, grids: _Grids) -> np.ndarray:
     # (20,008 × 20,008) array of codes, 3 GB, to draw 800 × 400 pixels
     codes = COMBINED[_role_codes(rows, _visible(rows.grid_size, y, grids.lay.cell, ph))[:, None],
                      _role_codes(cols, _visible(cols.grid_size, x, grids.lay.cell, pw))[None, :]]
-    for r, c in grids.unread:  # input indices = grid coordinates (transposed convs read all)
-        i, j = r - rows.grid_start, c - cols.grid_start
-        if i < codes.shape[0] and j < codes.shape[1]:
-            codes[i, j] = UNREAD
+    if any(grids.unread):
+        never = [np.isin((np.arange(n) + dim.grid_start), [i * getattr(dim, "stretch", 1) for i in idx])
+                 for n, dim, idx in zip(codes.shape, (rows, cols), grids.unread, strict=True)]
+        codes[(never[0][:, None] | never[1][None, :]) & (codes == 0)] = UNREAD  # 0: "input"
     table = np.stack([grids.c(r) for r in FILLS])
     hatches = {FILLS.index(r): grids.c(col) for r, col in _HATCH.items()}
     draw_grid(bg, y, x, codes, table, grids.lay.cell, hatches, grids.c("grid"), faint=grids.c("faint_grid"))
@@ -336,17 +337,23 @@ _NOTE_PT = 8.5
 
 
 def _note_lines(dpi: float, notes: list[str], pw: int) -> list[str]:
-    """The notes as at most two lines that fit the picture's width (a long one is split in two)."""
+    """The notes wrapped to the picture's width, at most three lines (a note says what is
+    unusual about the setting; the explorer's panels say the rest)."""
     lines: list[str] = []
-    for line in notes:
-        if text_mask(line, _NOTE_PT, dpi).shape[1] <= pw - scaler(dpi)(8):
-            lines.append(line)
-            continue
-        words = line.split(" ")
-        half = len(line) // 2
-        cut = min(range(1, len(words)), key=lambda k: abs(len(" ".join(words[:k])) - half), default=1)
-        lines += [" ".join(words[:cut]), " ".join(words[cut:])]
-    return lines[:2]
+    width = pw - scaler(dpi)(8)
+    for note_text in notes:
+        line = ""
+        for word in note_text.split(" "):
+            longer = f"{line} {word}" if line else word
+            if line and text_mask(longer, _NOTE_PT, dpi).shape[1] > width:
+                lines.append(line)
+                line = word
+            else:
+                line = longer
+        lines.append(line)
+    if len(lines) > 3:
+        lines = [*lines[:2], lines[2] + " …"]
+    return lines
 
 
 def _fitted(text: str, dpi: float, width: int) -> np.ndarray:

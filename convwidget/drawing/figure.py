@@ -50,7 +50,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import ConnectionPatch, Rectangle
 
 from ..formatting import format_shape
-from ..geometry import Geometry, Window
+from ..geometry import Geometry, Window, unread_indices, unread_reason
 from .captions import caption
 from .compose import Layout, color, compose, compose_error, label_color, rows_cols, window_2d
 from .palettes import PALETTES, TAP_ALPHA, check_theme
@@ -156,6 +156,7 @@ class WindowFigure:
         self._pictures: dict[str, np.ndarray] = {}
         self._shape: tuple[int, ...] = (0, 0, 4)
         self._artist_theme = "light"
+        self._extras_for: tuple[Any, Any] = (None, ((), ()))
         self._bg_image: Any = None
         self._fg_labels: Any = None
         self._build_artists()
@@ -419,9 +420,21 @@ class WindowFigure:
     def _background(self) -> np.ndarray:
         return self.picture()
 
-    def _extras(self, g: Geometry) -> tuple[tuple[str, ...], frozenset[tuple[int, ...]]]:
-        """The notes and unread cells the picture adds to the geometry's own drawing."""
-        return (), frozenset()
+    def _extras(self, g: Geometry) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
+        """The notes (why cells are never read) and the unread indices the picture adds to the
+        geometry's own drawing."""
+        if self._extras_for[0] != g:
+            reason = unread_reason(g)
+            self._extras_for = (g, ((reason,) if reason else (), unread_indices(g)))
+        return self._extras_for[1]
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Sentences the picture writes under the grids besides its own note (e.g. which input
+        cells no window reads, and why)."""
+        if self.geometry is None or self.error is not None:
+            return ()
+        return self._extras(self.geometry)[0]
 
     def _px(self, value: float) -> int:
         """A length in pixels at 100 dpi, scaled to this figure's dpi."""
