@@ -119,8 +119,10 @@ def start_voila(tmp: Path, target: str = "notebooks") -> VoilaServer:
 
 
 def _answers(url: str) -> bool:
+    """Any HTTP answer from a static path: the server listens (asking for a page would render a
+    notebook, starting a kernel per poll)."""
     try:
-        return _get(url + "/", timeout=2) == 200
+        return _get(url + "/voila/static/extension.js", timeout=2) > 0
     except OSError:
         return False
 
@@ -248,3 +250,49 @@ def test_a_tutorial_link_opens_from_the_app_reached_from_the_tree_page(page: Any
     app.locator("h1").first.wait_for(timeout=120_000)
     assert "output-size formula" in app.locator("h1").first.inner_text().lower()
     app.close()
+
+
+def _listing(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+@pytest.mark.browser
+def test_export_is_a_browser_download_and_writes_nothing_into_the_served_folder(
+        page: Any, voila: VoilaServer) -> None:
+    before = _listing(voila.root)
+    _open_app(page, voila, "input=5&kernel=3&stride=2")
+    page.get_by_text("Export", exact=True).click()          # the folded Export panel
+    page.locator(".cw-export-gif button, button.cw-export-gif").first.click()
+    link = page.locator(".cw-export-link a[download]")
+    link.wait_for(timeout=120_000)
+    with page.expect_download() as download:
+        link.click()
+    name = download.value.suggested_filename
+    assert name.endswith(".gif") and name.startswith("convwidget_conv_5x5")
+    with open(download.value.path(), "rb") as fh:
+        assert fh.read(6) == b"GIF89a"
+    assert _listing(voila.root) == before
+
+
+@pytest.mark.browser
+def test_a_single_notebook_voila_answers_403_for_tutorial_links_and_the_app_says_so(
+        chromium: Any, tmp_path: Path) -> None:
+    server = start_voila(tmp_path, target="notebooks/explorer_app.ipynb")
+    try:
+        # Voila sends any other path to its file handler, whose allowlist admits images only
+        assert _get(f"{server.url}/01_output_size_formula.ipynb", timeout=30) == 403
+        page = chromium.new_page(viewport={"width": 1366, "height": 900})
+        try:
+            page.goto(f"{server.url}/?{PRESET}")
+            page.locator(".cw-explorer .cw-output-size").wait_for(timeout=120_000)
+            note = page.locator(".cw-share-link")
+            note.wait_for()
+            text = note.inner_text()
+            assert f"{server.url}/?{PRESET}" in text            # the link to the setting still works
+            assert "This Voila serves this one notebook" in text and "voila notebooks/" in text
+            binder = note.locator("a", has_text="01 output size formula").get_attribute("href")
+            assert binder.endswith("?urlpath=voila/render/notebooks/01_output_size_formula.ipynb")
+        finally:
+            page.close()
+    finally:
+        stop_voila(server)
