@@ -1,0 +1,532 @@
+"""Readable on a laptop, in JupyterLab Light and Dark (issue 11), checked in a real browser.
+
+One ConvExplorer cell (5×5 input, 3×3 kernel, stride 2, padding 1) in JupyterLab at 1366×768
+with the file browser open, once per theme (a user-settings file chooses it). With the cell's
+top at the top of the notebook panel, and no scrolling:
+
+- the sliders, the picture and the PyTorch verdict are inside the notebook panel on screen;
+- the picture is shown at its natural pixel size;
+- every visible text inside ``.cw-explorer`` has a computed contrast of at least 4.5:1 against
+  the first opaque background up the tree (translucent layers blended, JupyterLab's panels
+  included); the worst five are printed on failure;
+- in the shown PNG, the digits in the lit output cell and in the kernel-window input cells
+  reach 4.5:1 against their cell's fill (the cells found by their colour);
+- a refused setting (kernel 9 on input 5) says its sentence once on the page.
+
+Screenshots of what a learner sees are written to ``tests/artifacts/readability_<theme>.png``
+and ``readability_<theme>_refusal.png`` on every run.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+# tests/browser.py: the server, the browser and the page helpers (tests/ is on sys.path)
+from browser import (
+    ARTIFACTS,
+    LabServer,
+    chromium,
+    kernel_execute,
+    notebook_json,
+    open_notebook,
+    run_all,
+    running_lab,
+    set_theme,
+    shut_down_sessions,
+    wait_text,
+)
+
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+VIEWPORT = {"width": 1366, "height": 768}
+SETTING = "input_size=5, kernel_size=3, stride=2, padding=1"
+MIN_CONTRAST = 4.5
+# the sliders a learner needs on screen with the picture (more are checked when visible)
+SLIDERS = ("cw-input-h", "cw-kernel-h", "cw-stride", "cw-padding")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    yield from running_lab(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as started:
+        yield started
+
+
+# One page per theme, shared by that theme's tests (opening a notebook costs ~6 s).
+@pytest.fixture(scope="module", params=sorted(THEMES))
+def shown(request: pytest.FixtureRequest, browser: Any, lab: LabServer) -> Iterator[tuple[Any, str]]:
+    theme = request.param
+    set_theme(lab, THEMES[theme])
+    name = f"readability_{theme}.ipynb"
+    (lab.root / "notebooks" / name).write_text(notebook_json(
+        "from convwidget import ConvExplorer",
+        f"explorer = ConvExplorer({SETTING}); explorer",  # one line: the output starts high
+    ))
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        open_notebook(page, lab, name, workspace=f"readability-{theme}", collapse_left=False)
+        page.evaluate("() => window.jupyterapp.shell.activateById('filebrowser')")
+        light = page.evaluate("() => document.body.dataset.jpThemeLight")
+        assert light == ("true" if theme == "light" else "false"), f"{THEMES[theme]} not applied: {light}"
+        run_all(page, name)
+        page.wait_for_function(VISIBLE_PICTURE_JS + "() => { const i = visiblePicture();"
+                               " return !!i && i.complete && i.naturalWidth > 0; }")
+        wait_text(page, ".cw-explorer .cw-output-size", "3 × 3")
+        scroll_cell_to_top(page)
+        page.wait_for_timeout(300)  # layout settles (fonts, MathJax)
+        shot(page, f"readability_{theme}.png")
+        yield page, theme
+    finally:
+        with contextlib.suppress(Exception):
+            (ARTIFACTS / f"readability_{theme}-page.txt").write_text(page.inner_text("body"))
+        context.close()
+        shut_down_sessions(lab)
+
+
+def shot(page: Any, name: str) -> None:
+    """The viewport as a learner sees it (look at it: tests/artifacts/)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.screenshot(path=str(ARTIFACTS / name))
+
+
+# --------------------------------------------------------------------------------------
+# Page-side snippets
+# --------------------------------------------------------------------------------------
+
+# The <img> of the theme the page shows: the explorer puts a light and a dark one in the page.
+VISIBLE_PICTURE_JS = """
+const visiblePicture = () => {
+  for (const el of document.querySelectorAll('.cw-explorer .cw-picture, .cw-explorer .cw-picture-dark')) {
+    const img = el.tagName === 'IMG' ? el : el.querySelector('img');
+    if (img && img.offsetParent !== null && img.getClientRects().length) return img;
+  }
+  return null;
+};
+"""
+
+SCROLL_CELL_JS = """() => {
+  const cell = document.querySelector('.cw-explorer').closest('.jp-Cell');
+  const scroller = cell.closest('.jp-WindowedPanel-outer') || cell.closest('.jp-Notebook');
+  scroller.scrollTop += cell.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+  return cell.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+}"""
+
+
+def scroll_cell_to_top(page: Any) -> None:
+    offset = page.evaluate(SCROLL_CELL_JS)
+    assert abs(offset) <= 1, f"the cell's top is {offset} px from the notebook panel's top"
+
+
+# Rectangles of what must be on screen, and the notebook panel's visible rectangle.
+ON_SCREEN_JS = VISIBLE_PICTURE_JS + """([sliders, verdictClasses]) => {
+  const root = document.querySelector('.cw-explorer');
+  const box = (r) => ({left: r.left, top: r.top, right: r.right, bottom: r.bottom});
+  const shown = (el) => !!el && el.offsetParent !== null && el.getClientRects().length > 0;
+  const items = {};
+  for (const name of sliders) {
+    const el = root.querySelector('.' + name);
+    items[name] = shown(el) ? box(el.getBoundingClientRect()) : null;
+  }
+  root.querySelectorAll('.cw-controls .widget-slider').forEach((el, i) => {
+    const label = el.innerText.split('\\n')[0];
+    if (shown(el)) items['slider ' + i + ' (' + label + ')'] = box(el.getBoundingClientRect());
+  });
+  const img = visiblePicture();
+  items['picture'] = img ? box(img.getBoundingClientRect()) : null;
+  // the verdict: a class of its own if the explorer has one, else the '✓ agrees' words
+  let verdict = null;
+  for (const name of verdictClasses) {
+    const el = root.querySelector('.' + name);
+    if (shown(el)) { verdict = box(el.getBoundingClientRect()); break; }
+  }
+  if (!verdict) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode, at = node.data.indexOf('agrees');
+      if (at < 0) continue;
+      const range = document.createRange();
+      range.setStart(node, 0); range.setEnd(node, node.data.length);
+      if (range.getClientRects().length) { verdict = box(range.getBoundingClientRect()); break; }
+    }
+  }
+  items['PyTorch verdict'] = verdict;
+  const scroller = root.closest('.jp-WindowedPanel-outer') || root.closest('.jp-Notebook');
+  const panel = box(scroller.getBoundingClientRect());
+  panel.right = Math.min(panel.right, window.innerWidth);
+  panel.bottom = Math.min(panel.bottom, window.innerHeight);
+  const widget = box(root.getBoundingClientRect());
+  return {items, panel, widget};
+}"""
+
+# Every visible text inside .cw-explorer: its colour and the background it is seen on.
+# MathJax draws glyphs from CSS, so each formula (mjx-container) counts as one text.
+TEXT_COLOURS_JS = """() => {
+  const parse = (s) => {
+    let m = s.match(/^rgba?\\(([^)]*)\\)/);
+    let scale = 1;
+    if (!m) { m = s.match(/^color\\(srgb ([^)]*)\\)/); scale = 255; }
+    if (!m) return null;
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return [p[0] * scale, p[1] * scale, p[2] * scale, p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, under) => {
+    const a = top[3];
+    return [0, 1, 2].map(i => top[i] * a + under[i] * (1 - a)).concat([1]);
+  };
+  const lum = (c) => {
+    const f = (v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  };
+  const ratio = (a, b) => {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+    }
+    let colour = [255, 255, 255, 1];  // the browser's canvas under everything
+    for (const c of layers.reverse()) colour = over(c, colour);
+    return colour;
+  };
+  const opacity = (el) => {
+    let o = 1;
+    for (let e = el; e && e.nodeType === 1; e = e.parentElement) o *= Number(getComputedStyle(e).opacity);
+    return o;
+  };
+  const where = (el) => {
+    const names = [];
+    for (let e = el; e && !e.classList.contains('cw-explorer'); e = e.parentElement) {
+      const cw = [...e.classList].filter(c => c.startsWith('cw-'));
+      if (cw.length) { names.push(cw.join('.')); break; }
+    }
+    const cls = typeof el.className === 'string' ? el.className.trim() : '';
+    const own = cls.split(/\\s+/).slice(0, 2).join('.');
+    return (names[0] || 'cw-explorer') + ' > ' + el.tagName.toLowerCase() + (own ? '.' + own : '');
+  };
+  const measure = (el, text) => {
+    const style = getComputedStyle(el);
+    const fg = parse(style.color);
+    const bg = background(el);
+    fg[3] *= opacity(el);
+    const seen = over(fg, bg);
+    const disabled = !!el.closest('.mod-disabled, [disabled], .jupyter-widgets-disabled');
+    return {text: text.trim().slice(0, 60), where: where(el), color: style.color,
+            background: 'rgb(' + bg.slice(0, 3).map(Math.round).join(', ') + ')',
+            ratio: ratio(seen, bg), fontSize: style.fontSize, disabled};
+  };
+  const root = document.querySelector('.cw-explorer');
+  const out = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!node.data.trim() || !el || el.closest('mjx-assistive-mml, style, script')) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const rect = range.getBoundingClientRect();
+    if (!range.getClientRects().length || rect.width < 1 || rect.height < 1) continue;
+    if (getComputedStyle(el).visibility !== 'visible') continue;
+    out.push(measure(el, node.data));
+  }
+  root.querySelectorAll('mjx-container, input[type=text], input[type=number], select, textarea')
+    .forEach((el) => {
+      if (el.offsetParent === null || !el.getClientRects().length) return;
+      const text = el.tagName === 'MJX-CONTAINER' ? '(formula) ' + el.textContent : (el.value || '');
+      out.push(measure(el, text));
+    });
+  return out.filter(t => t.text);
+}"""
+
+PICTURE_BYTES_JS = VISIBLE_PICTURE_JS + """async () => {
+  const img = visiblePicture();
+  if (!img) return null;
+  const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return {png: btoa(text), cls: img.className, dpr: window.devicePixelRatio,
+          naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
+          clientWidth: img.clientWidth, clientHeight: img.clientHeight};
+}"""
+
+
+def verdict_classes() -> list[str]:
+    """A class of its own for the PyTorch verdict line, if the explorer names one."""
+    from convwidget.explorer.css import CSS_CLASSES
+
+    return [name for name in CSS_CLASSES if "verdict" in name or name == "cw-torch-agrees"]
+
+
+# --------------------------------------------------------------------------------------
+# The picture's digits, read back from the PNG
+# --------------------------------------------------------------------------------------
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    c = rgb.astype(float) / 255
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return c @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def contrast(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    la, lb = luminance(a), luminance(b)
+    return (np.maximum(la, lb) + 0.05) / (np.minimum(la, lb) + 0.05)
+
+
+def hex_rgb(colour: str) -> np.ndarray:
+    h = colour.lstrip("#")
+    return np.array([int(h[i:i + 2], 16) for i in (0, 2, 4)], float)
+
+
+def hex_of(rgb: np.ndarray) -> str:
+    return "#" + "".join(f"{int(round(v)):02x}" for v in rgb)
+
+
+def components(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes (top, left, bottom, right; exclusive) of 4-connected True regions."""
+    seen = np.zeros_like(mask)
+    boxes = []
+    height, width = mask.shape
+    for y0, x0 in zip(*np.nonzero(mask), strict=True):
+        if seen[y0, x0]:
+            continue
+        stack, top, left, bottom, right = [(y0, x0)], y0, x0, y0, x0
+        seen[y0, x0] = True
+        while stack:
+            y, x = stack.pop()
+            top, left, bottom, right = min(top, y), min(left, x), max(bottom, y), max(right, x)
+            for ny, nx in ((y + 1, x), (y - 1, x), (y, x + 1), (y, x - 1)):
+                if 0 <= ny < height and 0 <= nx < width and mask[ny, nx] and not seen[ny, nx]:
+                    seen[ny, nx] = True
+                    stack.append((ny, nx))
+        boxes.append((int(top), int(left), int(bottom) + 1, int(right) + 1))
+    return boxes
+
+
+def cell_text_contrast(rgb: np.ndarray, fill: np.ndarray, tolerance: float = 4) -> list[dict[str, Any]]:
+    """Every cell of colour ``fill`` (at least 8×8 px): its text pixels' best contrast
+    against the fill (the text colour), and how many text pixels it has."""
+    near = np.abs(rgb - fill).max(axis=2) <= tolerance
+    found = []
+    for top, left, bottom, right in components(near):
+        if bottom - top < 8 or right - left < 8:
+            continue
+        inset = max(2, (bottom - top) // 8)
+        inner = rgb[top + inset:bottom - inset, left + inset:right - inset]
+        off = np.abs(inner - fill).max(axis=2) > tolerance
+        if off.sum() < 4:  # no text in this cell
+            continue
+        ratios = contrast(inner[off], fill)
+        best = inner[off][int(np.argmax(ratios))]
+        found.append({"box": (top, left, bottom, right), "pixels": int(off.sum()),
+                      "ratio": float(ratios.max()), "text": hex_of(best)})
+    return found
+
+
+def picture_fills(theme: str) -> dict[str, np.ndarray]:
+    """The fills of a kernel tap over an input cell and of the lit output cell (alpha over
+    the cell colour), from the drawing's palette."""
+    from convwidget.drawing.palettes import PALETTES, TAP_ALPHA
+
+    colours = PALETTES[theme]
+    tap, (a, lit) = hex_rgb(colours["tap"]), (TAP_ALPHA["tap"], TAP_ALPHA["lit"])
+    return {
+        "kernel-window input cell": a * tap + (1 - a) * hex_rgb(colours["input"]),
+        "lit output cell": lit * tap + (1 - lit) * hex_rgb(colours["output"]),
+    }
+
+
+def decode_png(data: str) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(data))) as image:
+        return np.asarray(image.convert("RGB"), dtype=float)
+
+
+# --------------------------------------------------------------------------------------
+# The tests
+# --------------------------------------------------------------------------------------
+
+
+def outside(rect: dict[str, float] | None, panel: dict[str, float]) -> str | None:
+    if rect is None:
+        return "not on the page (missing or hidden)"
+    cut = [f"{side} {rect[side]:.0f} beyond {panel[side]:.0f}" for side in ("left", "top")
+           if rect[side] < panel[side] - 0.5]
+    cut += [f"{side} {rect[side]:.0f} beyond {panel[side]:.0f}" for side in ("right", "bottom")
+            if rect[side] > panel[side] + 0.5]
+    return ", ".join(cut) or None
+
+
+@pytest.mark.browser
+def test_sliders_picture_and_verdict_on_one_screen(shown: tuple[Any, str]) -> None:
+    page, theme = shown
+    found = page.evaluate(ON_SCREEN_JS, [list(SLIDERS), verdict_classes()])
+    panel, widget = found["panel"], found["widget"]
+    off = {name: why for name, rect in found["items"].items() if (why := outside(rect, panel))}
+    assert not off, (
+        f"{theme}: not on screen at 1366×768 with the file browser open (notebook panel "
+        f"{panel['left']:.0f}..{panel['right']:.0f} × {panel['top']:.0f}..{panel['bottom']:.0f} px; "
+        f"the explorer is {widget['right'] - widget['left']:.0f} × "
+        f"{widget['bottom'] - widget['top']:.0f} px): "
+        + "; ".join(f"{name}: {why}" for name, why in off.items())
+    )
+
+
+@pytest.mark.browser
+def test_picture_shown_at_its_natural_size(shown: tuple[Any, str]) -> None:
+    page, theme = shown
+    picture = page.evaluate(PICTURE_BYTES_JS)
+    assert picture is not None, f"{theme}: no visible picture"
+    assert "dark" in picture["cls"] if theme == "dark" else "dark" not in picture["cls"], picture["cls"]
+    natural = (picture["naturalWidth"], picture["naturalHeight"])
+    assert natural == (picture["clientWidth"], picture["clientHeight"]), (
+        f"{theme}: the {natural[0]} × {natural[1]} PNG is shown at "
+        f"{picture['clientWidth']} × {picture['clientHeight']} CSS px (devicePixelRatio {picture['dpr']})"
+    )
+
+
+@pytest.mark.browser
+def test_every_text_reads_at_4_5_to_1(shown: tuple[Any, str]) -> None:
+    page, theme = shown
+    texts = page.evaluate(TEXT_COLOURS_JS)
+    assert len(texts) > 10, texts
+    assert_contrast(texts, theme)
+
+
+def assert_contrast(texts: list[dict[str, Any]], label: str) -> None:
+    low = sorted((t for t in texts if t["ratio"] < MIN_CONTRAST), key=lambda t: t["ratio"])
+    worst = "\n".join(
+        f"  {t['ratio']:.2f}:1 {t['text']!r} in {t['where']} ({t['color']} on {t['background']}, "
+        f"{t['fontSize']}{', disabled' if t['disabled'] else ''})"
+        for t in low[:5]
+    )
+    assert not low, f"{label}: {len(low)} of {len(texts)} texts under {MIN_CONTRAST}:1; the worst 5:\n{worst}"
+
+
+@pytest.mark.browser
+def test_picture_digits_read_at_4_5_to_1_on_their_cells(shown: tuple[Any, str]) -> None:
+    page, theme = shown
+    picture = page.evaluate(PICTURE_BYTES_JS)
+    assert picture is not None, f"{theme}: no visible picture"
+    rgb = decode_png(picture["png"])
+    problems = []
+    for name, fill in picture_fills(theme).items():
+        cells = cell_text_contrast(rgb, fill)
+        fill_hex = hex_of(fill)
+        if not cells:
+            problems.append(f"no {name} with text found (fill {fill_hex} ± 4 in the {theme} PNG)")
+        problems += [f"{name} at {c['box']}: text {c['text']} on {fill_hex} is {c['ratio']:.2f}:1"
+                     for c in cells if c["ratio"] < MIN_CONTRAST]
+    assert not problems, f"{theme} picture: " + "; ".join(problems)
+
+
+# Text cut short: a visible text wider than the nearest ancestor that hides its overflow
+# (ipywidgets' labels end in '…' there).
+TRUNCATED_JS = """() => {
+  const root = document.querySelector('.cw-explorer');
+  const out = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!node.data.trim() || !el || el.closest('style, script, mjx-container')) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    if (!range.getClientRects().length) continue;
+    const r = range.getBoundingClientRect();
+    for (let e = el; e && e !== root.parentElement; e = e.parentElement) {
+      if (!['hidden', 'clip'].includes(getComputedStyle(e).overflowX)) continue;
+      const box = e.getBoundingClientRect();
+      if (r.right > box.right + 1 || r.left < box.left - 1) {
+        const shown = Math.round(Math.min(r.right, box.right) - Math.max(r.left, box.left));
+        const text = node.data.trim().slice(0, 60);
+        out.push({text, shown, needs: Math.round(r.width), cls: String(e.className)});
+      }
+      break;
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.browser
+def test_no_text_is_cut_short(shown: tuple[Any, str]) -> None:
+    page, theme = shown
+    cut = page.evaluate(TRUNCATED_JS)
+    assert not cut, f"{theme}: {len(cut)} texts cut short: " + "; ".join(
+        f"{c['text']!r} shown in {c['shown']} of {c['needs']} px ({c['cls']})" for c in cut[:8])
+
+
+REFUSAL = "kernel_size=9"
+
+
+@pytest.mark.browser
+def test_a_refusal_is_said_once(shown: tuple[Any, str]) -> None:
+    page, theme = shown
+    said = json.loads(kernel_execute(page, (
+        "import json\n"
+        f"explorer.set({REFUSAL})\n"
+        "r = explorer.state.results\n"
+        "print(json.dumps({'problem': r.problem, 'torch': r.torch_result.error}))"
+    )))
+    try:
+        assert said["problem"], said
+        wait_text(page, ".cw-explorer .cw-output-size", "refused")
+        page.wait_for_timeout(500)  # every panel has its message
+        shot(page, f"readability_{theme}_refusal.png")
+        text = squash(page.inner_text("body"))
+        # 'height: kernel spans ...': the dimension may be said apart from the sentence
+        sentence = squash(re.sub(r"^(height|width|depth): ", "", said["problem"]))
+        times = text.count(sentence)
+        torch_times = text.count(squash(said["torch"]))
+        texts = page.evaluate(TEXT_COLOURS_JS)
+        where = page.evaluate(SENTENCE_ON_SCREEN_JS, sentence)
+    finally:
+        kernel_execute(page, "explorer.set(kernel_size=3)")
+        wait_text(page, ".cw-explorer .cw-output-size", "3 × 3")
+    assert times == 1, f"{theme}: the refusal {sentence!r} is on the page {times} times"
+    assert torch_times <= 1, f"{theme}: PyTorch's message is on the page {torch_times} times"
+    assert where["on_screen"], f"{theme}: the refusal is not on screen without scrolling: {where}"
+    assert_contrast(texts, f"{theme}, refused")
+
+
+# Where the refusal sentence is, against the notebook panel's visible rectangle.
+SENTENCE_ON_SCREEN_JS = """(sentence) => {
+  const squash = (t) => t.replace(/\\s+/g, ' ').trim();
+  const root = document.querySelector('.cw-explorer');
+  let found = null;
+  for (const el of root.querySelectorAll('*')) {
+    if (el.offsetParent === null || !squash(el.innerText || '').includes(sentence)) continue;
+    found = el;  // the innermost element holding the whole sentence comes last
+  }
+  if (!found) return {on_screen: false, why: 'not found in .cw-explorer'};
+  const r = found.getBoundingClientRect();
+  const p = root.closest('.jp-WindowedPanel-outer').getBoundingClientRect();
+  const bottom = Math.min(p.bottom, window.innerHeight);
+  return {on_screen: r.top >= p.top - 0.5 && r.bottom <= bottom + 0.5 && r.left >= p.left - 0.5,
+          top: Math.round(r.top), bottom: Math.round(r.bottom), panel_bottom: Math.round(bottom),
+          cls: String(found.className)};
+}"""
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
