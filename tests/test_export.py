@@ -242,3 +242,59 @@ def test_a_window_too_big_to_draw_is_refused_before_anything_is_written(tmp_path
     with pytest.raises(ValueError, match=r"the picture draws at most 65,536"):
         to_html(g)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("export", [to_gif, to_html])
+def test_without_a_path_nothing_is_written_and_the_bytes_come_back(tmp_path, monkeypatch, export):
+    """A browser download (Voila): the file's bytes in the result, no file anywhere."""
+    import builtins
+
+    import convwidget.export as export_module
+
+    monkeypatch.chdir(tmp_path)
+    opened = []
+    real_open = builtins.open
+
+    def watching_open(file, mode="r", *args, **kwargs):
+        if any(flag in mode for flag in "wax+"):
+            opened.append(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", watching_open)
+    monkeypatch.setattr(export_module, "write_atomically", lambda *a: pytest.fail("wrote a file"))
+    result = export(layer_geometry(**CONV), fps=2)
+    assert opened == [] and list(tmp_path.iterdir()) == []
+    assert result.path is None and result.data and result.filename == "conv_5x5_k3_s2_p1" + (
+        ".gif" if export is to_gif else ".html")
+    if export is to_gif:
+        assert result.mime == "image/gif" and result.data[:6] == b"GIF89a"
+        assert result.nbytes == len(result.data)
+        with Image.open(io.BytesIO(result.data)) as im:
+            assert im.n_frames == 9
+    else:
+        assert result.mime == "text/html" and result.data.startswith(b"<!DOCTYPE html>")
+        assert result.html in result.data.decode("utf-8")
+    assert "\n" not in repr(result) and len(repr(result)) < 200
+    assert repr(result).startswith(f"ExportResult(filename={result.filename!r} in memory")
+
+
+def test_with_a_path_the_file_is_written_and_no_bytes_are_kept(tmp_path):
+    result = to_gif(layer_geometry(**CONV), tmp_path / "pass.gif")
+    assert result.data is None and result.path == str(tmp_path / "pass.gif")
+    assert result.mime == "image/gif" and result.filename == "conv_5x5_k3_s2_p1.gif"
+    page = to_html(layer_geometry(**CONV), tmp_path / "pass.html")
+    assert page.data is None and (tmp_path / "pass.html").read_bytes().startswith(b"<!DOCTYPE html>")
+
+
+def test_exports_draw_the_light_theme_unless_asked(tmp_path):
+    g = layer_geometry(**CONV)
+    fig = WindowFigure(g, figsize=(8.0, 4.0), theme="dark")
+    fig.show_step(2)
+    dark_frame = fig.to_png()
+    light = gif_frames(io.BytesIO(to_gif(fig).data))
+    assert light[0].mean() > 200  # a white background: the light theme
+    assert fig.theme == "dark" and fig.step == 2 and fig.to_png() == dark_frame  # the figure as it was
+    dark = gif_frames(io.BytesIO(to_gif(g, theme="dark").data))
+    assert dark[0].mean() < 80
+    with pytest.raises(ValueError, match="theme='blue' is not a picture theme"):
+        to_html(g, theme="blue")

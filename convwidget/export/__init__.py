@@ -15,6 +15,11 @@ kernel draws 4,096 squares a frame, so it gets fewer frames) and a frame has at 
 what was capped. Files are written to a temporary name in the same folder and renamed into
 place, so a failed export leaves no partial file behind.
 
+Without a ``path`` nothing is written anywhere: the result carries the file's bytes
+(``result.data``, with ``result.mime`` and a suggested ``result.filename``), e.g. for a
+browser download from a Voila app. Exports draw the light theme (a file outlives the notebook's
+theme) unless ``theme="dark"`` is given.
+
 Rooms: :mod:`~convwidget.export.checks` (options, paths, atomic writes),
 :mod:`~convwidget.export.frames` (which steps, rendered and quantised) and
 :mod:`~convwidget.export.player` (the HTML/JS player); this module plans and writes.
@@ -31,11 +36,15 @@ Rooms: :mod:`~convwidget.export.checks` (options, paths, atomic writes),
 ((0, 3, 5, 8), True)
 >>> player.note
 'this pass has 9 steps; the player shows 4 of them, evenly spaced (max_frames=4)'
+>>> download = to_gif(g)  # no path: the bytes, nothing written
+>>> download.data[:6], download.mime, download.filename, download.path
+(b'GIF89a', 'image/gif', 'conv_5x5_k3_s2_p1.gif', None)
 """
 
 from __future__ import annotations
 
 import html as html_lib
+import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +52,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..drawing import WindowFigure
+from ..drawing.palettes import check_theme
 from ..geometry import Geometry
 from .checks import Options, Progress, check_options, check_target, number, text_progress, write_atomically
 from .frames import (
@@ -54,6 +64,7 @@ from .frames import (
     palette_image,
     render_frames,
     rgb_image,
+    suggested_name,
 )
 from .player import PngFrames, fit_player, player_ids
 
@@ -85,6 +96,12 @@ class ExportResult:
         The player (``to_html`` only); also shown when the result is displayed in a notebook.
     dropped
         How many windows PyTorch drops were appended as extra frames.
+    data
+        The file's bytes when no path was given (a whole HTML page for ``to_html``), else None.
+    mime
+        Its media type: ``"image/gif"`` or ``"text/html"``.
+    filename
+        A file name saying what it shows, for a download (``conv_5x5_k3_s2_p1.gif``).
     """
 
     path: str | None
@@ -94,14 +111,25 @@ class ExportResult:
     nbytes: int
     html: str | None = None
     dropped: int = 0
+    data: bytes | None = None
+    mime: str | None = None
+    filename: str | None = None
 
     def __repr__(self) -> str:
-        """One line: what was written, the frames, the size (the player is in :attr:`html`).
+        """One line: what was written (or kept in memory), the frames, the size (the player is
+        in :attr:`html`, the bytes in :attr:`data`).
 
         >>> ExportResult("pass.gif", (0, 1, 2), 9, "3 of 9 steps", 2048)
         ExportResult(path='pass.gif', frames=3 of 9 steps, 2.0 KiB, note='3 of 9 steps')
+        >>> ExportResult(None, (0, 1), 2, None, 1024, data=b"GIF89a", filename="conv.gif")
+        ExportResult(filename='conv.gif' in memory, frames=2 of 2 steps, 1.0 KiB)
         """
-        where = f"path={self.path!r}" if self.path is not None else "html player"
+        if self.path is not None:
+            where = f"path={self.path!r}"
+        elif self.data is not None:
+            where = f"filename={self.filename!r} in memory"
+        else:
+            where = "html player"
         dropped = f" + {self.dropped} dropped" if self.dropped else ""
         note = f", note={self.note!r}" if self.note else ""
         return (f"{type(self).__name__}({where}, frames={len(self.frames)}{dropped} of {self.n_steps} "
@@ -111,6 +139,9 @@ class ExportResult:
         if self.html is not None:
             return self.html
         note = f"<br>{html_lib.escape(self.note)}" if self.note else ""
+        if self.path is None:
+            return (f"<p>{html_lib.escape(str(self.filename))} in memory ({self.nbytes / 1024:.1f} KiB): "
+                    f"{len(self.frames)} frames{note}</p>")
         return f"<p>wrote {html_lib.escape(str(self.path))}: {len(self.frames)} frames{note}</p>"
 
 
@@ -147,7 +178,7 @@ def _plan(g: Geometry, options: Options, dpi_note: str | None) -> Plan:
 
 def to_gif(
     source: Source,
-    path: str | Path,
+    path: str | Path | None = None,
     *,
     fps: float = 4.0,
     max_frames: int = 300,
@@ -155,8 +186,9 @@ def to_gif(
     progress: Progress = None,
     figsize: tuple[float, float] = (8.0, 4.0),
     dpi: float = 100.0,
+    theme: str = "light",
 ) -> ExportResult:
-    """Write the sliding-window animation to a GIF.
+    """Write the sliding-window animation to a GIF (or, without a path, return its bytes).
 
     Parameters
     ----------
@@ -165,6 +197,7 @@ def to_gif(
         (its current step is restored afterwards).
     path
         The file to write; its name must end in ``.gif``. It appears complete or not at all.
+        None: nothing is written; the result's ``data`` holds the GIF.
     fps
         Frames per second (0.01 to 50).
     max_frames
@@ -178,6 +211,8 @@ def to_gif(
     figsize, dpi
         Picture size when ``source`` is a Geometry (at most :data:`MAX_PIXELS` pixels a frame:
         beyond, the dpi is lowered and the note says so).
+    theme
+        ``"light"`` (the default, whatever the notebook shows) or ``"dark"``.
 
     Raises
     ------
@@ -198,20 +233,30 @@ def to_gif(
     ValueError: to_gif writes .gif files, but path='pool.png' ends in '.png'; use a name ending in .gif
     """
     options = check_options(fps, max_frames, include_dropped, progress, figsize, dpi)
+    theme = check_theme(theme)
     g = check_source(source)
-    target = check_target(path, (".gif",), "to_gif")
+    target = None if path is None else check_target(path, (".gif",), "to_gif")
     dpi_used, dpi_note = _capped_dpi(options)
     plan = _plan(g, options, None if isinstance(source, WindowFigure) else dpi_note)
-    with figure_for(source, options.figsize, dpi_used) as fig:
+    with figure_for(source, options.figsize, dpi_used, theme) as fig:
         images = _gif_frames(fig, plan, options.report)
-        duration = max(20, round(1000 / options.fps))
+    duration = max(20, round(1000 / options.fps))
 
-        def write(file: IO[bytes]) -> None:
-            images[0].save(file, format="GIF", save_all=True, append_images=images[1:],
-                           duration=duration, loop=0)
+    def write(file: IO[bytes]) -> None:
+        images[0].save(file, format="GIF", save_all=True, append_images=images[1:],
+                       duration=duration, loop=0)
 
+    data = None
+    if target is None:
+        buffer = io.BytesIO()
+        write(buffer)
+        data = buffer.getvalue()
+        size = len(data)
+    else:
         size = write_atomically(target, write)
-    return ExportResult(str(path), plan.steps, g.n_steps, plan.note("GIF"), size, dropped=len(plan.dropped))
+    return ExportResult(None if target is None else str(path), plan.steps, g.n_steps, plan.note("GIF"), size,
+                        dropped=len(plan.dropped), data=data, mime="image/gif",
+                        filename=suggested_name(g, ".gif"))
 
 
 def _gif_frames(fig: WindowFigure, plan: Plan, report: Callable[[int, int], Any] | None) -> list[Any]:
@@ -239,6 +284,7 @@ def to_html(
     progress: Progress = None,
     figsize: tuple[float, float] = (8.0, 4.0),
     dpi: float = 100.0,
+    theme: str = "light",
 ) -> ExportResult:
     """A self-contained HTML/JS player (palette PNG frames, play button and slider).
 
@@ -249,29 +295,34 @@ def to_html(
 
     Parameters are as for :func:`to_gif`, plus ``path`` (optional: the HTML file to write,
     ending in ``.html`` or ``.htm``) and ``max_bytes``. Displaying the result in a notebook
-    shows the player.
+    shows the player. Without a path nothing is written: ``html`` is the player (to embed)
+    and ``data`` the whole page as bytes (to download).
 
     >>> from convwidget.geometry import layer_geometry
     >>> g = layer_geometry("conv_transpose", (2, 2), kernel_size=3, stride=2)
     >>> r = to_html(g)
     >>> len(r.frames), r.note, r.html.count("<button")
     (25, None, 4)
+    >>> r.data[:15], r.mime, r.filename
+    (b'<!DOCTYPE html>', 'text/html', 'conv_transpose_2x2_k3_s2.html')
     """
     options = check_options(fps, max_frames, include_dropped, progress, figsize, dpi)
+    theme = check_theme(theme)
     budget = number("max_bytes", max_bytes, 20_000, 2e9, "max_bytes=10_000_000")
     g = check_source(source)
     target = None if path is None else check_target(path, (".html", ".htm"), "to_html")
     dpi_used, dpi_note = _capped_dpi(options)
     plan = _plan(g, options, None if isinstance(source, WindowFigure) else dpi_note)
-    with figure_for(source, options.figsize, dpi_used) as fig:
+    with figure_for(source, options.figsize, dpi_used, theme) as fig:
         frames = PngFrames(fig, palette_image(fig, plan.steps, plan.dropped))
         extra = [frames.window(w) for w in plan.dropped]
         player_id = f"convwidget-player-{next(player_ids)}"
         text, steps, note = fit_player(g, plan, frames, extra, int(budget), options,
                                         player_id, int(fig.figure.bbox.width))
     size = len(text.encode("utf-8"))
+    page = f"<!DOCTYPE html>\n<meta charset=\"utf-8\">\n{text}\n".encode()
     if target is not None:
-        page = f"<!DOCTYPE html>\n<meta charset=\"utf-8\">\n{text}\n".encode()
         write_atomically(target, lambda file: file.write(page))
     return ExportResult(None if path is None else str(path), steps, g.n_steps, note, size, text,
-                        len(plan.dropped))
+                        len(plan.dropped), data=page if target is None else None, mime="text/html",
+                        filename=suggested_name(g, ".html"))

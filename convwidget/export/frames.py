@@ -14,7 +14,7 @@ from ..drawing import WindowFigure, window_too_big
 from ..geometry import Geometry, Window
 
 __all__ = ["Plan", "Source", "check_source", "figure_for", "frame_steps", "palette_image", "render_frames",
-           "rgb_image"]
+           "rgb_image", "suggested_name"]
 
 Source = Geometry | WindowFigure
 
@@ -54,23 +54,53 @@ class Plan:
 
 
 @contextmanager
-def figure_for(source: Source, figsize: tuple[float, float], dpi: float) -> Iterator[WindowFigure]:
-    """A WindowFigure for ``source``; a caller's figure gets its step back afterwards."""
+def figure_for(source: Source, figsize: tuple[float, float], dpi: float,
+               theme: str = "light") -> Iterator[WindowFigure]:
+    """A WindowFigure for ``source`` drawing in ``theme``; a caller's figure gets its step and
+    theme back afterwards."""
     if isinstance(source, WindowFigure):
-        step, window = source.step, source.window
+        step, window, shown = source.step, source.window, source.theme
+        source.set_style(theme=theme)
         try:
             yield source
         finally:
+            source.set_style(theme=shown)
             if window is not None and window.step is None:
                 source.show_window(window)
             else:
                 source.show_step(step)
         return
-    fig = WindowFigure(source, figsize=figsize, dpi=dpi)
+    fig = WindowFigure(source, figsize=figsize, dpi=dpi, theme=theme)
     try:
         yield fig
     finally:
         fig.close()
+
+
+def suggested_name(g: Geometry, suffix: str) -> str:
+    """A file name saying what the animation shows (for a browser download).
+
+    >>> from convwidget.geometry import layer_geometry
+    >>> suggested_name(layer_geometry("conv", (5, 5), kernel_size=3, stride=2, padding=1), ".gif")
+    'conv_5x5_k3_s2_p1.gif'
+    >>> suggested_name(layer_geometry("max_pool", (7,), kernel_size=2, ceil_mode=True), ".html")
+    'max_pool_7_k2_s2_ceil.html'
+    """
+    def axes(values: Any) -> str:
+        return "x".join(str(v) for v in values) if len(set(values)) > 1 else str(values[0])
+
+    parts = [g.kind, "x".join(str(n) for n in g.input_size), f"k{axes(g.kernel_size)}",
+             f"s{axes([d.stride for d in g.dims])}"]
+    pads = [d.padding[0] for d in g.dims]
+    if any(pads):
+        parts.append(f"p{axes(pads)}")
+    if any(d.dilation != 1 for d in g.dims):
+        parts.append(f"d{axes([d.dilation for d in g.dims])}")
+    if any(d.output_padding for d in g.dims):
+        parts.append(f"op{axes([d.output_padding for d in g.dims])}")
+    if any(d.ceil_mode for d in g.dims):
+        parts.append("ceil")
+    return "_".join(parts) + suffix
 
 
 def check_source(source: Any) -> Geometry:
