@@ -8,6 +8,7 @@ the output size that layer gives, or refuse where it refuses.
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -342,3 +343,22 @@ def test_projector_mode_is_part_of_the_link_where_the_explorer_has_it() -> None:
     assert "presentation" not in box.value
     explorer.close()
     box.close()
+
+
+def test_the_teaching_guides_links_open_the_setting_it_says() -> None:
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "teaching.md").read_text()
+    section = guide.split("## Hand out a link", 1)[1]
+    binder, local = re.findall(r"^(https?://\S+)$", section, re.M)[:2]
+    assert binder == binder_link(PRESET_QUERY)
+    assert urlsplit(local).query == PRESET_QUERY
+    explorer = explorer_from_url(urlsplit(local).query)
+    assert explorer.output_size == tuple(nn.MaxPool2d(2, ceil_mode=True)(torch.zeros(1, 1, 7, 7)).shape[-2:])
+    assert "output 4 × 4" in section
+    explorer.close()
+    quotes = re.findall(r'"([^"]+) …"', section)   # the sentences it quotes are ours
+    assert len(quotes) == 2
+    for quoted, query in zip(quotes, ["kernal=3", "kind=avg_pool&dilation=2"], strict=True):
+        with pytest.raises(ValueError, match=re.escape(quoted)):
+            settings_from_query(query)
