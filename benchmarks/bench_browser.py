@@ -1,0 +1,317 @@
+"""Slider latency a learner feels: JupyterLab in headless Chromium, keydown to picture painted.
+
+For each input size (5×5, 32×32, 64×64) one notebook holds a ConvExplorer (PNG path) and an
+``ipywidgets.interactive`` + pyplot callback drawing a comparable picture (input grid with its
+padding, the kernel window, the output grid, a title; cell numbers when small) and printing the
+output size. The same key presses go to the kernel slider of each, interleaved press by press
+so machine load hits both alike: ArrowRight from kernel 3 up to a bound, then ArrowLeft back,
+and so on (the kernel moves, the output size changes on every press).
+
+Timed in the page with ``performance.now()``: from the ``keydown`` (a capture listener) to
+
+* **picture**: the shown ``<img>`` has a new ``src`` (a MutationObserver) and ``img.decode()``
+  resolved (ConvExplorer: the image of the theme in view; interact: the new inline PNG);
+* **label**: the calculator's text shows the new output size (interact: the printed line);
+* **both**: the later of the two, what a learner waits for.
+
+p50 and p95 over 30 presses (after 2 warm-up presses), the load average before and after, and
+interact's p50 over ConvExplorer's, measured in the same run. Goals (issue 11): ConvExplorer
+p50 <= 30 ms and p95 <= 60 ms, at least 3x faster than interact + pyplot.
+
+``--delay MS`` puts an asyncio proxy on loopback between Chromium and JupyterLab that holds
+every chunk MS milliseconds in each direction (HTTP and WebSocket alike): a Binder-like round
+trip of about 2 x MS (issue 14).
+
+Run: python benchmarks/bench_browser.py [--presses 30] [--sizes 5 32 64] [--delay 0]
+(needs Playwright and Chromium at /usr/bin/chromium, as the browser tests do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+# tests/browser.py: the JupyterLab server and Chromium helpers the browser tests use
+from browser import (  # noqa: E402
+    chromium,
+    notebook_json,
+    open_notebook,
+    run_all,
+    shut_down_sessions,
+    start_lab,
+    stop_lab,
+)
+
+PADDING = 1
+MAX_KERNEL = 13  # the sweep's top at large inputs (keeps both pictures' work comparable)
+GOALS = {"p50": 30.0, "p95": 60.0, "ratio": 3.0}
+
+INTERACT_CELL = '''
+import ipywidgets as W
+import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
+from IPython.display import display
+
+N, P = {n}, {p}
+
+def draw(kernel):
+    out = N + 2 * P - kernel + 1
+    print(f"Output: {{out}} × {{out}}")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(5.8, 3.1), dpi=100)
+    grid = [[0.6 if P <= r < N + P and P <= c < N + P else 0.9 for c in range(N + 2 * P)]
+            for r in range(N + 2 * P)]
+    a.imshow(grid, cmap="Blues", vmin=0, vmax=1.5)
+    a.add_patch(Rectangle((-0.5, -0.5), kernel, kernel, fill=True, alpha=0.6, color="orange"))
+    b.imshow([[0.5] * out for _ in range(out)], cmap="Greens", vmin=0, vmax=1.5)
+    b.add_patch(Rectangle((-0.5, -0.5), 1, 1, alpha=0.6, color="orange"))
+    if N + 2 * P <= 12:
+        for r in range(N):
+            for c in range(N):
+                a.text(c + P, r + P, r * N + c, ha="center", va="center", fontsize=8)
+    a.set_title(f"input {{N}}×{{N}}, padding {{P}}")
+    b.set_title(f"output {{out}}×{{out}}")
+    for ax in (a, b):
+        ax.set_xticks([]), ax.set_yticks([])
+    plt.show()
+
+slider = W.IntSlider(3, 1, N + 2 * P, description="kernel")
+slider.add_class("cw-bench-kernel")
+app = W.interactive(draw, kernel=slider)
+app.add_class("cw-bench-interact")
+display(app)
+'''
+
+# Arms one measurement: the clock starts at the next keydown; the result is a promise kept on
+# window.__cwResult. ``root`` holds the picture and the label; ``want`` is the label's new text.
+ARM_JS = """([root, want, timeoutMs]) => {
+  const box = document.querySelector(root);
+  const picture = () => {
+    for (const img of box.querySelectorAll('img')) {
+      if (img.offsetParent !== null && img.getClientRects().length) return img;
+    }
+    return null;
+  };
+  const labelText = () => {
+    const el = box.querySelector('.cw-output-size') || box.querySelector('.widget-output');
+    return el ? el.innerText : '';
+  };
+  const before = (picture() || {}).src;
+  const s = {t0: null, img: null, label: null, decoding: false};
+  document.addEventListener('keydown', () => { s.t0 = performance.now(); }, {capture: true, once: true});
+  let finish;
+  window.__cwResult = new Promise(resolve => { finish = resolve; });
+  const timer = setTimeout(() => { obs.disconnect(); finish({timeout: true, img: s.img, label: s.label}); },
+                           timeoutMs);
+  const done = () => {
+    if (s.img === null || s.label === null || s.t0 === null) return;
+    obs.disconnect(); clearTimeout(timer);
+    finish({img: s.img - s.t0, label: s.label - s.t0});
+  };
+  const check = async () => {
+    if (s.label === null && labelText().includes(want)) s.label = performance.now();
+    const img = picture();
+    if (s.img === null && !s.decoding && img && img.src && img.src !== before) {
+      s.decoding = true;
+      const src = img.src;
+      try { await img.decode(); } catch (err) { /* replaced meanwhile: the next mutation */ }
+      s.decoding = false;
+      if (img.src === src && img.isConnected) s.img = performance.now(); else { check(); return; }
+    }
+    done();
+  };
+  const obs = new MutationObserver(check);
+  obs.observe(box, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+
+def sweep(n: int, presses: int) -> list[tuple[str, int]]:
+    """Keys and the kernel each leaves: up from 3 to the bound, down to 2, and again."""
+    top = min(n + 2 * PADDING, MAX_KERNEL)
+    keys, kernel, step = [], 3, 1
+    while len(keys) < presses:
+        if not 2 <= kernel + step <= top:
+            step = -step
+        kernel += step
+        keys.append(("ArrowRight" if step > 0 else "ArrowLeft", kernel))
+    return keys
+
+
+def measure(page: Any, root: str, handle: str, key: str, want: str) -> dict[str, Any]:
+    page.locator(handle).focus()
+    page.evaluate(ARM_JS, [root, want, 10_000])
+    page.keyboard.press(key)
+    return page.evaluate("() => window.__cwResult")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def run_size(page: Any, lab: Any, n: int, presses: int) -> dict[str, dict[str, list[float]]]:
+    name = f"bench_{n}.ipynb"
+    (lab.root / "notebooks" / name).write_text(notebook_json(
+        "from convwidget import ConvExplorer",
+        f"explorer = ConvExplorer(input_size={n}, kernel_size=3, stride=1, padding={PADDING}); explorer",
+        INTERACT_CELL.format(n=n, p=PADDING),
+    ))
+    open_notebook(page, lab, name, workspace=f"bench{n}")
+    run_all(page, name)
+    page.locator(".cw-bench-interact .widget-output img").first.wait_for(state="visible")
+    page.locator(".cw-explorer img").first.wait_for(state="attached")
+    page.locator(".cw-explorer").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)  # the explorer's prefetch of the next notches settles
+    targets = {
+        "ConvExplorer": (".cw-explorer", ".cw-explorer .cw-kernel-h .noUi-handle"),
+        "interact + pyplot": (".cw-bench-interact", ".cw-bench-interact .cw-bench-kernel .noUi-handle"),
+    }
+    times: dict[str, dict[str, list[float]]] = {t: {"picture": [], "label": [], "both": []} for t in targets}
+    for i, (key, kernel) in enumerate(sweep(n, presses + 2)):
+        out = n + 2 * PADDING - kernel + 1
+        for target, (root, handle) in targets.items():
+            result = measure(page, root, handle, key, f"{out} × {out}")
+            if result.get("timeout"):
+                raise RuntimeError(f"{target} at {n}×{n}, kernel {kernel}: no new picture and label "
+                                   f"'{out} × {out}' within 10 s ({result})")
+            if i >= 2:  # two warm-up presses
+                times[target]["picture"].append(result["img"])
+                times[target]["label"].append(result["label"])
+                times[target]["both"].append(max(result["img"], result["label"]))
+            page.wait_for_timeout(150)  # a learner's pace between presses
+    shut_down_sessions(lab)
+    return times
+
+
+def report(results: dict[int, dict[str, dict[str, list[float]]]], loads: list[tuple[float, ...]],
+           delay: float) -> None:
+    print(f"\nkeydown -> painted, ms (p50 / p95); round trip added by the proxy: {2 * delay:g} ms")
+    (b1, b5, _), (a1, a5, _) = loads
+    print(f"load average (1, 5 min) before {b1:.2f} {b5:.2f}, after {a1:.2f} {a5:.2f} "
+          f"({os.cpu_count()} cores)")
+    head = f"{'input':>7}  {'approach':<18} {'picture':>15} {'label':>15} {'both':>15} {'interact/us':>12}"
+    print(head)
+    print("-" * len(head))
+    verdicts = []
+    for n, times in results.items():
+        ours = statistics.median(times["ConvExplorer"]["both"])
+        for target, series in times.items():
+            cols = [f"{statistics.median(v):6.1f} / {percentile(v, 95):6.1f}" for v in series.values()]
+            ratio = statistics.median(times["interact + pyplot"]["both"]) / ours
+            print(f"{n:>3}x{n:<3}  {target:<18} {cols[0]:>15} {cols[1]:>15} {cols[2]:>15} "
+                  f"{(f'{ratio:.1f}x' if target == 'ConvExplorer' else ''):>12}")
+        both = times["ConvExplorer"]["both"]
+        verdicts.append(
+            f"{n}x{n}: p50 {statistics.median(both):.1f} ms {'<=' if ours <= GOALS['p50'] else '>'} "
+            f"{GOALS['p50']:g}; p95 {percentile(both, 95):.1f} ms "
+            f"{'<=' if percentile(both, 95) <= GOALS['p95'] else '>'} {GOALS['p95']:g}; "
+            f"{ratio:.1f}x interact {'>=' if ratio >= GOALS['ratio'] else '<'} {GOALS['ratio']:g}x")
+    print("\ngoals (issue 11, ConvExplorer 'both'):")
+    for line in verdicts:
+        print("  " + line)
+
+
+# --------------------------------------------------------------------------------------
+# A delay proxy on loopback (optional)
+# --------------------------------------------------------------------------------------
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+    """Forward chunks, each held ``delay`` seconds, in order (a link's latency, not its bandwidth)."""
+    queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+    async def sender() -> None:
+        while True:
+            due, chunk = await queue.get()
+            if not chunk:
+                break
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            writer.write(chunk)
+            await writer.drain()
+
+    task = asyncio.ensure_future(sender())
+    try:
+        while chunk := await reader.read(65536):
+            queue.put_nowait((time.monotonic() + delay, chunk))
+    finally:
+        queue.put_nowait((0.0, b""))
+        with contextlib.suppress(Exception):
+            await task
+        writer.close()
+
+
+@contextlib.contextmanager
+def delay_proxy(target_port: int, delay_ms: float) -> Iterator[int]:
+    """A TCP proxy on a loopback port in a thread; yields its port."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    port: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
+        except OSError:
+            writer.close()
+            return
+        delay = delay_ms / 1000
+        await asyncio.gather(_pipe(reader, up_writer, delay), _pipe(up_reader, writer, delay),
+                             return_exceptions=True)
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port.append(server.sockets[0].getsockname()[1])
+        started.set()
+        async with server:
+            await server.serve_forever()
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield port[0]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--presses", type=int, default=30)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[5, 32, 64])
+    ap.add_argument("--delay", type=float, default=0.0, help="ms held per chunk, each way")
+    args = ap.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        lab = start_lab(Path(tmp))
+        direct = lab.url
+        try:
+            with contextlib.ExitStack() as stack:
+                if args.delay > 0:  # the page goes through the proxy (the server's API calls too)
+                    port = stack.enter_context(delay_proxy(int(lab.url.rsplit(":", 1)[1]), args.delay))
+                    lab.url = f"http://127.0.0.1:{port}"
+                browser = stack.enter_context(chromium())
+                context = browser.new_context(viewport={"width": 1600, "height": 1400})
+                context.set_default_timeout(60_000)
+                page = context.new_page()
+                loads = [os.getloadavg()]
+                for n in args.sizes:
+                    results[n] = run_size(page, lab, n, args.presses)
+                loads.append(os.getloadavg())
+                context.close()
+        finally:
+            lab.url = direct
+            stop_lab(lab)
+    report(results, loads, args.delay)
+
+
+if __name__ == "__main__":
+    main()
