@@ -14,6 +14,9 @@ Timed in the page with ``performance.now()``: from the ``keydown`` (a capture li
 * **label**: the calculator's text shows the new output size (interact: the printed line);
 * **both**: the later of the two, what a learner waits for.
 
+A third row, **bare round trip**, is the floor under the current load: a plain IntSlider whose
+kernel-side observer writes the same label (no picture).
+
 p50 and p95 over 30 presses (after 2 warm-up presses), the load average before and after, and
 interact's p50 over ConvExplorer's, measured in the same run. Goals (issue 11): ConvExplorer
 p50 <= 30 ms and p95 <= 60 ms, at least 3x faster than interact + pyplot.
@@ -85,6 +88,17 @@ def draw(kernel):
         ax.set_xticks([]), ax.set_yticks([])
     plt.show()
 
+# the floor: a bare slider whose kernel-side callback writes the same label (no picture)
+echo_slider = W.IntSlider(3, 1, N + 2 * P, description="kernel")
+echo_slider.add_class("cw-bench-kernel")
+echo_label = W.HTML("Output: {{0}} × {{0}}".format(N + 2 * P - 2))
+echo_label.add_class("cw-output-size")
+echo_slider.observe(lambda c: setattr(echo_label, "value", f"Output: {{N + 2 * P - c.new + 1}} × "
+                                      f"{{N + 2 * P - c.new + 1}}"), names="value")
+echo = W.VBox([echo_slider, echo_label])
+echo.add_class("cw-bench-echo")
+display(echo)
+
 slider = W.IntSlider(3, 1, N + 2 * P, description="kernel")
 slider.add_class("cw-bench-kernel")
 app = W.interactive(draw, kernel=slider)
@@ -107,7 +121,8 @@ ARM_JS = """([root, want, timeoutMs]) => {
     return el ? el.innerText : '';
   };
   const before = (picture() || {}).src;
-  const s = {t0: null, img: null, label: null, decoding: false};
+  // no picture in this widget (the bare round trip): only the label is waited for
+  const s = {t0: null, img: picture() ? null : NaN, label: null, decoding: false};
   document.addEventListener('keydown', () => { s.t0 = performance.now(); }, {capture: true, once: true});
   let finish;
   window.__cwResult = new Promise(resolve => { finish = resolve; });
@@ -116,7 +131,7 @@ ARM_JS = """([root, want, timeoutMs]) => {
   const done = () => {
     if (s.img === null || s.label === null || s.t0 === null) return;
     obs.disconnect(); clearTimeout(timer);
-    finish({img: s.img - s.t0, label: s.label - s.t0});
+    finish({img: Number.isNaN(s.img) ? null : s.img - s.t0, label: s.label - s.t0});
   };
   const check = async () => {
     if (s.label === null && labelText().includes(want)) s.label = performance.now();
@@ -175,6 +190,7 @@ def run_size(page: Any, lab: Any, n: int, presses: int) -> dict[str, dict[str, l
     targets = {
         "ConvExplorer": (".cw-explorer", ".cw-explorer .cw-kernel-h .noUi-handle"),
         "interact + pyplot": (".cw-bench-interact", ".cw-bench-interact .cw-bench-kernel .noUi-handle"),
+        "bare round trip": (".cw-bench-echo", ".cw-bench-echo .cw-bench-kernel .noUi-handle"),
     }
     times: dict[str, dict[str, list[float]]] = {t: {"picture": [], "label": [], "both": []} for t in targets}
     for i, (key, kernel) in enumerate(sweep(n, presses + 2)):
@@ -185,9 +201,10 @@ def run_size(page: Any, lab: Any, n: int, presses: int) -> dict[str, dict[str, l
                 raise RuntimeError(f"{target} at {n}×{n}, kernel {kernel}: no new picture and label "
                                    f"'{out} × {out}' within 10 s ({result})")
             if i >= 2:  # two warm-up presses
-                times[target]["picture"].append(result["img"])
+                picture = result["img"] if result["img"] is not None else result["label"]
+                times[target]["picture"].append(picture)
                 times[target]["label"].append(result["label"])
-                times[target]["both"].append(max(result["img"], result["label"]))
+                times[target]["both"].append(max(picture, result["label"]))
             page.wait_for_timeout(150)  # a learner's pace between presses
     shut_down_sessions(lab)
     return times
@@ -207,6 +224,8 @@ def report(results: dict[int, dict[str, dict[str, list[float]]]], loads: list[tu
         ours = statistics.median(times["ConvExplorer"]["both"])
         for target, series in times.items():
             cols = [f"{statistics.median(v):6.1f} / {percentile(v, 95):6.1f}" for v in series.values()]
+            if target == "bare round trip":
+                cols[0] = "-"  # no picture: the floor any kernel-side widget pays
             ratio = statistics.median(times["interact + pyplot"]["both"]) / ours
             print(f"{n:>3}x{n:<3}  {target:<18} {cols[0]:>15} {cols[1]:>15} {cols[2]:>15} "
                   f"{(f'{ratio:.1f}x' if target == 'ConvExplorer' else ''):>12}")
