@@ -399,13 +399,18 @@ def _tutorials_html() -> str:
 
 
 def _share_html(explorer: Any) -> str:
-    link = share_link(explorer)
+    """Under Voila: this page's link and Binder's. Elsewhere (JupyterLab opens a notebook
+    link without running it as an app): Binder's, and the query to add to a Voila address."""
     query = query_from_settings(_explorer_settings(_find_explorer(explorer)))
-    here = html.escape(link)
-    binder = html.escape(binder_link(query))
-    return (f"<div style='{_TEXT_STYLE}'>Link to this setting: "
-            f"<a href='{here}' target='_blank' style='{_LINK_STYLE}'><code>{here}</code></a> · "
-            f"<a href='{binder}' target='_blank' style='{_LINK_STYLE}'>on Binder</a></div>"
+    binder = (f"<a href='{html.escape(binder_link(query))}' target='_blank' "
+              f"style='{_LINK_STYLE}'>on Binder</a>")
+    if os.environ.get("VOILA_REQUEST_URL"):
+        here = html.escape(share_link(explorer))
+        line = f"<a href='{here}' target='_blank' style='{_LINK_STYLE}'><code>{here}</code></a> · {binder}"
+    else:
+        line = (f"{binder} · under Voila, add <code>?{html.escape(query)}</code> to "
+                "<code>.../voila/render/explorer_app.ipynb</code>")
+    return (f"<div style='{_TEXT_STYLE}'>Link to this setting: {line}</div>"
             + (_tutorials_html() if served_alone() else ""))
 
 
@@ -416,10 +421,10 @@ def share_box(explorer: Any) -> W.HTML:
     >>> from convwidget import ConvExplorer
     >>> e = ConvExplorer(input_size=7)
     >>> box = share_box(e)
-    >>> "href='explorer_app.ipynb?kind=conv&amp;input=7&amp;kernel=3'" in box.value
+    >>> "<code>?kind=conv&amp;input=7&amp;kernel=3</code>" in box.value  # not under Voila
     True
     >>> _ = e.set(stride=2)
-    >>> "&amp;kernel=3&amp;stride=2'" in box.value
+    >>> "<code>?kind=conv&amp;input=7&amp;kernel=3&amp;stride=2</code>" in box.value
     True
     """
     found = _required_explorer(explorer, "share_box")
