@@ -86,7 +86,7 @@ def test_the_issues_pictures_show_torchs_values(name: str, theme: str) -> None:
     spec, x, w, b, y, layer = torch_run(settings, size, preset)
     pic = ChannelPicture(spec, x, w, b, y.tolist(), out_channel=oc, theme=theme)
     frame = pic.frame(cell)
-    assert frame.shape == (pic.height, pic.width, 4) and frame.dtype == np.uint8
+    assert frame.shape == (pic.height, pic.width, 3) and frame.dtype == np.uint8
     (ARTIFACTS / f"channels_{name}{'_dark' if theme == 'dark' else ''}.png").write_bytes(pic.png(cell))
     # the numbers written in the output maps are PyTorch's, cell by cell
     labels = pic.output_labels()

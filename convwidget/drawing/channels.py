@@ -24,6 +24,9 @@ cell (:meth:`ChannelPicture.frame`): an animation step redraws only the window a
 
 from __future__ import annotations
 
+import functools
+import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,11 +35,11 @@ import numpy as np
 
 from ..cellmath import CellSum, cell_terms, format_number, output_size, padding_pairs
 from ..spec import LayerSpec
-from .raster import encode_png, hatch, line_mask, outline, paste, rgb, text_mask
+from .raster import line_mask, outline, paste, rgb, text_mask
 
 __all__ = [
     "CHANNEL_PALETTES", "GROUP_COLOURS", "MAX_SHOWN", "PICTURE_WIDTH", "ChannelPicture", "cell_label",
-    "contrast", "parameter_text", "text_pairs",
+    "contrast", "encode_rgb_png", "parameter_text", "text_pairs",
 ]
 
 #: The picture's width at scale 1 (the explorer's right column), in pixels.
@@ -45,7 +48,7 @@ PICTURE_WIDTH = 580
 MAX_SHOWN = 6
 #: Font sizes in pixels at scale 1 (the brief's floor is 11 px).
 VALUE_PX, LABEL_PX, TITLE_PX = 11, 11, 13
-MAX_CELL, MIN_CELL, MAX_HEIGHT = 30, 2, 560
+MAX_CELL, MIN_CELL, MAX_HEIGHT = 26, 2, 500
 
 #: Per group (cycled): (fill for the smallest value, fill for the largest, stroke and label).
 #: Okabe–Ito hues without the orange and vermilion the window and the winner use.
@@ -138,6 +141,43 @@ def parameter_text(spec: LayerSpec) -> str:
     return f"parameters: {stack} + {bias} bias = {spec.parameter_count():,}"
 
 
+#: DejaVu Sans advance widths (em) of the characters a sum is written with; others count 0.65.
+_ADVANCE = {**dict.fromkeys("0123456789", 0.636), " ": 0.318, "+": 0.838, "=": 0.838, "÷": 0.838,
+            "-": 0.361, "·": 0.318, "(": 0.39, ")": 0.39, ",": 0.318, ".": 0.318, ":": 0.337, "…": 1.0,
+            "i": 0.278, "l": 0.278, "t": 0.392, "r": 0.411, "f": 0.352, "m": 0.974}
+
+
+@functools.lru_cache(maxsize=8)
+def _blank(height: int, width: int, colour: str) -> np.ndarray:
+    """A read-only page of ``colour``: a copy of it is cheaper than filling a new one."""
+    page = np.empty((height, width, 3), np.uint8)
+    page[:] = rgb(colour)
+    page.setflags(write=False)
+    return page
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def encode_rgb_png(rgb_array: np.ndarray, level: int = 1) -> bytes:
+    """A PNG of an ``(h, w, 3)`` uint8 array, each row 'Sub'-filtered (difference to the pixel on
+    the left), compressed with zlib.
+
+    >>> encode_rgb_png(np.zeros((2, 3, 3), np.uint8))[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    True
+    """
+    h, w = rgb_array.shape[:2]
+    flat = rgb_array.reshape(h, 3 * w)
+    raw = np.empty((h, 1 + 3 * w), np.uint8)
+    raw[:, 0] = 1  # filter type 1, "Sub"
+    raw[:, 1:4] = flat[:, :3]
+    np.subtract(flat[:, 3:], flat[:, :-3], out=raw[:, 4:])  # uint8 arithmetic wraps, as PNG wants
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(raw.data, level)) + _chunk(b"IEND", b""))
+
+
 def _shown(channels: range, n: int) -> str:
     return f" (channels {channels.start}–{channels.stop - 1} shown)" if n > len(channels) else ""
 
@@ -207,6 +247,8 @@ class ChannelPicture:
         self._layout()
         self.notes: list[str] = []
         self.kernel_xy: dict[int, tuple[int, int]] = {}
+        self.last_sum = ""  # the sum line of the last frame
+        self._ring_tiles: dict[tuple[int, int], np.ndarray] = {}
         self.background = self._draw_static()
 
     # ------------------------------------------------------------------ structure
@@ -297,9 +339,12 @@ class ChannelPicture:
         paste(bg, mask, col, x if centred else x + w / 2, y + h / 2)
         return w
 
-    def _fits(self, labels: list[str]) -> bool:
+    def _fits(self, planes: Any) -> bool:
+        """Whether every value of ``planes`` (nested lists) fits in a cell, written at VALUE_PX."""
         if self.cell < self.px(VALUE_PX) + 3:
             return False
+        values = np.unique(np.asarray(planes, dtype=float))
+        labels = {cell_label(float(v)) for v in values}
         widest = max((text_mask(s, VALUE_PX * self.scale, 72.0).shape[1] for s in labels), default=0)
         return widest <= self.cell - 3
 
@@ -316,16 +361,31 @@ class ChannelPicture:
         c = self.cell
         nr, nc = arr.shape
         region = bg[y:y + nr * c, x:x + nc * c, :3]
-        region.reshape(nr, c, nc, c, 3)[:] = fill[:, None, :, None, :]
+        region[:] = np.repeat(np.repeat(fill, c, axis=0), c, axis=1)  # contiguous: faster than broadcasting
         if c >= 5:
             full = bg[y:y + nr * c + 1, x:x + nc * c + 1, :3]
             full[::c, :] = self.colours["grid"]
             full[:, ::c] = self.colours["grid"]
         outline(bg, y, x, y + nr * c, x + nc * c, stroke, stroke_px)
         if write:
-            for r in range(nr):
-                for k in range(nc):
-                    self._value(bg, x, y, r, k, arr[r, k], self.colours["text"])
+            self._write_values(region, arr)
+
+    def _write_values(self, region: np.ndarray, arr: np.ndarray) -> None:
+        """Every cell's value, blended once: one cell-sized coverage tile per distinct value,
+        gathered into the plane's layout with numpy, then one blend of the whole plane."""
+        c = self.cell
+        values, index = np.unique(arr, return_inverse=True)
+        tiles = np.zeros((len(values), c, c), np.uint8)
+        for i, v in enumerate(values):
+            mask = text_mask(cell_label(float(v)), VALUE_PX * self.scale, 72.0)
+            h, w = mask.shape
+            if h <= c and w <= c:
+                y0, x0 = (c - h + 1) // 2, (c - w + 1) // 2
+                tiles[i, y0:y0 + h, x0:x0 + w] = mask
+        nr, nc = arr.shape
+        cover = tiles[index.reshape(nr, nc)].transpose(0, 2, 1, 3).reshape(nr * c, nc * c)
+        a = cover[..., None].astype(np.uint16)
+        region[:] = (region * (255 - a) + self.colours["text"].astype(np.uint16) * a + 127) // 255
 
     def _value(self, bg: np.ndarray, x: int, y: int, r: int, k: int, value: float, color: np.ndarray) -> None:
         c = self.cell
@@ -338,9 +398,7 @@ class ChannelPicture:
 
     # ------------------------------------------------------------------ the static bands
     def _draw_static(self) -> np.ndarray:
-        bg = np.empty((self.height, self.width, 4), np.uint8)
-        bg[..., :3] = self.colours["background"]
-        bg[..., 3] = 255
+        bg = _blank(self.height, self.width, CHANNEL_PALETTES[self.theme]["background"]).copy()
         self._draw_inputs(bg)
         if not self.spec.is_pool:
             self._draw_kernels(bg)
@@ -364,7 +422,7 @@ class ChannelPicture:
         self._band_title(bg, self.in_top - self.px(36), f"input: {n} channel{'s' * (n != 1)} × {size}"
                          f"{more}; {colour}")
         values = [self.in2d[c] for c in band.channels]
-        self.write_in = self._fits([cell_label(float(v)) for p in values for row in p for v in row])
+        self.write_in = self._fits(values)
         for (x, y), c in zip(band.xy, band.channels, strict=True):
             group = self.group_of_input(c)
             mine = self.first_in <= c < self.first_in + self.per_group_in
@@ -383,8 +441,12 @@ class ChannelPicture:
         c = self.cell
         h, w = len(self.in2d[0]), len(self.in2d[0][0])
         y0, x0, y1, x1 = y - pt * c, x - pl * c, y + (h + pb) * c, x + (w + pr) * c
-        bg[y0:y1, x0:x1, :3] = self.colours["ring"]
-        hatch(bg, y0, x0, y1, x1, self.colours["hatch"])
+        tile = self._ring_tiles.get((y1 - y0, x1 - x0))
+        if tile is None:  # the planes are the same size: the hatched tile is made once
+            yy, xx = np.ogrid[y0:y1, x0:x1]
+            tile = np.where(((xx + yy) % 5 == 0)[..., None], self.colours["hatch"], self.colours["ring"])
+            self._ring_tiles[(y1 - y0, x1 - x0)] = tile = tile.astype(np.uint8)
+        bg[y0:y1, x0:x1] = tile
         outline(bg, y0, x0, y1, x1, self.colours["grid"], 1, dash=self.px(4))
 
     @property
@@ -401,7 +463,7 @@ class ChannelPicture:
         mine = [(xy, c) for xy, c in zip(self.band_in.xy, self.band_in.channels, strict=True)
                 if self.first_in <= c < self.first_in + self.per_group_in]
         kernels = [self.kernel(c) for _, c in mine]
-        self.write_k = self._fits([cell_label(float(v)) for kk in kernels for row in kk for v in row])
+        self.write_k = self._fits(kernels)
         for ((x, _), c), kern in zip(mine, kernels, strict=True):
             x -= self.pads[1][0] * self.cell  # under the padded plane's left edge
             y = self.kernel_y + self.px(16)
@@ -423,8 +485,7 @@ class ChannelPicture:
             self.write_out = False
             self.notes.append("output values: not computed by PyTorch here (too big); the sum is cellmath's")
         else:
-            labels = [cell_label(float(v)) for c in band.channels for row in self.outputs[c] for v in row]
-            self.write_out = self._fits(labels)
+            self.write_out = self._fits([self.outputs[c] for c in band.channels])
         for (x, y), c in zip(band.xy, band.channels, strict=True):
             values = self.outputs[c] if self.outputs is not None else np.zeros(band.shapes[0])
             selected = c == self.out_channel
@@ -453,16 +514,18 @@ class ChannelPicture:
         return float(self.outputs[self.out_channel][r][k])
 
     def _fitting_terms(self, s: CellSum) -> int:
-        """The most terms (at most 12, at least 2) whose written-out sum fits the picture's width."""
+        """The most terms (at most 12, at least 2) whose written-out sum fits the picture's width,
+        from DejaVu Sans' advance widths (measuring rasterised candidates cost a frame's budget)."""
+        room = (self.width - self.px(16)) / ((TITLE_PX - 1) * self.scale)  # in em
         for n in range(min(max(len(s.terms), 2), 12), 1, -1):
             text = f"out {self.out_channel} at {s.cell}: {s.formula_text(n)}"
-            if line_mask(text, (TITLE_PX - 1) * self.scale, 72.0).shape[1] <= self.width - self.px(16):
+            if sum(_ADVANCE.get(ch, 0.65) for ch in text) <= room:
                 return n
         return 2
 
-    def sum_text(self, cell: Sequence[int], max_terms: int | None = None) -> str:
+    def sum_text(self, cell: Sequence[int], max_terms: int | None = None, s: CellSum | None = None) -> str:
         """The lit cell's sum with its numbers; the value is PyTorch's when it was computed."""
-        s = self.cell_sum(cell)
+        s = s or self.cell_sum(cell)
         text = s.formula_text() if max_terms is None else s.formula_text(max_terms)
         value = self.torch_value(cell)
         if value is not None and format_number(value) != format_number(s.value):  # pragma: no cover
@@ -498,16 +561,17 @@ class ChannelPicture:
         self._light_inputs(bg, s)
         self._light_output(bg, tuple(cell))
         y, step = self.text_y, self.px(19)
-        self._text(bg, self.sum_text(cell, self._fitting_terms(s)), self.px(8), y, TITLE_PX - 1, "text",
-                   words=True)
+        self.last_sum = self.sum_text(cell, self._fitting_terms(s), s)
+        self._text(bg, self.last_sum, self.px(8), y, TITLE_PX - 1, "text", words=True)
         self._text(bg, self.detail_text(s), self.px(8), y + step, LABEL_PX + 1, "muted", words=True)
         if self.notes:
             self._text(bg, "; ".join(self.notes), self.px(8), y + 3 * step, LABEL_PX, "muted")
         return bg
 
     def png(self, cell: Sequence[int], level: int = 1) -> bytes:
-        """:meth:`frame` as PNG bytes."""
-        return encode_png(self.frame(cell), level)
+        """:meth:`frame` as PNG bytes (RGB, PNG's 'Sub' filter: flat runs of colour become zeros,
+        which zlib packs several times faster than the unfiltered bytes)."""
+        return encode_rgb_png(self.frame(cell), level)
 
     def _light_inputs(self, bg: np.ndarray, s: CellSum) -> None:
         where = dict(zip(self.band_in.channels, self.band_in.xy, strict=True))

@@ -106,6 +106,7 @@ class ValuesView(W.VBox):
         self.pictures: dict[str, Any] = {}
         self.sum_text = ""
         self.updates = 0  # full redraws (tests, benchmarks)
+        self._busy = False
         super().__init__([W.HTML(_STYLE), W.HBox([self.channel, self.preset]), W.HBox([self.typed,
                           self.typed_error]), self.message, self.image, self.image_dark, self.sum_line],
                          **kwargs)
@@ -145,8 +146,16 @@ class ValuesView(W.VBox):
     def _on_results(self, change: dict[str, Any] | None = None) -> None:
         self._guarded(self._redraw)
 
+    def _redraw(self) -> None:
+        self._busy = True
+        try:
+            self._draw()
+        finally:
+            self._busy = False
+
     def _on_control(self, change: dict[str, Any]) -> None:
-        self._guarded(self._redraw)
+        if not self._busy:  # a slider clamped during a redraw is read by that redraw
+            self._guarded(self._redraw)
 
     def _on_typed(self, change: dict[str, Any]) -> None:
         if self.preset.value != TYPED:
@@ -201,7 +210,7 @@ class ValuesView(W.VBox):
                         f"({MAX_VALUES_OTHER:,}); use {fix} to see the numbers. " + after)
         return None
 
-    def _redraw(self) -> None:
+    def _draw(self) -> None:
         from ..drawing.channels import ChannelPicture  # numpy and matplotlib: with the first picture
         from ..torchlayers import run_values  # torch: imported when the first values are needed
 
