@@ -132,7 +132,7 @@ def prefetched_notches(n: int, repeat: int) -> list[float]:
             t0 = time.perf_counter()
             e.stride.h.value = 3
             samples.append(time.perf_counter() - t0)
-            assert "stride=3" in e.torch_panel.value
+            assert "stride=3" in e.values_panel.value
             e.picture_panel.cancel()
             e.stride.h.value = 1
 
@@ -171,12 +171,12 @@ def measure(n: int, repeat: int) -> dict[str, list[float]]:
         e.picture_panel.clear_cache()
         before = e.picture.value  # stride 1
         clock("ConvExplorer slider, cold", lambda: setattr(e.stride.h, "value", 2))
-        assert e.picture.value != before and "stride=2" in e.torch_panel.value
+        assert e.picture.value != before and "stride=2" in e.values_panel.value
         after = e.picture.value
         e.stride.h.value = 1
         # warm: back to a value seen a moment ago (dragging a slider to and fro)
         clock("ConvExplorer slider, warm", lambda: setattr(e.stride.h, "value", 2))
-        assert e.picture.value == after and "stride=2" in e.torch_panel.value
+        assert e.picture.value == after and "stride=2" in e.values_panel.value
         e.stride.h.value = 1
         res = e.state.results
         clock("  of which calculator", lambda r=res: e._show_calculator(

@@ -399,6 +399,63 @@ def test_a_refused_setting_is_said_once_beside_pytorchs_text() -> None:
     assert seen == 25
 
 
+def all_texts(widget: W.Widget) -> list[str]:
+    """Every text any widget holds, shown or hidden, folded or not (the style block aside)."""
+    texts = []
+    if "cw-style" not in getattr(widget, "_dom_classes", ()):
+        for name in ("value", "description", "tooltip", "placeholder"):
+            value = getattr(widget, name, None)
+            if isinstance(value, str):
+                texts.append(value)
+        texts += list(getattr(widget, "titles", ()))
+    for child in getattr(widget, "children", ()):
+        texts += all_texts(child)
+    return texts
+
+
+@pytest.mark.parametrize(("settings", "controls", "layer", "size"), [
+    (dict(input_size=5, kernel_size=9), {"kernel.h": 9},
+     lambda: nn.Conv2d(1, 1, 9), (5, 5)),
+    (dict(in_channels=4, out_channels=4, groups=3), {"groups": 3},
+     lambda: nn.Conv2d(4, 4, 3, groups=3), (8, 8)),
+    (dict(kind="conv_transpose", input_size=5, kernel_size=3, stride=2, output_padding=2), None,
+     lambda: nn.ConvTranspose2d(1, 1, 3, stride=2, output_padding=2), (5, 5)),
+], ids=["kernel 9 on input 5", "groups 3 with 4 channels", "output_padding >= stride"])
+def test_each_refusal_path_says_its_sentence_once_beside_pytorchs(
+        settings: dict[str, Any], controls: dict[str, int] | None, layer: Any, size: tuple[int, int]) -> None:
+    """Scripted or moved by a control: the sentence once in all the widgets' texts (folded
+    panels, hidden boxes, titles and tooltips included), beside PyTorch's own words."""
+    import html
+
+    try:  # PyTorch's own message, from the real layer
+        with torch.no_grad():
+            layer()(torch.zeros(1, settings.get("in_channels", 1), *size))
+        raise AssertionError("PyTorch accepted it")
+    except (RuntimeError, ValueError) as err:
+        pytorch_says = str(err).splitlines()[0].strip()
+    ways = [lambda e: e.set(**settings)]
+    if controls:
+        def move(e: ConvExplorer) -> None:
+            e.set(**{k: v for k, v in settings.items() if k not in ("kernel_size", "groups")})
+            for name, value in controls.items():
+                widget = e
+                for part in name.split("."):
+                    widget = getattr(widget, part)
+                widget.value = value
+
+        ways.append(move)
+    for way in ways:
+        e = ConvExplorer()
+        way(e)
+        assert e.output_size is None and e.state.error
+        sentence = html.escape(e.state.error)
+        texts = all_texts(e)
+        assert sum(t.count(sentence) for t in texts) == 1, (settings, sentence)
+        assert sentence in e.torch_panel.value and html.escape(pytorch_says)[:40] in e.torch_panel.value
+        assert e.error_box.layout.display == "none"  # not an error of the widget: nothing else says it
+        e.close()
+
+
 def test_without_pytorch_the_calculator_says_it_once() -> None:
     import html
 

@@ -122,7 +122,7 @@ def test_pasted_text_and_a_clean_model() -> None:
                         (1, 3, 32, 32))
     assert app.report.ok
     assert "✓ every layer agrees" in app.problems.value
-    assert "<b>1800</b> = 8 channels × 15 × 15 <span>✓</span>" in app.answer.value
+    assert "<b>1800</b> = 8 channels × 15 × 15 <span class='cw-ok'>✓</span>" in app.answer.value
     assert "note: inserted nn.Flatten()" in app.answer.value
 
 
@@ -292,3 +292,18 @@ def test_net_picture_follows_the_input_size_and_close_releases_it() -> None:
     app.close()
     assert app.net_picture is None
     assert len(_instances) == before
+
+
+def test_model_explorer_html_uses_the_theme_classes() -> None:
+    import re
+
+    broken = ModelExplorer(CifarNet(fc_in=1024), (1, 3, 32, 32))
+    broken.size_sliders[0].value = 4  # the forward pass stops: the error and problem texts
+    clean = ModelExplorer(LeNet(), (1, 1, 32, 32))
+    for app in (broken, clean):
+        styles = [w for w in app.children if "cw-style" in w._dom_classes]
+        assert len(styles) == 1 and styles[0].layout.display == "none"
+        assert ".cw-bad{color:" in styles[0].value and 'data-jp-theme-light="false"' in styles[0].value
+        for widget in (app.title, app.answer, app.problems, app.error_box, app.range_label):
+            assert not re.search(r"color\s*:", widget.value), widget.value[:200]
+    assert "class='cw-bad'" in broken.problems.value and "class='cw-ok'" in clean.problems.value

@@ -716,7 +716,9 @@ def test_the_picture_is_shown_at_its_natural_size_in_both_colourings(explorer: C
     explorer.set(kernel_size=3)
     assert explorer.picture.layout.display == explorer.picture_dark.layout.display == ""
     key = next(iter(explorer._frames))
-    assert len(explorer._frames[key]) == 2  # the cache keeps the light and the dark frame
+    light, dark = explorer._frames[key]  # the cache keeps the light and the dark frame
+    assert light != dark and (light, dark) == (explorer.figure.to_png(theme="light"),
+                                               explorer.figure.to_png(theme="dark"))
 
 
 def test_theme_colours_reach_4_5_to_1_in_light_and_dark() -> None:
@@ -771,8 +773,7 @@ def test_projector_mode_scales_text_and_picture() -> None:
     e.presentation_button.value = True
     assert "cw-presentation-on" in e._dom_classes and e.presentation
     big = tuple(int(v) for v in (e.picture.width, e.picture.height))
-    if hasattr(e.figure, "set_style"):  # WindowFigure draws at a scale
-        assert big == (round(small[0] * 1.5), round(small[1] * 1.5))
+    assert big == (round(small[0] * 1.5), round(small[1] * 1.5))
     e.stride.h.value = 2  # still exact at the new size
     assert_consistent(e)
     e.presentation = False

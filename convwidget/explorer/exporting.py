@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import base64
 import html
-import inspect
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -35,23 +32,12 @@ Progress = Callable[[int, int], Any] | None
 
 
 def export_bytes(geometry: Geometry, ext: str, progress: Progress = None) -> tuple[bytes, str | None]:
-    """The GIF or the HTML page for ``geometry`` as bytes, and the export's note (or None)."""
+    """The GIF or the HTML page for ``geometry`` as bytes (nothing written), and its note."""
     from ..export import to_gif, to_html
 
-    if ext == "html":
-        player = to_html(geometry, progress=progress)
-        page = f'<!DOCTYPE html>\n<meta charset="utf-8">\n{player.html}\n'.encode()
-        return page, player.note
-    if inspect.signature(to_gif).parameters["path"].default is None:  # bytes, nothing written
-        made: Any = to_gif(geometry, None, progress=progress)  # type: ignore[arg-type]
-        return made.data, made.note
-    # adapter until to_gif(g, path=None) returns bytes (helper A): a private temporary folder,
-    # never the working directory
-    with tempfile.TemporaryDirectory(prefix="convwidget-") as folder:
-        path = os.path.join(folder, "pass.gif")
-        result = to_gif(geometry, path, progress=progress)
-        with open(path, "rb") as fh:
-            return fh.read(), result.note
+    result = (to_gif if ext == "gif" else to_html)(geometry, progress=progress)
+    assert result.data is not None  # no path: the bytes
+    return result.data, result.note
 
 
 def export_name(settings: dict[str, Any], ext: str) -> str:

@@ -7,7 +7,9 @@ choosing a conv/pool row opens it in a ``ConvExplorer`` with that layer's settin
 input size it receives. Above the table, the net picture (``TraceReport.plot()``: the
 stack of feature maps, the flatten spelled out) follows the sliders, redrawn in place.
 
-Every widget carries a CSS class (``cw-model-*``) so browser tests can find it.
+Every widget carries a CSS class (``cw-model-*``) so browser tests can find it. Its HTML names
+the theme classes of :mod:`.theme` (``cw-ok``, ``cw-bad``, ``cw-muted``), whose light and dark
+shades the ``cw-style`` block defines: readable in JupyterLab Light and Dark.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..spec import LayerSpec
 from ..tracer import Row, TraceReport, report_html, trace
 from .app import close_widget
 from .controls import button
+from .theme import STYLE, span
 
 __all__ = ["ModelExplorer", "conv_settings"]
 
@@ -154,6 +157,7 @@ class ModelExplorer(W.VBox):
 
         controls = [*self.size_sliders] + ([self.link] if len(spatial) > 1 else [])
         super().__init__([
+            _klass(W.HTML(STYLE, layout=W.Layout(display="none")), "cw-style"),
             self.title,
             _klass(W.VBox(controls), "cw-model-controls"),
             self.answer,
@@ -224,7 +228,7 @@ class ModelExplorer(W.VBox):
                 return None
             r = self.report.input_size_range(dim=-1)
         except Exception as err:  # a widget never lets a traceback through
-            self.range_label.value = f"<span>⚠ {html.escape(str(err))}</span>"
+            self.range_label.value = span("bad", f"⚠ {html.escape(str(err))}")
             return None
         name = self.size_sliders[-1].description
         others = ", ".join(f"{s.description} {s.value}" for s in self.size_sliders[:-1])
@@ -255,7 +259,7 @@ class ModelExplorer(W.VBox):
             self.report = trace(self.model, self.input_shape)
             self.error_box.value = ""
         except Exception as err:  # keep the widget usable, say what happened
-            self.error_box.value = f"<b>⚠</b> {html.escape(str(err))}"
+            self.error_box.value = span("bad", f"<b>⚠</b> {html.escape(str(err))}")
             return
         self.range_label.value = ""
         self._show()
@@ -296,7 +300,8 @@ class ModelExplorer(W.VBox):
                 self.net_picture.update(rep)
             self.picture.value = self.net_picture.to_png()
         except Exception as err:  # the table still answers; say why the picture did not
-            self.error_box.value = f"<b>⚠</b> cannot draw the net picture: {html.escape(str(err))}"
+            self.error_box.value = span("bad", f"<b>⚠</b> cannot draw the net picture: "
+                                               f"{html.escape(str(err))}")
 
     def _on_layer(self, change: dict) -> None:
         if self._quiet:
@@ -327,9 +332,9 @@ class ModelExplorer(W.VBox):
             self._show_in_box(self.conv_label, self.explorer)
         except Exception as err:  # never a traceback in the notebook
             self._close_explorer()
-            self._show_in_box(_klass(W.HTML(
-                f"⚠ cannot open {html.escape(row.name)} in ConvExplorer: "
-                f"{html.escape(str(err))}"), "cw-model-conv-error"))
+            self._show_in_box(_klass(W.HTML(span(
+                "bad", f"⚠ cannot open {html.escape(row.name)} in ConvExplorer: "
+                       f"{html.escape(str(err))}")), "cw-model-conv-error"))
 
     def _show_in_box(self, *children: W.Widget) -> None:
         """Show ``children`` under the table; a message shown before is closed."""
@@ -387,13 +392,14 @@ def _table_html(rep: TraceReport, selected: int | None) -> str:
 
 
 def _notes_html(rep: TraceReport) -> str:
-    return "".join(f"<div><i>note: {html.escape(n)}</i></div>" for n in rep.notes)
+    return "".join(f"<div class='cw-muted'><i>note: {html.escape(n)}</i></div>" for n in rep.notes)
 
 
 def _answer_html(rep: TraceReport) -> str:
     if not rep.linear_in_features:
         if rep.error:  # the sentence itself is among the problems, said once there
-            return "<b>⚠ the forward pass stops</b> (the reason is under problems)" + _notes_html(rep)
+            return (span("bad", "<b>⚠ the forward pass stops</b>") + " (the reason is under problems)"
+                    + _notes_html(rep))
         return "No nn.Linear in this model." + _notes_html(rep)
     items = []
     by_name = {r.name: r for r in rep.rows if r.is_module}
@@ -405,17 +411,17 @@ def _answer_html(rep: TraceReport) -> str:
                 flat.output_shape[-1] == need:
             how = f" = {html.escape(flat.flatten.rsplit(' = ', 1)[0])}"
         have = getattr(row.module, "in_features", None) if row is not None else None
-        mark = "✓" if have == need else ("⚠ has " + str(have) if have else "")
+        mark = span("ok", "✓") if have == need else (span("bad", f"⚠ has {have}") if have else "")
         items.append(f"<li><code>{html.escape(name)}</code> needs in_features = "
-                     f"<b>{need}</b>{how} <span>{mark}</span></li>")
+                     f"<b>{need}</b>{how} {mark}</li>")
     return ("<div><b>Linear in_features needed</b><ul>" + "".join(items) + "</ul></div>"
             + _notes_html(rep))
 
 
 def _problems_html(rep: TraceReport) -> str:
     if rep.ok:
-        return "<div>✓ every layer agrees with the shapes it receives</div>"
-    parts = ["<div><b>⚠ problems</b><ol>"]
+        return f"<div>{span('ok', '✓ every layer agrees with the shapes it receives')}</div>"
+    parts = [f"<div>{span('bad', '<b>⚠ problems</b>')}<ol>"]
     for p in rep.problems:
         code = "\n".join(x for x in (p.fix, p.alternative) if x)
         parts.append(f"<li>{html.escape(p.message)}"

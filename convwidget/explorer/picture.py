@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import inspect
 import struct
 import sys
 import warnings
@@ -33,7 +32,6 @@ __all__ = ["Picture", "ipympl_active"]
 Key = Any  # (Geometry, step) for a drawing, or the refusal sentence
 Frame = tuple[bytes, bytes]  # the light and the dark PNG of one step
 THEMES = ("light", "dark")
-_THEMED = False
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -100,10 +98,7 @@ class Picture:
     prefetch_delay = 0.05
 
     def __init__(self, live: bool, on_error: Callable[[BaseException], None] | None = None) -> None:
-        global _THEMED
         from ..drawing import WindowFigure  # matplotlib: imported with the first picture
-
-        _THEMED = "theme" in inspect.signature(WindowFigure.to_png).parameters
 
         self.live = live
         self.canvas: W.DOMWidget | None = None
@@ -141,14 +136,13 @@ class Picture:
     @property
     def scale(self) -> float:
         """The figure's presentation scale (1: about 580 x 310 px; 1.5 on a projector)."""
-        return float(getattr(self._figure, "scale", 1.0))
+        return float(self._figure.scale)
 
     def set_scale(self, scale: float) -> None:
         """Draw at ``scale`` (text, lines and cells bigger); the frames cached so far are dropped."""
         if scale != self.scale:
             self.cancel()
-            if hasattr(self._figure, "set_style"):  # adapter: the figure before themes and scale
-                self._figure.set_style(scale=scale)
+            self._figure.set_style(scale=scale)
             self.clear_cache()
             self._sync_figure()
 
@@ -221,9 +215,6 @@ class Picture:
     def _render(self) -> Frame:
         """The figure's current frame in both colourings."""
         fig = self._figure
-        if not _THEMED:  # adapter until WindowFigure renders themes (helper A's to_png(theme=))
-            png = fig.to_png()
-            return (png, png)
         light, dark = (fig.to_png(theme=theme) for theme in THEMES)
         return (light, dark)
 

@@ -32,8 +32,8 @@ import ipywidgets as W
 
 from ..geometry import Geometry, layer_geometry
 from ..quiz import LEVELS, Diagnosis, Question, QuizSession
-from . import panels
 from .controls import _style, button
+from .theme import BORDERS
 
 if TYPE_CHECKING:
     from .app import ConvExplorer
@@ -148,7 +148,7 @@ class ExplorerQuiz:
             self.feedback,
             _style(W.HBox([self.score_label, self.next_button, self.harder_button, self.level],
                           layout=W.Layout(align_items="center", flex_flow="row wrap")), "cw-quiz-buttons"),
-        ], layout=W.Layout(border="1px solid #0072B2", padding="6px", margin="4px 0")), "cw-quiz")
+        ], layout=W.Layout(border=f"1px solid {BORDERS['note']}", padding="6px", margin="4px 0")), "cw-quiz")
         self.answer_box.observe(self._on_enter, names="value")
         self.check_button.on_click(self._on_check)
         self.next_button.on_click(lambda _b: self._guarded(self.next))
@@ -189,13 +189,13 @@ class ExplorerQuiz:
             return None
         diagnosis = self.session.answer(text)
         self._checked = key  # after the diagnosis: an entry that failed can be checked again
-        colour = (panels.OK_COLOUR if diagnosis.correct
-                  else panels.NOTE_COLOUR if diagnosis.answer is None else panels.BAD_COLOUR)
+        kind = "ok" if diagnosis.correct else "note" if diagnosis.answer is None else "bad"
         mark = "✓ " if diagnosis.correct else ("" if diagnosis.answer is None else "✗ ")
         body = diagnosis.html
-        if mark:
-            body = body.replace("<p>", f"<p><b style='color:{colour}'>{mark}</b>", 1)
-        self.feedback.value = f"<div style='border-left:4px solid {colour};padding:2px 8px'>{body}</div>"
+        if mark:  # the theme's shade of the colour (.theme), readable in Light and Dark
+            body = body.replace("<p>", f"<p><b class='cw-{kind}'>{mark}</b>", 1)
+        self.feedback.value = (f"<div style='border-left:4px solid {BORDERS[kind]};padding:2px 8px'>"
+                               f"{body}</div>")
         self.score_label.value = self._score_html()
         if diagnosis.answer is not None and not self.revealed:
             self.revealed = True
@@ -234,7 +234,7 @@ class ExplorerQuiz:
             self._figure = WindowFigure(figsize=(8.0, 4.0), caption=False)
         self.picture.value = _input_side_png(self._figure, geometry)
         self.picture.layout.display = ""
-        self.picture_note.value = (f"<span style='color:#555'>{html.escape(input_title(geometry))}: "
+        self.picture_note.value = (f"<span class='cw-muted'>{html.escape(input_title(geometry))}: "
                                    "the input strip, its padding and the first window; the output "
                                    "appears with the answer</span>")
 
