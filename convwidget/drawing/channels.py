@@ -325,7 +325,7 @@ class ChannelPicture:
         self.band_out = _Band(self.outs, ((h_out, w_out),) * len(self.outs),
                               tuple((margin + i * (w_out * c + gap), y) for i in range(len(self.outs))))
         self.text_y = y + h_out * c + px(14)
-        self.height = self.text_y + 4 * px(19) + margin
+        self.height = self.text_y + 5 * px(19) + margin  # room for two notes; cropped to those made
         self.kernel_shape = (kh, kw)
 
     # ------------------------------------------------------------------ drawing helpers
@@ -408,7 +408,8 @@ class ChannelPicture:
         self._draw_outputs(bg)
         self._text(bg, parameter_text(self.spec), self.px(8), self.text_y + 2 * self.px(19), TITLE_PX - 1,
                    "text")
-        return bg
+        self.height = self.text_y + (3 + len(self.notes)) * self.px(19) + self.px(8)
+        return np.ascontiguousarray(bg[:self.height])
 
     def _band_title(self, bg: np.ndarray, y: int, text: str) -> None:
         self._text(bg, text, self.px(8), y, TITLE_PX, "text")
@@ -483,7 +484,7 @@ class ChannelPicture:
                          f"output: {n} channel{'s' * (n != 1)} × {size}{more}; each cell = {what}")
         if self.outputs is None:
             self.write_out = False
-            self.notes.append("output values: not computed by PyTorch here (too big); the sum is cellmath's")
+            self.notes.append("output values not computed here (too big for this page)")
         else:
             self.write_out = self._fits([self.outputs[c] for c in band.channels])
         for (x, y), c in zip(band.xy, band.channels, strict=True):
@@ -497,8 +498,7 @@ class ChannelPicture:
             self._text(bg, f"out {c}" + (" ◀" if selected else ""), x, y - self.px(16), LABEL_PX,
                        self.groups[group % 6][2], words=True)
         if not (self.write_in and self.write_out):
-            self.notes.append(f"values not written in cells of {self.cell} px (too small); "
-                              "the sum line has the lit cell's numbers")
+            self.notes.append(f"values not written: cells of {self.cell} px are too small")
 
     # ------------------------------------------------------------------ a frame
     def cell_sum(self, cell: Sequence[int]) -> CellSum:
@@ -564,8 +564,8 @@ class ChannelPicture:
         self.last_sum = self.sum_text(cell, self._fitting_terms(s), s)
         self._text(bg, self.last_sum, self.px(8), y, TITLE_PX - 1, "text", words=True)
         self._text(bg, self.detail_text(s), self.px(8), y + step, LABEL_PX + 1, "muted", words=True)
-        if self.notes:
-            self._text(bg, "; ".join(self.notes), self.px(8), y + 3 * step, LABEL_PX, "muted")
+        for i, note in enumerate(self.notes):
+            self._text(bg, note, self.px(8), y + (3 + i) * step, LABEL_PX, "muted")
         return bg
 
     def png(self, cell: Sequence[int], level: int = 1) -> bytes:
