@@ -50,6 +50,7 @@ PRESET_QUERY = "kind=max_pool&input=7&kernel=2&ceil_mode=1"
     ("kind=max_pool&out_channels=3&in_channels=3", {"kind": "max_pool", "out_channels": 3, "in_channels": 3}),
     ("kind=conv&ceil_mode=0", {"kind": "conv", "ceil_mode": False}),   # neutral: harmless
     ("voila-theme=dark&token=abc&kernel=4", {"kernel_size": 4}),      # Voila's own keys
+    ("theme=dark&template=lab&kind=avg_pool", {"kind": "avg_pool"}),
     ("", {}),
 ])
 def test_a_query_gives_explorer_settings(query: str, expected: dict[str, Any]) -> None:

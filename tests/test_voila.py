@@ -224,14 +224,58 @@ def test_a_preset_link_opens_that_setting_under_voila(page: Any, voila: VoilaSer
     page.screenshot(path=str(ARTIFACTS / "voila_preset.png"), full_page=True)
 
 
+# The colour of each text node under the selectors, and the first opaque background above it.
+TEXT_COLOURS_JS = """(selectors) => {
+  const parse = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const out = [];
+  for (const root of document.querySelectorAll(selectors)) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!node.textContent.trim()) continue;
+      const el = node.parentElement;
+      let bg = null;
+      for (let up = el; up && !bg; up = up.parentElement) {
+        const c = parse(getComputedStyle(up).backgroundColor);
+        if (c.length >= 3 && (c.length < 4 || c[3] > 0.99)) bg = c.slice(0, 3);
+      }
+      out.push({text: node.textContent.trim().slice(0, 40),
+                color: parse(getComputedStyle(el).color).slice(0, 3), background: bg || [255, 255, 255]});
+    }
+  }
+  return out;
+}"""
+
+
+def _contrast(a: list[float], b: list[float]) -> float:
+    def luminance(rgb: list[float]) -> float:
+        lin = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
 @pytest.mark.browser
-def test_a_bad_preset_link_says_why_above_the_default_explorer(page: Any, voila: VoilaServer) -> None:
-    _open_app(page, voila, "kind=max_pool&kernal=2")
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_a_bad_preset_link_says_why_above_the_default_explorer(
+        page: Any, voila: VoilaServer, theme: str) -> None:
+    _open_app(page, voila, f"theme={theme}&kind=max_pool&kernal=2")   # theme: Voila's own key
     error = page.locator(".cw-preset-error")
     assert "unknown key 'kernal' (kernal=2)" in error.inner_text()
     assert "Traceback" not in page.inner_text("body")
     expected = _torch_size(nn.Conv2d(1, 1, 3, stride=2, padding=1), (7, 7))  # the app's default
     assert expected in page.locator(".cw-explorer .cw-output-size").inner_text()
+    page.locator(".cw-share-link").wait_for()
+    light = page.evaluate("() => getComputedStyle(document.body).getPropertyValue('--jp-layout-color0')")
+    texts = page.evaluate(TEXT_COLOURS_JS, ".cw-preset-error, .cw-share-link")
+    assert len(texts) >= 4, texts
+    low = [(t, round(_contrast(t["color"], t["background"]), 2)) for t in texts
+           if _contrast(t["color"], t["background"]) < 4.5]
+    assert low == [], (theme, light, low)
+    if theme == "dark":
+        assert max(texts[0]["background"]) < 128, texts[0]   # the dark page really is dark
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1366, "height": 1250})
+    page.screenshot(path=str(ARTIFACTS / f"voila_bad_link_{theme}.png"), full_page=True)
 
 
 @pytest.mark.browser

@@ -22,7 +22,7 @@ The keys are PyTorch's parameter names, with ``input`` and ``kernel`` short for
 ``step``                  the output cell the picture lights first (0 is the first)
 ========================  ==============================================================
 
-Keys Voila itself reads (``voila-template``, ``voila-theme``, ...) and ``token`` are left
+Keys Voila itself reads (``theme=dark``, ``template``, ``voila-...``) and ``token`` are left
 to it. A setting not given takes the explorer's default (a 7 × 7 input, kernel 3, stride 1
 for a convolution, the kernel size for a pool). An unknown key or a bad value is a
 ``ValueError`` whose sentence names the key, the value and what is allowed; the app shows
