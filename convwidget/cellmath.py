@@ -96,6 +96,22 @@ class CellSum:
         return f"{inner or '0'} {sign} {format_number(abs(self.bias))} = {value}"
 
 
+    def sources_text(self, max_terms: int = FORMULA_TERMS) -> str:
+        """Which input cell meets which kernel tap, term by term (a transposed convolution's
+        scatter read backwards), e.g. ``'in 0 (1, 1) × w(2, 2), in 0 (1, 2) × w(2, 0)'``.
+
+        >>> term = Term(0, (0, 1), 5.0, 2.0, (1, 0))
+        >>> CellSum("conv_transpose", 0, (1, 1), (term,), 0.0, 10.0).sources_text()
+        'in 0 (0, 1) × w(1, 0)'
+        """
+        items = [f"in {t.in_channel} {_cell(t.input_index)} × w{_cell(t.kernel_index)}" for t in self.terms]
+        return _joined(items, max_terms) or "no input cell lands here"
+
+
+def _cell(index: Cell) -> str:
+    return f"({', '.join(map(str, index))})"
+
+
 def _joined(items: list[str], max_terms: int, sep: str = ", ") -> str:
     if len(items) <= max_terms:
         return sep.join(items)

@@ -7,6 +7,7 @@ settings are rendered into tests/artifacts/ (light and dark) to be looked at.
 
 from __future__ import annotations
 
+import html
 import random
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,7 @@ def _check_against_torch(view: Any, state: Any) -> None:
     cell = state.geometry.out_cell(state.step)
     assert pic.cell_sum(cell).value == pytest.approx(float(y[(pic.out_channel, *cell)]))
     assert "✓ the same" in view.sum_line.value
+    assert pic.sum_text(cell, 27) in html.unescape(view.sum_line.value)
     assert view.image.value[:4] == b"\x89PNG" and view.image_dark.value[:4] == b"\x89PNG"
     assert view.image.value != view.image_dark.value
 
@@ -385,3 +387,13 @@ def test_closing_the_view_stops_following() -> None:
     view.close()
     state.step = 3  # no handler left to fail on a closed widget
     assert view.updates == 1
+
+
+def test_a_transposed_cell_says_which_input_cells_meet_which_weights() -> None:
+    state, view = _view(kind="conv_transpose", input_size=3, kernel_size=3, stride=2, padding=1)
+    state.step = state.geometry.step_of((1, 1))
+    text = html.unescape(view.sum_line.value)
+    for part in ("in 0 (0, 0) × w(2, 2)", "in 0 (0, 1) × w(2, 0)", "in 0 (1, 0) × w(0, 2)",
+                 "in 0 (1, 1) × w(0, 0)"):
+        assert part in text
+    _check_against_torch(view, state)

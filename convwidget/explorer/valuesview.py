@@ -40,6 +40,8 @@ from .state import ExplorerState, Results
 
 __all__ = ["MAX_VALUES", "MAX_VALUES_OTHER", "TYPED", "VIEW_CLASSES", "ValuesView"]
 
+#: Terms written out in the text line under the picture (a 3-channel 3 × 3 sum in full).
+FULL_TERMS = 27
 #: The typed kernel's entry in the preset menu.
 TYPED = "typed kernel"
 #: At most this many input values (channels × cells) are written out and drawn; at most
@@ -258,5 +260,9 @@ class ValuesView(W.VBox):
             verdict = f"PyTorch's value: {format_number(theirs)} ✓ the same"
         else:  # pragma: no cover - cellmath and torch agree on every tested setting
             verdict = f"PyTorch's value: {format_number(theirs)} ✗ differs from the sum"
-        self.sum_line.value = (f"<code>{html.escape(self.sum_text)}</code><br>"
-                               f"<span class='cw-muted'>{html.escape(verdict)}</span>")
+        lines = [f"<code>{html.escape(light.sum_text(cell, FULL_TERMS))}</code>"]
+        s = light.cell_sum(cell)
+        if s.kind == "conv_transpose":
+            lines.append(html.escape(f"which input cell × which weight: {s.sources_text(FULL_TERMS)}"))
+        lines.append(f"<span class='cw-muted'>{html.escape(verdict)}</span>")
+        self.sum_line.value = "<br>".join(lines)
