@@ -91,12 +91,12 @@ def assert_hidden(explorer: ConvExplorer, typed: str = "") -> None:
         assert "Output:" not in text and "torch.Size" not in text and " = " not in text, text
     # hidden boxes hold nothing either (the page's HTML is not the place to find the answer)
     for w in (explorer.output_label, explorer.formula, explorer.formula_text, explorer.torch_panel,
-              explorer.step_label, explorer.params, explorer.receptive):
+              explorer.values_panel, explorer.step_label, explorer.params, explorer.receptive):
         assert w.value == ""
-    assert explorer.picture.value == b""
+    assert explorer.picture.value == explorer.picture_dark.value == b""
     assert all(s.max == 0 for s in explorer.player.sliders)
     for box in (explorer.controls, explorer.animation_panel, explorer.calculator_panel,
-                explorer.torch_panel, explorer.export_row):
+                explorer.torch_panel, explorer.export_row, explorer.foldouts):
         assert box.layout.display == "none"
     assert not re.search(r"\d", repr(explorer)), repr(explorer)
 
@@ -110,6 +110,7 @@ def assert_revealed(explorer: ConvExplorer) -> None:
     assert explorer.picture.value[:4] == b"\x89PNG"
     assert explorer.step.max == right - 1 and explorer.col.max == right - 1  # the player's ranges
     assert explorer.quiz.picture.layout.display == "none"  # the strip: now in the full picture
+    assert explorer.quiz.picture_dark.layout.display == "none"
     for box in (explorer.controls, explorer.animation_panel, explorer.calculator_panel,
                 explorer.torch_panel, explorer.export_row):
         assert box.layout.display == ""
@@ -143,6 +144,8 @@ def test_the_picture_shows_the_input_strip_only() -> None:
         assert png[:4] == b"\x89PNG"
         width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
         assert width > 4 * height  # a strip, one cell high, without the output grid below it
+        dark = e.quiz.picture_dark.value  # the same strip in the dark colouring, cut the same
+        assert dark[:4] == b"\x89PNG" and dark != png and dark[16:24] == png[16:24]
         q = e.question
         assert f"input 1×{q.size}" in e.quiz.picture_note.value
     finally:

@@ -111,6 +111,8 @@ CSS_CLASSES: dict[str, str] = {
                       "nn.Conv1d(...). How many cells does the output have?'",
     "cw-quiz-picture": "Image: the input strip, its padding and the first window (no output side); "
                        "hidden for a transposed convolution",
+    "cw-quiz-picture-dark": "Image: the same strip in the dark colouring (shown only under "
+                            "body[data-jp-theme-light=false], as cw-picture-dark)",
     "cw-quiz-picture-note": "HTML: what the quiz picture shows (its title), or why it is not shown",
     "cw-quiz-answer-row": "HBox: the answer box and the Check button",
     "cw-quiz-answer": "Text: the learner's predicted output size (Enter checks it)",

@@ -80,15 +80,17 @@ def question_geometry(question: Question) -> Geometry | None:
                           (1, q.dilation))
 
 
-def _input_side_png(figure: Any, geometry: Geometry) -> bytes:
-    """PNG of the input side only: the output grid, its title, the caption and the legend cut off."""
+def _input_side_png(figure: Any, geometry: Geometry) -> tuple[bytes, bytes]:
+    """PNGs (light, dark) of the input side only: the output grid, its title, the caption and
+    the legend cut off (where the light picture has ink; the dark one is cut the same)."""
     from ..drawing.compose import layout, rows_cols
     from ..drawing.raster import encode_png
 
     figure.set_geometry(geometry, step=0)
     for artist in (figure.lit, figure.link):  # the output cell and the line to it
         artist.set_visible(False)
-    rgba = figure.to_rgba()
+    rgba = figure.to_rgba(theme="light")
+    dark = figure.to_rgba(theme="dark")
     ph, pw = rgba.shape[:2]
     dpi = figure.figure.dpi
     rows, cols = rows_cols(geometry)
@@ -99,12 +101,14 @@ def _input_side_png(figure: Any, geometry: Geometry) -> bytes:
     # the grid's rows only: its title is shown as text (beside the output, a title may overlap
     # the output's)
     top, bottom = max(0, in_y - 4 * px), min(ph, in_y + in_h + 6 * px)
-    band = rgba[top:bottom].copy()
-    if not lay.stacked:  # side by side: white out the output grid
+    band, band_dark = rgba[top:bottom].copy(), dark[top:bottom].copy()
+    if not lay.stacked:  # side by side: white out the output grid (the page's colour, dark)
         band[:, in_x + in_w + 4 * px:] = 255
+        band_dark[:, in_x + in_w + 4 * px:] = dark[0, 0]
     ink = (band[..., :3] < 250).any(axis=(0, 2)).nonzero()[0]
     left, right = (int(ink[0]), int(ink[-1]) + 1) if ink.size else (0, pw)
-    return encode_png(band[:, max(0, left - 6 * px):min(pw, right + 6 * px)].copy(), 1)
+    cut = slice(max(0, left - 6 * px), min(pw, right + 6 * px))
+    return encode_png(band[:, cut].copy(), 1), encode_png(band_dark[:, cut].copy(), 1)
 
 
 def _button(description: str, css: str, tooltip: str, style: str = "") -> W.Button:
@@ -128,6 +132,9 @@ class ExplorerQuiz:
         self.revealed = False
         self.prompt = _style(W.HTML(), "cw-quiz-prompt")
         self.picture = _style(W.Image(format="png", layout=W.Layout(max_width="560px")), "cw-quiz-picture")
+        # the same strip in the dark colouring: the page's CSS (.theme) shows one of the two
+        self.picture_dark = _style(W.Image(format="png", layout=W.Layout(max_width="560px")),
+                                   "cw-quiz-picture-dark")
         self.picture_note = _style(W.HTML(), "cw-quiz-picture-note")
         self.answer_box = _style(W.Text(value="", placeholder="output size, then Enter",
                                         description="your answer", continuous_update=False,
@@ -143,7 +150,7 @@ class ExplorerQuiz:
                                        style={"description_width": "40px"},
                                        layout=W.Layout(width="280px")), "cw-quiz-level")
         self.box = _style(W.VBox([
-            self.prompt, self.picture, self.picture_note,
+            self.prompt, self.picture, self.picture_dark, self.picture_note,
             _style(W.HBox([self.answer_box, self.check_button]), "cw-quiz-answer-row"),
             self.feedback,
             _style(W.HBox([self.score_label, self.next_button, self.harder_button, self.level],
@@ -200,7 +207,8 @@ class ExplorerQuiz:
         if diagnosis.answer is not None and not self.revealed:
             self.revealed = True
             self.explorer._reveal()
-            self.picture.layout.display = "none"  # the explorer's picture now shows it, output too
+            for image in (self.picture, self.picture_dark):  # the explorer's picture shows it now
+                image.layout.display = "none"
             self.picture_note.value = ""
         return diagnosis
 
@@ -223,7 +231,7 @@ class ExplorerQuiz:
     def _show_picture(self, question: Question) -> None:
         geometry = question_geometry(question)
         if geometry is None:
-            self.picture.layout.display = "none"
+            self.picture.layout.display = self.picture_dark.layout.display = "none"
             self.picture_note.value = ("<i>The picture (the input stretched with zeros) appears with "
                                        "the answer: it is the method.</i>")
             return
@@ -232,8 +240,8 @@ class ExplorerQuiz:
 
         if self._figure is None:
             self._figure = WindowFigure(figsize=(8.0, 4.0), caption=False)
-        self.picture.value = _input_side_png(self._figure, geometry)
-        self.picture.layout.display = ""
+        self.picture.value, self.picture_dark.value = _input_side_png(self._figure, geometry)
+        self.picture.layout.display = self.picture_dark.layout.display = ""
         self.picture_note.value = (f"<span class='cw-muted'>{html.escape(input_title(geometry))}: "
                                    "the input strip, its padding and the first window; the output "
                                    "appears with the answer</span>")

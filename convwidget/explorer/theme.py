@@ -81,6 +81,9 @@ def _rules() -> str:
     rules.append(f".cw-explorer .cw-picture-dark{{display:none}} "
                  f"{DARK} .cw-explorer .cw-picture-dark{{display:block}} "
                  f"{DARK} .cw-explorer .cw-picture{{display:none}}")
+    rules.append(f".cw-explorer .cw-quiz-picture-dark{{display:none}} "
+                 f"{DARK} .cw-explorer .cw-quiz-picture-dark{{display:block}} "
+                 f"{DARK} .cw-explorer .cw-quiz-picture{{display:none}}")
     # compact controls: short readouts (ipywidgets' are at least 69 px wide), less padding
     rules.append(".cw-explorer .cw-controls .widget-readout{min-width:24px;margin-left:2px} "
                  ".cw-explorer .cw-controls .widget-inline-hbox{margin-top:1px;margin-bottom:1px} "
