@@ -1,0 +1,508 @@
+"""Frames ahead of the learner: the next pictures are already in the browser (issue 14).
+
+On Binder every slider notch is a network round trip. :class:`FrameAhead` (an anywidget)
+shows the picture and holds, in the browser, the frames of the settings a learner is likely
+to ask for next: ±1 and ±2 notches of every movable slider and the steps of the animation.
+When a watched control moves, the browser shows the held frame of exactly the controls'
+new values at once; anything else keeps the confirmed picture, dimmed and marked pending,
+until the kernel confirms.
+
+A frame is keyed by *all* watched controls' values (and a ``context`` string for whatever
+else the picture depends on), not by "base + the one slider that moved": an exact match is
+the only way a held frame is shown, so a frame can never show a setting other than the
+controls' (two sliders moved, a dropdown changed, the kernel behind), and frames stay
+useful after the next confirmation (``kernel=5`` is still ``kernel=5`` when the base moves).
+
+The kernel is the only one that decides what the browser holds: frames are sent in custom
+messages (binary buffers, no base64, at most ``message_bytes`` each) with the keys to drop,
+so both sides agree on the bytes held (at most ``budget_bytes``) without a reply. The
+confirmed frame always goes first (a trait change, in the same message as its key); the
+neighbours follow while the kernel is idle, a few at a time.
+
+>>> frame_key("ctx", {"stride": 2, "kernel": 3})
+'ctx|[["kernel",3],["stride",2]]'
+>>> [v["kernel"] for v in neighbour_values({"kernel": 3, "stride": 1}, {"kernel": (1, 11)})]
+[4, 2, 5, 1]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import ipywidgets as W
+import traitlets as T
+
+from ..geometry import Geometry
+from ..spec import LayerSpec
+from .state import SETTING_NAMES, compute
+
+__all__ = [
+    "ExplorerFrames", "FrameAhead", "Values", "frame_key", "neighbour_values", "settings_of",
+    "slider_ranges",
+]
+
+#: A control name -> its value (ints for sliders; bools and strings for other controls).
+Values = dict[str, Any]
+#: ``render(values, theme)``: the PNG of the setting ``values`` mean, or None (not drawn).
+Render = Callable[[Values, str], "bytes | None"]
+
+_ESM = Path(__file__).with_name("static") / "ahead.js"
+
+
+def frame_key(context: str, values: Mapping[str, Any]) -> str:
+    """The key of the frame for ``values`` (every watched control) in ``context``.
+
+    The browser builds the same string (``JSON.stringify`` of ``[name, value]`` pairs in
+    name order): names are ASCII, values ints, bools or strings.
+
+    >>> frame_key("", {"b": True, "a": "same"})
+    '|[["a","same"],["b",true]]'
+    """
+    pairs = [[name, values[name]] for name in sorted(values)]
+    return f"{context}|{json.dumps(pairs, separators=(',', ':'), ensure_ascii=False)}"
+
+
+def neighbour_values(values: Mapping[str, Any], ranges: Mapping[str, tuple[int, int]],
+                     notches: Iterable[int] = (1, 2), sweep: str | None = None,
+                     sweep_range: tuple[int, int] | None = None) -> list[Values]:
+    """The settings one learner action away, nearest first: every slider in ``ranges`` moved
+    ±1 notch, then ±2 (within its range); then, for ``sweep`` (the Play step), every other
+    step in play order (from the next one, wrapping round).
+
+    >>> [v["s"] for v in neighbour_values({"k": 1, "s": 2}, {"k": (1, 3)}, sweep="s",
+    ...                                   sweep_range=(0, 4))][2:]
+    [3, 4, 0, 1]
+    """
+    found: list[Values] = []
+    for notch in notches:
+        for name, (lo, hi) in ranges.items():
+            for moved in (values[name] + notch, values[name] - notch):
+                if lo <= moved <= hi:
+                    found.append({**values, name: moved})
+    if sweep is not None and sweep_range is not None:
+        lo, hi = sweep_range
+        here = values[sweep]
+        span = hi - lo + 1
+        for offset in range(1, span):
+            found.append({**values, sweep: lo + (here - lo + offset) % span})
+    return found
+
+
+def slider_ranges(controls: Mapping[str, W.Widget]) -> dict[str, tuple[int, int]]:
+    """(min, max) of every control a learner can move by notches: an int slider that is
+    neither disabled nor hidden."""
+    ranges = {}
+    for name, widget in controls.items():
+        if not isinstance(widget, (W.IntSlider, W.BoundedIntText)) or widget.disabled:
+            continue
+        if getattr(widget.layout, "display", None) == "none":
+            continue
+        ranges[name] = (int(widget.min), int(widget.max))
+    return ranges
+
+
+class FrameAhead(anywidget.AnyWidget):
+    """The picture, with the next frames already in the browser.
+
+    Parameters
+    ----------
+    render
+        ``render(values, theme)`` -> PNG bytes of the setting the control values mean
+        (``theme`` is ``"light"`` or ``"dark"``), or None where nothing is drawn.
+    budget_bytes, message_bytes
+        At most this many bytes of frames held in the browser, and sent per message.
+
+    Use: :meth:`watch` the controls (name -> widget), then after every change the kernel
+    has made, :meth:`confirm` the values with the frame's two PNGs.
+
+    >>> import ipywidgets as W
+    >>> k = W.IntSlider(3, min=1, max=5)
+    >>> ahead = FrameAhead(lambda values, theme: b"png %d" % values["k"])
+    >>> ahead.watch({"k": k})
+    >>> ahead.confirm({"k": 3}, b"light", b"dark")
+    >>> ahead.base, ahead.value
+    ('|[["k",3]]', b'light')
+    >>> [key[-3:-2] for key in ahead.plan()]
+    ['4', '2', '5', '1']
+    """
+
+    _esm = _ESM
+    #: the confirmed frame (both themes) and its key
+    value = T.Bytes(b"").tag(sync=True)
+    value_dark = T.Bytes(b"").tag(sync=True)
+    base = T.Unicode("").tag(sync=True)
+    #: what the picture depends on besides the watched controls (part of every key)
+    context = T.Unicode("").tag(sync=True)
+    #: the watched controls: name -> model id (the browser reads their values)
+    sliders = T.Dict(T.Unicode()).tag(sync=True)
+    #: the theme the page shows (set by the browser): neighbours are sent in it only
+    theme = T.Unicode("light").tag(sync=True)
+    #: which store the page's views share (anywidget hands each view its own model proxy)
+    uid = T.Unicode("").tag(sync=True)
+    #: the kernel says the picture is behind (e.g. it is still working): shown dimmed
+    pending = T.Bool(False).tag(sync=True)
+    #: the browser's cap on held bytes (the kernel keeps under it; the page double-checks)
+    budget = T.Int(8 * 2**20).tag(sync=True)
+
+    #: Seconds of quiet after a confirmation before neighbours are rendered (a drag or
+    #: rapid presses keep it from starting), and the longest one batch may render.
+    delay = 0.03
+    batch_seconds = 0.04
+    #: How many steps of the animation are sent ahead of the current one (Play refills the
+    #: window as it walks: each step it reaches is confirmed and the window moves on).
+    sweep_ahead = 48
+
+    def __init__(self, render: Render, *, budget_bytes: int = 8 * 2**20,
+                 message_bytes: int = 512 * 2**10, **kwargs: Any) -> None:
+        super().__init__(budget=budget_bytes, uid=uuid.uuid4().hex, **kwargs)
+        self.render = render
+        self.message_bytes = message_bytes
+        self.controls: dict[str, W.Widget] = {}
+        self.values: Values = {}
+        self.held: OrderedDict[str, int] = OrderedDict()  # key -> bytes, as the browser holds
+        self.sent = 0  # frames sent ahead (tests, benchmarks)
+        self.sweep: str | None = None
+        self._queue: list[Values] = []
+        self._wanted: set[str] = set()
+        self._handle: asyncio.TimerHandle | None = None
+        # ipykernel 7 handles comm messages (slider changes) on a thread of its own while
+        # timers run on the main loop: renders and the held-set bookkeeping take turns
+        self.lock = threading.RLock()
+        self._generation = 0
+        self.on_msg(self._on_browser)
+        self.observe(self._on_theme, names="theme")
+
+    # ------------------------------------------------------------------ bookkeeping
+    @property
+    def held_bytes(self) -> int:
+        return sum(self.held.values())
+
+    def key(self, values: Mapping[str, Any]) -> str:
+        return frame_key(self.context, values)
+
+    def watch(self, controls: Mapping[str, W.Widget], sweep: str | None = None) -> None:
+        """Watch these controls (name -> widget); ``sweep`` names the Play step's slider,
+        whose every step is sent ahead. A change of the set drops every held frame."""
+        ids = {name: widget.model_id for name, widget in controls.items()}
+        self.controls = dict(controls)
+        self.sweep = sweep
+        if ids != self.sliders:
+            self.reset()
+            self.sliders = ids
+
+    def set_context(self, context: str) -> None:
+        """Something the picture depends on besides the controls changed (a scale, a kind
+        the controls do not show): every held frame is dropped."""
+        if context != self.context:
+            self.reset()
+            self.context = context
+
+    def reset(self) -> None:
+        """Drop every frame held in the browser but the confirmed one."""
+        with self.lock:
+            self._reset()
+
+    def _reset(self) -> None:
+        self.cancel()
+        if self.held:
+            self.send({"type": "reset"})
+        self.held.clear()
+        if self.value:  # the page files the confirmed frame again, as after a confirmation
+            self.held[self.base] = len(self.value) + len(self.value_dark)
+
+    # ------------------------------------------------------------------ confirming
+    def confirm(self, values: Mapping[str, Any], light: bytes, dark: bytes) -> None:
+        """The kernel shows ``values``: its frame goes first (one message), then the
+        neighbours are queued and sent while the kernel is idle."""
+        with self.lock:
+            self._confirm(values, light, dark)
+
+    def _confirm(self, values: Mapping[str, Any], light: bytes, dark: bytes) -> None:
+        self.cancel()
+        moved = {n for n in values if self.values.get(n) != values[n]}
+        self.values = dict(values)
+        key = self.key(values)
+        with self.hold_sync():
+            self.value, self.value_dark, self.base = light, dark, key
+        if light:  # the browser files the confirmed frame under its key (both themes)
+            self._hold(key, len(light) + len(dark))
+        self.schedule(first_sweep=moved == {self.sweep})
+
+    def plan(self, first_sweep: bool = False) -> list[str]:
+        """Keys of the frames wanted next, in the order they are sent (see :meth:`_order`)."""
+        return [self.key(v) for v in self._order(first_sweep)]
+
+    def _order(self, first_sweep: bool) -> list[Values]:
+        ranges = slider_ranges(self.controls)
+        sweep_range = None
+        if self.sweep is not None:
+            ranges.pop(self.sweep, None)
+            widget = self.controls.get(self.sweep)
+            if widget is not None and not widget.disabled:
+                sweep_range = (int(widget.min), int(widget.max))
+        values = {n: self.values[n] for n in self.controls if n in self.values}
+        if len(values) != len(self.controls):
+            return []  # not confirmed yet
+        near = neighbour_values(values, ranges)
+        steps = neighbour_values(values, {}, sweep=self.sweep, sweep_range=sweep_range)
+        steps = steps[:self.sweep_ahead]
+        return steps + near if first_sweep else near + steps
+
+    def schedule(self, first_sweep: bool = False) -> None:
+        """Queue the wanted frames the browser lacks; render them while the kernel is idle
+        (only inside a running event loop, i.e. a kernel; :meth:`fill` does it at once)."""
+        order = self._order(first_sweep)
+        self._wanted = {self.key(v) for v in order} | {self.base}
+        self._queue = [v for v in order if self.key(v) not in self.held]
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._queue:
+            self._handle = loop.call_later(self.delay, self._pump, self._generation)
+
+    def cancel(self) -> None:
+        self._generation += 1  # a pump already running on another thread stops
+        self._queue = []
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def fill(self) -> int:
+        """Send every queued frame now (scripts, tests); how many were sent."""
+        with self.lock:
+            before = self.sent
+            while self._queue and self._send_batch(deadline=None):
+                pass
+            return self.sent - before
+
+    # ------------------------------------------------------------------ sending
+    def _pump(self, generation: int) -> None:
+        with self.lock:
+            if generation != self._generation:
+                return  # a newer confirmation replaced this queue
+            self._handle = None
+            try:
+                more = self._send_batch(deadline=time.perf_counter() + self.batch_seconds)
+            except Exception:  # noqa: BLE001 - a background task must never raise into the loop
+                self._queue = []
+                return
+            if more and self._queue:
+                self._handle = asyncio.get_running_loop().call_later(0.005, self._pump, generation)
+
+    def _send_batch(self, deadline: float | None) -> bool:
+        """Render queued frames until the message is full or the time is up, and send them.
+        False when the budget is full (nothing more is sent for this setting)."""
+        keys: list[str] = []
+        buffers: list[bytes] = []
+        drop: list[str] = []
+        size = 0
+        theme = self.theme
+        while self._queue:
+            values = self._queue[0]
+            key = self.key(values)
+            if key in self.held or key in keys:
+                self._queue.pop(0)
+                continue
+            png = self.render(values, theme)
+            if png is None:
+                self._queue.pop(0)
+                continue
+            if size and size + len(png) > self.message_bytes:
+                break
+            freed = self._make_room(len(png))
+            if freed is None:
+                self._queue = []
+                break
+            self._queue.pop(0)
+            drop += freed
+            keys.append(key)
+            buffers.append(png)
+            size += len(png)
+            self.held[key] = len(png)
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+        if keys or drop:
+            self.send({"type": "frames", "keys": keys, "theme": theme, "drop": drop}, buffers)
+            self.sent += len(keys)
+        return bool(self._queue)
+
+    def _make_room(self, size: int) -> list[str] | None:
+        """Keys to drop (oldest first, never a wanted one) so ``size`` more bytes fit in the
+        budget; None when they cannot."""
+        if size > self.budget:
+            return None
+        total = self.held_bytes
+        drop = []
+        for key, held in self.held.items():
+            if total + size <= self.budget:
+                break
+            if key not in self._wanted:
+                drop.append(key)
+                total -= held
+        if total + size > self.budget:
+            return None
+        for key in drop:
+            del self.held[key]
+        return drop
+
+    def _hold(self, key: str, size: int) -> None:
+        """The browser filed a frame under ``key`` by itself (the confirmed one)."""
+        self.held.pop(key, None)
+        self.held[key] = size
+        total = self.held_bytes
+        drop = []
+        for old in list(self.held):
+            if total <= self.budget or old == key:
+                break
+            total -= self.held.pop(old)
+            drop.append(old)
+        if drop:
+            self.send({"type": "frames", "keys": [], "theme": self.theme, "drop": drop})
+
+    # ------------------------------------------------------------------ browser
+    def _on_browser(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "hello":
+            with self.lock:  # a new page (or a reload): it holds the confirmed frame only
+                self.held.clear()
+                self._reset()
+                self.schedule()
+
+    def _on_theme(self, change: dict[str, Any]) -> None:
+        with self.lock:  # held neighbours are in the old theme: drop them, send the new theme's
+            self._reset()
+            self.schedule()
+
+    def close(self) -> None:
+        with self.lock:
+            self.cancel()
+        super().close()
+
+
+# ---------------------------------------------------------------------- the explorer's frames
+_PER_DIM = ("input_size", "kernel_size", "stride", "padding", "dilation", "output_padding")
+
+
+def settings_of(values: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings control ``values`` mean, on top of ``base`` (``ExplorerState.settings``).
+
+    Names: a setting's own name (``"stride"``: both dimensions; ``"kind"``, ``"ceil_mode"``
+    ...), ``"<setting>_h"`` / ``"<setting>_w"`` for one dimension, ``"<setting>_square"``
+    (the 'H = W' box: the width follows the height), ``"padding_mode"`` (``"number"``,
+    ``"same"``, ``"valid"``); other names (``"step"``) are not settings.
+
+    >>> base = {"kernel_size": (3, 3), "padding": (0, 0), "stride": (1, 1)}
+    >>> s = settings_of({"kernel_size_h": 5, "kernel_size_square": True, "stride": 2}, base)
+    >>> s["kernel_size"], s["stride"]
+    ((5, 5), (2, 2))
+    >>> settings_of({"padding_h": 1, "padding_w": 2, "padding_mode": "same"}, base)["padding"]
+    'same'
+    """
+    settings = dict(base)
+    for name in SETTING_NAMES:
+        if name in values:
+            value = values[name]
+            settings[name] = (value, value) if name in _PER_DIM and isinstance(value, int) else value
+        elif name in _PER_DIM and f"{name}_h" in values:
+            old = base[name] if isinstance(base[name], tuple) else (0, 0)
+            h = values[f"{name}_h"]
+            w = h if values.get(f"{name}_square") else values.get(f"{name}_w", old[1])
+            settings[name] = (h, w)
+    mode = values.get("padding_mode", "number")
+    if mode != "number" and settings.get("kind", "conv") == "conv":
+        settings["padding"] = mode
+    return settings
+
+
+class ExplorerFrames:
+    """``render(values, theme)`` for :class:`FrameAhead` from an explorer's settings: the
+    setting :func:`settings_of` reads from the values (on top of ``base()``), drawn at the
+    step ``values["step"]`` (clamped to the output) on a figure of its own.
+
+    >>> frames = ExplorerFrames(lambda: {**DEFAULT_BASE, "input_size": (5, 5)})
+    >>> frames.geometry({"kernel_size": 3, "step": 20})[0].output_size, frames.geometry(
+    ...     {"kernel_size": 3, "step": 20})[1]
+    ((3, 3), 8)
+    >>> frames({"kernel_size": 9}, "light") is None  # PyTorch refuses it: nothing drawn
+    True
+    """
+
+    def __init__(self, base: Callable[[], Mapping[str, Any]], scale: float = 1.0) -> None:
+        self.base = base
+        self.scale = scale
+        self._figure: Any = None
+        self._geometries: OrderedDict[str, Geometry | None] = OrderedDict()
+        self._lock = threading.RLock()  # one figure, renders from two kernel threads
+
+    def geometry(self, values: Mapping[str, Any]) -> tuple[Geometry | None, int]:
+        """The geometry ``values`` mean (None: refused or too big to draw) and the step."""
+        settings = settings_of(values, self.base())
+        key = repr(sorted(settings.items()))
+        with self._lock:
+            return self._geometry(key, settings, int(values.get("step", 0)))
+
+    def _geometry(self, key: str, settings: dict[str, Any], step: int) -> tuple[Geometry | None, int]:
+        if key not in self._geometries:
+            size = settings.pop("input_size")
+            try:
+                results = compute(LayerSpec.from_settings(**settings), size, run_torch=False)
+            except ValueError:
+                geometry = None
+            else:
+                geometry = None if results.picture_limit else results.geometry
+            self._geometries[key] = geometry
+            if len(self._geometries) > 512:
+                self._geometries.popitem(last=False)
+        geometry = self._geometries[key]
+        return geometry, 0 if geometry is None else max(0, min(step, geometry.n_steps - 1))
+
+    def __call__(self, values: Mapping[str, Any], theme: str) -> bytes | None:
+        with self._lock:
+            return self._render(values, theme)
+
+    def _render(self, values: Mapping[str, Any], theme: str) -> bytes | None:
+        geometry, step = self.geometry(values)
+        if geometry is None:
+            return None
+        if self._figure is None:
+            from ..drawing import WindowFigure  # matplotlib: imported with the first frame
+
+            self._figure = WindowFigure(scale=self.scale)
+        fig = self._figure
+        if fig.error is not None or fig.geometry != geometry:
+            fig.set_geometry(geometry, step=step)
+        elif fig.step != step:
+            fig.show_step(step)
+        return bytes(fig.to_png(theme=theme))
+
+    def context(self, names: Iterable[str]) -> str:
+        """The settings no control in ``names`` gives (a :attr:`FrameAhead.context`)."""
+        names = set(names)
+        covered = {n for n in SETTING_NAMES
+                   if n in names or f"{n}_h" in names or (n == "padding" and "padding_mode" in names)}
+        rest = {n: v for n, v in self.base().items() if n not in covered}
+        text = repr(sorted(rest.items())) + f"@{self.scale}"
+        return hashlib.sha1(text.encode()).hexdigest()[:12]  # short: it starts every key
+
+    def close(self) -> None:
+        if self._figure is not None:
+            self._figure.close()
+            self._figure = None
+
+
+#: PyTorch's defaults as ``ExplorerState.settings`` gives them (for examples and harnesses).
+DEFAULT_BASE: dict[str, Any] = {
+    "kind": "conv", "input_size": (7, 7), "kernel_size": (3, 3), "stride": (1, 1),
+    "padding": (0, 0), "dilation": (1, 1), "output_padding": (0, 0), "ceil_mode": False,
+    "count_include_pad": True, "in_channels": 1, "out_channels": 1, "groups": 1,
+}

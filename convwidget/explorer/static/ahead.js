@@ -1,0 +1,208 @@
+// FrameAhead's front end (anywidget): the picture, and the frames of the next settings
+// already in the page. Python side: convwidget/explorer/ahead.py (the key scheme, the budget).
+//
+// A held frame is shown only when its key equals the key of the watched controls' values
+// right now; otherwise the confirmed picture stays, dimmed and marked pending, until the
+// kernel confirms. Which frames are held is decided by the kernel (messages "frames" with
+// keys to drop, and "reset"); the page files the confirmed frame itself.
+
+const STORES = new Map(); // uid -> the model's store (each view gets its own model proxy)
+
+function bytesOf(data) {
+  if (!data) return null;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return null;
+}
+
+function pngUrl(data) {
+  const bytes = bytesOf(data);
+  if (!bytes || bytes.byteLength === 0) return null;
+  return URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
+}
+
+function pageTheme() {
+  const light = document.body ? document.body.dataset.jpThemeLight : undefined;
+  return light === "false" ? "dark" : "light";
+}
+
+// The browser's twin of ahead.frame_key: JSON of [name, value] pairs in name order.
+function keyOf(context, names, controls) {
+  const pairs = [];
+  for (const name of names) {
+    const m = controls.get(name);
+    if (!m) return null;
+    pairs.push([name, m.get("value")]);
+  }
+  return context + "|" + JSON.stringify(pairs);
+}
+
+function makeStore(model) {
+  const store = {
+    frames: new Map(), // key -> {light, dark, size}
+    confirmed: { light: null, dark: null },
+    controls: new Map(), // name -> the control's model
+    names: [],
+    views: new Set(),
+    version: 0,
+    bytes: 0,
+  };
+  store.update = () => { for (const view of store.views) view(); };
+  store.drop = (key) => {
+    const entry = store.frames.get(key);
+    if (!entry) return;
+    for (const theme of ["light", "dark"]) if (entry[theme]) URL.revokeObjectURL(entry[theme]);
+    store.bytes -= entry.size;
+    store.frames.delete(key);
+  };
+  store.clear = () => { for (const key of [...store.frames.keys()]) store.drop(key); };
+  store.file = (key, theme, data) => {
+    const url = pngUrl(data);
+    if (!url) return;
+    const entry = store.frames.get(key) || { light: null, dark: null, size: 0 };
+    if (entry[theme]) URL.revokeObjectURL(entry[theme]);
+    entry[theme] = url;
+    entry.size += bytesOf(data).byteLength;
+    store.bytes += bytesOf(data).byteLength;
+    store.frames.delete(key); // newest last: the page's own cap drops the oldest first
+    store.frames.set(key, entry);
+    const budget = model.get("budget");
+    for (const old of store.frames.keys()) {
+      if (store.bytes <= budget || old === key) break;
+      store.drop(old);
+    }
+  };
+  return store;
+}
+
+function fileConfirmed(model, store) {
+  for (const theme of ["light", "dark"]) {
+    if (store.confirmed[theme]) URL.revokeObjectURL(store.confirmed[theme]);
+  }
+  store.confirmed = { light: pngUrl(model.get("value")), dark: pngUrl(model.get("value_dark")) };
+  const base = model.get("base");
+  store.drop(base);
+  if (store.confirmed.light) {
+    store.file(base, "light", model.get("value"));
+    store.file(base, "dark", model.get("value_dark"));
+  }
+}
+
+async function watchControls(model, store) {
+  const version = ++store.version;
+  for (const [, m] of store.controls) m.off("change:value", store.update);
+  store.controls = new Map();
+  const ids = model.get("sliders") || {};
+  const names = Object.keys(ids).sort();
+  const models = await Promise.all(names.map((n) => model.widget_manager.get_model(ids[n])));
+  if (version !== store.version) return; // the watched set changed meanwhile
+  names.forEach((n, i) => {
+    store.controls.set(n, models[i]);
+    models[i].on("change:value", store.update);
+  });
+  store.names = names;
+  store.update();
+}
+
+function onMessage(model, store, msg, buffers) {
+  if (!msg || typeof msg !== "object") return;
+  if (msg.type === "reset") {
+    store.clear();
+    fileConfirmed(model, store);
+  } else if (msg.type === "frames") {
+    for (const key of msg.drop || []) store.drop(key);
+    (msg.keys || []).forEach((key, i) => store.file(key, msg.theme, buffers[i]));
+  }
+  store.update();
+}
+
+function initialize({ model }) {
+  const store = makeStore(model);
+  STORES.set(model.get("uid"), store);
+  fileConfirmed(model, store);
+  const confirmed = () => { fileConfirmed(model, store); store.update(); };
+  model.on("change:value", confirmed);
+  model.on("change:value_dark", confirmed);
+  model.on("change:base", confirmed);
+  model.on("change:pending", store.update);
+  model.on("change:context", store.update);
+  model.on("change:sliders", () => watchControls(model, store));
+  model.on("msg:custom", (msg, buffers) => onMessage(model, store, msg, buffers));
+  const observer = new MutationObserver(() => {
+    const theme = pageTheme();
+    if (theme !== model.get("theme")) {
+      model.set("theme", theme);
+      model.save_changes();
+    }
+    store.update();
+  });
+  if (document.body) {
+    observer.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light"] });
+  }
+  if (pageTheme() !== model.get("theme")) {
+    model.set("theme", pageTheme());
+    model.save_changes();
+  }
+  watchControls(model, store);
+  model.send({ type: "hello" }); // a new page holds nothing but the confirmed frame
+  return () => {
+    observer.disconnect();
+    store.clear();
+    STORES.delete(model.get("uid"));
+  };
+}
+
+function render({ model, el }) {
+  const store = STORES.get(model.get("uid"));
+  el.classList.add("cw-ahead");
+  const img = document.createElement("img");
+  img.className = "cw-ahead-img";
+  img.alt = "the sliding window";
+  img.setAttribute("elementtiming", "cw-ahead");
+  const mark = document.createElement("span");
+  mark.className = "cw-ahead-mark";
+  mark.textContent = "…";
+  mark.title = "waiting for the kernel";
+  const style = document.createElement("style");
+  style.textContent =
+    ".cw-ahead{position:relative;display:inline-block;line-height:0}" +
+    ".cw-ahead-img{image-rendering:auto;max-width:none}" +
+    ".cw-ahead-mark{display:none;position:absolute;top:2px;right:6px;line-height:1.2;" +
+    "font-size:18px;color:var(--jp-ui-font-color1,#333)}" +
+    ".cw-ahead.cw-ahead-pending .cw-ahead-img{opacity:.55}" +
+    ".cw-ahead.cw-ahead-pending .cw-ahead-mark{display:block}";
+  el.append(style, img, mark);
+
+  const show = () => {
+    const theme = pageTheme();
+    const current = keyOf(model.get("context"), store.names, store.controls);
+    const base = model.get("base");
+    let src = null;
+    let key = null;
+    let pending = !!model.get("pending");
+    const held = current === null ? null : store.frames.get(current);
+    if (current !== null && current === base) {
+      src = store.confirmed[theme] || store.confirmed.light;
+      key = base;
+    } else if (held && held[theme]) {
+      src = held[theme];
+      key = current;
+    } else {
+      src = store.confirmed[theme] || store.confirmed.light;
+      key = base;
+      pending = true;
+    }
+    el.classList.toggle("cw-ahead-pending", pending);
+    img.style.display = src ? "" : "none";
+    img.dataset.pending = pending ? "1" : "0";
+    if (src && img.getAttribute("src") !== src) {
+      img.dataset.key = key;
+      img.src = src;
+    }
+  };
+  store.views.add(show);
+  show();
+  return () => store.views.delete(show);
+}
+
+export default { initialize, render };

@@ -1,0 +1,277 @@
+"""FrameAhead in a real JupyterLab (headless Chromium): the picture switches in the browser and
+never shows a frame of another setting (issue 14).
+
+A small harness (``HARNESS``: an ExplorerState, int sliders, a FrameAhead and the callback
+that confirms) runs in a notebook; the page records every ``src`` the picture shows, with its
+key, its pending mark and the sliders' readouts at that moment. After rapid presses, two
+sliders moved quickly and a busy kernel, the picture must end on the final setting, and every
+frame shown unmarked must be the frame of the sliders' values (its key, and its bytes against
+the kernel's own rendering of those values). ``benchmarks/bench_binder.py`` reuses the harness.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+# tests/browser.py: the server, the browser and the page helpers (tests/ is on sys.path)
+from browser import (
+    ARTIFACTS,
+    REPO,
+    LabServer,
+    chromium,
+    kernel_execute,
+    notebook_json,
+    open_notebook,
+    run_all,
+    running_lab,
+    shut_down_sessions,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+NAMES = ("kernel_size", "padding", "step", "stride")
+
+HARNESS = '''
+import ipywidgets as W
+from convwidget.explorer.ahead import ExplorerFrames, FrameAhead
+from convwidget.explorer.state import ExplorerState
+
+state = ExplorerState(input_size=32, kernel_size=3, padding=1, run_torch=False)
+sliders = {
+    "kernel_size": W.IntSlider(3, min=1, max=7, description="kernel"),
+    "stride": W.IntSlider(1, min=1, max=4, description="stride"),
+    "padding": W.IntSlider(1, min=0, max=3, description="padding"),
+    "step": W.IntSlider(0, min=0, max=1023, description="step"),
+}
+for _name, _slider in sliders.items():
+    _slider.add_class("h-" + _name.replace("_", "-"))
+play = W.Play(0, min=0, max=1023, interval=100)
+play.add_class("h-play")
+W.jslink((play, "value"), (sliders["step"], "value"))
+frames = ExplorerFrames(lambda: state.settings)
+ahead = FrameAhead(frames)
+ahead.add_class("cw-picture")
+ahead.watch(sliders, sweep="step")
+_busy = [False]
+confirmed = []
+
+def confirm(change=None):
+    if _busy[0]:
+        return
+    _busy[0] = True
+    try:
+        with ahead.lock:  # the state, the frame and the confirmation together (two kernel threads)
+            _confirm()
+    finally:
+        _busy[0] = False
+
+def _confirm():
+    values = {n: s.value for n, s in sliders.items()}
+    try:
+        state.set(**{n: v for n, v in values.items() if n != "step"})
+    except ValueError:
+        pass
+    geometry, step = frames.geometry(values)
+    if geometry is not None:
+        sliders["step"].max = play.max = geometry.n_steps - 1
+        values["step"] = sliders["step"].value = step
+    ahead.set_context(frames.context(values))
+    light = frames(values, "light") or b""
+    dark = frames(values, "dark") or b""
+    ahead.confirm(values, light, dark)
+    confirmed.append(dict(values))
+
+for _slider in sliders.values():
+    _slider.observe(confirm, names="value")
+confirm()
+box = W.VBox([W.HBox([sliders["kernel_size"], sliders["stride"]]),
+              W.HBox([sliders["padding"], sliders["step"], play]), ahead])
+box.add_class("cw-explorer")
+box
+'''
+
+# Every src the picture shows, with its key, its pending mark, the sliders' readouts at that
+# moment and the SHA-256 of its bytes (fetched at once: a dropped frame's URL is revoked).
+RECORDER_JS = """(names) => {
+  const img = document.querySelector('.cw-ahead-img');
+  window.__shown = [];
+  const readouts = () => {
+    const out = {};
+    for (const n of names) {
+      const el = document.querySelector('.h-' + n.replace('_', '-') + ' .widget-readout');
+      out[n] = el ? el.innerText.trim() : null;
+    }
+    return out;
+  };
+  const record = () => {
+    const src = img.getAttribute('src');
+    const entry = {src, key: img.dataset.key, pending: img.dataset.pending, readouts: readouts(),
+                   t: performance.now(), hash: null};
+    window.__shown.push(entry);
+    fetch(src).then(r => r.arrayBuffer()).then(b => crypto.subtle.digest('SHA-256', b))
+      .then(h => {
+        entry.hash = Array.from(new Uint8Array(h), x => x.toString(16).padStart(2, '0')).join('');
+      })
+      .catch(() => { entry.hash = 'unreadable'; });
+  };
+  new MutationObserver(record).observe(img, {attributes: true, attributeFilter: ['src']});
+  return !!img;
+}"""
+
+# The picture shows the confirmed frame of exactly the sliders' values, unmarked.
+SETTLED_JS = """(names) => {
+  const img = document.querySelector('.cw-ahead-img');
+  if (!img || img.dataset.pending !== '0' || !img.dataset.key) return false;
+  const values = Object.fromEntries(JSON.parse(img.dataset.key.slice(img.dataset.key.indexOf('|') + 1)));
+  for (const n of names) {
+    const el = document.querySelector('.h-' + n.replace('_', '-') + ' .widget-readout');
+    if (!el || String(values[n]) !== el.innerText.trim()) return false;
+  }
+  return true;
+}"""
+
+
+def _values(key: str) -> dict[str, Any]:
+    return dict(json.loads(key.split("|", 1)[1]))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    for server in running_lab(tmp_path_factory):
+        snapshot_package(server)
+        yield server
+
+
+def snapshot_package(server: LabServer) -> None:
+    """A copy of the package beside the notebooks (the kernel's working directory comes first
+    on its sys.path): modules imported later in the test (the drawing, at the first frame)
+    are the ones of the test's start, whatever else changes in the checkout meanwhile."""
+    shutil.copytree(REPO / "convwidget", server.root / "notebooks" / "convwidget",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with chromium() as started:
+        yield started
+
+
+@pytest.fixture
+def page(browser, lab: LabServer, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    failed_before = request.session.testsfailed
+    name = f"ahead_{request.node.name.replace('[', '_').replace(']', '')}.ipynb"
+    (lab.root / "notebooks" / name).write_text(notebook_json(HARNESS))
+    try:
+        open_notebook(page, lab, name, workspace=name.replace(".", "-"))
+        run_all(page, name)
+        page.wait_for_selector(".cw-ahead-img", state="visible")
+        assert page.evaluate(RECORDER_JS, list(NAMES))
+        yield page
+    finally:
+        if request.session.testsfailed > failed_before:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(ARTIFACTS / f"failed_{name}.png"))
+        context.close()
+        shut_down_sessions(lab)
+
+
+def wait_filled(page, timeout: float = 60) -> int:
+    """Wait until the kernel has sent every frame it wants ahead; how many it sent."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = kernel_execute(page, "print(len(ahead._queue), ahead._handle is None, ahead.sent)")
+        queued, idle, sent = out.split()
+        if queued == "0" and idle == "True":
+            return int(sent)
+        time.sleep(0.3)
+    raise AssertionError("the kernel did not finish sending frames ahead")
+
+
+def press(page, name: str, key: str, times: int = 1, gap_ms: int = 0) -> None:
+    handle = page.locator(f".h-{name.replace('_', '-')} .noUi-handle")
+    handle.focus()
+    for _ in range(times):
+        page.keyboard.press(key)
+        if gap_ms:
+            page.wait_for_timeout(gap_ms)
+
+
+def settle_and_check(page) -> list[dict[str, Any]]:
+    """Wait for the final setting, then check every frame the picture showed."""
+    page.wait_for_function(SETTLED_JS, arg=list(NAMES), timeout=30_000)
+    page.wait_for_timeout(300)
+    shown = page.evaluate("() => window.__shown")
+    readouts = page.evaluate(
+        "(names) => Object.fromEntries(names.map(n => [n, document.querySelector("
+        "'.h-' + n.replace('_', '-') + ' .widget-readout').innerText.trim()]))", list(NAMES))
+    base = kernel_execute(page, "print(ahead.base)").strip()
+    assert {n: str(v) for n, v in _values(base).items()} == readouts, (base, readouts)
+    unmarked = [s for s in shown if s["pending"] == "0"]
+    for entry in unmarked:  # the key of every unmarked frame is the sliders' values then
+        assert {n: str(v) for n, v in _values(entry["key"]).items()} == entry["readouts"], entry
+    # ... and its bytes are the kernel's own drawing of that setting
+    keys = sorted({s["key"] for s in unmarked if s["hash"] and s["hash"] != "unreadable"})
+    code = ("import hashlib, json\nout = {}\n"
+            f"for key in {keys!r}:\n"
+            "    values = dict(json.loads(key.split('|', 1)[1]))\n"
+            "    out[key] = hashlib.sha256(frames(values, ahead.theme) or b'').hexdigest()\n"
+            "print(json.dumps(out))")
+    expected = json.loads(kernel_execute(page, code))
+    for entry in unmarked:
+        if entry["key"] in expected:
+            assert entry["hash"] == expected[entry["key"]], f"a frame of another setting: {entry}"
+    return shown
+
+
+def test_rapid_presses_show_frames_ahead_and_end_on_the_final_setting(page) -> None:
+    sent = wait_filled(page)
+    assert sent > 10
+    press(page, "kernel_size", "ArrowRight", times=3)
+    press(page, "kernel_size", "ArrowLeft", times=1)
+    shown = settle_and_check(page)
+    assert len(shown) >= 3
+    assert any(s["pending"] == "0" for s in shown[:2]), "the first press found its frame held"
+
+
+def test_two_sliders_moved_quickly(page) -> None:
+    wait_filled(page)
+    press(page, "stride", "ArrowRight", times=2)
+    press(page, "padding", "ArrowLeft", times=1)
+    press(page, "kernel_size", "ArrowRight", times=2)
+    settle_and_check(page)
+
+
+def test_busy_kernel_keeps_pending_until_it_confirms(page) -> None:
+    wait_filled(page)
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                  ".requestExecute({code: 'import time; time.sleep(3)', store_history: false})")
+    page.wait_for_timeout(300)
+    press(page, "padding", "ArrowRight", times=1)
+    press(page, "kernel_size", "ArrowRight", times=2)
+    press(page, "step", "ArrowRight", times=3)
+    page.wait_for_timeout(200)
+    during = page.evaluate("() => document.querySelector('.cw-ahead-img').dataset.pending")
+    assert during == "1", "two sliders moved while the kernel sleeps: the picture waits, marked"
+    shown = settle_and_check(page)
+    assert shown[0]["pending"] == "0", "the first press (one notch) was shown from the browser"
+
+
+def test_play_walks_held_steps(page) -> None:
+    wait_filled(page)
+    page.locator(".h-play button").first.click()  # play
+    page.wait_for_timeout(1500)
+    page.locator(".h-play button").nth(1).click()  # pause
+    shown = settle_and_check(page)
+    steps = [s for s in shown if s["pending"] == "0"]
+    assert len(steps) >= 8, f"Play at 100 ms showed {len(steps)} frames in 1.5 s"
