@@ -1,6 +1,6 @@
 """Benchmark: the sliding-window picture and its export, against what people usually write.
 
-Run: ``python benchmarks/bench_drawing.py [--quick]``. Prints one table of medians (ms).
+Run: ``python benchmarks/bench_drawing.py [--quick] [--themes-only]``. Prints one table of medians (ms).
 
 Compared in the same run:
 
@@ -10,7 +10,10 @@ Compared in the same run:
   time, one ``Rectangle`` per cell, ``savefig`` to PNG, ``close``;
 * rebuild (imshow): the same but the grids drawn with ``imshow`` (a faster rebuild);
 * GIF export per frame: ``convwidget.export.to_gif`` against ``FuncAnimation`` +
-  ``PillowWriter`` animating the same picture (imshow grids, moving Rectangles, blit=True).
+  ``PillowWriter`` animating the same picture (imshow grids, moving Rectangles, blit=True);
+* themes and scale, at the picture's natural size (580x310 at scale 1, as the explorer shows
+  it): a step and a full update in one theme against the PNG pair (light and dark, both put in
+  the page), at scale 1 and 1.5 (a projector).
 
 Goals (issue 4): step <= 12 ms, full update <= 16 ms, >= 4x faster than rebuilding, GIF
 export >= 5x faster than PillowWriter. Wall-clock and CPU-time (this process) medians are both
@@ -167,6 +170,45 @@ def _size_rows(fig: WindowFigure, size: tuple[int, int], runs: int) -> list[Row]
     ]
 
 
+def _theme_rows(size: tuple[int, int], runs: int) -> list[Row]:
+    """One theme against both (the explorer puts a light and a dark PNG in the page), scale 1
+    and 1.5, at the default (natural) size."""
+    name = f"{size[0]}x{size[1]}"
+    g = geometry(size)
+    alt = [geometry(size, 1), geometry(size, 0)]
+    n = g.n_steps
+    rows: list[Row] = []
+    for scale in (1.0, 1.5):
+        fig = WindowFigure(g, scale=scale)
+        fig.to_png()
+        fig.to_png(theme="dark")
+
+        def pair(fig: WindowFigure = fig) -> None:
+            fig.to_png()
+            fig.to_png(theme="dark")
+
+        def step(i: int, fig: WindowFigure = fig) -> None:
+            fig.show_step((i * 7) % n)
+
+        def update(i: int, fig: WindowFigure = fig) -> None:
+            fig.set_geometry(alt[i % 2])
+
+        one = median_ms(lambda i: (step(i), fig.to_png()), runs * 2)  # noqa: B023 - called in this turn
+        both = median_ms(lambda i: (step(i), pair()), runs * 2)
+        full_one = median_ms(lambda i: (update(i), fig.to_png()), runs)  # noqa: B023 - called in this turn
+        full_both = median_ms(lambda i: (update(i), pair()), runs)
+        fig.close()
+        rows += [
+            (name, f"scale {scale:g}: step, one theme", *one, ""),
+            (name, f"scale {scale:g}: step, PNG pair (light + dark)", *both,
+             f"goal <= 12; {both[0] / one[0]:.2f}x one theme"),
+            (name, f"scale {scale:g}: full update, one theme", *full_one, ""),
+            (name, f"scale {scale:g}: full update, PNG pair", *full_both,
+             f"goal <= 16; {full_both[0] / full_one[0]:.2f}x one theme"),
+        ]
+    return rows
+
+
 def _export_rows() -> list[Row]:
     """GIF and HTML export per frame, against FuncAnimation + PillowWriter."""
     frames = 24 if QUICK else 60
@@ -202,7 +244,12 @@ def main() -> None:
     for size in SIZES:
         rows += _size_rows(fig, size, runs)
     fig.close()
-    rows += _export_rows()
+    if "--themes-only" in sys.argv:
+        rows = []
+    for size in SIZES:
+        rows += _theme_rows(size, runs)
+    if "--themes-only" not in sys.argv:
+        rows += _export_rows()
 
     load = os.getloadavg()
     print(f"convwidget drawing benchmark: medians in ms; {os.cpu_count()} CPUs, load average "

@@ -52,7 +52,7 @@ from matplotlib.patches import ConnectionPatch, Rectangle
 from ..formatting import format_shape
 from ..geometry import Geometry, Window, unread_indices, unread_reason
 from .captions import caption
-from .compose import Layout, color, compose, compose_error, label_color, rows_cols, window_2d
+from .compose import Layout, color, compose, compose_error, filled, label_color, rows_cols, window_2d
 from .palettes import PALETTES, TAP_ALPHA, check_theme
 from .raster import encode_png, line_mask, paste, text_mask
 from .taps import retheme_taps, set_taps
@@ -408,9 +408,7 @@ class WindowFigure:
             if self.error is not None:
                 bg = compose_error(self.error, pw, ph, dpi, theme)
             elif self.geometry is None:
-                bg = np.empty((ph, pw, 4), np.uint8)
-                bg[..., :3] = color("background", theme)
-                bg[..., 3] = 255
+                bg = filled(ph, pw, color("background", theme))
             else:
                 bg = compose(self.geometry, pw, ph, dpi, theme, *self._extras(self.geometry)).background
             self._pictures[theme] = bg

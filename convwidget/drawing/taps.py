@@ -127,7 +127,14 @@ def retheme_taps(taps_artist: PolyCollection, old: str, new: str) -> None:
         (taps_artist.get_facecolor, taps_artist.set_facecolor, old_faces, new_faces),
         (taps_artist.get_edgecolor, taps_artist.set_edgecolor, old_edges, new_edges),
     ):
-        lookup = {tuple(np.round(b, 6)): a for b, a in zip(before, after, strict=True)}
-        current = np.asarray(get())
-        if len(current):
-            put([lookup.get(tuple(np.round(c, 6)), tuple(c)) for c in current])
+        current = np.array(get(), float)
+        if not len(current):
+            continue
+        changed = False
+        for b, a in {tuple(b): tuple(a) for b, a in zip(before, after, strict=True) if b != a}.items():
+            hit = np.all(np.abs(current - b) < 1e-6, axis=1)
+            if hit.any():
+                current[hit] = a
+                changed = True
+        if changed:
+            put(current)
