@@ -105,6 +105,7 @@ def _flat(cell: tuple[int, ...], sizes: tuple[int, ...]) -> int:
     return out
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths:UserWarning")
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("seed", range(PER_KIND))
 def test_every_cell_equals_torch(kind: str, seed: int) -> None:
@@ -133,6 +134,7 @@ def _cells(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
     return list(itertools.product(*(range(n) for n in shape)))
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths:UserWarning")
 def test_enough_settings_are_valid() -> None:
     """At least 300 of the random settings are ones torch runs (the rest check refusals only)."""
     valid = 0
@@ -223,7 +225,8 @@ def test_transposed_terms_name_the_input_cells_and_taps() -> None:
     with torch.no_grad():
         layer.weight.copy_(torch.tensor(weights, dtype=torch.float64))
         layer.bias.zero_()
-    y = layer(torch.tensor(inputs, dtype=torch.float64)[None])
+    with torch.no_grad():
+        y = layer(torch.tensor(inputs, dtype=torch.float64)[None])
     assert got.value == float(y[0, 0, 1, 1])
 
 
@@ -276,7 +279,8 @@ def test_typed_kernel_fills_every_kernel_and_torch_agrees() -> None:
         layer.weight.copy_(torch.tensor(weights, dtype=torch.float64))
         layer.bias.fill_(0.5)
     x = sample_input(4, (4, 5))
-    y = layer(torch.tensor(x, dtype=torch.float64)[None])[0]
+    with torch.no_grad():
+        y = layer(torch.tensor(x, dtype=torch.float64)[None])[0]
     got = cell_terms(spec, x, weights, [0.5, 0.5], 1, (2, 1))
     assert {t.in_channel for t in got.terms} == {2, 3}  # group 1 reads channels 2 and 3 only
     assert got.value == float(y[1, 2, 1])
@@ -294,3 +298,14 @@ def test_typed_kernel_fills_every_kernel_and_torch_agrees() -> None:
 def test_bad_calls_get_a_sentence(call: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_negative_numbers_are_written_readably() -> None:
+    spec = LayerSpec.from_settings(kernel_size=(1, 2))
+    got = cell_terms(spec, [[[3, -4]]], [[[[-1, 2]]]], [-2.5], 0, (0, 0))
+    assert got.formula_text() == "3·(-1) + (-4)·2 - 2.5 = -13.5"
+    layer = nn.Conv2d(1, 1, (1, 2), dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[[[-1.0, 2.0]]]]))
+        layer.bias.fill_(-2.5)
+        assert float(layer(torch.tensor([[[[3.0, -4.0]]]], dtype=torch.float64))) == got.value
