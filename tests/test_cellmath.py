@@ -309,3 +309,16 @@ def test_negative_numbers_are_written_readably() -> None:
         layer.weight.copy_(torch.tensor([[[[-1.0, 2.0]]]]))
         layer.bias.fill_(-2.5)
         assert float(layer(torch.tensor([[[[3.0, -4.0]]]], dtype=torch.float64))) == got.value
+
+
+def test_cellmath_is_core_standard_library_only() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, convwidget.cellmath as c\n"
+            "c.cell_terms(c.LayerSpec.from_settings(kernel_size=2), c.sample_input(1, (3, 3)), "
+            "c.preset_weights('ones', c.LayerSpec.from_settings(kernel_size=2)), [0.0], 0, (0, 0))\n"
+            "print([m for m in ('torch', 'numpy', 'matplotlib', 'ipywidgets') if m in sys.modules])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
