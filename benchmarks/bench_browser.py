@@ -14,6 +14,9 @@ Timed in the page with ``performance.now()``: from the ``keydown`` (a capture li
 * **label**: the calculator's text shows the new output size (interact: the printed line);
 * **both**: the later of the two, what a learner waits for.
 
+Beside them, p50 of the kernel's busy time while the press is answered (its own clock,
+busy -> idle of each request) and of the widget updates (comm messages) the page receives.
+
 A third row, **bare round trip**, is the floor under the current load: a plain IntSlider whose
 kernel-side observer writes the same label (no picture).
 
@@ -122,16 +125,37 @@ ARM_JS = """([root, want, timeoutMs]) => {
   };
   const before = (picture() || {}).src;
   // no picture in this widget (the bare round trip): only the label is waited for
-  const s = {t0: null, img: picture() ? null : NaN, label: null, decoding: false};
+  const s = {t0: null, img: picture() ? null : NaN, label: null, decoding: false, busy: 0, comms: 0};
+  // the kernel's own clock: busy -> idle of each request it handles while we wait, and how
+  // many widget updates (comm messages) reach the page
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const started = {};
+  const onMessage = (_, {msg, direction}) => {
+    if (direction !== 'recv' || msg.channel !== 'iopub' || s.t0 === null) return;
+    if (msg.header.msg_type === 'comm_msg') s.comms += 1;
+    if (msg.header.msg_type !== 'status') return;
+    const parent = msg.parent_header.msg_id, at = Date.parse(msg.header.date);
+    if (msg.content.execution_state === 'busy') started[parent] = at;
+    else if (started[parent] !== undefined) { s.busy += at - started[parent]; delete started[parent]; }
+    if (s.result && !Object.keys(started).length) s.finishBusy();  // the last request ended
+  };
+  kernel.anyMessage.connect(onMessage);
   document.addEventListener('keydown', () => { s.t0 = performance.now(); }, {capture: true, once: true});
   let finish;
   window.__cwResult = new Promise(resolve => { finish = resolve; });
-  const timer = setTimeout(() => { obs.disconnect(); finish({timeout: true, img: s.img, label: s.label}); },
-                           timeoutMs);
+  const timer = setTimeout(() => {
+    obs.disconnect(); kernel.anyMessage.disconnect(onMessage);
+    finish({timeout: true, img: s.img, label: s.label});
+  }, timeoutMs);
   const done = () => {
     if (s.img === null || s.label === null || s.t0 === null) return;
     obs.disconnect(); clearTimeout(timer);
-    finish({img: Number.isNaN(s.img) ? null : s.img - s.t0, label: s.label - s.t0});
+    // the times are taken; the kernel's busy time is complete when its requests are idle
+    const result = {img: Number.isNaN(s.img) ? null : s.img - s.t0, label: s.label - s.t0, comms: s.comms};
+    s.result = result;
+    const settle = () => { kernel.anyMessage.disconnect(onMessage); finish({...result, busy: s.busy}); };
+    s.finishBusy = settle;
+    if (!Object.keys(started).length) settle(); else setTimeout(settle, 3000);
   };
   const check = async () => {
     if (s.label === null && labelText().includes(want)) s.label = performance.now();
@@ -211,7 +235,7 @@ Times = dict[str, dict[str, list[float]]]  # approach -> 'picture'/'label'/'both
 def run_size(page: Any, lab: Any, n: int, presses: int) -> tuple[Times, list[str]]:
     """Press keys on every approach's slider in turn; the timings and the presses missed."""
     top = open_size(page, lab, n)
-    times: Times = {t: {"picture": [], "label": [], "both": []} for t in TARGETS}
+    times: Times = {t: {"picture": [], "label": [], "both": [], "kernel": [], "updates": []} for t in TARGETS}
     missed = []
     for i, (key, kernel) in enumerate(sweep(top, presses + 2)):
         out = n + 2 * PADDING - kernel + 1
@@ -225,6 +249,8 @@ def run_size(page: Any, lab: Any, n: int, presses: int) -> tuple[Times, list[str
                 times[target]["picture"].append(picture)
                 times[target]["label"].append(result["label"])
                 times[target]["both"].append(max(picture, result["label"]))
+                times[target]["kernel"].append(result["busy"])
+                times[target]["updates"].append(result["comms"])
             page.wait_for_timeout(150)  # a learner's pace between presses
     shut_down_sessions(lab)
     return times, missed
@@ -235,7 +261,8 @@ def report(results: dict[int, Times], loads: list[tuple[float, ...]], delay: flo
     (b1, b5, _), (a1, a5, _) = loads
     print(f"load average (1, 5 min) before {b1:.2f} {b5:.2f}, after {a1:.2f} {a5:.2f} "
           f"({os.cpu_count()} cores)")
-    head = f"{'input':>7}  {'approach':<18} {'picture':>15} {'label':>15} {'both':>15} {'interact/us':>12}"
+    head = (f"{'input':>7}  {'approach':<18} {'picture':>15} {'label':>15} {'both':>15} {'interact/us':>12} "
+            f"{'kernel, updates':>17}")
     print(head)
     print("-" * len(head))
     verdicts = []
@@ -244,11 +271,15 @@ def report(results: dict[int, Times], loads: list[tuple[float, ...]], delay: flo
         p50, p95 = percentile(both, 50), percentile(both, 95)
         ratio = percentile(times["interact + pyplot"]["both"], 50) / p50
         for target, series in times.items():
-            cols = [f"{percentile(v, 50):6.1f} / {percentile(v, 95):6.1f}" for v in series.values()]
+            cols = [f"{percentile(series[k], 50):6.1f} / {percentile(series[k], 95):6.1f}"
+                    for k in ("picture", "label", "both")]
+            busy, updates = percentile(series["kernel"], 50), percentile(series["updates"], 50)
+            cols.append(f"{busy:5.0f} ms, {updates:3.0f}")
             if target == "bare round trip":
                 cols[0] = "-"  # no picture: the floor any kernel-side widget pays
             mark = f"{ratio:.1f}x" if target == "ConvExplorer" else ""
-            print(f"{n:>3}x{n:<3}  {target:<18} {cols[0]:>15} {cols[1]:>15} {cols[2]:>15} {mark:>12}")
+            print(f"{n:>3}x{n:<3}  {target:<18} {cols[0]:>15} {cols[1]:>15} {cols[2]:>15} {mark:>12} "
+                  f"{cols[3]:>17}")
         verdicts.append(
             f"{n}x{n}: p50 {p50:.1f} ms {'<=' if p50 <= GOALS['p50'] else '>'} {GOALS['p50']:g}; "
             f"p95 {p95:.1f} ms {'<=' if p95 <= GOALS['p95'] else '>'} {GOALS['p95']:g}; "
