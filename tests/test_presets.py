@@ -249,6 +249,8 @@ def test_a_setting_the_explorer_refuses_is_a_sentence_too() -> None:
 def test_the_step_is_set_and_clamped_like_the_slider() -> None:
     explorer = explorer_from_url("input=5&kernel=3&step=4")      # a 3 × 3 output: steps 0..8
     assert explorer.state.step == 4
+    # the page's Play <-> step jslink copies Play's value to the slider first (test_voila)
+    assert explorer.play.value == explorer.step.value == 4
     explorer.close()
     explorer = explorer_from_url("input=5&kernel=3&step=100")
     assert explorer.state.step == 8

@@ -304,7 +304,13 @@ def _listing(folder: Path) -> set[str]:
 def test_export_is_a_browser_download_and_writes_nothing_into_the_served_folder(
         page: Any, voila: VoilaServer) -> None:
     before = _listing(voila.root)
-    _open_app(page, voila, "input=5&kernel=3&stride=2")
+    _open_app(page, voila, "input=5&kernel=3&stride=2&step=3&presentation=1")
+    # the link's step and projector mode too: a 2 × 2 output, its last cell lit, text 1.5x
+    assert _torch_size(nn.Conv2d(1, 1, 3, stride=2), (5, 5)) == "2 × 2"
+    page.wait_for_function("() => document.querySelector('.cw-explorer .cw-step-counter')"
+                           ".innerText.includes('step 4/4')", timeout=30_000)
+    assert page.locator(".cw-explorer.cw-presentation-on").count() == 1
+    assert "presentation=1" in page.locator(".cw-share-link").inner_text()
     page.get_by_text("Export", exact=True).click()          # the folded Export panel
     page.locator(".cw-export-gif button, button.cw-export-gif").first.click()
     link = page.locator(".cw-export-link a[download]")

@@ -273,6 +273,11 @@ def _build(settings: dict[str, Any]) -> Any:
     explorer = cls(**settings)
     if step is not None:
         explorer.state.step = step  # clamped to the last output cell, as the slider is
+        play = getattr(explorer, "play", None)
+        if isinstance(play, W.Play):
+            # the browser's Play <-> step jslink starts by copying Play's value to the step
+            # slider, which sends it back: Play must hold the step too, or the page shows step 0
+            play.value = explorer.state.step
     return explorer
 
 
