@@ -10,6 +10,7 @@ Rooms, from the pixels up:
 - :mod:`~convwidget.drawing.compose`: the static picture of a geometry, composed with numpy,
   and its layout.
 - :mod:`~convwidget.drawing.taps`: the kernel taps of one window as a Matplotlib collection.
+- :mod:`~convwidget.drawing.overlays`: what an interactive canvas draws besides the moving artists.
 - :mod:`~convwidget.drawing.figure`: :class:`WindowFigure`, the Matplotlib figure whose few
   moving artists are drawn on top of the composed picture on each step.
 

@@ -42,7 +42,6 @@ import math
 from typing import Any, cast
 
 import numpy as np
-from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
@@ -53,6 +52,7 @@ from ..formatting import format_shape
 from ..geometry import Geometry, Window, unread_indices, unread_reason
 from .captions import caption
 from .compose import Layout, color, compose, compose_error, filled, label_color, rows_cols, window_2d
+from .overlays import Background, WindowLabels
 from .palettes import PALETTES, TAP_ALPHA, check_theme
 from .raster import encode_png, line_mask, paste, text_mask
 from .taps import retheme_taps, set_taps
@@ -507,8 +507,8 @@ class WindowFigure:
         """Interactive figures: let the background artist paint the composed picture, and the
         foreground one the indices under the window."""
         if self._bg_image is None:
-            self._bg_image = _Background(self)
-            self._fg_labels = _Labels(self)
+            self._bg_image = Background(self)
+            self._fg_labels = WindowLabels(self)
             self.figure.add_artist(self._bg_image)
             self.figure.add_artist(self._fg_labels)
         self._bg_image.stale = True
@@ -518,56 +518,3 @@ def _check_scale(scale: Any) -> float:
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0.25 <= scale <= 4:
         raise ValueError(f"scale={scale!r} must be a number from 0.25 to 4 (1: normal, 1.5: a projector)")
     return float(scale)
-
-
-class _Background(Artist):
-    """Paints a WindowFigure's composed picture (and caption) when a canvas draws the figure.
-
-    For figures we do not render ourselves (``figure=``, e.g. ipympl's canvas): on an Agg
-    renderer the pixels are copied straight into its buffer, before anything else is drawn
-    (a full-figure image artist would be resampled on every draw: tens of milliseconds).
-    """
-
-    def __init__(self, owner: WindowFigure) -> None:
-        super().__init__()
-        self._owner = owner
-        self.set_zorder(-100)
-
-    def draw(self, renderer: Any) -> None:
-        owner = self._owner
-        bg = owner.picture()
-        buffer = getattr(renderer, "buffer_rgba", None)
-        if buffer is not None:
-            buf = np.asarray(buffer())
-            if buf.shape == bg.shape and buf.flags.writeable:
-                np.copyto(buf, bg)
-                if owner.show_caption and owner.caption and owner.error is None:
-                    owner._paste_caption(buf, owner.theme)
-                self.stale = False
-                return
-        # other renderers (or a resized canvas): draw it as an image, scaled to the figure
-        picture = bg.copy()
-        if owner.show_caption and owner.caption and owner.error is None:
-            owner._paste_caption(picture, owner.theme)
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, 0, 0, picture[::-1])
-        gc.restore()
-        self.stale = False
-
-
-class _Labels(Artist):
-    """Interactive figures: the indices under the window, written over the taps (Agg only)."""
-
-    def __init__(self, owner: WindowFigure) -> None:
-        super().__init__()
-        self._owner = owner
-        self.set_zorder(100)
-
-    def draw(self, renderer: Any) -> None:
-        buffer = getattr(renderer, "buffer_rgba", None)
-        owner = self._owner
-        if buffer is not None and owner.error is None:
-            buf = np.asarray(buffer())
-            if buf.flags.writeable and buf.shape == owner.picture().shape:
-                owner._paste_window_labels(buf, owner.theme)
-        self.stale = False

@@ -137,4 +137,4 @@ def retheme_taps(taps_artist: PolyCollection, old: str, new: str) -> None:
                 current[hit] = a
                 changed = True
         if changed:
-            put(current)
+            put([tuple(c) for c in current.tolist()])
