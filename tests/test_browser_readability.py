@@ -108,10 +108,12 @@ def shot(page: Any, name: str) -> None:
 # Page-side snippets
 # --------------------------------------------------------------------------------------
 
-# The <img> of the theme the page shows: the explorer puts a light and a dark one in the page.
+# The <img> of the theme the page shows: the explorer puts a light and a dark one in the page
+# (or one FrameAhead image that follows the theme).
 VISIBLE_PICTURE_JS = """
 const visiblePicture = () => {
-  for (const el of document.querySelectorAll('.cw-explorer .cw-picture, .cw-explorer .cw-picture-dark')) {
+  const shown = '.cw-explorer .cw-picture, .cw-explorer .cw-picture-dark, .cw-explorer .cw-ahead-img';
+  for (const el of document.querySelectorAll(shown)) {
     const img = el.tagName === 'IMG' ? el : el.querySelector('img');
     if (img && img.offsetParent !== null && img.getClientRects().length) return img;
   }
@@ -396,7 +398,11 @@ def test_picture_shown_at_its_natural_size(shown: tuple[Any, str]) -> None:
     page, theme = shown
     picture = page.evaluate(PICTURE_BYTES_JS)
     assert picture is not None, f"{theme}: no visible picture"
-    assert "dark" in picture["cls"] if theme == "dark" else "dark" not in picture["cls"], picture["cls"]
+    # the picture's own background follows the theme: no glaring white box in the dark
+    rgb = decode_png(picture["png"])
+    corner = float(luminance(np.median(rgb[:4].reshape(-1, 3), axis=0)))
+    assert (corner > 0.8) if theme == "light" else (corner < 0.05), (
+        f"{theme}: the picture's background has luminance {corner:.3f} ({picture['cls']})")
     natural = (picture["naturalWidth"], picture["naturalHeight"])
     assert natural == (picture["clientWidth"], picture["clientHeight"]), (
         f"{theme}: the {natural[0]} × {natural[1]} PNG is shown at "
