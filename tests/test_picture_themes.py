@@ -4,6 +4,7 @@ the dark picture is dark, the scale multiplies pixels and text, every text is >=
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,3 +155,38 @@ def test_every_text_is_at_least_11_px_at_scale_1(monkeypatch, kind, size, kw):
     assert sizes
     small = [(t, round(px, 1)) for t, px in sizes if px < 11.0]
     assert not small, small
+
+
+LOOKS = {
+    "light": ("conv", (5, 5), dict(kernel_size=3, stride=2, padding=1), 4, "light", 1.0),
+    "dark": ("conv", (5, 5), dict(kernel_size=3, stride=2, padding=1), 4, "dark", 1.0),
+    "scale15": ("conv", (7, 7), dict(kernel_size=3, dilation=2, padding=1), 3, "light", 1.5),
+    "scale15_dark": ("avg_pool", (6, 6), dict(kernel_size=2, stride=3), 1, "dark", 1.5),
+    "unread": ("avg_pool", (7, 7), dict(kernel_size=2, stride=3), 1, "light", 1.0),
+    "ceil_dropped_column": ("max_pool", (5, 5), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True), 8,
+                            "light", 1.0),
+    "transposed": ("conv_transpose", (3, 3), dict(kernel_size=3, stride=2, padding=1, output_padding=1), 7,
+                   "dark", 1.0),
+    "dilation": ("conv", (7, 8), dict(kernel_size=3, stride=2, dilation=2), 1, "dark", 1.0),
+    "strip_1d": ("conv", (9,), dict(kernel_size=3, stride=2, padding=1), 2, "light", 1.0),
+    "big_32": ("conv", (32, 32), dict(kernel_size=3, stride=2, padding=1), 40, "dark", 1.0),
+}
+
+
+@pytest.fixture(scope="module")
+def artifacts():
+    folder = Path(__file__).parent / "artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("name", LOOKS)
+def test_render_each_look_into_the_artifacts_folder(artifacts, name):
+    """PNGs to look at (tests/artifacts/picture_*.png): a picture drawn but unreadable is a bug."""
+    kind, size, kw, step, theme, scale = LOOKS[name]
+    fig = WindowFigure(layer_geometry(kind, size, **kw), theme=theme, scale=scale)
+    fig.show_step(step)
+    png = fig.to_png()
+    (artifacts / f"picture_{name}.png").write_bytes(png)
+    assert Image.open(io.BytesIO(png)).size == (round(580 * scale), round(310 * scale))
+    fig.close()
