@@ -308,7 +308,7 @@ def explorer_from_url(query: str | None = None, default: Mapping[str, Any] | Non
     note = W.HTML(
         "<div style='color: var(--jp-ui-font-color0, #222); border-left: 4px solid #D55E00; "
         "padding: 2px 8px'>✗ This link's setting cannot be opened: "
-        f"{html.escape(str(problem))}. The explorer below starts at its usual setting.</div>")
+        f"{html.escape(str(problem).rstrip('.'))}. The explorer below starts at its usual setting.</div>")
     note.add_class("cw-preset-error")
     box = W.VBox([note, _build(dict(default or {}))])
     box.add_class("cw-preset")
