@@ -14,8 +14,10 @@ interleaved with it (so machine load hits both alike):
 * ``interact + pyplot``: the same with one Rectangle per cell, as many tutorials draw grids.
 
 ConvExplorer is measured cold (the frame cache is emptied before every change, so the
-figure is redrawn: the honest first-visit cost), warm (the value was seen before:
-dragging a slider back and forth) and "after pause": inside an event loop, as in a kernel,
+figure is redrawn in both colourings, light and dark: the honest first-visit cost), warm
+(the value was seen before: dragging a slider back and forth), "cold, loop" (inside an
+event loop, as in a kernel: the light picture goes out with the change, the dark one in the
+loop's next turn, timed apart as "dark, next turn") and "after pause": inside an event loop,
 one notch, a pause of 150 ms, then the next notch, which ConvExplorer rendered while idle.
 
 Run: python benchmarks/bench_widgets.py [--repeat N]
@@ -140,6 +142,34 @@ def prefetched_notches(n: int, repeat: int) -> list[float]:
     return samples
 
 
+def cold_in_a_loop(n: int, repeat: int) -> tuple[list[float], list[float]]:
+    """Inside an event loop (as in a kernel), prefetch off: the change with its light picture,
+    and the dark picture rendered in the loop's next turn."""
+    import asyncio
+
+    change: list[float] = []
+    dark: list[float] = []
+
+    async def scenario() -> None:
+        e = ConvExplorer(kind="conv", input_size=(n, n), kernel_size=3, stride=1, padding=1)
+        e.prefetch = False
+        for _ in range(repeat):
+            e.picture_panel.clear_cache()
+            t0 = time.perf_counter()
+            e.stride.h.value = 2
+            t1 = time.perf_counter()
+            await asyncio.sleep(0)
+            t2 = time.perf_counter()
+            change.append(t1 - t0)
+            dark.append(t2 - t1)
+            assert "stride=2" in e.values_panel.value
+            e.stride.h.value = 1
+            await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    return change, dark
+
+
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1e3
 
@@ -157,7 +187,8 @@ def measure(n: int, repeat: int) -> dict[str, list[float]]:
     e = ConvExplorer(kind="conv", input_size=(n, n), kernel_size=3, stride=1, padding=1)
     times: dict[str, list[float]] = {k: [] for k in (
         "ConvExplorer slider, cold", "ConvExplorer slider, warm",
-        "ConvExplorer slider, after pause", "  of which calculator",
+        "ConvExplorer slider, cold, loop", "  dark, next turn", "ConvExplorer slider, after pause",
+        "  of which calculator",
         "  of which torch panel", "ConvExplorer step, cold", "ConvExplorer step, warm",
         "rebuild (same picture)", "interact + pyplot imshow", "interact + pyplot")}
 
@@ -197,6 +228,7 @@ def measure(n: int, repeat: int) -> dict[str, list[float]]:
         if n <= 32 or i < 3:  # one patch per cell: 64×64 takes seconds; fewer samples
             clock("interact + pyplot", lambda s=stride: interact_pyplot(n, s))
     times["ConvExplorer slider, after pause"] = prefetched_notches(n, repeat)
+    times["ConvExplorer slider, cold, loop"], times["  dark, next turn"] = cold_in_a_loop(n, repeat)
     return times
 
 

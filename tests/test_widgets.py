@@ -655,6 +655,34 @@ def test_prefetch_walks_ahead_of_the_animation() -> None:
     _run_in_own_loop(scenario)
 
 
+def test_in_a_kernel_the_dark_picture_follows_in_the_next_loop_turn() -> None:
+    import asyncio
+
+    first = ConvExplorer(input_size=9, kernel_size=3, padding=1)  # outside a loop: both at once
+    script = ConvExplorer(input_size=9, kernel_size=3, padding=1, stride=2)
+
+    async def scenario() -> None:
+        e = ConvExplorer(input_size=9, kernel_size=3, padding=1)
+        e.prefetch = False
+        old_dark = e.picture_dark.value
+        assert old_dark == first.picture_dark.value  # the first picture: both at once
+        e.stride.h.value = 2
+        assert e.picture.value == script.picture.value  # the light picture with the change
+        assert e.picture_dark.value == old_dark  # the dark one a loop turn later
+        await asyncio.sleep(0)
+        assert e.picture_dark.value == script.picture_dark.value != old_dark
+        assert (e.picture_dark.width, e.picture_dark.height) == (e.picture.width, e.picture.height)
+        # a change before that turn: only its own dark picture is rendered
+        e.stride.h.value = 3
+        e.stride.h.value = 1
+        await asyncio.sleep(0)
+        assert (e.picture.value, e.picture_dark.value) == (first.picture.value, first.picture_dark.value)
+        assert not any(key[0].output_size == (3, 3) for key in e.picture_panel.frames)  # stride 3: not drawn
+        assert_consistent(e)
+
+    _run_in_own_loop(scenario)
+
+
 def test_repr_is_the_settings(explorer: ConvExplorer) -> None:
     assert repr(explorer).startswith("ConvExplorer(kind='conv', input_size=(8, 8), kernel_size=(3, 3)")
     assert repr(explorer).endswith("-> output_size=(8, 8)")

@@ -45,6 +45,14 @@ def png_size(png: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop (a Jupyter kernel's), or None (a script, a test)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def ipympl_active() -> bool:
     """True when the user chose ipympl (``%matplotlib widget``); the backend is not resolved."""
     if "matplotlib" not in sys.modules:
@@ -96,6 +104,9 @@ class Picture:
     prefetch = True
     #: Seconds of quiet after a change before prefetching starts (a drag keeps it from starting).
     prefetch_delay = 0.05
+    #: Inside an event loop, send a new frame's light picture at once and its dark one in the
+    #: loop's next turn (a light page shows the change ~14 ms sooner; a dark one as before).
+    dark_later = True
 
     def __init__(self, live: bool, on_error: Callable[[BaseException], None] | None = None) -> None:
         from ..drawing import WindowFigure  # matplotlib: imported with the first picture
@@ -123,6 +134,7 @@ class Picture:
         self._handle: asyncio.TimerHandle | None = None
         self._on_error = on_error
         self.prefetched = 0  # frames rendered ahead of time (for tests and benchmarks)
+        self._drawn = False  # a drawing was shown (the first comes with its dark twin at once)
 
     @property
     def widgets(self) -> list[W.Widget]:
@@ -146,8 +158,8 @@ class Picture:
             self.clear_cache()
             self._sync_figure()
 
-    def _set_images(self, frame: Frame) -> None:
-        for image, png in zip(self.images, frame, strict=True):
+    def _set_images(self, frame: Frame | tuple[bytes]) -> None:
+        for image, png in zip(self.images, frame, strict=False):
             image.value = png
             width, height = (str(v) for v in png_size(png))
             if image.width != width or image.height != height:
@@ -198,19 +210,35 @@ class Picture:
         if self.live:
             self._wanted = (geometry, step)
             self._sync_figure()  # the ipympl canvas redraws itself (draw_idle)
-        else:
-            self._set_images(self._frame(geometry, step))
-
-    def _frame(self, geometry: Geometry, step: int) -> Frame:
-        """PNGs of ``step``; on a cache hit the figure is not touched (see :meth:`_sync_figure`)."""
+            return
         key = (geometry, step)
         self._wanted = key
         frame = self.frames.get(key)
-        if frame is not None:
+        if frame is not None:  # the figure is not touched (see _sync_figure)
             self.frames.move_to_end(key)
-            return frame
+            self._set_images(frame)
+            return
         self._sync_figure()
-        return self._remember(key, self._render())
+        loop = _running_loop() if self.dark_later and self._drawn else None
+        self._drawn = True
+        if loop is None:  # a script, or the first picture (made with the explorer): both now
+            self._set_images(self._remember(key, self._render()))
+            return
+        # In a kernel: the light picture goes out with this change, the dark one (~14 ms more)
+        # in the loop's next turn, unless another change comes first.
+        self._set_images((self._figure.to_png(theme="light"),))
+        loop.call_soon(self._dark_for, key)
+
+    def _dark_for(self, key: Key) -> None:
+        """The dark picture of ``key`` (its light one is shown), if ``key`` is still wanted."""
+        if self._wanted != key or key in self.frames:
+            return  # another change came first: it brings its own pair
+        try:
+            self._sync_figure()
+            self._set_images(self._remember(key, self._render()))
+        except Exception as err:  # noqa: BLE001 - a loop callback must never raise into the loop
+            if self._on_error is not None:
+                self._on_error(err)
 
     def _render(self) -> Frame:
         """The figure's current frame in both colourings."""
@@ -257,9 +285,8 @@ class Picture:
         """
         if not self.prefetch or self.live:
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = _running_loop()
+        if loop is None:
             return  # plain Python, tests: nothing runs in the background
         queue = [key for key in keys() if key not in self.frames]
         if queue:
