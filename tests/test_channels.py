@@ -397,3 +397,13 @@ def test_a_transposed_cell_says_which_input_cells_meet_which_weights() -> None:
                  "in 0 (1, 1) × w(0, 0)"):
         assert part in text
     _check_against_torch(view, state)
+
+
+@pytest.mark.parametrize("name", ["conv_4to4_groups2", "maxpool_padded_winner", "transposed", "conv1d_strip"])
+def test_a_recoloured_picture_is_the_picture_drawn_in_that_theme(name: str) -> None:
+    settings, size, preset, cell, oc = PICTURES[name]
+    spec, x, w, b, y, _ = torch_run(settings, size, preset)
+    light = ChannelPicture(spec, x, w, b, y.tolist(), out_channel=oc)
+    dark = ChannelPicture(spec, x, w, b, y.tolist(), out_channel=oc, theme="dark")
+    assert np.array_equal(light.recoloured("dark").frame(cell), dark.frame(cell))
+    assert np.array_equal(dark.recoloured("light").frame(cell), light.frame(cell))

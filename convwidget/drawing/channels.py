@@ -24,6 +24,7 @@ cell (:meth:`ChannelPicture.frame`): an animation step redraws only the window a
 
 from __future__ import annotations
 
+import copy
 import functools
 import struct
 import zlib
@@ -241,15 +242,38 @@ class ChannelPicture:
             raise ValueError(f"out_channel={out_channel} is outside 0..{self.n_out - 1}")
         self.out_channel = out_channel
         self.outputs = None if outputs is None else _as_2d(outputs, spec.ndim, 1)
-        self.colours = {k: rgb(v) for k, v in CHANNEL_PALETTES[theme].items()}
-        self.groups = [tuple(rgb(c) for c in trio) for trio in GROUP_COLOURS[theme]]
         self._group_inputs()
         self._layout()
+        self._shared: dict[Any, Any] = {}  # what both colourings share (shades, text coverage, fits)
+        self._paint(theme)
+
+    def _paint(self, theme: str) -> None:
+        self.theme = theme
+        self.colours = {k: rgb(v) for k, v in CHANNEL_PALETTES[theme].items()}
+        self.groups = [tuple(rgb(c) for c in trio) for trio in GROUP_COLOURS[theme]]
         self.notes: list[str] = []
         self.kernel_xy: dict[int, tuple[int, int]] = {}
         self.last_sum = ""  # the sum line of the last frame
         self._ring_tiles: dict[tuple[int, int], np.ndarray] = {}
+        self.height = self.page_height
         self.background = self._draw_static()
+
+    def recoloured(self, theme: str) -> ChannelPicture:
+        """The same picture in the other colouring, sharing everything that is not a colour.
+
+        >>> from convwidget.cellmath import sample_input
+        >>> from convwidget.spec import LayerSpec
+        >>> pool = LayerSpec.from_settings(kind="max_pool", kernel_size=2)
+        >>> light = ChannelPicture(pool, sample_input(1, (4, 4)), None, None, [[[8, 7], [9, 8]]])
+        >>> dark = light.recoloured("dark")
+        >>> dark.theme, dark.background.shape == light.background.shape, dark.sum_text((0, 0))
+        ('dark', True, 'out 0 at (0, 0): max(3, 0, 1, 8) = 8')
+        """
+        if theme not in CHANNEL_PALETTES:
+            raise ValueError(f"theme={theme!r} is not a picture theme; use 'light' or 'dark'")
+        twin = copy.copy(self)
+        twin._paint(theme)
+        return twin
 
     # ------------------------------------------------------------------ structure
     def px(self, value: float) -> int:
@@ -325,7 +349,7 @@ class ChannelPicture:
         self.band_out = _Band(self.outs, ((h_out, w_out),) * len(self.outs),
                               tuple((margin + i * (w_out * c + gap), y) for i in range(len(self.outs))))
         self.text_y = y + h_out * c + px(14)
-        self.height = self.text_y + 5 * px(19) + margin  # room for two notes; cropped to those made
+        self.page_height = self.text_y + 5 * px(19) + margin  # room for two notes; cropped to those made
         self.kernel_shape = (kh, kw)
 
     # ------------------------------------------------------------------ drawing helpers
@@ -339,8 +363,14 @@ class ChannelPicture:
         paste(bg, mask, col, x if centred else x + w / 2, y + h / 2)
         return w
 
-    def _fits(self, planes: Any) -> bool:
+    def _fits(self, band: str, planes: Any) -> bool:
         """Whether every value of ``planes`` (nested lists) fits in a cell, written at VALUE_PX."""
+        if band in self._shared:
+            return bool(self._shared[band])
+        self._shared[band] = fits = self._measure_fit(planes)
+        return fits
+
+    def _measure_fit(self, planes: Any) -> bool:
         if self.cell < self.px(VALUE_PX) + 3:
             return False
         values = np.unique(np.asarray(planes, dtype=float))
@@ -348,18 +378,26 @@ class ChannelPicture:
         widest = max((text_mask(s, VALUE_PX * self.scale, 72.0).shape[1] for s in labels), default=0)
         return widest <= self.cell - 3
 
+    def _shading(self, x: int, y: int, values: Any, write: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """A plane's shade (0 smallest .. 1 largest value) and its values' text coverage: the
+        same in both colourings, so computed once per plane and shared with :meth:`recoloured`."""
+        key = (x, y)
+        if key not in self._shared:
+            arr = np.asarray(values, dtype=float)
+            finite = arr[np.isfinite(arr)]
+            span = (finite.max() - finite.min()) if finite.size else 0.0
+            t = np.zeros_like(arr) if span == 0 else np.nan_to_num(np.clip((arr - finite.min()) / span, 0, 1))
+            self._shared[key] = (t[..., None], self._coverage(arr) if write else None)
+        return self._shared[key]
+
     def _grid(self, bg: np.ndarray, x: int, y: int, values: Any, group: int, write: bool,
               stroke_px: int) -> None:
         """One plane: cells shaded by value in the group's colours, values written if asked."""
         lo, hi, stroke = self.groups[group % len(self.groups)]
-        arr = np.asarray(values, dtype=float)
-        finite = arr[np.isfinite(arr)]
-        span = (finite.max() - finite.min()) if finite.size else 0.0
-        t = np.zeros_like(arr) if span == 0 else np.clip((arr - finite.min()) / span, 0, 1)
-        t = np.nan_to_num(t)
-        fill = (lo[None, None] * (1 - t[..., None]) + hi[None, None] * t[..., None]).round().astype(np.uint8)
+        t, cover = self._shading(x, y, values, write)
+        fill = (lo * (1 - t) + hi * t).round().astype(np.uint8)
         c = self.cell
-        nr, nc = arr.shape
+        nr, nc = t.shape[:2]
         region = bg[y:y + nr * c, x:x + nc * c, :3]
         region[:] = np.repeat(np.repeat(fill, c, axis=0), c, axis=1)  # contiguous: faster than broadcasting
         if c >= 5:
@@ -367,12 +405,12 @@ class ChannelPicture:
             full[::c, :] = self.colours["grid"]
             full[:, ::c] = self.colours["grid"]
         outline(bg, y, x, y + nr * c, x + nc * c, stroke, stroke_px)
-        if write:
-            self._write_values(region, arr)
+        if cover is not None:
+            region[:] = (region * (255 - cover) + self.colours["text"].astype(np.uint16) * cover + 127) // 255
 
-    def _write_values(self, region: np.ndarray, arr: np.ndarray) -> None:
-        """Every cell's value, blended once: one cell-sized coverage tile per distinct value,
-        gathered into the plane's layout with numpy, then one blend of the whole plane."""
+    def _coverage(self, arr: np.ndarray) -> np.ndarray:
+        """Every cell's value as text coverage (uint16, plane-sized): one cell-sized tile per
+        distinct value, gathered into the plane's layout with numpy, blended once per plane."""
         c = self.cell
         values, index = np.unique(arr, return_inverse=True)
         tiles = np.zeros((len(values), c, c), np.uint8)
@@ -384,8 +422,7 @@ class ChannelPicture:
                 tiles[i, y0:y0 + h, x0:x0 + w] = mask
         nr, nc = arr.shape
         cover = tiles[index.reshape(nr, nc)].transpose(0, 2, 1, 3).reshape(nr * c, nc * c)
-        a = cover[..., None].astype(np.uint16)
-        region[:] = (region * (255 - a) + self.colours["text"].astype(np.uint16) * a + 127) // 255
+        return cover[..., None].astype(np.uint16)
 
     def _value(self, bg: np.ndarray, x: int, y: int, r: int, k: int, value: float, color: np.ndarray) -> None:
         c = self.cell
@@ -423,7 +460,7 @@ class ChannelPicture:
         self._band_title(bg, self.in_top - self.px(36), f"input: {n} channel{'s' * (n != 1)} × {size}"
                          f"{more}; {colour}")
         values = [self.in2d[c] for c in band.channels]
-        self.write_in = self._fits(values)
+        self.write_in = self._fits("fits in", values)
         for (x, y), c in zip(band.xy, band.channels, strict=True):
             group = self.group_of_input(c)
             mine = self.first_in <= c < self.first_in + self.per_group_in
@@ -464,7 +501,7 @@ class ChannelPicture:
         mine = [(xy, c) for xy, c in zip(self.band_in.xy, self.band_in.channels, strict=True)
                 if self.first_in <= c < self.first_in + self.per_group_in]
         kernels = [self.kernel(c) for _, c in mine]
-        self.write_k = self._fits(kernels)
+        self.write_k = self._fits("fits kernels", kernels)
         for ((x, _), c), kern in zip(mine, kernels, strict=True):
             x -= self.pads[1][0] * self.cell  # under the padded plane's left edge
             y = self.kernel_y + self.px(16)
@@ -486,7 +523,7 @@ class ChannelPicture:
             self.write_out = False
             self.notes.append("output values not computed here (too big for this page)")
         else:
-            self.write_out = self._fits([self.outputs[c] for c in band.channels])
+            self.write_out = self._fits("fits out", [self.outputs[c] for c in band.channels])
         for (x, y), c in zip(band.xy, band.channels, strict=True):
             values = self.outputs[c] if self.outputs is not None else np.zeros(band.shapes[0])
             selected = c == self.out_channel

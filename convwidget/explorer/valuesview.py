@@ -237,10 +237,9 @@ class ValuesView(W.VBox):
         torch_values = run_values(spec, inputs, weights, bias)
         outputs = torch_values.values
         self.message.value = "" if torch_values.ok else html.escape(f"PyTorch: {torch_values.error}")
-        self.pictures = {theme: ChannelPicture(spec, inputs, weights, bias, outputs,
-                                               out_channel=min(self.channel.value, n_out - 1),
-                                               theme=theme, scale=self._scale)
-                         for theme in ("light", "dark")}
+        followed = min(self.channel.value, n_out - 1)
+        light = ChannelPicture(spec, inputs, weights, bias, outputs, out_channel=followed, scale=self._scale)
+        self.pictures = {"light": light, "dark": light.recoloured("dark")}
         self.image.layout.display = self.image_dark.layout.display = None
         self._show_frame()
 
