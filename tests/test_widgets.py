@@ -800,11 +800,13 @@ def test_projector_mode_scales_text_and_picture() -> None:
     small = tuple(int(v) for v in (e.picture.width, e.picture.height))
     e.presentation_button.value = True
     assert "cw-presentation-on" in e._dom_classes and e.presentation
+    assert e.input.h.layout.width == "240px" and e.main.children[0].layout.width == "495px"  # 1.5x
     big = tuple(int(v) for v in (e.picture.width, e.picture.height))
     assert big == (round(small[0] * 1.5), round(small[1] * 1.5))
     e.stride.h.value = 2  # still exact at the new size
     assert_consistent(e)
     e.presentation = False
     assert "cw-presentation-on" not in e._dom_classes
+    assert e.input.h.layout.width == "160px" and e.main.children[0].layout.width == "330px"
     assert tuple(int(v) for v in (e.picture.width, e.picture.height)) == small
     assert ConvExplorer(presentation=True).presentation_button.value

@@ -74,16 +74,16 @@ class PairControl:
         self.name = name
         self.h = _style(W.IntSlider(value=value, min=lo, max=hi, description=label,
                                     tooltip=f"{label} height (H)", style=_DESC,
-                                    layout=W.Layout(width="164px"), continuous_update=True),
+                                    layout=W.Layout(width="160px"), continuous_update=True),
                         f"cw-{name}", f"cw-{name}-h")
         if name in ("input", "kernel"):
             self.h.remove_class(f"cw-{name}")
         self.w = _style(W.IntSlider(value=value, min=lo, max=hi, description="W",
                                     tooltip=f"{label} width", style={"description_width": "14px"},
-                                    layout=W.Layout(width="104px"), disabled=True,
+                                    layout=W.Layout(width="100px"), disabled=True,
                                     continuous_update=True), f"cw-{name}-w")
         self.square = _style(W.Checkbox(value=True, description="H = W", indent=False,
-                                        layout=W.Layout(width="58px")), f"cw-{name}-square")
+                                        layout=W.Layout(width="56px")), f"cw-{name}-square")
         self.row = _style(W.HBox([self.h, self.w, self.square]), f"cw-{name}-row")
 
     @property
@@ -162,7 +162,7 @@ class Controls:
         self._on_moved = on_moved
         self._quiet = 0
         self.kind = _style(W.Dropdown(options=KIND_LABELS, value="conv", description="layer",
-                                      style=_DESC, layout=W.Layout(width="326px")), "cw-kind")
+                                      style=_DESC, layout=W.Layout(width="316px")), "cw-kind")
         self.input = PairControl("input", "input", 1, 64, 8)
         self.kernel = PairControl("kernel", "kernel", 1, 11, 3)
         self.stride = PairControl("stride", "stride", 1, 6, 1)
@@ -172,7 +172,7 @@ class Controls:
                                               layout=W.Layout(width="190px")), "cw-padding-mode")
         self.padding = PairControl("padding", "padding", 0, 10, 0)
         # 'same'/'valid': what PyTorch really pads on each side, in place of the sliders
-        self.padding_readout = _style(W.HTML(layout=W.Layout(display="none", width="326px")),
+        self.padding_readout = _style(W.HTML(layout=W.Layout(display="none", width="316px")),
                                       "cw-padding-readout")
         self.padding.row.children = (*self.padding.row.children, self.padding_readout)
         self.dilation = PairControl("dilation", "dilation", 1, 5, 1)
@@ -185,8 +185,8 @@ class Controls:
             _style(W.BoundedIntText(value=1, min=1, max=4096, description=name,
                                     style={"description_width": "initial"},
                                     layout=W.Layout(width=width)), f"cw-{name.replace('_', '-')}")
-            for name, width in (("in_channels", "122px"), ("out_channels", "128px"),
-                                ("groups", "84px")))
+            for name, width in (("in_channels", "118px"), ("out_channels", "124px"),
+                                ("groups", "80px")))
         self.pairs = (self.input, self.kernel, self.stride, self.padding, self.dilation,
                       self.output_padding)
         self.flags_row = _style(W.HBox([self.ceil_mode, self.count_include_pad]), "cw-flags")

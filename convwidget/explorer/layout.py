@@ -19,10 +19,10 @@ from .controls import _style
 from .state import ExplorerState, Results
 from .theme import PRESENTATION_SCALE
 
-__all__ = ["LEFT_WIDTH", "ScreenLayout", "columns", "presentation_button"]
+__all__ = ["LEFT_WIDTH", "ScreenLayout", "columns", "presentation_button", "scale_widths"]
 
 #: The left column's width in CSS pixels (the controls' rows are made to fit it).
-LEFT_WIDTH = 340
+LEFT_WIDTH = 330
 
 
 def columns(left: Sequence[W.Widget], right: Sequence[W.Widget]) -> W.HBox:
@@ -32,11 +32,38 @@ def columns(left: Sequence[W.Widget], right: Sequence[W.Widget]) -> W.HBox:
     >>> [c._dom_classes for c in box.children]
     [('cw-left',), ('cw-right',)]
     """
-    left_box = _style(W.VBox(list(left), layout=W.Layout(width=f"{LEFT_WIDTH}px",
-                                                         flex=f"0 0 {LEFT_WIDTH}px")), "cw-left")
+    left_box = _style(W.VBox(list(left), layout=W.Layout(width=f"{LEFT_WIDTH}px", flex="0 0 auto")),
+                      "cw-left")
     right_box = _style(W.VBox(list(right), layout=W.Layout(flex="1 1 auto", min_width="0")), "cw-right")
     return _style(W.HBox([left_box, right_box], layout=W.Layout(
         flex_flow="row wrap", align_items="flex-start", grid_gap="0 8px")), "cw-panels")
+
+
+def scale_widths(root: W.Widget, scale: float, base: dict[int, dict[str, str]]) -> None:
+    """Set every pixel width under ``root`` (layout widths, description widths) to ``scale``
+    times its first value, remembered in ``base``: the controls grow with their text.
+
+    >>> box = W.HBox([W.IntSlider(layout=W.Layout(width="100px"), style={"description_width": "40px"})])
+    >>> base = {}
+    >>> scale_widths(box, 1.5, base)
+    >>> box.children[0].layout.width, box.children[0].style.description_width
+    ('150px', '60px')
+    >>> scale_widths(box, 1, base)
+    >>> box.children[0].layout.width
+    '100px'
+    """
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        stack.extend(getattr(widget, "children", ()))
+        parts = (("layout", "width"), ("layout", "min_width"), ("style", "description_width"))
+        first = base.setdefault(id(widget), {
+            f"{part}.{name}": value for part, name in parts
+            if isinstance(value := getattr(getattr(widget, part, None), name, None), str)
+            and value.endswith("px")})
+        for key, value in first.items():
+            part, name = key.split(".")
+            setattr(getattr(widget, part), name, f"{round(float(value[:-2]) * scale)}px")
 
 
 def presentation_button() -> W.ToggleButton:
@@ -56,6 +83,8 @@ class ScreenLayout:
     state: ExplorerState
     _concealed: bool
     _shown: tuple[Results | None, int]
+    main: W.HBox
+    _base_widths: dict[int, dict[str, str]]
 
     def add_foldout(self, title: str, widget: W.Widget) -> W.Widget:
         """Append ``widget`` as a section titled ``title`` to the folded panels (closed until
@@ -93,7 +122,10 @@ class ScreenLayout:
             on = bool(change["new"])
             root: Any = self
             (root.add_class if on else root.remove_class)("cw-presentation-on")
-            self.picture_panel.set_scale(PRESENTATION_SCALE if on else 1.0)
+            scale = PRESENTATION_SCALE if on else 1.0
+            if on or hasattr(self, "_base_widths"):
+                scale_widths(self.main, scale, self.__dict__.setdefault("_base_widths", {}))
+            self.picture_panel.set_scale(scale)
             self._shown = (None, -1)  # drawn again at the new size
             if not self._concealed and self.state.results is not None:
                 self._show_step(self.state.results, self.state.step)
