@@ -190,3 +190,17 @@ def test_render_each_look_into_the_artifacts_folder(artifacts, name):
     (artifacts / f"picture_{name}.png").write_bytes(png)
     assert Image.open(io.BytesIO(png)).size == (round(580 * scale), round(310 * scale))
     fig.close()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_a_refusal_is_wrapped_inside_the_picture(artifacts, theme):
+    from convwidget import ShapeError
+
+    with pytest.raises(ShapeError, match="kernel spans 5 cells") as refused:
+        layer_geometry("conv", (2, 2), kernel_size=5)
+    fig = WindowFigure(theme=theme)
+    fig.show_error(str(refused.value))
+    rgba = fig.to_rgba()
+    (artifacts / f"picture_refusal_{theme}.png").write_bytes(fig.to_png())
+    background = np.array([int(PALETTES[theme]["background"][i:i + 2], 16) for i in (1, 3, 5)])
+    assert (rgba[:, -6:, :3] == background).all() and (rgba[:, :6, :3] == background).all()

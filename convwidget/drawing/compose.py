@@ -14,7 +14,6 @@ the window outline, the lit cell and the link line on each step.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -342,21 +341,24 @@ def label_color(theme: str, role: str, under: bool) -> np.ndarray:
 _NOTE_PT = 8.5
 
 
+def wrap(text: str, size_pt: float, dpi: float, width: int) -> list[str]:
+    """``text`` in lines no wider than ``width`` pixels (a word longer than that on its own line)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        longer = f"{line} {word}" if line else word
+        if line and text_mask(longer, size_pt, dpi).shape[1] > width:
+            lines.append(line)
+            line = word
+        else:
+            line = longer
+    return [*lines, line]
+
+
 def _note_lines(dpi: float, notes: list[str], pw: int) -> list[str]:
     """The notes wrapped to the picture's width, at most three lines (a note says what is
     unusual about the setting; the explorer's panels say the rest)."""
-    lines: list[str] = []
-    width = pw - scaler(dpi)(8)
-    for note_text in notes:
-        line = ""
-        for word in note_text.split(" "):
-            longer = f"{line} {word}" if line else word
-            if line and text_mask(longer, _NOTE_PT, dpi).shape[1] > width:
-                lines.append(line)
-                line = word
-            else:
-                line = longer
-        lines.append(line)
+    lines = [line for note_text in notes for line in wrap(note_text, _NOTE_PT, dpi, pw - scaler(dpi)(8))]
     if len(lines) > 3:
         lines = [*lines[:2], lines[2] + " …"]
     return lines
@@ -441,16 +443,18 @@ def _draw_legend(bg: np.ndarray, grids: _Grids, rows: list[list[_Entry]]) -> Non
 
 
 def compose_error(message: str, pw: int, ph: int, dpi: float, theme: str = "light") -> np.ndarray:
-    """A picture with ``message`` in a box (why PyTorch refuses the setting)."""
+    """A picture with ``message`` in a box (why PyTorch refuses the setting), wrapped to fit."""
+    px = scaler(dpi)
     bg = filled(ph, pw, color("background", theme))
-    lines = textwrap.wrap(message, 72) or [""]
+    margin, pad = px(10), px(20)
+    lines = wrap(" ".join(message.split()), 11.0, dpi, pw - 2 * (margin + pad))
     masks = [text_mask(line, 11.0, dpi) for line in lines]
-    line_h = max(m.shape[0] for m in masks) + 6
-    box_w = min(pw - 20, max(m.shape[1] for m in masks) + 40)
-    box_h = line_h * len(masks) + 30
+    line_h = max(m.shape[0] for m in masks) + px(6)
+    box_w = min(pw - 2 * margin, max(m.shape[1] for m in masks) + 2 * pad)
+    box_h = min(ph, line_h * len(masks) + px(30))
     x0, y0 = (pw - box_w) // 2, max(0, (ph - box_h) // 2)
     bg[y0:y0 + box_h, x0:x0 + box_w, :3] = color("error_bg", theme)
-    outline(bg, y0, x0, y0 + box_h - 1, x0 + box_w - 1, color("edge", theme), 2)
+    outline(bg, y0, x0, y0 + box_h - 1, x0 + box_w - 1, color("edge", theme), px(2))
     for i, m in enumerate(masks):
-        paste(bg, m, color("text", theme), x0 + 20 + m.shape[1] / 2, y0 + 15 + line_h * i + line_h / 2)
+        paste(bg, m, color("text", theme), x0 + pad + m.shape[1] / 2, y0 + px(15) + line_h * i + line_h / 2)
     return bg
