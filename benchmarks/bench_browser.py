@@ -176,7 +176,8 @@ ARM_JS = """([root, want, timeoutMs]) => {
 
 def sweep(top: int, presses: int) -> list[tuple[str, int]]:
     """Keys and the kernel each leaves: up from 3 to ``top``, down to 2, and again."""
-    keys, kernel, step = [], 3, 1
+    keys: list[tuple[str, int]] = []
+    kernel, step = 3, 1
     while len(keys) < presses:
         if not 2 <= kernel + step <= top:
             step = -step
@@ -256,7 +257,7 @@ def run_size(page: Any, lab: Any, n: int, presses: int) -> tuple[Times, list[str
     return times, missed
 
 
-def report(results: dict[int, Times], loads: list[tuple[float, ...]], delay: float) -> None:
+def report(results: dict[int, Times], loads: list[tuple[float, float, float]], delay: float) -> None:
     print(f"\nkeydown -> painted, ms (p50 / p95); round trip added by the proxy: {2 * delay:g} ms")
     (b1, b5, _), (a1, a5, _) = loads
     print(f"load average (1, 5 min) before {b1:.2f} {b5:.2f}, after {a1:.2f} {a5:.2f} "

@@ -1,7 +1,8 @@
 """Shared helpers of the browser tests and the browser benchmark: a JupyterLab server on
 loopback (temporary config, settings and workspaces; a token; kernels stopped by PID), a
 headless Chromium, and the page-side snippets that wait for a kernel, run a notebook, read a
-picture's bytes and run code in the page's kernel.
+picture's bytes, run code in the page's kernel, and read what a learner sees: every text's
+colour against its background (WCAG contrast) and the texts cut short.
 
 Imported by ``tests/test_notebooks_browser.py``, ``tests/test_browser_readability.py`` and
 ``benchmarks/bench_browser.py`` (tests/ is on sys.path: there is no package).
@@ -248,7 +249,7 @@ def set_theme(lab: LabServer, theme: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def start_browser(playwright) -> object:
+def start_browser(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
@@ -397,8 +398,11 @@ def press_on(page, css_class: str, key: str) -> None:
 
 def notebook_json(*sources: str) -> str:
     """A notebook of code cells (no outputs) for the Python 3 kernel, as JSON text."""
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"cell{i}", "metadata": {},
-              "outputs": [], "source": source} for i, source in enumerate(sources)]
+    cells: list[dict[str, Any]] = [
+        {"cell_type": "code", "execution_count": None, "id": f"cell{i}", "metadata": {}, "outputs": [],
+         "source": source}
+        for i, source in enumerate(sources)
+    ]
     return json.dumps({
         "cells": cells,
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
@@ -428,3 +432,117 @@ def kernel_execute(page, code: str, timeout_s: float = 30) -> str:
     assert result["error"] is None, f"the kernel raised: {result['error']}\n{code}"
     assert result["done"] == "done", f"the kernel did not answer in {timeout_s} s:\n{code}"
     return result["text"]
+
+
+# --------------------------------------------------------------------------------------
+# Reading what a learner sees
+# --------------------------------------------------------------------------------------
+
+# Every visible text inside .cw-explorer: its colour and the background it is seen on.
+# MathJax draws glyphs from CSS, so each formula (mjx-container) counts as one text.
+TEXT_COLOURS_JS = """() => {
+  const parse = (s) => {
+    let m = s.match(/^rgba?\\(([^)]*)\\)/);
+    let scale = 1;
+    if (!m) { m = s.match(/^color\\(srgb ([^)]*)\\)/); scale = 255; }
+    if (!m) return null;
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return [p[0] * scale, p[1] * scale, p[2] * scale, p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, under) => {
+    const a = top[3];
+    return [0, 1, 2].map(i => top[i] * a + under[i] * (1 - a)).concat([1]);
+  };
+  const lum = (c) => {
+    const f = (v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  };
+  const ratio = (a, b) => {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+    }
+    let colour = [255, 255, 255, 1];  // the browser's canvas under everything
+    for (const c of layers.reverse()) colour = over(c, colour);
+    return colour;
+  };
+  const opacity = (el) => {
+    let o = 1;
+    for (let e = el; e && e.nodeType === 1; e = e.parentElement) o *= Number(getComputedStyle(e).opacity);
+    return o;
+  };
+  const where = (el) => {
+    const names = [];
+    for (let e = el; e && !e.classList.contains('cw-explorer'); e = e.parentElement) {
+      const cw = [...e.classList].filter(c => c.startsWith('cw-'));
+      if (cw.length) { names.push(cw.join('.')); break; }
+    }
+    const cls = typeof el.className === 'string' ? el.className.trim() : '';
+    const own = cls.split(/\\s+/).slice(0, 2).join('.');
+    return (names[0] || 'cw-explorer') + ' > ' + el.tagName.toLowerCase() + (own ? '.' + own : '');
+  };
+  const measure = (el, text) => {
+    const style = getComputedStyle(el);
+    const fg = parse(style.color);
+    const bg = background(el);
+    fg[3] *= opacity(el);
+    const seen = over(fg, bg);
+    const disabled = !!el.closest('.mod-disabled, [disabled], .jupyter-widgets-disabled');
+    return {text: text.trim().slice(0, 60), where: where(el), color: style.color,
+            background: 'rgb(' + bg.slice(0, 3).map(Math.round).join(', ') + ')',
+            ratio: ratio(seen, bg), fontSize: style.fontSize, disabled};
+  };
+  const root = document.querySelector('.cw-explorer');
+  const out = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!node.data.trim() || !el || el.closest('mjx-assistive-mml, style, script')) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const rect = range.getBoundingClientRect();
+    if (!range.getClientRects().length || rect.width < 1 || rect.height < 1) continue;
+    if (getComputedStyle(el).visibility !== 'visible') continue;
+    out.push(measure(el, node.data));
+  }
+  root.querySelectorAll('mjx-container, input[type=text], input[type=number], select, textarea')
+    .forEach((el) => {
+      if (el.offsetParent === null || !el.getClientRects().length) return;
+      const text = el.tagName === 'MJX-CONTAINER' ? '(formula) ' + el.textContent : (el.value || '');
+      out.push(measure(el, text));
+    });
+  return out.filter(t => t.text);
+}"""
+
+
+# Text cut short: a visible text wider than the nearest ancestor that hides its overflow
+# (ipywidgets' labels end in '…' there).
+TRUNCATED_JS = """() => {
+  const root = document.querySelector('.cw-explorer');
+  const out = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!node.data.trim() || !el || el.closest('style, script, mjx-container')) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    if (!range.getClientRects().length) continue;
+    const r = range.getBoundingClientRect();
+    for (let e = el; e && e !== root.parentElement; e = e.parentElement) {
+      if (!['hidden', 'clip'].includes(getComputedStyle(e).overflowX)) continue;
+      const box = e.getBoundingClientRect();
+      if (r.right > box.right + 1 || r.left < box.left - 1) {
+        const shown = Math.round(Math.min(r.right, box.right) - Math.max(r.left, box.left));
+        const text = node.data.trim().slice(0, 60);
+        out.push({text, shown, needs: Math.round(r.width), cls: String(e.className)});
+      }
+      break;
+    }
+  }
+  return out;
+}"""

@@ -33,6 +33,8 @@ import pytest
 # tests/browser.py: the server, the browser and the page helpers (tests/ is on sys.path)
 from browser import (
     ARTIFACTS,
+    TEXT_COLOURS_JS,
+    TRUNCATED_JS,
     LabServer,
     chromium,
     kernel_execute,
@@ -173,87 +175,6 @@ ON_SCREEN_JS = VISIBLE_PICTURE_JS + """([sliders, verdictClasses]) => {
   panel.bottom = Math.min(panel.bottom, window.innerHeight);
   const widget = box(root.getBoundingClientRect());
   return {items, panel, widget};
-}"""
-
-# Every visible text inside .cw-explorer: its colour and the background it is seen on.
-# MathJax draws glyphs from CSS, so each formula (mjx-container) counts as one text.
-TEXT_COLOURS_JS = """() => {
-  const parse = (s) => {
-    let m = s.match(/^rgba?\\(([^)]*)\\)/);
-    let scale = 1;
-    if (!m) { m = s.match(/^color\\(srgb ([^)]*)\\)/); scale = 255; }
-    if (!m) return null;
-    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
-    return [p[0] * scale, p[1] * scale, p[2] * scale, p.length > 3 ? p[3] : 1];
-  };
-  const over = (top, under) => {
-    const a = top[3];
-    return [0, 1, 2].map(i => top[i] * a + under[i] * (1 - a)).concat([1]);
-  };
-  const lum = (c) => {
-    const f = (v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
-  };
-  const ratio = (a, b) => {
-    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
-    return (x + 0.05) / (y + 0.05);
-  };
-  const background = (el) => {
-    const layers = [];
-    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
-      const c = parse(getComputedStyle(e).backgroundColor);
-      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
-    }
-    let colour = [255, 255, 255, 1];  // the browser's canvas under everything
-    for (const c of layers.reverse()) colour = over(c, colour);
-    return colour;
-  };
-  const opacity = (el) => {
-    let o = 1;
-    for (let e = el; e && e.nodeType === 1; e = e.parentElement) o *= Number(getComputedStyle(e).opacity);
-    return o;
-  };
-  const where = (el) => {
-    const names = [];
-    for (let e = el; e && !e.classList.contains('cw-explorer'); e = e.parentElement) {
-      const cw = [...e.classList].filter(c => c.startsWith('cw-'));
-      if (cw.length) { names.push(cw.join('.')); break; }
-    }
-    const cls = typeof el.className === 'string' ? el.className.trim() : '';
-    const own = cls.split(/\\s+/).slice(0, 2).join('.');
-    return (names[0] || 'cw-explorer') + ' > ' + el.tagName.toLowerCase() + (own ? '.' + own : '');
-  };
-  const measure = (el, text) => {
-    const style = getComputedStyle(el);
-    const fg = parse(style.color);
-    const bg = background(el);
-    fg[3] *= opacity(el);
-    const seen = over(fg, bg);
-    const disabled = !!el.closest('.mod-disabled, [disabled], .jupyter-widgets-disabled');
-    return {text: text.trim().slice(0, 60), where: where(el), color: style.color,
-            background: 'rgb(' + bg.slice(0, 3).map(Math.round).join(', ') + ')',
-            ratio: ratio(seen, bg), fontSize: style.fontSize, disabled};
-  };
-  const root = document.querySelector('.cw-explorer');
-  const out = [];
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  while (walker.nextNode()) {
-    const node = walker.currentNode, el = node.parentElement;
-    if (!node.data.trim() || !el || el.closest('mjx-assistive-mml, style, script')) continue;
-    const range = document.createRange();
-    range.selectNodeContents(node);
-    const rect = range.getBoundingClientRect();
-    if (!range.getClientRects().length || rect.width < 1 || rect.height < 1) continue;
-    if (getComputedStyle(el).visibility !== 'visible') continue;
-    out.push(measure(el, node.data));
-  }
-  root.querySelectorAll('mjx-container, input[type=text], input[type=number], select, textarea')
-    .forEach((el) => {
-      if (el.offsetParent === null || !el.getClientRects().length) return;
-      const text = el.tagName === 'MJX-CONTAINER' ? '(formula) ' + el.textContent : (el.value || '');
-      out.push(measure(el, text));
-    });
-  return out.filter(t => t.text);
 }"""
 
 PICTURE_BYTES_JS = VISIBLE_PICTURE_JS + """async () => {
@@ -443,34 +364,6 @@ def test_picture_digits_read_at_4_5_to_1_on_their_cells(shown: tuple[Any, str]) 
         problems += [f"{name} at {c['box']}: text {c['text']} on {fill_hex} is {c['ratio']:.2f}:1"
                      for c in cells if c["ratio"] < MIN_CONTRAST]
     assert not problems, f"{theme} picture: " + "; ".join(problems)
-
-
-# Text cut short: a visible text wider than the nearest ancestor that hides its overflow
-# (ipywidgets' labels end in '…' there).
-TRUNCATED_JS = """() => {
-  const root = document.querySelector('.cw-explorer');
-  const out = [];
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  while (walker.nextNode()) {
-    const node = walker.currentNode, el = node.parentElement;
-    if (!node.data.trim() || !el || el.closest('style, script, mjx-container')) continue;
-    const range = document.createRange();
-    range.selectNodeContents(node);
-    if (!range.getClientRects().length) continue;
-    const r = range.getBoundingClientRect();
-    for (let e = el; e && e !== root.parentElement; e = e.parentElement) {
-      if (!['hidden', 'clip'].includes(getComputedStyle(e).overflowX)) continue;
-      const box = e.getBoundingClientRect();
-      if (r.right > box.right + 1 || r.left < box.left - 1) {
-        const shown = Math.round(Math.min(r.right, box.right) - Math.max(r.left, box.left));
-        const text = node.data.trim().slice(0, 60);
-        out.push({text, shown, needs: Math.round(r.width), cls: String(e.className)});
-      }
-      break;
-    }
-  }
-  return out;
-}"""
 
 
 @pytest.mark.browser
