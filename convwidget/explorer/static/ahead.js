@@ -46,8 +46,18 @@ function makeStore(model) {
     views: new Set(),
     version: 0,
     bytes: 0,
+    decoding: false,
   };
-  store.update = () => { for (const view of store.views) view(); };
+  store.update = () => {
+    for (const view of store.views) view();
+    if (!store.decoding) {
+      store.decoding = true;
+      setTimeout(() => {
+        store.decoding = false;
+        if (store.names.length === store.controls.size) predecode(model, store);
+      }, 0);
+    }
+  };
   store.drop = (key) => {
     const entry = store.frames.get(key);
     if (!entry) return;
@@ -73,6 +83,26 @@ function makeStore(model) {
     }
   };
   return store;
+}
+
+// Decode, in the background, the frames one notch from the controls' values: the picture a
+// key press asks for is then ready to paint (an Image kept per entry holds the decoded copy).
+function predecode(model, store) {
+  const context = model.get("context");
+  const theme = pageTheme();
+  for (const name of store.names) {
+    const value = store.controls.get(name).get("value");
+    if (typeof value !== "number") continue;
+    for (const moved of [value + 1, value - 1]) {
+      const pairs = store.names.map((n) => [n, n === name ? moved : store.controls.get(n).get("value")]);
+      const entry = store.frames.get(context + "|" + JSON.stringify(pairs));
+      if (!entry || !entry[theme] || (entry.decoded && entry.decoded.src === entry[theme])) continue;
+      const image = new Image();
+      image.src = entry[theme];
+      image.decode().catch(() => {});
+      entry.decoded = image;
+    }
+  }
 }
 
 function fileConfirmed(model, store) {
@@ -195,7 +225,9 @@ function render({ model, el }) {
     el.classList.toggle("cw-ahead-pending", pending);
     img.style.display = src ? "" : "none";
     img.dataset.pending = pending ? "1" : "0";
-    if (src && img.getAttribute("src") !== src) {
+    const same = !pending && img.dataset.key === key && img.dataset.theme === theme && img.getAttribute("src");
+    if (src && !same && img.getAttribute("src") !== src) {
+      img.dataset.theme = theme;
       img.dataset.key = key;
       img.src = src;
     }
