@@ -488,7 +488,8 @@ TEXT_COLOURS_JS = """() => {
   };
   const measure = (el, text) => {
     const style = getComputedStyle(el);
-    const fg = parse(style.color);
+    // a colour this reader cannot parse fails loudly (ratio 0) rather than passing unseen
+    const fg = parse(style.color) || [0, 0, 0, 0];
     const bg = background(el);
     fg[3] *= opacity(el);
     const seen = over(fg, bg);
