@@ -407,3 +407,19 @@ def test_a_recoloured_picture_is_the_picture_drawn_in_that_theme(name: str) -> N
     dark = ChannelPicture(spec, x, w, b, y.tolist(), out_channel=oc, theme="dark")
     assert np.array_equal(light.recoloured("dark").frame(cell), dark.frame(cell))
     assert np.array_equal(dark.recoloured("light").frame(cell), light.frame(cell))
+
+
+def test_wide_and_long_grids_are_cut_or_refused_with_a_sentence() -> None:
+    """Many wide output maps: fewer shown, at least a pixel a cell; a side beyond MAX_SIDE: a sentence."""
+    state, view = _view(kind="conv_transpose", input_size=(2, 18), kernel_size=(2, 4), stride=3, padding=2,
+                        dilation=2, output_padding=2, in_channels=4, out_channels=6, groups=2)
+    assert view.message.value == "", view.message.value
+    pic = view.pictures["light"]
+    assert pic.cell >= 1 and len(pic.band_out.channels) * 56 * pic.cell <= pic.width
+    _check_against_torch(view, state)
+    state.set(kind="conv", input_size=(1, 300), kernel_size=1, stride=1, padding=0, dilation=1,
+              in_channels=1, out_channels=1, groups=1)
+    assert "a grid of 300 cells a side is more than the channel picture draws (200)" in view.message.value
+    spec = LayerSpec.from_settings(kernel_size=1)
+    with pytest.raises(ValueError, match=r"grids of up to 200 cells a side, not 300"):
+        ChannelPicture(spec, sample_input(1, (1, 300)), preset_weights("ones", spec), None, None)

@@ -39,7 +39,8 @@ from ..spec import LayerSpec
 from .raster import line_mask, outline, paste, rgb, text_mask
 
 __all__ = [
-    "CHANNEL_PALETTES", "GROUP_COLOURS", "MAX_SHOWN", "PICTURE_WIDTH", "ChannelPicture", "cell_label",
+    "CHANNEL_PALETTES", "GROUP_COLOURS", "MAX_SHOWN", "MAX_SIDE", "PICTURE_WIDTH", "ChannelPicture",
+    "cell_label",
     "contrast", "encode_rgb_png", "parameter_text", "text_pairs",
 ]
 
@@ -49,7 +50,9 @@ PICTURE_WIDTH = 580
 MAX_SHOWN = 6
 #: Font sizes in pixels at scale 1 (the brief's floor is 11 px).
 VALUE_PX, LABEL_PX, TITLE_PX = 11, 11, 13
-MAX_CELL, MIN_CELL, MAX_HEIGHT = 26, 2, 500
+MAX_CELL, MIN_CELL, MAX_HEIGHT = 26, 1, 500
+#: The longest side (cells) of an input or output grid the picture draws.
+MAX_SIDE = 200
 
 #: Per group (cycled): (fill for the smallest value, fill for the largest, stroke and label).
 #: Okabe–Ito hues without the orange and vermilion the window and the winner use.
@@ -192,12 +195,12 @@ def _as_2d(nested: Any, ndim: int, depth: int) -> Any:
     return [_as_2d(n, ndim, depth - 1) for n in nested]
 
 
-def _range(n: int, focus: int, count: int) -> range:
-    """At most MAX_SHOWN indices of ``n``, starting so that ``focus .. focus+count`` shows."""
-    if n <= MAX_SHOWN:
+def _range(n: int, focus: int, count: int, most: int = MAX_SHOWN) -> range:
+    """At most ``most`` indices of ``n``, starting so that ``focus .. focus+count`` shows."""
+    if n <= most:
         return range(n)
-    start = min(max(focus - max((MAX_SHOWN - count) // 2, 0), 0), n - MAX_SHOWN)
-    return range(start, start + MAX_SHOWN)
+    start = min(max(focus - max((most - count) // 2, 0), 0), n - most)
+    return range(start, start + most)
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,10 @@ class ChannelPicture:
         if not 0 <= out_channel < self.n_out:
             raise ValueError(f"out_channel={out_channel} is outside 0..{self.n_out - 1}")
         self.out_channel = out_channel
+        side = max(*self.inputs_size, *self.out_size)
+        if side > MAX_SIDE:
+            raise ValueError(f"the channel picture draws grids of up to {MAX_SIDE} cells a side, not {side}; "
+                             "use a smaller input (or stride)")
         self.outputs = None if outputs is None else _as_2d(outputs, spec.ndim, 1)
         self._group_inputs()
         self._layout()
@@ -321,14 +328,17 @@ class ChannelPicture:
         h_in, w_in = len(self.in2d[0]), len(self.in2d[0][0])
         h_out, w_out = (1, *self.out_size) if spec.ndim == 1 else self.out_size
         kh, kw = (1, spec.kernel_size[0]) if spec.ndim == 1 else spec.kernel_size
-        self.ins = _range(len(self.inputs), self.first_in, self.per_group_in)
-        self.outs = _range(self.n_out, self.out_channel, 1)
         has_kernels = not spec.is_pool
         (pt, pb), (pl, pr) = self.pads = self._ring()
         slot_in = max(w_in + pl + pr, kw if has_kernels else 0)
         gap, margin = px(12), px(8)
         self.width = px(PICTURE_WIDTH)
         avail = self.width - 2 * margin
+        # as many planes a band as fit at one pixel a cell (a plane wider than that is cut)
+        self.ins = _range(len(self.inputs), self.first_in, self.per_group_in,
+                          max(1, min(MAX_SHOWN, (avail + gap) // (slot_in + gap))))
+        fit_out = (avail + gap) // (w_out + gap)
+        self.outs = _range(self.n_out, self.out_channel, 1, max(1, min(MAX_SHOWN, fit_out)))
         fit_w = min((avail - gap * (len(self.ins) - 1)) / (len(self.ins) * slot_in),
                     (avail - gap * (len(self.outs) - 1)) / (len(self.outs) * w_out))
         text_rows = 10 if has_kernels else 9
@@ -397,7 +407,12 @@ class ChannelPicture:
         t, cover = self._shading(x, y, values, write)
         fill = (lo * (1 - t) + hi * t).round().astype(np.uint8)
         c = self.cell
-        nr, nc = t.shape[:2]
+        # cells that fit in the picture (a plane wider than the page is cut at its edge)
+        nr, nc = min(t.shape[0], (bg.shape[0] - y) // c), min(t.shape[1], (bg.shape[1] - x) // c)
+        if nr <= 0 or nc <= 0:
+            return
+        t, fill = t[:nr, :nc], fill[:nr, :nc]
+        cover = None if cover is None else cover[:nr * c, :nc * c]
         region = bg[y:y + nr * c, x:x + nc * c, :3]
         region[:] = np.repeat(np.repeat(fill, c, axis=0), c, axis=1)  # contiguous: faster than broadcasting
         if c >= 5:

@@ -196,7 +196,13 @@ class ValuesView(W.VBox):
         values = spec.in_channels * math.prod(size)
         if spec.ndim not in (1, 2):
             return f"The values view draws 1-D and 2-D layers, not {spec.torch_class}."
+        from ..drawing.channels import MAX_SIDE
+
         after = "The calculator and PyTorch's shape above still hold."
+        side = max(*size, *(results.output_size or ()))
+        if side > MAX_SIDE:
+            return (f"No picture: a grid of {side} cells a side is more than the channel picture draws "
+                    f"({MAX_SIDE}); use a smaller input or a larger stride to see the values. " + after)
         if values > MAX_VALUES:
             shown = " × ".join(map(str, (spec.in_channels, *size)))
             return (f"No values drawn: the input holds {shown} = {values:,} values, more than this view "
