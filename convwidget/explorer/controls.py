@@ -80,10 +80,10 @@ class PairControl:
             self.h.remove_class(f"cw-{name}")
         self.w = _style(W.IntSlider(value=value, min=lo, max=hi, description="W",
                                     tooltip=f"{label} width", style={"description_width": "14px"},
-                                    layout=W.Layout(width="100px"), disabled=True,
+                                    layout=W.Layout(width="90px"), disabled=True,
                                     continuous_update=True), f"cw-{name}-w")
         self.square = _style(W.Checkbox(value=True, description="H = W", indent=False,
-                                        layout=W.Layout(width="56px")), f"cw-{name}-square")
+                                        layout=W.Layout(width="66px")), f"cw-{name}-square")
         self.row = _style(W.HBox([self.h, self.w, self.square]), f"cw-{name}-row")
 
     @property
@@ -168,8 +168,8 @@ class Controls:
         self.stride = PairControl("stride", "stride", 1, 6, 1)
         self.padding_mode = _style(W.Dropdown(options=("number", "same", "valid"), value="number",
                                               description="padding is",
-                                              style={"description_width": "64px"},
-                                              layout=W.Layout(width="190px")), "cw-padding-mode")
+                                              style={"description_width": "72px"},
+                                              layout=W.Layout(width="200px")), "cw-padding-mode")
         self.padding = PairControl("padding", "padding", 0, 10, 0)
         # 'same'/'valid': what PyTorch really pads on each side, in place of the sliders
         self.padding_readout = _style(W.HTML(layout=W.Layout(display="none", width="316px")),
@@ -185,8 +185,8 @@ class Controls:
             _style(W.BoundedIntText(value=1, min=1, max=4096, description=name,
                                     style={"description_width": "initial"},
                                     layout=W.Layout(width=width)), f"cw-{name.replace('_', '-')}")
-            for name, width in (("in_channels", "118px"), ("out_channels", "124px"),
-                                ("groups", "80px")))
+            for name, width in (("in_channels", "112px"), ("out_channels", "118px"),
+                                ("groups", "76px")))
         self.pairs = (self.input, self.kernel, self.stride, self.padding, self.dilation,
                       self.output_padding)
         self.flags_row = _style(W.HBox([self.ceil_mode, self.count_include_pad]), "cw-flags")
