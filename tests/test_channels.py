@@ -357,11 +357,15 @@ def test_the_view_stays_usable_under_any_setting(seed: int) -> None:
     for _ in range(6):
         change = rng.choice([
             {"kind": rng.choice(["conv", "conv_transpose", "max_pool", "avg_pool"])},
-            {"input_size": rng.randint(1, 12)}, {"kernel_size": rng.randint(1, 6)},
-            {"stride": rng.randint(1, 3)}, {"padding": rng.randint(0, 3)}, {"dilation": rng.randint(1, 3)},
+            {"input_size": rng.choice([rng.randint(1, 12), (rng.randint(1, 9), rng.randint(1, 30)), 64,
+                                       (1, 250)])},
+            {"kernel_size": rng.choice([rng.randint(1, 6), (1, 3), (2, 4)])},
+            {"stride": rng.randint(1, 3)}, {"padding": rng.choice([0, 1, 2, 3, "same", "valid"])},
+            {"dilation": rng.randint(1, 3)},
             {"in_channels": rng.randint(1, 4), "out_channels": rng.randint(1, 4),
              "groups": rng.randint(1, 2)},
-            {"ceil_mode": rng.random() < 0.5}, {"output_padding": rng.randint(0, 1)}])
+            {"ceil_mode": rng.random() < 0.5}, {"output_padding": rng.randint(0, 2)},
+            {"count_include_pad": rng.random() < 0.5}])
         try:
             state.set(**change)
         except SettingError as err:
@@ -370,6 +374,9 @@ def test_the_view_stays_usable_under_any_setting(seed: int) -> None:
         view.channel.value = rng.randint(0, view.channel.max)
         if state.geometry is not None:
             state.step = rng.randrange(state.geometry.n_steps)
+        if rng.random() < 0.3 and not view.preset.disabled:
+            view.preset.value = rng.choice(view.preset.options)
+        assert "could not draw" not in view.message.value, (state.settings, view.message.value)
         assert (view.message.value != "" and view.image.layout.display == "none") or view.image.value
         if view.pictures and state.error is None:
             _check_against_torch(view, state)
