@@ -23,7 +23,10 @@ Rooms, from the pixels up:
 from __future__ import annotations
 
 from .compose import PALETTE
-from .figure import MAX_WINDOW_TAPS, WindowFigure, window_too_big
+from .figure import DEFAULT_DPI, DEFAULT_FIGSIZE, MAX_WINDOW_TAPS, WindowFigure, window_too_big
 from .palettes import PALETTES, THEMES
 
-__all__ = ["MAX_WINDOW_TAPS", "PALETTE", "PALETTES", "THEMES", "WindowFigure", "window_too_big"]
+__all__ = [
+    "DEFAULT_DPI", "DEFAULT_FIGSIZE", "MAX_WINDOW_TAPS", "PALETTE", "PALETTES", "THEMES", "WindowFigure",
+    "window_too_big",
+]
