@@ -490,18 +490,32 @@ class WindowFigure:
         paste(buf, mask, color("text", theme), buf.shape[1] / 2, self._caption_y)
 
     def _paste_window_labels(self, buf: np.ndarray, theme: str) -> None:
-        """Write the indices under the taps and in the lit cell again, on top: under the
-        translucent orange a digit would keep only 2:1 contrast."""
+        """Write the indices under the taps, in the lit cell and under the link line again, on
+        top: under the translucent orange a digit would keep only 2:1 contrast."""
         if not self._spots or self.window is None or self.geometry is None:
             return
         w = window_2d(self.window) if self.geometry.ndim == 1 else self.window
-        cells = [("input", t) for t in w.taps] + [("output", w.out_cell)]
-        for key in cells:
+        under = {("input", t) for t in w.taps} | {("output", w.out_cell)}
+        for key in [*under, *self._crossed_by_link()]:
             spot = self._spots.get(cast(tuple[str, tuple[int, int]], key))
             if spot is not None:
                 text, x, y, role = spot
                 mask = text_mask(text, self._label_pt, self.figure.dpi)
-                paste(buf, mask, label_color(theme, role, True), x, y)
+                paste(buf, mask, label_color(theme, role, key in under), x, y)
+
+    def _crossed_by_link(self) -> list[tuple[str, tuple[int, int]]]:
+        """The labelled cells the line from the window to the lit cell passes over."""
+        lay = self._layout
+        if lay is None:
+            return []
+        ph = self._shape[0]
+        (x0, y0), (x1, y1) = (self.ax_in.transData.transform(self.link.xy1),
+                              self.ax_out.transData.transform(self.link.xy2))
+        n = max(2, int(math.hypot(x1 - x0, y1 - y0) / max(1, lay.cell // 3)))
+        xs, ys = np.linspace(x0, x1, n), ph - np.linspace(y0, y1, n)
+        half = lay.cell / 2
+        return [key for key, (_, x, y, _) in self._spots.items()
+                if bool(np.any((np.abs(xs - x) < half) & (np.abs(ys - y) < half)))]
 
     def _update_figure_image(self) -> None:
         """Interactive figures: let the background artist paint the composed picture, and the
