@@ -522,7 +522,7 @@ TEXT_COLOURS_JS = """() => {
 
 
 # Text cut short: a visible text wider than the nearest ancestor that hides its overflow
-# (ipywidgets' labels end in '…' there).
+# (ipywidgets' labels end in '…' there), or an input box narrower than its value.
 TRUNCATED_JS = """() => {
   const root = document.querySelector('.cw-explorer');
   const out = [];
@@ -544,6 +544,14 @@ TRUNCATED_JS = """() => {
       }
       break;
     }
+  }
+  // a number or text box narrower than its value (Chromium lays the value out wider than the
+  // box: the digit is clipped, e.g. only a sliver of '1' shows beside its hidden spin buttons)
+  for (const box of root.querySelectorAll('input[type=number], input[type=text]')) {
+    if (box.offsetParent === null || !box.value || box.scrollWidth <= box.clientWidth + 1) continue;
+    const label = box.closest('.widget-inline-hbox');
+    out.push({text: box.value, shown: box.clientWidth, needs: box.scrollWidth,
+              cls: 'input in ' + (label ? label.innerText.trim() : box.className)});
   }
   return out;
 }"""
