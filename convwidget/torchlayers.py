@@ -7,6 +7,9 @@ value is the sum of the input indices its window covers (times the channels per
 group), a max pool shows the largest index in its window and an average pool
 their mean. PyTorch is the oracle: whatever it answers, or the message it
 refuses with, is what the widget shows beside convwidget's own arithmetic.
+:func:`run_values` runs the same layer in float64 on given input values, weights and bias
+and returns every output channel (the channel picture's numbers, which
+:mod:`convwidget.cellmath` writes out cell by cell).
 
 The layer runs with one intra-op thread, switched around the call and restored
 after: with both cores of a small machine busy, torch's default thread pool made
