@@ -36,12 +36,14 @@ import numpy as np
 
 from ..cellmath import CellSum, cell_terms, format_number, output_size, padding_pairs
 from ..spec import LayerSpec
+from .palettes import PALETTES, check_theme, contrast
 from .raster import line_mask, outline, paste, rgb, text_mask
 
 __all__ = [
     "CHANNEL_PALETTES", "GROUP_COLOURS", "MAX_SHOWN", "MAX_SIDE", "PICTURE_WIDTH", "ChannelPicture",
     "cell_label",
-    "contrast", "encode_rgb_png", "parameter_text", "text_pairs",
+    "contrast",  # from .palettes
+    "encode_rgb_png", "parameter_text", "text_pairs",
 ]
 
 #: The picture's width at scale 1 (the explorer's right column), in pixels.
@@ -76,32 +78,9 @@ CHANNEL_PALETTES: dict[str, dict[str, str]] = {
              "grid": "#6b6b6b", "unused": "#2e2e2e",
              "ring": "#1a1a1a", "hatch": "#3a3a3a"},
 }
-try:  # helper palettes of the sliding-window picture, where present: the same page colours
-    from .palettes import PALETTES as _WINDOW_PALETTES
-
-    for _theme, _colours in CHANNEL_PALETTES.items():
-        _colours.update({k: _WINDOW_PALETTES[_theme][k] for k in ("background", "text")
-                         if k in _WINDOW_PALETTES.get(_theme, {})})
-except ImportError:  # pragma: no cover - older drawing package
-    pass
-
-
-def _luminance(color: str) -> float:
-    def channel(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(int(color[i:i + 2], 16) / 255) for i in (1, 3, 5))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG contrast ratio of two ``'#rrggbb'`` colours (1 to 21).
-
-    >>> round(contrast("#ffffff", "#1a1a1a"), 1)
-    17.4
-    """
-    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
+# the page's background and text are the sliding-window picture's (one place for them)
+for _theme, _colours in CHANNEL_PALETTES.items():
+    _colours.update({k: PALETTES[_theme][k] for k in ("background", "text")})
 
 
 def text_pairs(theme: str) -> list[tuple[str, str, str]]:
@@ -232,8 +211,7 @@ class ChannelPicture:
         if spec.ndim not in (1, 2):
             raise ValueError(f"the channel picture draws 1-D and 2-D layers, not {spec.torch_class}; "
                              "pick a depth slice")
-        if theme not in CHANNEL_PALETTES:
-            raise ValueError(f"theme={theme!r} is not a picture theme; use 'light' or 'dark'")
+        check_theme(theme)
         self.spec, self.scale, self.theme = spec, scale, theme
         self.inputs, self.weights, self.bias = inputs, weights, bias
         self.divisor_override = divisor_override
@@ -276,8 +254,7 @@ class ChannelPicture:
         >>> dark.theme, dark.background.shape == light.background.shape, dark.sum_text((0, 0))
         ('dark', True, 'out 0 at (0, 0): max(3, 0, 1, 8) = 8')
         """
-        if theme not in CHANNEL_PALETTES:
-            raise ValueError(f"theme={theme!r} is not a picture theme; use 'light' or 'dark'")
+        check_theme(theme)
         twin = copy.copy(self)
         twin._paint(theme)
         return twin
