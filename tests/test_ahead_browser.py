@@ -275,3 +275,25 @@ def test_play_walks_held_steps(page) -> None:
     shown = settle_and_check(page)
     steps = [s for s in shown if s["pending"] == "0"]
     assert len(steps) >= 8, f"Play at 100 ms showed {len(steps)} frames in 1.5 s"
+
+
+def test_voila_renders_the_picture_and_switches_in_the_page(browser, lab: LabServer) -> None:
+    """Voila (served by the same server at /voila/render/...) loads the anywidget front end."""
+    name = "ahead_voila.ipynb"
+    (lab.root / "notebooks" / name).write_text(notebook_json(HARNESS))
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{lab.url}/voila/render/notebooks/{name}?token={lab.token}", timeout=120_000)
+        page.wait_for_selector(".cw-ahead-img", state="visible", timeout=120_000)
+        assert page.evaluate(RECORDER_JS, list(NAMES))
+        page.wait_for_timeout(3000)  # the frames ahead arrive
+        press(page, "kernel_size", "ArrowRight")
+        page.wait_for_function(SETTLED_JS, arg=list(NAMES), timeout=30_000)
+        # the first picture after the press came from the page, not from the kernel
+        assert page.evaluate("() => window.__shown.map(s => s.pending)")[:1] == ["0"]
+        key = page.evaluate("() => document.querySelector('.cw-ahead-img').dataset.key")
+        assert _values(key)["kernel_size"] == 4
+    finally:
+        context.close()
+        shut_down_sessions(lab)
