@@ -130,6 +130,8 @@ CSS_CLASSES: dict[str, str] = {
 #: ModelExplorer's CSS classes added since issue 12 (the other ``cw-model-*`` classes are named
 #: in convwidget/explorer/model.py); kept apart from :data:`CSS_CLASSES`, ConvExplorer's own.
 MODEL_CSS_CLASSES: dict[str, str] = {
+    "cw-style": "HTML (display none): the theme's <style> block (as in ConvExplorer); the answer, "
+                "problems and error texts name its classes cw-ok, cw-bad, cw-muted",
     "cw-model-picture": "Image (PNG bytes): the net picture, TraceReport.plot(), redrawn in place "
                         "on each input-size change; a failing step in the error colour",
 }
