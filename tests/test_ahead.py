@@ -274,3 +274,48 @@ def test_refused_neighbours_are_not_sent() -> None:
     assert held == [1, 2, 3, 4]  # 5 and 6 span more than the 4 input cells: PyTorch refuses
     assert frames({"kernel_size": 5}, "light") is None
     frames.close()
+
+
+# ---------------------------------------------------------------------- the explorer's seam
+@pytest.mark.parametrize("settings", [
+    {"kind": "conv", "input_size": 9, "kernel_size": 3, "padding": 1},
+    {"kind": "conv", "input_size": (9, 7), "kernel_size": (3, 2), "stride": 2},
+    {"kind": "max_pool", "input_size": 8, "kernel_size": 3, "ceil_mode": True},
+    {"kind": "avg_pool", "input_size": 8, "kernel_size": 2, "padding": 1},
+    {"kind": "conv_transpose", "input_size": 5, "kernel_size": 3, "stride": 2, "output_padding": 1},
+])
+def test_explorer_frames_are_what_the_controls_would_show(settings: dict[str, Any]) -> None:
+    """Each frame sent ahead is the geometry the explorer computes when the controls are moved
+    to the frame's key, as the page would move them."""
+    from convwidget.explorer.ahead import ExplorerAhead
+    from convwidget.explorer.controls import Controls, Player
+
+    def fail(err: BaseException) -> None:
+        raise err
+
+    state = ExplorerState(run_torch=False, **settings)
+    controls, player = Controls(state, on_error=fail), Player()
+    player.show(state.geometry, state.step)
+    ahead = ExplorerAhead(state, controls, player)
+    rec = Recorder(ahead.widget)
+    ahead.confirm()
+    assert ahead.frames.geometry(ahead.values())[0] == state.geometry  # the confirmed frame
+    ahead.widget.fill()
+    base = ahead.values()
+    keys = [key for content, _ in rec.frames() for key in content["keys"]]
+    moved_names = {n for key in keys for n, v in values_of(key).items() if v != base[n]}
+    assert moved_names and moved_names <= {*ahead._ranges(), "step"}
+    checked = 0
+    for key in keys:
+        values = values_of(key)
+        (name,) = [n for n in values if values[n] != base[n]]
+        if name == "step":
+            continue
+        expected, _ = ahead.frames.geometry(values)
+        ahead.watched[name].value = values[name]  # the learner's move, as the page sends it
+        assert state.geometry == expected, key
+        ahead.watched[name].value = base[name]
+        assert state.geometry == ahead.frames.geometry(base)[0]
+        checked += 1
+    assert checked >= 4
+    ahead.close()

@@ -47,7 +47,7 @@ from ..spec import LayerSpec
 from .state import SETTING_NAMES, compute
 
 __all__ = [
-    "ExplorerFrames", "FrameAhead", "Values", "frame_key", "neighbour_values", "settings_of",
+    "ExplorerAhead", "ExplorerFrames", "FrameAhead", "Values", "frame_key", "neighbour_values", "settings_of",
     "slider_ranges",
 ]
 
@@ -172,6 +172,8 @@ class FrameAhead(anywidget.AnyWidget):
         self.held: OrderedDict[str, int] = OrderedDict()  # key -> bytes, as the browser holds
         self.sent = 0  # frames sent ahead (tests, benchmarks)
         self.sweep: str | None = None
+        #: the movable sliders' ranges (default: :func:`slider_ranges` of the watched controls)
+        self.ranges: Callable[[], dict[str, tuple[int, int]]] | None = None
         self._queue: list[Values] = []
         self._wanted: set[str] = set()
         self._handle: asyncio.TimerHandle | None = None
@@ -243,7 +245,7 @@ class FrameAhead(anywidget.AnyWidget):
         return [self.key(v) for v in self._order(first_sweep)]
 
     def _order(self, first_sweep: bool) -> list[Values]:
-        ranges = slider_ranges(self.controls)
+        ranges = self.ranges() if self.ranges is not None else slider_ranges(self.controls)
         sweep_range = None
         if self.sweep is not None:
             ranges.pop(self.sweep, None)
@@ -437,16 +439,18 @@ class ExplorerFrames:
     True
     """
 
-    def __init__(self, base: Callable[[], Mapping[str, Any]], scale: float = 1.0) -> None:
+    def __init__(self, base: Callable[[], Mapping[str, Any]], scale: float = 1.0,
+                 applies: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None) -> None:
         self.base = base
         self.scale = scale
+        self.applies = applies  # which values are settings here (e.g. not a hidden row's)
         self._figure: Any = None
         self._geometries: OrderedDict[str, Geometry | None] = OrderedDict()
         self._lock = threading.RLock()  # one figure, renders from two kernel threads
 
     def geometry(self, values: Mapping[str, Any]) -> tuple[Geometry | None, int]:
         """The geometry ``values`` mean (None: refused or too big to draw) and the step."""
-        settings = settings_of(values, self.base())
+        settings = settings_of(values if self.applies is None else self.applies(values), self.base())
         key = repr(sorted(settings.items()))
         with self._lock:
             return self._geometry(key, settings, int(values.get("step", 0)))
@@ -506,3 +510,76 @@ DEFAULT_BASE: dict[str, Any] = {
     "padding": (0, 0), "dilation": (1, 1), "output_padding": (0, 0), "ceil_mode": False,
     "count_include_pad": True, "in_channels": 1, "out_channels": 1, "groups": 1,
 }
+
+
+# ---------------------------------------------------------------------- the seam for ConvExplorer
+_PAIR_SETTINGS = {"input": "input_size", "kernel": "kernel_size", "stride": "stride",
+                  "padding": "padding", "dilation": "dilation", "output-padding": "output_padding"}
+_SCALARS = ("kind", "padding_mode", "ceil_mode", "count_include_pad", "in_channels",
+            "out_channels", "groups")
+
+
+def _shown(widget: W.Widget) -> bool:
+    return getattr(widget.layout, "display", None) != "none"
+
+
+class ExplorerAhead:
+    """:class:`FrameAhead` for an explorer: its :class:`~.controls.Controls` (every control is
+    watched, so a dropdown or box changed in the page makes the picture wait for the kernel),
+    the Play step of its :class:`~.controls.Player` (sent ahead), frames drawn from its
+    state's settings.
+
+    Call :meth:`confirm` after the explorer has shown a change (the controls show the state);
+    put :attr:`widget` where the picture goes. A frame is the setting the controls' values
+    mean (:func:`settings_of`) with the rows the kind hides left at the state's values.
+    """
+
+    def __init__(self, state: Any, controls: Any, player: Any, scale: float = 1.0,
+                 **kwargs: Any) -> None:
+        self.state = state
+        self.controls = controls
+        self.watched: dict[str, W.Widget] = {name: getattr(controls, name) for name in _SCALARS}
+        for pair in controls.pairs:
+            setting = _PAIR_SETTINGS[pair.name]
+            self.watched.update({f"{setting}_h": pair.h, f"{setting}_w": pair.w,
+                                 f"{setting}_square": pair.square})
+        self.watched["step"] = player.step
+        self.frames = ExplorerFrames(lambda: state.settings, scale=scale, applies=self._applies)
+        self.widget = FrameAhead(self.frames, **kwargs)
+        self.widget.ranges = self._ranges
+        self.widget.watch(self.watched, sweep="step")
+
+    def _hidden_settings(self) -> set[str]:
+        return {_PAIR_SETTINGS[p.name] for p in self.controls.pairs if not _shown(p.row)}
+
+    def _applies(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        hidden = self._hidden_settings()
+        return {n: v for n, v in values.items() if n.rsplit("_", 1)[0] not in hidden}
+
+    def _ranges(self) -> dict[str, tuple[int, int]]:
+        """The sliders a learner can move now: shown, enabled, on a shown row."""
+        ranges = {}
+        for pair in self.controls.pairs:
+            if not _shown(pair.row):
+                continue
+            setting = _PAIR_SETTINGS[pair.name]
+            for end, slider in (("h", pair.h), ("w", pair.w)):
+                if _shown(slider) and not slider.disabled and slider.min < slider.max:
+                    ranges[f"{setting}_{end}"] = (int(slider.min), int(slider.max))
+        return ranges
+
+    def values(self) -> Values:
+        return {name: widget.value for name, widget in self.watched.items()}
+
+    def confirm(self) -> None:
+        """The explorer shows the controls' setting: its frame first, then the neighbours."""
+        values = self.values()
+        with self.widget.lock:
+            self.widget.set_context(self.frames.context(values))
+            light = self.frames(values, "light") or b""
+            dark = self.frames(values, "dark") or b"" if light else b""
+            self.widget.confirm(values, light, dark)
+
+    def close(self) -> None:
+        self.widget.close()
+        self.frames.close()
