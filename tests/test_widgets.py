@@ -764,6 +764,10 @@ def test_theme_colours_reach_4_5_to_1_in_light_and_dark() -> None:
         back, fore = theme.LIT[mode]
         assert theme.contrast(fore, back) >= 4.5, mode
     assert theme.contrast(theme.MUTED_VARIABLE[1], light_bg) >= 4.5  # the fallback
+    # the folded panels' titles: primary text on ipywidgets' header grey (--jp-layout-color2)
+    assert ".cw-explorer .jupyter-widget-Collapse-header{color:var(--jp-ui-font-color1" in theme.STYLE
+    for ink, header in (((0, 0, 0, 0.87), "#eeeeee"), ((255, 255, 255, 0.87), "#424242")):
+        assert theme.contrast(theme.blend(ink, header), header) >= 4.5
     for border in theme.BORDERS.values():  # not text: 3:1 (WCAG 1.4.11)
         assert theme.contrast(border, light_bg) >= 3 and theme.contrast(border, dark_bg) >= 3
 

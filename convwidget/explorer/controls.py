@@ -185,13 +185,14 @@ class Controls:
             _style(W.BoundedIntText(value=1, min=1, max=4096, description=name,
                                     style={"description_width": "initial"},
                                     layout=W.Layout(width=width)), f"cw-{name.replace('_', '-')}")
-            for name, width in (("in_channels", "112px"), ("out_channels", "118px"),
-                                ("groups", "76px")))
+            for name, width in (("in_channels", "150px"), ("out_channels", "160px"),
+                                ("groups", "110px")))
         self.pairs = (self.input, self.kernel, self.stride, self.padding, self.dilation,
                       self.output_padding)
         self.flags_row = _style(W.HBox([self.ceil_mode, self.count_include_pad]), "cw-flags")
-        self.channels_row = _style(W.HBox([self.in_channels, self.out_channels, self.groups]),
-                                   "cw-channels")
+        # wraps: groups on a second line, so each box shows a 4-digit count in the 330 px column
+        self.channels_row = _style(W.HBox([self.in_channels, self.out_channels, self.groups],
+                                          layout=W.Layout(flex_flow="row wrap")), "cw-channels")
         self.box = _style(W.VBox(
             [self.kind, self.input.row, self.kernel.row, self.stride.row, self.padding_mode,
              self.padding.row, self.dilation.row, self.output_padding.row, self.flags_row,

@@ -84,6 +84,9 @@ def _rules() -> str:
     rules.append(f".cw-explorer .cw-quiz-picture-dark{{display:none}} "
                  f"{DARK} .cw-explorer .cw-quiz-picture-dark{{display:block}} "
                  f"{DARK} .cw-explorer .cw-quiz-picture{{display:none}}")
+    # the folded panels' titles: ipywidgets draws them in --jp-ui-font-color2 on
+    # --jp-layout-color2 (4.4:1 in Light, 4.2:1 in Dark); the primary text colour reads
+    rules.append(".cw-explorer .jupyter-widget-Collapse-header{color:var(--jp-ui-font-color1, #1a1a1a)}")
     # compact controls: short readouts (ipywidgets' are at least 69 px wide), less padding
     rules.append(".cw-explorer .cw-controls .widget-readout{min-width:24px;margin-left:2px} "
                  ".cw-explorer .cw-controls .widget-inline-hbox{margin-top:1px;margin-bottom:1px} "
