@@ -719,6 +719,8 @@ def test_one_screen_layout_two_columns_and_closed_foldouts(explorer: ConvExplore
     assert explorer.formula in explorer.calculator_panel.children
     assert explorer.animation_panel in right.children and explorer.torch_panel in right.children
     assert int(left.layout.width.removesuffix("px")) + int(explorer.picture.width) <= 930
+    # the right column keeps the picture's width when a refusal hides the picture (no wrap)
+    assert int(explorer.picture.width) <= int(right.layout.width.removesuffix("px")) <= 930 - 330 - 8
     assert explorer.foldouts.selected_index is None  # every long panel folded at first
     assert explorer.foldouts.titles == ("Values PyTorch computed", "Parameters and receptive field", "Export")
     assert explorer.values_panel in explorer.foldouts.children

@@ -19,10 +19,12 @@ from .controls import _style
 from .state import ExplorerState, Results
 from .theme import PRESENTATION_SCALE
 
-__all__ = ["LEFT_WIDTH", "ScreenLayout", "columns", "presentation_button", "scale_widths"]
+__all__ = ["LEFT_WIDTH", "RIGHT_WIDTH", "ScreenLayout", "columns", "presentation_button", "scale_widths"]
 
 #: The left column's width in CSS pixels (the controls' rows are made to fit it).
 LEFT_WIDTH = 330
+#: The right column's width: the picture's natural width (580 px at scale 1) and its margins.
+RIGHT_WIDTH = 584
 
 
 def columns(left: Sequence[W.Widget], right: Sequence[W.Widget]) -> W.HBox:
@@ -34,7 +36,9 @@ def columns(left: Sequence[W.Widget], right: Sequence[W.Widget]) -> W.HBox:
     """
     left_box = _style(W.VBox(list(left), layout=W.Layout(width=f"{LEFT_WIDTH}px", flex="0 0 auto")),
                       "cw-left")
-    right_box = _style(W.VBox(list(right), layout=W.Layout(flex="1 1 auto", min_width="0")), "cw-right")
+    # as wide as the picture even when a refusal hides it: its sentence stays beside the controls
+    right_box = _style(W.VBox(list(right), layout=W.Layout(flex="1 1 auto", width=f"{RIGHT_WIDTH}px")),
+                       "cw-right")
     return _style(W.HBox([left_box, right_box], layout=W.Layout(
         flex_flow="row wrap", align_items="flex-start", grid_gap="0 8px")), "cw-panels")
 
