@@ -63,6 +63,9 @@ def assert_consistent(e: ConvExplorer) -> None:
         assert "✓ agrees with the calculator" in panel and "✗" not in panel
         c = e.settings["out_channels"] if e.settings["kind"].startswith("conv") else e.settings["in_channels"]
         assert f"torch.Size([1, {c}, {h}, {w}])" in panel
+        if h * w == 0:  # torch's oneDNN kernel returns an empty tensor: nothing to draw, said so
+            assert "the output is empty" in text(e.picture_error) and e.step.disabled
+            return
         assert e.picture_error.layout.display == "none"
         assert e.step.max == h * w - 1
 
@@ -816,3 +819,15 @@ def test_projector_mode_scales_text_and_picture() -> None:
     assert e.input.h.layout.width == "160px" and e.main.children[0].layout.width == "330px"
     assert tuple(int(v) for v in (e.picture.width, e.picture.height)) == small
     assert ConvExplorer(presentation=True).presentation_button.value
+
+
+@pytest.mark.parametrize("setting", [
+    # kernel above 3 x 3: torch's oneDNN kernel returns an empty (0, 4) tensor
+    dict(input_size=(2, 1), kernel_size=4, stride=(2, 1), padding=(3, 0)),
+    # a 3 x 3 kernel at batch 1: torch's slow kernel refuses the same 0
+    dict(input_size=(2, 2), kernel_size=3, stride=1, padding=2),
+])
+def test_a_transposed_output_of_zero_cells_is_what_torch_answers(explorer: ConvExplorer, setting) -> None:
+    """An empty output where torch returns one (said, nothing drawn); a refusal where torch refuses."""
+    explorer.set(kind="conv_transpose", output_padding=0, dilation=1, **setting)
+    assert_consistent(explorer)

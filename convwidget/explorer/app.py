@@ -247,11 +247,11 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         finally:
             self._moving_player = False
         self.step_label.value = panels.step_html(results, step)
-        if geometry is None:
+        if results.picture_limit:  # drawable in principle, or an empty output: a note
+            self.picture_panel.show_note(results.picture_limit)
+        elif geometry is None:
             self.picture_panel.show_problem(results.problem or "PyTorch refuses this setting",
                                             said_elsewhere=results.torch_result is not None)
-        elif results.picture_limit:
-            self.picture_panel.show_note(results.picture_limit)
         else:
             self.picture_panel.show(geometry, step)
 
@@ -439,12 +439,12 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
     def _export(self, ext: str) -> None:
         """Make the GIF or the HTML player in memory and offer it as a browser download."""
         geometry: Geometry | None = self.state.geometry
-        if geometry is None:
-            self.export_link.value = "Nothing to export: PyTorch refuses this setting."
-            return
         limit = self.state.results.picture_limit if self.state.results else None
         if limit:
             self.export_link.value = "Nothing exported. " + html.escape(limit)
+            return
+        if geometry is None:
+            self.export_link.value = "Nothing to export: PyTorch refuses this setting."
             return
         bar = self.export_progress
         bar.value, bar.max = 0, max(geometry.n_steps, 1)

@@ -38,6 +38,7 @@ by :func:`convwidget.torchlayers.run_layer`, imported when it is first needed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -136,7 +137,34 @@ def compute(spec: LayerSpec, input_size: tuple[int, ...], run_torch: bool = True
 
         torch_result = run_layer(spec, input_size, max_cells=MAX_VALUE_CELLS)
     output = None if problem else expl.output_size
+    empty = _empty_output(spec, input_size) if problem and expl.error else None
+    if empty is not None:  # PyTorch answers with an empty tensor: an output, with nothing to draw
+        output, problem, limit = empty, None, _empty_note(empty)
+        dims = tuple(dataclasses.replace(d, output=n, error=None)
+                     for d, n in zip(expl.dims, empty, strict=True))
+        expl = dataclasses.replace(expl, dims=dims, error=None)
     return Results(spec, input_size, expl, problem, output, geometry, torch_result, limit)
+
+
+def _empty_output(spec: LayerSpec, input_size: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The sizes of the empty tensor PyTorch returns where the formula gives 0 cells (a
+    transposed convolution on torch's oneDNN kernel), or None."""
+    if spec.kind != "conv_transpose":
+        return None
+    from ..layers.spatial import transposed_output
+
+    try:
+        sizes = tuple(transposed_output(spec, (1, spec.in_channels, *input_size)))
+    except ShapeError:
+        return None  # refused, as the calculator says
+    return sizes if 0 in sizes else None
+
+
+def _empty_note(sizes: tuple[int, ...]) -> str:
+    shown = " × ".join(map(str, sizes))
+    return (f"Nothing to draw: the output is empty ({shown}). Where the formula gives 0 cells, "
+            "PyTorch's oneDNN kernel (used for kernels above 3 × 3, groups above 1 or a batch above 1) "
+            "returns an empty tensor; its other kernel refuses the same setting.")
 
 
 #: Largest output (cells) whose values the PyTorch panel prints.

@@ -23,7 +23,7 @@ from .base import (
     spatial_n,
 )
 
-__all__ = ["adaptive_pool", "conv", "onednn_transposed", "pad_layer", "pool"]
+__all__ = ["adaptive_pool", "conv", "onednn_transposed", "pad_layer", "pool", "transposed_output"]
 
 
 def _channels_check(layer: Any, shape: Shape, expected: int, what: str, n: int) -> None:
@@ -74,6 +74,19 @@ def _conv_size(spec: LayerSpec, size: int, i: int, n: int) -> int:
         return ar.conv_output_size(size, k, s, pad, d)
     except ShapeError as err:
         raise in_dim(err, i, n) from None
+
+
+def transposed_output(spec: LayerSpec, shape: Shape) -> list[int]:
+    """The spatial output sizes of a transposed convolution ``spec`` on ``shape`` (N, C, *sizes),
+    with torch's rule for a size of exactly 0: oneDNN returns an empty tensor, the slow kernel
+    refuses (:class:`~convwidget.errors.ShapeError`).
+
+    >>> from convwidget.spec import LayerSpec
+    >>> spec = LayerSpec.from_settings(kind="conv_transpose", kernel_size=4, stride=(2, 1), padding=(3, 0))
+    >>> transposed_output(spec, (1, 1, 2, 1))
+    [0, 4]
+    """
+    return _transposed_sizes(spec, shape, spec.ndim)
 
 
 def _transposed_sizes(spec: LayerSpec, shape: Shape, n: int) -> list[int]:
