@@ -9,8 +9,8 @@ top at the top of the notebook panel, and no scrolling:
 - every visible text inside ``.cw-explorer`` has a computed contrast of at least 4.5:1 against
   the first opaque background up the tree (translucent layers blended, JupyterLab's panels
   included); the worst five are printed on failure;
-- in the shown PNG, the digits in the lit output cell and in the kernel-window input cells
-  reach 4.5:1 against their cell's fill (the cells found by their colour);
+- in the shown PNG, the digits in the lit output cell, the kernel-window input cells and the
+  plain input and output cells reach 4.5:1 against their cell's fill (cells found by colour);
 - a refused setting (kernel 9 on input 5) says its sentence once on the page.
 
 Screenshots of what a learner sees are written to ``tests/artifacts/readability_<theme>.png``
@@ -244,29 +244,39 @@ def components(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
     return boxes
 
 
-def cell_text_contrast(rgb: np.ndarray, fill: np.ndarray, tolerance: float = 4) -> list[dict[str, Any]]:
+def on_segment(pixels: np.ndarray, start: np.ndarray, end: np.ndarray, tolerance: float = 12) -> np.ndarray:
+    """Which pixels are a blend of ``start`` and ``end`` (an antialiased line over a fill)."""
+    d = end - start
+    t = np.clip(((pixels - start) @ d) / max(float(d @ d), 1e-9), 0, 1)
+    return np.linalg.norm(pixels - (start + t[:, None] * d), axis=1) <= tolerance
+
+
+def cell_text_contrast(rgb: np.ndarray, fill: np.ndarray, lines: tuple[np.ndarray, ...] = (),
+                       tolerance: float = 4) -> list[dict[str, Any]]:
     """Every cell of colour ``fill`` (at least 8×8 px): its text pixels' best contrast
-    against the fill (the text colour), and how many text pixels it has."""
+    against the fill (the text colour), and how many text pixels it has. Pixels of the
+    ``lines`` colours over the fill (grid, window outline, link line) are not text."""
     near = np.abs(rgb - fill).max(axis=2) <= tolerance
     found = []
     for top, left, bottom, right in components(near):
         if bottom - top < 8 or right - left < 8:
             continue
         inset = max(2, (bottom - top) // 8)
-        inner = rgb[top + inset:bottom - inset, left + inset:right - inset]
-        off = np.abs(inner - fill).max(axis=2) > tolerance
-        if off.sum() < 4:  # no text in this cell
+        inner = rgb[top + inset:bottom - inset, left + inset:right - inset].reshape(-1, 3)
+        text = inner[np.abs(inner - fill).max(axis=1) > tolerance]
+        for line in lines:
+            text = text[~on_segment(text, fill, line)]
+        if len(text) < 4:  # no text in this cell
             continue
-        ratios = contrast(inner[off], fill)
-        best = inner[off][int(np.argmax(ratios))]
-        found.append({"box": (top, left, bottom, right), "pixels": int(off.sum()),
-                      "ratio": float(ratios.max()), "text": hex_of(best)})
+        ratios = contrast(text, fill)
+        found.append({"box": (top, left, bottom, right), "pixels": len(text),
+                      "ratio": float(ratios.max()), "text": hex_of(text[int(np.argmax(ratios))])})
     return found
 
 
 def picture_fills(theme: str) -> dict[str, np.ndarray]:
     """The fills of a kernel tap over an input cell and of the lit output cell (alpha over
-    the cell colour), from the drawing's palette."""
+    the cell colour), and of plain input and output cells, from the drawing's palette."""
     from convwidget.drawing.palettes import PALETTES, TAP_ALPHA
 
     colours = PALETTES[theme]
@@ -274,7 +284,17 @@ def picture_fills(theme: str) -> dict[str, np.ndarray]:
     return {
         "kernel-window input cell": a * tap + (1 - a) * hex_rgb(colours["input"]),
         "lit output cell": lit * tap + (1 - lit) * hex_rgb(colours["output"]),
+        "input cell": hex_rgb(colours["input"]),
+        "output cell": hex_rgb(colours["output"]),
     }
+
+
+def line_colours(theme: str) -> tuple[np.ndarray, ...]:
+    """The colours of the picture's lines (not text), from the drawing's palette."""
+    from convwidget.drawing.palettes import PALETTES
+
+    names = ("edge", "grid", "faint_grid", "input_border", "tap", "hatch")
+    return tuple(hex_rgb(PALETTES[theme][name]) for name in names if name in PALETTES[theme])
 
 
 def decode_png(data: str) -> np.ndarray:
@@ -357,10 +377,11 @@ def test_picture_digits_read_at_4_5_to_1_on_their_cells(shown: tuple[Any, str]) 
     rgb = decode_png(picture["png"])
     problems = []
     for name, fill in picture_fills(theme).items():
-        cells = cell_text_contrast(rgb, fill)
+        cells = cell_text_contrast(rgb, fill, line_colours(theme))
         fill_hex = hex_of(fill)
         if not cells:
-            problems.append(f"no {name} with text found (fill {fill_hex} ± 4 in the {theme} PNG)")
+            problems.append(f"no {name} with text found (fill {fill_hex} ± 4 in the {theme} PNG; or its "
+                            "text is the colour of a line: grid, outline)")
         problems += [f"{name} at {c['box']}: text {c['text']} on {fill_hex} is {c['ratio']:.2f}:1"
                      for c in cells if c["ratio"] < MIN_CONTRAST]
     assert not problems, f"{theme} picture: " + "; ".join(problems)
