@@ -302,15 +302,19 @@ def test_explorer_frames_are_what_the_controls_would_show(settings: dict[str, An
     assert ahead.frames.geometry(ahead.values())[0] == state.geometry  # the confirmed frame
     ahead.widget.fill()
     base = ahead.values()
+    keyed = values_of(ahead.widget.key(base))  # dropdowns by index, disabled sliders left out
+    assert not {n for n, w in ahead.watched.items() if w.disabled} & set(keyed)
+    assert keyed["kind"] == controls.kind.index
     keys = [key for content, _ in rec.frames() for key in content["keys"]]
-    moved_names = {n for key in keys for n, v in values_of(key).items() if v != base[n]}
+    moved_names = {n for key in keys for n, v in values_of(key).items() if v != keyed[n]}
     assert moved_names and moved_names <= {*ahead._ranges(), "step"}
     checked = 0
     for key in keys:
-        values = values_of(key)
-        (name,) = [n for n in values if values[n] != base[n]]
+        (name,) = [n for n, v in values_of(key).items() if v != keyed[n]]
         if name == "step":
             continue
+        values = {**base, name: values_of(key)[name]}
+        assert ahead.widget.key(values) == key
         expected, _ = ahead.frames.geometry(values)
         ahead.watched[name].value = values[name]  # the learner's move, as the page sends it
         assert state.geometry == expected, key

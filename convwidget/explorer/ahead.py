@@ -145,6 +145,9 @@ class FrameAhead(anywidget.AnyWidget):
     context = T.Unicode("").tag(sync=True)
     #: the watched controls: name -> model id (the browser reads their values)
     sliders = T.Dict(T.Unicode()).tag(sync=True)
+    #: leave disabled controls out of the keys: their values are the kernel's to set (an
+    #: 'H = W' width slider follows the height), so they must not make the page wait
+    skip_disabled = T.Bool(False).tag(sync=True)
     #: the theme the page shows (set by the browser): neighbours are sent in it only
     theme = T.Unicode("light").tag(sync=True)
     #: which store the page's views share (anywidget hands each view its own model proxy)
@@ -190,7 +193,16 @@ class FrameAhead(anywidget.AnyWidget):
         return sum(self.held.values())
 
     def key(self, values: Mapping[str, Any]) -> str:
-        return frame_key(self.context, values)
+        """The frame key of ``values``: a selection (Dropdown) is keyed by its index, the only
+        thing its model in the page holds."""
+        skip = {n for n, w in self.controls.items() if self.skip_disabled and getattr(w, "disabled", False)}
+        return frame_key(self.context, {n: self._key_value(n, v) for n, v in values.items() if n not in skip})
+
+    def _key_value(self, name: str, value: Any) -> Any:
+        options = getattr(self.controls.get(name), "_options_values", None)
+        if options is None:
+            return value
+        return options.index(value) if value in options else None
 
     def watch(self, controls: Mapping[str, W.Widget], sweep: str | None = None) -> None:
         """Watch these controls (name -> widget); ``sweep`` names the Play step's slider,
@@ -545,7 +557,7 @@ class ExplorerAhead:
                                  f"{setting}_square": pair.square})
         self.watched["step"] = player.step
         self.frames = ExplorerFrames(lambda: state.settings, scale=scale, applies=self._applies)
-        self.widget = FrameAhead(self.frames, **kwargs)
+        self.widget = FrameAhead(self.frames, skip_disabled=True, **kwargs)
         self.widget.ranges = self._ranges
         self.widget.watch(self.watched, sweep="step")
 

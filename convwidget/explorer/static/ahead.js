@@ -26,13 +26,20 @@ function pageTheme() {
   return light === "false" ? "dark" : "light";
 }
 
+// A selection (Dropdown) has no value in the page, only its index: keyed by that.
+function valueOf(m) {
+  const value = m.get("value");
+  return value === undefined ? m.get("index") : value;
+}
+
 // The browser's twin of ahead.frame_key: JSON of [name, value] pairs in name order.
-function keyOf(context, names, controls) {
+function keyOf(context, names, controls, skipDisabled) {
   const pairs = [];
   for (const name of names) {
     const m = controls.get(name);
     if (!m) return null;
-    pairs.push([name, m.get("value")]);
+    if (skipDisabled && m.get("disabled")) continue;
+    pairs.push([name, valueOf(m)]);
   }
   return context + "|" + JSON.stringify(pairs);
 }
@@ -90,11 +97,14 @@ function makeStore(model) {
 function predecode(model, store) {
   const context = model.get("context");
   const theme = pageTheme();
+  const skip = model.get("skip_disabled");
   for (const name of store.names) {
-    const value = store.controls.get(name).get("value");
+    const value = valueOf(store.controls.get(name));
     if (typeof value !== "number") continue;
     for (const moved of [value + 1, value - 1]) {
-      const pairs = store.names.map((n) => [n, n === name ? moved : store.controls.get(n).get("value")]);
+      const pairs = store.names
+        .filter((n) => !(skip && store.controls.get(n).get("disabled")))
+        .map((n) => [n, n === name ? moved : valueOf(store.controls.get(n))]);
       const entry = store.frames.get(context + "|" + JSON.stringify(pairs));
       if (!entry || !entry[theme] || (entry.decoded && entry.decoded.src === entry[theme])) continue;
       const image = new Image();
@@ -120,7 +130,7 @@ function fileConfirmed(model, store) {
 
 async function watchControls(model, store) {
   const version = ++store.version;
-  for (const [, m] of store.controls) m.off("change:value", store.update);
+  for (const [, m] of store.controls) m.off("change:value change:disabled", store.update);
   store.controls = new Map();
   const ids = model.get("sliders") || {};
   const names = Object.keys(ids).sort();
@@ -128,7 +138,7 @@ async function watchControls(model, store) {
   if (version !== store.version) return; // the watched set changed meanwhile
   names.forEach((n, i) => {
     store.controls.set(n, models[i]);
-    models[i].on("change:value", store.update);
+    models[i].on("change:value change:disabled", store.update);
   });
   store.names = names;
   store.update();
@@ -205,7 +215,7 @@ function render({ model, el }) {
 
   const show = () => {
     const theme = pageTheme();
-    const current = keyOf(model.get("context"), store.names, store.controls);
+    const current = keyOf(model.get("context"), store.names, store.controls, model.get("skip_disabled"));
     const base = model.get("base");
     let src = null;
     let key = null;
@@ -225,6 +235,8 @@ function render({ model, el }) {
     el.classList.toggle("cw-ahead-pending", pending);
     img.style.display = src ? "" : "none";
     img.dataset.pending = pending ? "1" : "0";
+    el.dataset.current = current === null ? "" : current; // the controls' key now (tests)
+    el.dataset.held = String(store.frames.size);
     const same = !pending && img.dataset.key === key && img.dataset.theme === theme && img.getAttribute("src");
     if (src && !same && img.getAttribute("src") !== src) {
       img.dataset.theme = theme;
