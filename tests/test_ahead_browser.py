@@ -297,3 +297,49 @@ def test_voila_renders_the_picture_and_switches_in_the_page(browser, lab: LabSer
     finally:
         context.close()
         shut_down_sessions(lab)
+
+
+# The seam as the lead would plug it: a ConvExplorer's own controls drive a FrameAhead.
+SEAM = '''
+from convwidget import ConvExplorer
+from convwidget.explorer.ahead import ExplorerAhead
+e = ConvExplorer(input_size=16, kernel_size=3, padding=1)
+ahead = ExplorerAhead(e.state, e.setting_controls, e.player)
+e.state.observe(lambda change: ahead.confirm(), names=["results", "step"])
+ahead.confirm()
+ahead.widget.add_class("cw-seam")
+display(e, ahead.widget)
+'''
+
+
+def test_conv_explorer_controls_drive_frames_ahead(browser, lab: LabServer) -> None:
+    name = "ahead_seam.ipynb"
+    (lab.root / "notebooks" / name).write_text(notebook_json(SEAM))
+    context = browser.new_context(viewport={"width": 1366, "height": 1400})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        open_notebook(page, lab, name, workspace="ahead-seam")
+        run_all(page, name)
+        page.wait_for_selector(".cw-seam .cw-ahead-img", state="visible")
+        state = "() => { const el = document.querySelector('.cw-seam'); const i = el.querySelector('img');" \
+                " return [i.dataset.pending, el.dataset.current === i.dataset.key] }"
+        for key, kernel in (("ArrowRight", 4), ("ArrowRight", 5), ("ArrowLeft", 4)):
+            deadline = time.monotonic() + 60
+            while kernel_execute(page, "print(len(ahead.widget._queue))").strip() != "0":
+                assert time.monotonic() < deadline, "the frames ahead were not sent"
+                time.sleep(0.3)
+            handle = page.locator(".cw-explorer .cw-kernel-h .noUi-handle")
+            handle.focus()
+            page.keyboard.press(key)
+            # at once, before the kernel answers: the held frame of the controls' values
+            assert page.evaluate(state) == ["0", True], f"kernel {kernel}: not shown from the page"
+            page.wait_for_function(
+                "() => { const el = document.querySelector('.cw-seam'); const i = el.querySelector('img');"
+                " return i.dataset.pending === '0' && el.dataset.current === i.dataset.key; }")
+            assert kernel_execute(page, "print(e.state.kernel_size)").strip() == str(kernel)
+            base = kernel_execute(page, "print(ahead.widget.base)").strip()
+            assert base == page.evaluate("() => document.querySelector('.cw-seam').dataset.current")
+    finally:
+        context.close()
+        shut_down_sessions(lab)
