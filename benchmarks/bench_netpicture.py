@@ -89,8 +89,8 @@ def main() -> None:
     for name, build, sizes in NETS:
         for line in bench(name, build, sizes):
             print(line)
-    print("goal: redraw <= 50 ms for VGG-16 and ResNet-50 (the trace is the tracer's own cost); 'both themes' "
-          "is a redraw with the light and the dark PNG encoded")
+    print("goal: redraw <= 50 ms for VGG-16 and ResNet-50 (the trace is the tracer's own cost); "
+          "'both themes' is a redraw with the light and the dark PNG encoded")
 
 
 if __name__ == "__main__":

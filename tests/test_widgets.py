@@ -725,7 +725,8 @@ def test_one_screen_layout_two_columns_and_closed_foldouts(explorer: ConvExplore
     # the right column keeps the picture's width when a refusal hides the picture (no wrap)
     assert int(explorer.picture.width) <= int(right.layout.width.removesuffix("px")) <= 930 - 330 - 8
     assert explorer.foldouts.selected_index is None  # every long panel folded at first
-    assert explorer.foldouts.titles == ("Values PyTorch computed", "Parameters and receptive field", "Export")
+    assert explorer.foldouts.titles == ("Channels, values and the lit cell's sum", "Values PyTorch computed",
+                                        "Parameters and receptive field", "Export")
     assert explorer.values_panel in explorer.foldouts.children
     assert explorer.export_row in explorer.foldouts.children
     # the verdict stays in view, on one line
@@ -831,3 +832,19 @@ def test_a_transposed_output_of_zero_cells_is_what_torch_answers(explorer: ConvE
     """An empty output where torch returns one (said, nothing drawn); a refusal where torch refuses."""
     explorer.set(kind="conv_transpose", output_padding=0, dilation=1, **setting)
     assert_consistent(explorer)
+
+
+def test_the_channel_view_draws_only_while_its_section_is_open(explorer: ConvExplorer) -> None:
+    """Folded, the channel view costs a slider nothing; opened, it catches up with the setting and
+    its sum is PyTorch's value; a quiz hides it with the other answers."""
+    view = explorer.values_view
+    explorer.set(in_channels=2, out_channels=2, input_size=6, stride=2)
+    assert view.updates == 0 and not view.active
+    explorer.foldouts.selected_index = explorer.foldouts.children.index(view)
+    assert view.active and view.updates == 1
+    assert view.pictures and "✓" in text(view.sum_line)  # cellmath's sum agrees with PyTorch's value
+    explorer.set(stride=1)
+    assert view.updates == 2
+    explorer.foldouts.selected_index = None
+    explorer.set(stride=2)
+    assert view.updates == 2 and not view.active

@@ -48,6 +48,7 @@ from .picture import Picture, ipympl_active
 from .quizmode import ExplorerQuiz, QuizAccess
 from .state import ExplorerState, Results
 from .theme import STYLE, span
+from .valuesview import ValuesView
 
 __all__ = ["CSS_CLASSES", "ConvExplorer"]
 
@@ -111,6 +112,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
             *([self.quiz.box] if self.quiz else []),
             self.main, self.foldouts, self.error_box])
         self.add_class("cw-explorer")
+        self.foldouts.observe(self._on_foldout, names="selected_index")
         self.presentation_button.observe(self._on_presentation, names="value")
         self.presentation_button.value = bool(presentation)
         self.state.observe(self._on_results, names="results")
@@ -165,6 +167,9 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self.export_row.children[0].add_class("cw-export-buttons")
         self.main = columns([self.controls, self.calculator_panel], [self.animation_panel, self.torch_panel])
         self.foldouts = _style(W.Accordion(selected_index=None), "cw-foldouts")
+        # drawn only while its section is open (see _on_foldout): a slider pays nothing for it folded
+        self.values_view = ValuesView(self.state, active=False)
+        self.add_foldout("Channels, values and the lit cell's sum", self.values_view)
         self.add_foldout("Values PyTorch computed", self.values_panel)
         self.add_foldout("Parameters and receptive field", _style(W.VBox(
             [self.params, self.receptive, self.formula_text]), "cw-details"))
@@ -281,6 +286,8 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         for box in self._revealable():
             box.layout.display = "none"
         self._shown = (None, -1)
+        self.values_view.active = False
+        self.values_view.clear()
 
     def _reveal(self) -> None:
         """Show everything for the current setting, as the plain explorer does."""
@@ -288,6 +295,13 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self._on_results()
         for box in self._revealable():
             box.layout.display = ""
+        self._on_foldout()
+
+    def _on_foldout(self, change: dict[str, Any] | None = None) -> None:
+        """The channel view follows the state only while its section is open (and shown)."""
+        with self._guard():
+            index = self.foldouts.children.index(self.values_view)
+            self.values_view.active = not self._concealed and self.foldouts.selected_index == index
 
     def _on_step(self, change: dict[str, Any]) -> None:
         results = self.state.results

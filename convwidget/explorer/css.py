@@ -5,7 +5,7 @@ Browser tests find widgets by these classes; rename one only together with them.
 
 from __future__ import annotations
 
-__all__ = ["CSS_CLASSES", "MODEL_CSS_CLASSES"]
+__all__ = ["CSS_CLASSES", "MODEL_CSS_CLASSES", "VIEW_CLASSES"]
 
 #: CSS class -> what the widget is and the text it shows (also written to widget_classes.md).
 CSS_CLASSES: dict[str, str] = {
@@ -126,6 +126,24 @@ CSS_CLASSES: dict[str, str] = {
     "cw-quiz-level": "Dropdown: the quiz level ('plain', 'padding_stride', 'dilation', 'pooling', "
                      "'transposed')",
 }
+
+#: The CSS classes of the channel view's widgets (:class:`~.valuesview.ValuesView`, a folded
+#: section of ConvExplorer), for a browser test, with what each is.
+VIEW_CLASSES: dict[str, str] = {
+    "cw-values-style": "HTML: the view's <style> block (which picture each theme shows), hidden",
+    "cw-values-controls": "HBox: the output-channel slider and the kernel preset",
+    "cw-values-typed-row": "HBox: the typed kernel and its sentence",
+    "cw-values-view": "VBox: the whole channel view",
+    "cw-out-channel": "IntSlider: the output channel the picture follows",
+    "cw-kernel-preset": "Dropdown: the kernel preset (or 'typed kernel')",
+    "cw-kernel-typed": "Text: a typed kernel, rows separated by ';'",
+    "cw-kernel-error": "HTML: why the typed kernel is not used (empty when it is)",
+    "cw-channels-picture": "Image: the channel picture, light colouring",
+    "cw-channels-picture-dark": "Image: the same frame, dark colouring (shown in a dark JupyterLab)",
+    "cw-cell-sum": "HTML: the lit cell's sum with its numbers and PyTorch's value",
+    "cw-channels-message": "HTML: why no picture is drawn (empty when it is)",
+}
+CSS_CLASSES.update(VIEW_CLASSES)
 
 #: ModelExplorer's CSS classes added since issue 12 (the other ``cw-model-*`` classes are named
 #: in convwidget/explorer/model.py); kept apart from :data:`CSS_CLASSES`, ConvExplorer's own.

@@ -84,6 +84,7 @@ class ScreenLayout:
     foldouts: W.Accordion
     presentation_button: W.ToggleButton
     picture_panel: Any
+    values_view: Any
     state: ExplorerState
     _concealed: bool
     _shown: tuple[Results | None, int]
@@ -130,6 +131,7 @@ class ScreenLayout:
             if on or hasattr(self, "_base_widths"):
                 scale_widths(self.main, scale, self.__dict__.setdefault("_base_widths", {}))
             self.picture_panel.set_scale(scale)
+            self.values_view.scale = scale  # drawn again only while its section is open
             self._shown = (None, -1)  # drawn again at the new size
             if not self._concealed and self.state.results is not None:
                 self._show_step(self.state.results, self.state.step)

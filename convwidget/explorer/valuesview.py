@@ -36,6 +36,7 @@ import ipywidgets as W
 
 from ..cellmath import KERNEL_PRESETS, format_number, parse_kernel, preset_weights, sample_input, weight_shape
 from ..spec import LayerSpec
+from .css import VIEW_CLASSES
 from .state import ExplorerState, Results
 
 __all__ = ["MAX_VALUES", "MAX_VALUES_OTHER", "TYPED", "VIEW_CLASSES", "ValuesView"]
@@ -48,18 +49,6 @@ TYPED = "typed kernel"
 #: MAX_VALUES_OTHER weights and output values (the numbers are nested lists, built per change).
 MAX_VALUES = 12_000
 MAX_VALUES_OTHER = 60_000
-#: The CSS classes of the view's widgets (for a browser test), with what each is.
-VIEW_CLASSES = {
-    "cw-values-view": "VBox: the whole channel view",
-    "cw-out-channel": "IntSlider: the output channel the picture follows",
-    "cw-kernel-preset": "Dropdown: the kernel preset (or 'typed kernel')",
-    "cw-kernel-typed": "Text: a typed kernel, rows separated by ';'",
-    "cw-kernel-error": "HTML: why the typed kernel is not used (empty when it is)",
-    "cw-channels-picture": "Image: the channel picture, light colouring",
-    "cw-channels-picture-dark": "Image: the same frame, dark colouring (shown in a dark JupyterLab)",
-    "cw-cell-sum": "HTML: the lit cell's sum with its numbers and PyTorch's value",
-    "cw-channels-message": "HTML: why no picture is drawn (empty when it is)",
-}
 _DARK = 'body[data-jp-theme-light="false"]'
 _STYLE = (f"<style>.cw-values-view .cw-channels-picture-dark{{display:none}} "
           f"{_DARK} .cw-values-view .cw-channels-picture-dark{{display:block}} "
@@ -88,9 +77,12 @@ class ValuesView(W.VBox):
     ``scale=1.5`` draws for a projector (settable: :attr:`scale`).
     """
 
-    def __init__(self, state: ExplorerState, *, scale: float = 1.0, **kwargs: Any) -> None:
+    def __init__(self, state: ExplorerState, *, scale: float = 1.0, active: bool = True,
+                 **kwargs: Any) -> None:
         self.state = state
         self._scale = scale
+        self._active = bool(active)
+        self._stale = False
         self.channel = _styled(W.IntSlider(0, min=0, max=0, description="output channel",
                                            style={"description_width": "100px"}, continuous_update=True),
                                "cw-out-channel")
@@ -109,9 +101,10 @@ class ValuesView(W.VBox):
         self.sum_text = ""
         self.updates = 0  # full redraws (tests, benchmarks)
         self._busy = False
-        super().__init__([W.HTML(_STYLE), W.HBox([self.channel, self.preset]), W.HBox([self.typed,
-                          self.typed_error]), self.message, self.image, self.image_dark, self.sum_line],
-                         **kwargs)
+        super().__init__([_styled(W.HTML(_STYLE, layout=W.Layout(display="none")), "cw-values-style"),
+                          _styled(W.HBox([self.channel, self.preset]), "cw-values-controls"),
+                          _styled(W.HBox([self.typed, self.typed_error]), "cw-values-typed-row"),
+                          self.message, self.image, self.image_dark, self.sum_line], **kwargs)
         self.add_class("cw-values-view")
         self.channel.observe(self._on_control, names="value")
         self.preset.observe(self._on_control, names="value")
@@ -131,6 +124,25 @@ class ValuesView(W.VBox):
         self._scale = float(value)
         self._on_results()
 
+    @property
+    def active(self) -> bool:
+        """Whether the view follows the state now. An inactive view (a folded panel) draws
+        nothing: it notes that it is out of date and catches up once it is active again, so
+        a slider does not pay for a picture nobody sees."""
+        return self._active
+
+    @active.setter
+    def active(self, value: bool) -> None:
+        self._active = bool(value)
+        if self._active and self._stale:
+            self._on_results()
+
+    def clear(self) -> None:
+        """Empty the pictures and the sum (a quiz hides its answer: nothing of it stays in the page)."""
+        self.image.value = self.image_dark.value = b""
+        self.sum_line.value, self.sum_text, self.pictures = "", "", {}
+        self._stale = True
+
     def close(self) -> None:
         for name, handler in (("results", self._on_results), ("step", self._on_step)):
             with contextlib.suppress(ValueError):  # closed already: ipywidgets closes again when collected
@@ -146,7 +158,9 @@ class ValuesView(W.VBox):
                                "the calculator and PyTorch's answer above still hold.")
 
     def _on_results(self, change: dict[str, Any] | None = None) -> None:
-        self._guarded(self._redraw)
+        self._stale = not self._active
+        if self._active:
+            self._guarded(self._redraw)
 
     def _redraw(self) -> None:
         self._busy = True
@@ -166,6 +180,9 @@ class ValuesView(W.VBox):
             self._guarded(self._redraw)
 
     def _on_step(self, change: dict[str, Any]) -> None:
+        if self._stale or not self._active:
+            self._stale = True
+            return
         self._guarded(self._show_frame)
 
     # ------------------------------------------------------------------ drawing
@@ -225,8 +242,10 @@ class ValuesView(W.VBox):
         self.updates += 1
         results = self.state.results
         if results is None or results.problem or results.geometry is None:
-            problem = results.problem if results is not None else "no setting yet"
-            self._show_message(f"No values: PyTorch refuses this setting. {problem}")
+            # a refusal is said once, beside PyTorch's words; an empty output, under the picture
+            self._show_message("No values: PyTorch refuses this setting (the reason is under the picture)."
+                               if results is None or results.problem else
+                               "No values: the output is empty (see the note under the picture).")
             return
         spec = results.spec
         n_out = spec.in_channels if spec.is_pool else spec.out_channels
