@@ -382,7 +382,9 @@ class Player:
         oh, ow = geometry.output_size
         r, c = geometry.out_cell(step)
         last = geometry.n_steps - 1
-        for w, top, value in ((self.step, last, step), (self.play, last, None),
+        # Play too: the browser's Play -> step link copies Play's value over the step when a view
+        # first renders, so a step set before display (a link's step=3) must be Play's as well
+        for w, top, value in ((self.step, last, step), (self.play, last, step),
                               (self.row, oh - 1, r), (self.col, ow - 1, c)):
             _assign(w, "max", top)
             _assign(w, "disabled", False)

@@ -42,7 +42,6 @@ ValueError: the link has an unknown key 'kernal' (kernal=3); ...
 from __future__ import annotations
 
 import html
-import inspect
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -267,17 +266,9 @@ def _build(settings: dict[str, Any]) -> Any:
     cls = _explorer_class()
     settings = dict(settings)
     step = settings.pop("step", None)
-    presentation = settings.pop("presentation", False)
-    if presentation and "presentation" in inspect.signature(cls.__init__).parameters:
-        settings["presentation"] = True
     explorer = cls(**settings)
     if step is not None:
-        explorer.state.step = step  # clamped to the last output cell, as the slider is
-        play = getattr(explorer, "play", None)
-        if isinstance(play, W.Play):
-            # the browser's Play <-> step jslink starts by copying Play's value to the step
-            # slider, which sends it back: Play must hold the step too, or the page shows step 0
-            play.value = explorer.state.step
+        explorer.state.step = step  # clamped to the last output cell, as the slider is (Play too)
     return explorer
 
 
