@@ -270,22 +270,23 @@ def test_net_picture_follows_the_input_size_and_close_releases_it() -> None:
     before = len(_instances)
     app = ModelExplorer(CifarNet(fc_in=1024), (1, 3, 32, 32))
     assert "cw-model-picture" in app.picture._dom_classes and app.picture in app.children
-    at_32 = app.picture.value
-    assert at_32[:4] == b"\x89PNG" and app.net_picture is not None
+    assert "cw-model-picture-dark" in app.picture_dark._dom_classes and app.picture_dark in app.children
+    at_32, dark_at_32 = app.picture.value, app.picture_dark.value
+    assert at_32[:4] == b"\x89PNG" and app.net_picture is not None and dark_at_32 != at_32
     assert "256 × 4 × 4 → 4096" in app.net_picture.flatten_text
     drawn = app.net_picture
     app.size_sliders[1].value = 40  # linked: 40 × 40
     assert app.report.linear_in_features["fc_layer.1"] == 6400
     assert app.picture.value != at_32 and app.net_picture is drawn  # redrawn in place
     assert "256 × 5 × 5 → 6400" in app.net_picture.flatten_text
-    # NetPicture's rows only grow while one net is resized (the picture holds still under a
-    # slider), so back at 32 the boxes keep the room 40 gave them: the same bytes each time
+    # the picture is a function of the report: back at 32, the same bytes, in both themes
     app.set_input(32)
-    back_at_32 = app.picture.value
     assert "256 × 4 × 4 → 4096" in app.net_picture.flatten_text
+    assert (app.picture.value, app.picture_dark.value) == (at_32, dark_at_32)
     app.set_input(40)
     app.set_input(32)
-    assert app.picture.value == back_at_32
+    assert (app.picture.value, app.picture_dark.value) == (at_32, dark_at_32)
+    back_at_32 = at_32
     app.set_input(4)  # the model refuses: the picture shows the failing step, nothing raises
     assert app.report.error is not None and app.picture.value not in (at_32, back_at_32)
     assert any(step.failed for step in app.net_picture.steps)

@@ -152,4 +152,6 @@ MODEL_CSS_CLASSES: dict[str, str] = {
                 "problems and error texts name its classes cw-ok, cw-bad, cw-muted",
     "cw-model-picture": "Image (PNG bytes): the net picture, TraceReport.plot(), redrawn in place "
                         "on each input-size change; a failing step in the error colour",
+    "cw-model-picture-dark": "Image (PNG bytes): the same net picture on JupyterLab Dark's page "
+                             "(NetPicture.to_png(theme='dark')); the cw-style block shows one of the two",
 }

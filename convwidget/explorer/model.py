@@ -147,6 +147,7 @@ class ModelExplorer(W.VBox):
         self.problems = _klass(W.HTML(), "cw-model-problems")
         self.table = _klass(W.HTML(), "cw-model-table")
         self.picture = _klass(W.Image(format="png"), "cw-model-picture")
+        self.picture_dark = _klass(W.Image(format="png"), "cw-model-picture-dark")  # JupyterLab Dark's
         self.range_button = button("which sizes give the same?", "cw-model-range-button")
         self.range_label = _klass(W.HTML(), "cw-model-range")
         self.layer = _klass(W.Dropdown(description="open layer", style=desc,
@@ -163,6 +164,7 @@ class ModelExplorer(W.VBox):
             self.answer,
             _klass(W.HBox([self.range_button, self.range_label]), "cw-model-range-row"),
             self.picture,
+            self.picture_dark,
             self.table,
             self.problems,  # under the table, as the tracer puts them ("the steps listed above")
             self.layer,
@@ -298,7 +300,9 @@ class ModelExplorer(W.VBox):
                 self.net_picture = rep.plot()
             else:
                 self.net_picture.update(rep)
-            self.picture.value = self.net_picture.to_png()
+            with self.picture.hold_sync(), self.picture_dark.hold_sync():
+                self.picture.value = self.net_picture.to_png()
+                self.picture_dark.value = self.net_picture.to_png(theme="dark")
         except Exception as err:  # the table still answers; say why the picture did not
             self.error_box.value = span("bad", f"<b>⚠</b> cannot draw the net picture: "
                                                f"{html.escape(str(err))}")

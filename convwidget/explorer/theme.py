@@ -81,6 +81,8 @@ def _rules() -> str:
     rules.append(f".cw-explorer .cw-picture-dark{{display:none}} "
                  f"{DARK} .cw-explorer .cw-picture-dark{{display:block}} "
                  f"{DARK} .cw-explorer .cw-picture{{display:none}}")
+    rules.append(f".cw-model-picture-dark{{display:none}} {DARK} .cw-model-picture-dark{{display:block}} "
+                 f"{DARK} .cw-model-picture{{display:none}}")
     rules.append(f".cw-explorer .cw-quiz-picture-dark{{display:none}} "
                  f"{DARK} .cw-explorer .cw-quiz-picture-dark{{display:block}} "
                  f"{DARK} .cw-explorer .cw-quiz-picture{{display:none}}")
