@@ -236,7 +236,8 @@ class Explanation:
             parts.append(f"<div><small>{html.escape('; '.join(group))}</small></div>")
         if self.error is not None:
             parts.append(
-                "<div style='color:#b35806'><b>PyTorch refuses this:</b> "
+                "<style>.cw-refuses{color:#a34700} body[data-jp-theme-light='false'] .cw-refuses"
+                "{color:#ffab66}</style><div class='cw-refuses'><b>PyTorch refuses this:</b> "
                 f"{html.escape(self.error)}</div>"
             )
         parts.append("</div>")

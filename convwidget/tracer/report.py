@@ -272,15 +272,24 @@ def report_text(report: TraceReport) -> str:
 
 # ----------------------------------------------------------------------------- HTML
 
-_CSS = """<style>
-.cw-trace table{border-collapse:collapse;font-family:monospace;font-size:12px}
-.cw-trace td,.cw-trace th{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;white-space:nowrap}
-.cw-trace tr.cw-flatten td{background:#fff3b0;font-weight:bold}
-.cw-trace tr.cw-linear td{background:#dbeafe}
-.cw-trace tr.cw-problem td:first-child{border-left:5px solid #c0392b;color:#c0392b}
-.cw-trace tr.cw-problem:not(.cw-flatten):not(.cw-linear) td{background:#fde2e2}
-.cw-trace tr.cw-selected td{outline:2px solid #555}
-.cw-trace .cw-problems pre{background:#f6f6f6;padding:4px;margin:2px 0 8px 0}
+# Tinted rows set their own text colour (>= 4.5:1 on the tint), and JupyterLab Dark
+# (body[data-jp-theme-light="false"]) gets dark tints with light text: readable in both themes.
+_DARK = 'body[data-jp-theme-light="false"]'
+_CSS = f"""<style>
+.cw-trace table{{border-collapse:collapse;font-family:monospace;font-size:12px}}
+.cw-trace td,.cw-trace th{{border-bottom:1px solid var(--jp-border-color2,#ddd);padding:2px 8px;text-align:left;
+white-space:nowrap}}
+.cw-trace tr.cw-flatten td{{background:#fff3b0;color:#1a1a1a;font-weight:bold}}
+.cw-trace tr.cw-linear td{{background:#dbeafe;color:#1a1a1a}}
+.cw-trace tr.cw-problem:not(.cw-flatten):not(.cw-linear) td{{background:#fde2e2;color:#1a1a1a}}
+.cw-trace tr.cw-problem td:first-child{{border-left:5px solid #c0392b;color:#a52a1c}}
+.cw-trace tr.cw-selected td{{outline:2px solid var(--jp-ui-font-color2,#555)}}
+.cw-trace .cw-problems pre{{background:var(--jp-layout-color2,#f6f6f6);color:var(--jp-ui-font-color1,#1a1a1a);
+padding:4px;margin:2px 0 8px 0}}
+{_DARK} .cw-trace tr.cw-flatten td{{background:#4a4413;color:#f7f7f7}}
+{_DARK} .cw-trace tr.cw-linear td{{background:#1e3a5f;color:#f0f0f0}}
+{_DARK} .cw-trace tr.cw-problem:not(.cw-flatten):not(.cw-linear) td{{background:#4a1f1f;color:#f0f0f0}}
+{_DARK} .cw-trace tr.cw-problem td:first-child{{color:#ff9e8a}}
 </style>"""
 
 _LINEAR_OPS = ("Linear", "LazyLinear")
