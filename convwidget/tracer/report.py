@@ -277,8 +277,8 @@ def report_text(report: TraceReport) -> str:
 _DARK = 'body[data-jp-theme-light="false"]'
 _CSS = f"""<style>
 .cw-trace table{{border-collapse:collapse;font-family:monospace;font-size:12px}}
-.cw-trace td,.cw-trace th{{border-bottom:1px solid var(--jp-border-color2,#ddd);padding:2px 8px;text-align:left;
-white-space:nowrap}}
+.cw-trace td,.cw-trace th{{border-bottom:1px solid var(--jp-border-color2,#ddd);padding:2px 8px;
+text-align:left;white-space:nowrap}}
 .cw-trace tr.cw-flatten td{{background:#fff3b0;color:#1a1a1a;font-weight:bold}}
 .cw-trace tr.cw-linear td{{background:#dbeafe;color:#1a1a1a}}
 .cw-trace tr.cw-problem:not(.cw-flatten):not(.cw-linear) td{{background:#fde2e2;color:#1a1a1a}}
