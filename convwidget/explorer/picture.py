@@ -83,7 +83,9 @@ def _ipympl_canvas() -> tuple[W.DOMWidget, Any]:
         ) from err
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(8.0, 4.0), dpi=100.0, facecolor="white")
+    from ..drawing import DEFAULT_DPI, DEFAULT_FIGSIZE
+
+    figure = Figure(figsize=DEFAULT_FIGSIZE, dpi=DEFAULT_DPI, facecolor="white")
     canvas = Canvas(figure)
     with warnings.catch_warnings():
         # ipympl's own Toolbar(canvas) call trips a traitlets deprecation: not the user's concern

@@ -83,7 +83,7 @@ def question_geometry(question: Question) -> Geometry | None:
 def _input_side_png(figure: Any, geometry: Geometry) -> tuple[bytes, bytes]:
     """PNGs (light, dark) of the input side only: the output grid, its title, the caption and
     the legend cut off (where the light picture has ink; the dark one is cut the same)."""
-    from ..drawing.compose import layout, rows_cols
+    from ..drawing.compose import rows_cols
     from ..drawing.raster import encode_png
 
     figure.set_geometry(geometry, step=0)
@@ -94,7 +94,7 @@ def _input_side_png(figure: Any, geometry: Geometry) -> tuple[bytes, bytes]:
     ph, pw = rgba.shape[:2]
     dpi = figure.figure.dpi
     rows, cols = rows_cols(geometry)
-    lay = layout(pw, ph, (rows.grid_size, cols.grid_size), (rows.n_windows, cols.n_windows), dpi)
+    lay = figure.layout  # the drawing's own (notes that wrap to two lines move the grids)
     px = max(1, round(dpi / 100))
     in_x, in_y = lay.input_xy
     in_h, in_w = rows.grid_size * lay.cell, cols.grid_size * lay.cell
