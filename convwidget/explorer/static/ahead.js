@@ -237,6 +237,7 @@ function render({ model, el }) {
     img.dataset.pending = pending ? "1" : "0";
     el.dataset.current = current === null ? "" : current; // the controls' key now (tests)
     el.dataset.held = String(store.frames.size);
+    el.dataset.confirmed = current !== null && current === base ? "1" : "0";
     const same = !pending && img.dataset.key === key && img.dataset.theme === theme && img.getAttribute("src");
     if (src && !same && img.getAttribute("src") !== src) {
       img.dataset.theme = theme;
