@@ -204,12 +204,15 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
 
     # ------------------------------------------------------------------ reactions
     def _held(self) -> contextlib.ExitStack:
-        """Batch the state messages of every panel widget (one message each on exit)."""
+        """Batch the state messages of every panel widget (one message each on exit), in the
+        order a learner looks: the output size, the picture and the verdict first (the browser
+        works through the messages in turn; the folded panels, MathJax and slider ranges last)."""
         stack = contextlib.ExitStack()
-        for widget in (*self.player.sliders, self.picture, self.picture_dark, self.picture_error,
-                       self.output_label, self.formula, self.formula_text, self.params,
-                       self.receptive, self.torch_panel, self.values_panel, self.step_label,
-                       self.step_counter):
+        first_seen = (self.output_label, self.picture, self.picture_error, self.torch_panel,
+                      self.step_counter, self.step_label, self.picture_dark, self.formula,
+                      *self.player.sliders, self.formula_text, self.params, self.receptive,
+                      self.values_panel)
+        for widget in reversed(first_seen):  # an ExitStack sends the last one entered first
             stack.enter_context(widget.hold_sync())
         return stack
 
