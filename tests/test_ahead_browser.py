@@ -67,7 +67,7 @@ def confirm(change=None):
         return
     _busy[0] = True
     try:
-        with ahead.lock:  # the state, the frame and the confirmation together (two kernel threads)
+        with ahead.turn():  # the state and the confirmation together (two kernel threads)
             _confirm()
     finally:
         _busy[0] = False
@@ -83,9 +83,7 @@ def _confirm():
         sliders["step"].max = play.max = geometry.n_steps - 1
         values["step"] = sliders["step"].value = step
     ahead.set_context(frames.context(values))
-    light = frames(values, "light") or b""
-    dark = frames(values, "dark") or b""
-    ahead.confirm(values, light, dark)
+    ahead.request(values)  # rendered a few ms later: rapid presses render only the last
     confirmed.append(dict(values))
 
 for _slider in sliders.values():

@@ -28,13 +28,14 @@ neighbours follow while the kernel is idle, a few at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,7 @@ class FrameAhead(anywidget.AnyWidget):
     #: Seconds of quiet after a confirmation before neighbours are rendered (a drag or
     #: rapid presses keep it from starting), and the longest one batch may render.
     delay = 0.03
-    batch_seconds = 0.04
+    batch_seconds = 0.02
     #: How many steps of the animation are sent ahead of the current one (Play refills the
     #: window as it walks: each step it reaches is confirmed and the window moves on).
     sweep_ahead = 48
@@ -184,6 +185,9 @@ class FrameAhead(anywidget.AnyWidget):
         # timers run on the main loop: renders and the held-set bookkeeping take turns
         self.lock = threading.RLock()
         self._generation = 0
+        self._requested: Values | None = None
+        self._waiting = 0  # callers waiting for the lock: a batch being rendered stops early
+        self._request_handle: asyncio.TimerHandle | None = None
         self.on_msg(self._on_browser)
         self.observe(self._on_theme, names="theme")
 
@@ -238,8 +242,20 @@ class FrameAhead(anywidget.AnyWidget):
     def confirm(self, values: Mapping[str, Any], light: bytes, dark: bytes) -> None:
         """The kernel shows ``values``: its frame goes first (one message), then the
         neighbours are queued and sent while the kernel is idle."""
-        with self.lock:
+        with self.turn():
             self._confirm(values, light, dark)
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """The lock, asked for by a change (use it around the state's update and
+        :meth:`confirm`): frames being rendered ahead give way after the current one, so a
+        slider message waits for one frame at most, not a whole batch."""
+        self._waiting += 1
+        try:
+            with self.lock:
+                yield
+        finally:
+            self._waiting -= 1
 
     def _confirm(self, values: Mapping[str, Any], light: bytes, dark: bytes) -> None:
         self.cancel()
@@ -251,6 +267,37 @@ class FrameAhead(anywidget.AnyWidget):
         if light:  # the browser files the confirmed frame under its key (both themes)
             self._hold(key, len(light) + len(dark))
         self.schedule(first_sweep=moved == {self.sweep})
+
+    #: Seconds a :meth:`request` waits for a newer one (rapid presses render only the last).
+    coalesce = 0.012
+
+    def request(self, values: Mapping[str, Any]) -> None:
+        """Confirm ``values`` with their own frames (``render``), soon: of several requests in
+        quick succession (rapid presses, a drag) only the last is rendered and sent. Without a
+        running event loop (scripts, tests) at once."""
+        with self.turn():
+            self._requested = dict(values)
+            if self._request_handle is not None:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._flush()
+                return
+            self._request_handle = loop.call_later(self.coalesce, self._flush)
+
+    def _flush(self) -> None:
+        with self.turn():
+            self._request_handle = None
+            values, self._requested = self._requested, None
+            if values is None:
+                return
+            try:
+                light = self.render(values, "light") or b""
+                dark = (self.render(values, "dark") or b"") if light else b""
+            except Exception:  # noqa: BLE001 - a timer must never raise into the loop
+                light = dark = b""
+            self._confirm(values, light, dark)
 
     def plan(self, first_sweep: bool = False) -> list[str]:
         """Keys of the frames wanted next, in the order they are sent (see :meth:`_order`)."""
@@ -306,13 +353,16 @@ class FrameAhead(anywidget.AnyWidget):
             if generation != self._generation:
                 return  # a newer confirmation replaced this queue
             self._handle = None
+            if self._waiting:  # a change is waiting for the lock: let it go first
+                self._handle = asyncio.get_running_loop().call_later(0.01, self._pump, generation)
+                return
             try:
                 more = self._send_batch(deadline=time.perf_counter() + self.batch_seconds)
             except Exception:  # noqa: BLE001 - a background task must never raise into the loop
                 self._queue = []
                 return
             if more and self._queue:
-                self._handle = asyncio.get_running_loop().call_later(0.005, self._pump, generation)
+                self._handle = asyncio.get_running_loop().call_later(0.01, self._pump, generation)
 
     def _send_batch(self, deadline: float | None) -> bool:
         """Render queued frames until the message is full or the time is up, and send them.
@@ -344,7 +394,7 @@ class FrameAhead(anywidget.AnyWidget):
             buffers.append(png)
             size += len(png)
             self.held[key] = len(png)
-            if deadline is not None and time.perf_counter() > deadline:
+            if self._waiting or (deadline is not None and time.perf_counter() > deadline):
                 break
         if keys or drop:
             self.send({"type": "frames", "keys": keys, "theme": theme, "drop": drop}, buffers)
@@ -400,6 +450,9 @@ class FrameAhead(anywidget.AnyWidget):
     def close(self) -> None:
         with self.lock:
             self.cancel()
+            if self._request_handle is not None:
+                self._request_handle.cancel()
+                self._request_handle = None
         super().close()
 
 
@@ -584,13 +637,12 @@ class ExplorerAhead:
         return {name: widget.value for name, widget in self.watched.items()}
 
     def confirm(self) -> None:
-        """The explorer shows the controls' setting: its frame first, then the neighbours."""
+        """The explorer shows the controls' setting: its frame first, then the neighbours (a
+        few ms later: rapid changes render only the last, see :meth:`FrameAhead.request`)."""
         values = self.values()
-        with self.widget.lock:
+        with self.widget.turn():
             self.widget.set_context(self.frames.context(values))
-            light = self.frames(values, "light") or b""
-            dark = self.frames(values, "dark") or b"" if light else b""
-            self.widget.confirm(values, light, dark)
+            self.widget.request(values)
 
     def close(self) -> None:
         self.widget.close()
