@@ -108,7 +108,7 @@ def refusal_pointer() -> str:
 
     A refusal is said once, in one place (beside PyTorch's own text); the others point there.
     """
-    return "the reason is under the picture, beside PyTorch's own message"
+    return "the reason is given once, beside PyTorch's own message (PyTorch refuses …)"
 
 
 def params_html(spec: LayerSpec) -> str:
@@ -222,7 +222,7 @@ def values_html(results: Results, highlight: tuple[int, ...] | None = None) -> s
             f"{value_meaning(result.spec)}</span><br>")
     in_shape = ", ".join(map(str, result.input_shape))
     if not result.ok:
-        return head + f"torch.Size([{in_shape}]) → refused (the reason is under the picture)"
+        return head + f"torch.Size([{in_shape}]) → refused (the reason is beside PyTorch's own message)"
     shape = ", ".join(map(str, result.output_shape or ()))
     body = head + f"torch.Size([{in_shape}]) → torch.Size([{shape}])"
     if result.parameter_count is not None and not result.spec.is_pool:

@@ -242,10 +242,10 @@ class ValuesView(W.VBox):
         self.updates += 1
         results = self.state.results
         if results is None or results.problem or results.geometry is None:
-            # a refusal is said once, beside PyTorch's words; an empty output, under the picture
-            self._show_message("No values: PyTorch refuses this setting (the reason is under the picture)."
-                               if results is None or results.problem else
-                               "No values: the output is empty (see the note under the picture).")
+            # a refusal is said once, beside PyTorch's words; an empty output, in the picture's place
+            self._show_message("No values: PyTorch refuses this setting (the reason is beside "
+                               "PyTorch's own message)." if results is None or results.problem else
+                               "No values: the output is empty (the note in the picture's place says why).")
             return
         spec = results.spec
         n_out = spec.in_channels if spec.is_pool else spec.out_channels
