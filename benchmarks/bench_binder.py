@@ -11,6 +11,10 @@ benchmarks/bench_browser.py, whose page-side clock is used too: keydown -> ``<im
 ``src`` changed and decoded; "label" is the kernel's answer (the output size text), so
 FrameAhead's label column is one round trip: the picture does not wait for it).
 
+Then 5 rapid presses on FrameAhead's slider (6 rounds, each from one end of the slider):
+last keydown -> the final picture shown, and -> the kernel's confirmation of that setting.
+``BENCH_RAW=1`` prints each FrameAhead press.
+
 p50 / p95 over 20 presses (after 2 warm-up presses), the load average, and goals: FrameAhead
 p50 <= 60 ms and p95 <= 100 ms at every round trip; >= 5x faster than interact + pyplot at
 100 ms.
