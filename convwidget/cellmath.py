@@ -24,6 +24,7 @@ of spatial dimensions works (1-D strips, 3-D volumes).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -35,7 +36,8 @@ from .arithmetic import same_padding
 from .spec import LayerSpec
 
 __all__ = [
-    "KERNEL_PRESETS", "CellSum", "Term", "cell_terms", "format_number", "layer_values", "output_size",
+    "KERNEL_PRESETS", "MAX_INDEX_TERMS", "CellSum", "Term", "cell_terms", "format_number", "index_values",
+    "layer_values", "output_size",
     "padding_pairs", "parse_kernel", "preset_weights", "sample_input", "weight_shape",
 ]
 
@@ -509,3 +511,41 @@ def layer_values(spec: LayerSpec, inputs: Nested, weights: Nested | None, bias: 
                                                    divisor_override=divisor_override).value)
 
     return [channel(c) for c in range(channels)]
+
+
+#: :func:`index_values` answers only while cells × taps stay within this (a slider's budget).
+MAX_INDEX_TERMS = 20_000
+
+
+def index_values(spec: LayerSpec, input_size: Sequence[int], max_cells: int = 144) -> list[float] | None:
+    """Output channel 0 of what the explorer's PyTorch panel runs (every input channel holds
+    the cells' row-major indices, a weight of ones, a bias of zero), row-major; None when the
+    output has more than ``max_cells`` cells or the sums more than :data:`MAX_INDEX_TERMS` terms.
+
+    All channels hold the same indices and every weight is 1, so a convolution's cell is
+    ``in_channels / groups`` times its one-channel sum; a pool works per channel.
+
+    >>> index_values(LayerSpec.from_settings(kernel_size=3, stride=2, padding=1), (5, 5))
+    [12.0, 27.0, 24.0, 63.0, 108.0, 81.0, 72.0, 117.0, 84.0]
+    >>> index_values(LayerSpec.from_settings(kernel_size=2, in_channels=4, out_channels=2, groups=2), (2, 2))
+    [12.0]
+    """
+    out = output_size(spec, input_size)
+    cells = math.prod(out)
+    if cells > max_cells or cells * math.prod(spec.kernel_size) > MAX_INDEX_TERMS:
+        return None
+    one = dataclasses.replace(spec, in_channels=1, out_channels=1, groups=1)
+    inputs = [_build(tuple(input_size), lambda idx: _flat(idx, input_size))]
+    weights = None if spec.is_pool else [[_build(tuple(spec.kernel_size), lambda idx: 1)]]
+    bias = None if spec.is_pool else [0.0]
+    factor = 1 if spec.is_pool else spec.in_channels // spec.groups
+    return [factor * cell_terms(one, inputs, weights, bias, 0, cell).value
+            for cell in itertools.product(*(range(n) for n in out))]
+
+
+def _flat(index: Cell, sizes: Sequence[int]) -> int:
+    flat = 0
+    for size, i in zip(sizes, index, strict=True):
+        flat = flat * size + i
+    return flat
+

@@ -68,6 +68,20 @@ def assert_consistent(e: ConvExplorer) -> None:
             return
         assert e.picture_error.layout.display == "none"
         assert e.step.max == h * w - 1
+        assert_cells_show_torchs_values(e)
+
+
+def assert_cells_show_torchs_values(e: ConvExplorer) -> None:
+    """The picture's output cells say what PyTorch's panel computed (3 significant digits)."""
+    cells, result = e.state.results.cell_values, e.torch_result
+    if cells is None or result is None or result.values is None:
+        return
+    computed = [v for row in result.values for v in row]
+    assert [float(c) for c in cells] == pytest.approx(computed, rel=5e-3, abs=5e-3)
+    drawn = e.figure.labels["output"]
+    if drawn:  # written when they fit in the cells
+        ow = e.output_size[1]
+        assert {cell: text for cell, text in drawn} == {divmod(k, ow): text for k, text in enumerate(cells)}
 
 
 @pytest.fixture
@@ -848,3 +862,19 @@ def test_the_channel_view_draws_only_while_its_section_is_open(explorer: ConvExp
     explorer.foldouts.selected_index = None
     explorer.set(stride=2)
     assert view.updates == 2 and not view.active
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_the_output_cells_show_pytorchs_values_and_the_divisor_changes_them(explorer: ConvExplorer,
+                                                                             count_include_pad: bool) -> None:
+    """Issue 12: the lit cell read 0 where PyTorch's value was 12. The cells now hold PyTorch's
+    values; an average pool's count_include_pad changes them, and so the picture."""
+    explorer.set(kind="conv", input_size=5, kernel_size=3, stride=2, padding=1)
+    assert explorer.state.results.cell_values[0] == "12"
+    assert_consistent(explorer)
+    explorer.set(kind="avg_pool", count_include_pad=count_include_pad)
+    assert_consistent(explorer)
+    other = ConvExplorer(kind="avg_pool", input_size=5, kernel_size=3, stride=2, padding=1,
+                         count_include_pad=not count_include_pad)
+    assert other.picture.value != explorer.picture.value
+    assert_consistent(other)

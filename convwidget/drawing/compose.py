@@ -160,6 +160,7 @@ class _Grids:
     dpi: float
     theme: str = "light"
     unread: tuple[tuple[int, ...], ...] = ()
+    output_labels: tuple[str, ...] | None = None
 
     def px(self, value: float) -> int:
         """A length in pixels at 100 dpi, scaled to the picture's dpi."""
@@ -183,12 +184,15 @@ FILLS = (*ROLES, "unread")
 
 
 def compose(g: Geometry, pw: int, ph: int, dpi: float, theme: str = "light",
-            notes: tuple[str, ...] = (), unread: tuple[tuple[int, ...], ...] = ()) -> Composed:
+            notes: tuple[str, ...] = (), unread: tuple[tuple[int, ...], ...] = (),
+            output_labels: tuple[str, ...] | None = None) -> Composed:
     """Lay out both grids of ``g`` in a ``pw`` x ``ph`` picture and compose it with numpy.
 
     ``notes``: sentences for the lines under the grids (besides the picture's own note);
     ``unread``: per dimension, the input indices no window reads
-    (:func:`~convwidget.geometry.unread_indices`), shaded as never read.
+    (:func:`~convwidget.geometry.unread_indices`), shaded as never read;
+    ``output_labels``: the text of each output cell, row-major (PyTorch's values), instead of
+    the cells' numbers.
     """
     rows, cols = rows_cols(g)
     dropped = g.dropped_windows()
@@ -200,7 +204,7 @@ def compose(g: Geometry, pw: int, ph: int, dpi: float, theme: str = "light",
     raised = 15 * (len(legend) - 1)  # a second legend row lifts the notes and the caption
     lay = layout(pw, ph, (rows.grid_size, cols.grid_size), (rows.n_windows, cols.n_windows), dpi,
                  raised + 16 * max(0, len(lines) - 1))
-    grids = _Grids(g, rows, cols, lay, dpi, theme, unread)
+    grids = _Grids(g, rows, cols, lay, dpi, theme, unread, output_labels)
     bg = filled(ph, pw, grids.c("background"))
     codes = _draw_input(bg, grids)
     # one dropped window per edge keeps the input readable; all of them on the output
@@ -210,7 +214,8 @@ def compose(g: Geometry, pw: int, ph: int, dpi: float, theme: str = "light",
     _draw_output(bg, grids, dropped)
     spots, label_pt = _write_indices(bg, grids, codes)
     _draw_legend(bg, grids, legend)
-    _write_words(bg, grids, lines, bool(dropped), raised)
+    values = output_labels is not None and any(grid == "output" for grid, _ in spots)
+    _write_words(bg, grids, lines, bool(dropped), raised, values)
     labels: Labels = {"input": [], "output": []}
     for (grid, cell), (text, *_) in spots.items():
         labels[grid].append((cell, text))
@@ -307,11 +312,16 @@ def _index_spots(grids: _Grids, codes: np.ndarray) -> Spots:
                     continue
                 spots["input", (r, c)] = (text, in_x + j * cell + (cell + 1) / 2,
                                           in_y + i * cell + (cell + 1) / 2, role)
-    if max(rows.output, cols.output) <= LABEL_MAX:
+    values = grids.output_labels
+    if values is not None and len(values) != rows.output * cols.output:
+        values = ()  # not this output's values: write none rather than wrong ones
+    if max(rows.output, cols.output) <= LABEL_MAX and values != ():
         out_x, out_y = grids.lay.output_xy
         for r in range(rows.output):
             for c in range(cols.output):
-                spots["output", (r, c)] = (str(r * cols.output + c), out_x + c * cell + (cell + 1) / 2,
+                k = r * cols.output + c
+                spots["output", (r, c)] = (str(k) if values is None else values[k],
+                                           out_x + c * cell + (cell + 1) / 2,
                                            out_y + r * cell + (cell + 1) / 2, "output")
     return spots
 
@@ -324,7 +334,19 @@ def _write_indices(bg: np.ndarray, grids: _Grids, codes: np.ndarray) -> tuple[Sp
     if size < MIN_TEXT_PT:
         return {}, 0.0
     spots = _index_spots(grids, codes)
-    if not spots or max(text_mask(t, size, dpi).shape[1] for t, *_ in spots.values()) > cell - grids.px(4):
+    room = cell - grids.px(4)
+
+    def widest(grid: str, pt: float) -> int:
+        return max((text_mask(text, pt, dpi).shape[1] for (g, _), (text, *_) in spots.items() if g == grid),
+                   default=0)
+
+    if max(widest("input", size), widest("output", size)) > room:
+        size = max(MIN_TEXT_PT, min(size, MIN_TEXT_PT))  # one smaller size for both grids
+    for grid in ("input", "output"):  # a grid whose widest text still does not fit writes none
+        if widest(grid, size) > room:
+            for key in [key for key in spots if key[0] == grid]:
+                del spots[key]
+    if not spots:
         return {}, 0.0
     for text, x, y, role in spots.values():
         paste(bg, text_mask(text, size, dpi), grids.c("zero_text" if role == "zero" else "text"), x, y)
@@ -373,9 +395,10 @@ def _fitted(text: str, dpi: float, width: int) -> np.ndarray:
     return mask
 
 
-def _write_words(bg: np.ndarray, grids: _Grids, lines: list[str], dropped: bool, raised: int) -> None:
+def _write_words(bg: np.ndarray, grids: _Grids, lines: list[str], dropped: bool, raised: int,
+                 values: bool = False) -> None:
     """Titles above the grids (the output's below it when stacked, or when the input's title
-    reaches over it), the notes below both."""
+    reaches over it; it says when its cells hold PyTorch's values), the notes below both."""
     g, rows, cols, lay, px, dpi = grids.g, grids.rows, grids.cols, grids.lay, grids.px, grids.dpi
     ph, pw = bg.shape[:2]
     (in_x, in_y), (out_x, out_y), cell = lay.input_xy, lay.output_xy, lay.cell
@@ -384,7 +407,7 @@ def _write_words(bg: np.ndarray, grids: _Grids, lines: list[str], dropped: bool,
     centre = float(np.clip(in_x + cols.grid_size * cell / 2, half + 2, pw - half - 2))
     in_title_y = in_y - px(12)
     paste(bg, title, grids.c("text"), centre, in_title_y)
-    out_title = _fitted(output_title(g), dpi, pw - px(8))
+    out_title = _fitted(output_title(g) + (": PyTorch's values" if values else ""), dpi, pw - px(8))
     out_title_y = out_y - px(12)
     reaches_over = (centre + title.shape[1] / 2 > out_x - px(4)
                     and abs(out_title_y - in_title_y) < title.shape[0] + px(2))

@@ -39,6 +39,7 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -157,6 +158,8 @@ class WindowFigure:
         self._shape: tuple[int, ...] = (0, 0, 4)
         self._artist_theme = "light"
         self._extras_for: tuple[Any, Any] = (None, ((), ()))
+        #: text of each output cell, row-major (e.g. PyTorch's values), or None: the cells' numbers
+        self.output_labels: tuple[str, ...] | None = None
         self._bg_image: Any = None
         self._fg_labels: Any = None
         self._build_artists()
@@ -237,10 +240,13 @@ class WindowFigure:
             self._update_figure_image()
             self.figure.canvas.draw_idle()
 
-    def set_geometry(self, geometry: Geometry, step: int | None = None) -> None:
+    def set_geometry(self, geometry: Geometry, step: int | None = None,
+                     output_labels: Sequence[str] | None = None) -> None:
         """Draw a new layer setting, reusing every artist; shows ``step`` (default: the
-        current step, clamped to the new output)."""
+        current step, clamped to the new output). ``output_labels``: what each output cell
+        says, row-major (the explorer passes PyTorch's values); default: the cells' numbers."""
         self.geometry = geometry
+        self.output_labels = None if output_labels is None else tuple(output_labels)
         refusal = window_too_big(geometry)
         if refusal is not None:
             self.show_error(refusal)
@@ -410,7 +416,8 @@ class WindowFigure:
             elif self.geometry is None:
                 bg = filled(ph, pw, color("background", theme))
             else:
-                bg = compose(self.geometry, pw, ph, dpi, theme, *self._extras(self.geometry)).background
+                bg = compose(self.geometry, pw, ph, dpi, theme, *self._extras(self.geometry),
+                             self.output_labels).background
             self._pictures[theme] = bg
         return bg
 
@@ -459,7 +466,7 @@ class WindowFigure:
     def _compose(self, g: Geometry) -> None:
         """Compose the static picture (numpy) and put the moving artists' axes on its grids."""
         pw, ph = self._pixels()
-        picture = compose(g, pw, ph, self.figure.dpi, self.theme, *self._extras(g))
+        picture = compose(g, pw, ph, self.figure.dpi, self.theme, *self._extras(g), self.output_labels)
         self._pictures = {self.theme: picture.background}
         self._shape = picture.background.shape
         self.labels = picture.labels

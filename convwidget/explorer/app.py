@@ -261,7 +261,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
             self.picture_panel.show_problem(results.problem or "PyTorch refuses this setting",
                                             said_elsewhere=results.torch_result is not None)
         else:
-            self.picture_panel.show(geometry, step)
+            self.picture_panel.show(geometry, step, results.cell_values)
 
     # ------------------------------------------------------------------ quiz mode
     def _revealable(self) -> tuple[W.Widget, ...]:
@@ -325,9 +325,12 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
                     self.step.value = self.state.step
                 finally:
                     self._moving_player = False
-        geometry = self.state.geometry
-        if geometry is not None:
-            self.picture_panel.schedule(lambda: [(geometry, (self.state.step + 1) % geometry.n_steps)])
+        results = self.state.results
+        geometry = results.geometry if results is not None else None
+        if geometry is not None and results is not None:
+            labels = results.cell_values
+            self.picture_panel.schedule(
+                lambda: [(geometry, (self.state.step + 1) % geometry.n_steps, labels)])
 
     def _on_cell(self, change: dict[str, Any]) -> None:
         geometry = self.state.geometry

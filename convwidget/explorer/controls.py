@@ -306,7 +306,7 @@ class Controls:
         _assign(self.padding.w, "disabled", not numeric or square)
 
     # ------------------------------------------------------------------ prefetch
-    def neighbours(self, change: dict[str, Any], step: int) -> list[tuple[Geometry, int]]:
+    def neighbours(self, change: dict[str, Any], step: int) -> list[tuple[Geometry, int, Any]]:
         """Frames a learner is likely to ask for next: the moved slider one notch on
         (the same way first)."""
         owner = change["owner"]
@@ -326,11 +326,12 @@ class Controls:
             trial = {**settings, name: moved}
             size = trial.pop("input_size")
             try:
-                geometry = compute(LayerSpec.from_settings(**trial), size, run_torch=False).geometry
+                results = compute(LayerSpec.from_settings(**trial), size, run_torch=False)
             except ValueError:
                 continue
-            if geometry is not None:
-                frames.append((geometry, min(step, geometry.n_steps - 1)))
+            geometry = results.geometry
+            if geometry is not None:  # the picture's key: geometry, step, the output cells' values
+                frames.append((geometry, min(step, geometry.n_steps - 1), results.cell_values))
         return frames
 
 

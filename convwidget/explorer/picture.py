@@ -29,7 +29,7 @@ from .panels import picture_error_html
 
 __all__ = ["Picture", "ipympl_active"]
 
-Key = Any  # (Geometry, step) for a drawing, or the refusal sentence
+Key = Any  # (Geometry, step, output cell labels) for a drawing, or the refusal sentence
 Frame = tuple[bytes, bytes]  # the light and the dark PNG of one step
 THEMES = ("light", "dark")
 
@@ -132,7 +132,7 @@ class Picture:
         self.frames: OrderedDict[Key, Frame] = OrderedDict()
         self._frame_bytes = 0
         self._wanted: Key = None
-        self._queue: list[tuple[Geometry, int]] = []
+        self._queue: list[Key] = []
         self._handle: asyncio.TimerHandle | None = None
         self._on_error = on_error
         self.prefetched = 0  # frames rendered ahead of time (for tests and benchmarks)
@@ -201,8 +201,9 @@ class Picture:
             if image.layout.display != display:
                 image.layout.display = display
 
-    def show(self, geometry: Geometry, step: int) -> None:
-        """Draw ``step`` of ``geometry`` (from the cache when it was seen before)."""
+    def show(self, geometry: Geometry, step: int, labels: tuple[str, ...] | None = None) -> None:
+        """Draw ``step`` of ``geometry`` (from the cache when it was seen before); ``labels``:
+        what the output cells say (PyTorch's values), default their numbers."""
         if self.error.layout.display != "none":
             self.error.layout.display = "none"
         if self.canvas is not None:
@@ -210,10 +211,10 @@ class Picture:
         else:
             self._display_images("")  # the page's CSS shows the one of its theme
         if self.live:
-            self._wanted = (geometry, step)
+            self._wanted = (geometry, step, labels)
             self._sync_figure()  # the ipympl canvas redraws itself (draw_idle)
             return
-        key = (geometry, step)
+        key = (geometry, step, labels)
         self._wanted = key
         frame = self.frames.get(key)
         if frame is not None:  # the figure is not touched (see _sync_figure)
@@ -257,10 +258,10 @@ class Picture:
         elif wanted is not None:
             self._draw(*wanted)
 
-    def _draw(self, geometry: Geometry, step: int) -> None:
+    def _draw(self, geometry: Geometry, step: int, labels: tuple[str, ...] | None = None) -> None:
         fig = self._figure
-        if fig.error is not None or fig.geometry != geometry:
-            fig.set_geometry(geometry, step=step)
+        if fig.error is not None or fig.geometry != geometry or fig.output_labels != labels:
+            fig.set_geometry(geometry, step=step, output_labels=labels)
         elif fig.step != step:
             fig.show_step(step)
 
@@ -278,7 +279,7 @@ class Picture:
         self._frame_bytes = 0
 
     # ------------------------------------------------------------------ prefetch
-    def schedule(self, keys: Callable[[], list[tuple[Geometry, int]]]) -> None:
+    def schedule(self, keys: Callable[[], list[Key]]) -> None:
         """While the kernel is idle, render the frames ``keys()`` names into the frame cache.
 
         Only inside a running event loop (a Jupyter kernel), so ``keys`` is called only
@@ -299,11 +300,11 @@ class Picture:
         self._handle = None
         if not self._queue:
             return
-        geometry, step = self._queue.pop(0)
+        key = self._queue.pop(0)
         try:
-            if (geometry, step) not in self.frames:
-                self._draw(geometry, step)
-                self._remember((geometry, step), self._render())
+            if key not in self.frames:
+                self._draw(*key)
+                self._remember(key, self._render())
                 self.prefetched += 1
                 # the figure now differs from the picture; _sync_figure puts it back when needed
         except Exception as err:  # noqa: BLE001 - a background task must never raise into the loop

@@ -47,6 +47,7 @@ from typing import Any
 import ipywidgets as W
 import traitlets as T
 
+from ..cellmath import index_values
 from ..errors import ShapeError
 from ..explanations import Explanation, explain
 from ..geometry import Geometry, layer_geometry
@@ -105,6 +106,9 @@ class Results:
     geometry: Geometry | None
     torch_result: Any = None
     picture_limit: str | None = None
+    #: what each output cell of the picture says: the values PyTorch's panel computes (cell
+    #: indices in, weight 1, bias 0; :func:`convwidget.cellmath.index_values`), or None
+    cell_values: tuple[str, ...] | None = None
 
 
 def compute(spec: LayerSpec, input_size: tuple[int, ...], run_torch: bool = True) -> Results:
@@ -143,7 +147,16 @@ def compute(spec: LayerSpec, input_size: tuple[int, ...], run_torch: bool = True
         dims = tuple(dataclasses.replace(d, output=n, error=None)
                      for d, n in zip(expl.dims, empty, strict=True))
         expl = dataclasses.replace(expl, dims=dims, error=None)
-    return Results(spec, input_size, expl, problem, output, geometry, torch_result, limit)
+    cells = _cell_values(spec, input_size) if geometry is not None and limit is None else None
+    return Results(spec, input_size, expl, problem, output, geometry, torch_result, limit, cells)
+
+
+def _cell_values(spec: LayerSpec, input_size: tuple[int, ...]) -> tuple[str, ...] | None:
+    """The output cells' values as the picture writes them (3 significant digits), or None."""
+    values = index_values(spec, input_size, max_cells=MAX_VALUE_CELLS)
+    if values is None:
+        return None
+    return tuple(str(int(v)) if float(v).is_integer() else f"{v:.3g}" for v in values)
 
 
 def _empty_output(spec: LayerSpec, input_size: tuple[int, ...]) -> tuple[int, ...] | None:
