@@ -253,11 +253,15 @@ def test_every_frame_sent_is_the_picture_of_its_key_one_action_from_the_base() -
         # the setting recomputed from the key alone, and PyTorch's own output size for it
         k, s, p = values["kernel_size"], values["stride"], values["padding"]
         geometry = layer_geometry("conv", (9, 9), k, s, p)
-        out = torch.nn.Conv2d(1, 1, k, s, p)(torch.zeros(1, 1, 9, 9)).shape[-2:]
-        assert geometry.output_size == tuple(out)
+        conv = torch.nn.Conv2d(1, 1, k, s, p)
+        with torch.no_grad():  # the explorer's panel: cell indices in, weight 1, bias 0
+            conv.weight.fill_(1.0)
+            conv.bias.fill_(0.0)
+            out = conv(torch.arange(81.0).reshape(1, 1, 9, 9))[0, 0]
+        assert geometry.output_size == tuple(out.shape)
         step = min(values["step"], geometry.n_steps - 1)
-        figure = WindowFigure()
-        figure.set_geometry(geometry, step=step)
+        figure = WindowFigure()  # its output cells say PyTorch's values, as the explorer's do
+        figure.set_geometry(geometry, step=step, output_labels=[str(int(v)) for v in out.flatten().tolist()])
         assert png == figure.to_png(theme="light"), key
         figure.close()
     frames.close()

@@ -510,37 +510,44 @@ class ExplorerFrames:
         self.scale = scale
         self.applies = applies  # which values are settings here (e.g. not a hidden row's)
         self._figure: Any = None
-        self._geometries: OrderedDict[str, Geometry | None] = OrderedDict()
+        # settings -> (geometry or None, the output cells' values the picture writes)
+        self._geometries: OrderedDict[str, tuple[Geometry | None, Any]] = OrderedDict()
         self._lock = threading.RLock()  # one figure, renders from two kernel threads
 
     def geometry(self, values: Mapping[str, Any]) -> tuple[Geometry | None, int]:
         """The geometry ``values`` mean (None: refused or too big to draw) and the step."""
+        geometry, step, _ = self.drawing(values)
+        return geometry, step
+
+    def drawing(self, values: Mapping[str, Any]) -> tuple[Geometry | None, int, Any]:
+        """The geometry, the step and the output cells' values (what the explorer's picture
+        writes in them, ``Results.cell_values``) that ``values`` mean."""
         settings = settings_of(values if self.applies is None else self.applies(values), self.base())
         key = repr(sorted(settings.items()))
         with self._lock:
             return self._geometry(key, settings, int(values.get("step", 0)))
 
-    def _geometry(self, key: str, settings: dict[str, Any], step: int) -> tuple[Geometry | None, int]:
+    def _geometry(self, key: str, settings: dict[str, Any], step: int) -> tuple[Geometry | None, int, Any]:
         if key not in self._geometries:
             size = settings.pop("input_size")
             try:
                 results = compute(LayerSpec.from_settings(**settings), size, run_torch=False)
             except ValueError:
-                geometry = None
+                entry: tuple[Geometry | None, Any] = (None, None)
             else:
-                geometry = None if results.picture_limit else results.geometry
-            self._geometries[key] = geometry
+                entry = (None, None) if results.picture_limit else (results.geometry, results.cell_values)
+            self._geometries[key] = entry
             if len(self._geometries) > 512:
                 self._geometries.popitem(last=False)
-        geometry = self._geometries[key]
-        return geometry, 0 if geometry is None else max(0, min(step, geometry.n_steps - 1))
+        geometry, labels = self._geometries[key]
+        return geometry, 0 if geometry is None else max(0, min(step, geometry.n_steps - 1)), labels
 
     def __call__(self, values: Mapping[str, Any], theme: str) -> bytes | None:
         with self._lock:
             return self._render(values, theme)
 
     def _render(self, values: Mapping[str, Any], theme: str) -> bytes | None:
-        geometry, step = self.geometry(values)
+        geometry, step, labels = self.drawing(values)
         if geometry is None:
             return None
         if self._figure is None:
@@ -548,8 +555,8 @@ class ExplorerFrames:
 
             self._figure = WindowFigure(scale=self.scale)
         fig = self._figure
-        if fig.error is not None or fig.geometry != geometry:
-            fig.set_geometry(geometry, step=step)
+        if fig.error is not None or fig.geometry != geometry or fig.output_labels != labels:
+            fig.set_geometry(geometry, step=step, output_labels=labels)  # as the explorer's Picture
         elif fig.step != step:
             fig.show_step(step)
         return bytes(fig.to_png(theme=theme))
