@@ -14,9 +14,11 @@ matching JupyterLab's theme. Both are shown at their natural pixel size (no down
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import struct
 import sys
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -96,6 +98,17 @@ def _ipympl_canvas() -> tuple[W.DOMWidget, Any]:
     return canvas, figure
 
 
+def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``method`` holding the picture's lock: ipykernel 7 may run a widget message and a
+    loop callback (the prefetch) on different threads, and both draw on the one figure."""
+    @functools.wraps(method)
+    def locked(self: Picture, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class Picture:
     """The picture widgets (``image``, ``error``, ``canvas``) and the figure behind them."""
 
@@ -114,6 +127,7 @@ class Picture:
         from ..drawing import WindowFigure  # matplotlib: imported with the first picture
 
         self.live = live
+        self._lock = threading.RLock()
         self.canvas: W.DOMWidget | None = None
         if live:
             self.canvas, figure = _ipympl_canvas()
@@ -152,6 +166,7 @@ class Picture:
         """The figure's presentation scale (1: about 580 x 310 px; 1.5 on a projector)."""
         return float(self._figure.scale)
 
+    @_locked
     def set_scale(self, scale: float) -> None:
         """Draw at ``scale`` (text, lines and cells bigger); the frames cached so far are dropped."""
         if scale != self.scale:
@@ -170,10 +185,12 @@ class Picture:
     @property
     def figure(self) -> Any:
         """The WindowFigure, brought up to date with what the picture shows."""
-        self._sync_figure()
+        with self._lock:
+            self._sync_figure()
         return self._figure
 
     # ------------------------------------------------------------------ showing
+    @_locked
     def show_problem(self, problem: str, said_elsewhere: bool = False) -> None:
         """The refusal in place of a drawing: a box, the drawing hidden (the figure shows the
         sentence too, for :attr:`figure` and export, but is not displayed: said once).
@@ -201,6 +218,7 @@ class Picture:
             if image.layout.display != display:
                 image.layout.display = display
 
+    @_locked
     def show(self, geometry: Geometry, step: int, labels: tuple[str, ...] | None = None) -> None:
         """Draw ``step`` of ``geometry`` (from the cache when it was seen before); ``labels``:
         what the output cells say (PyTorch's values), default their numbers."""
@@ -232,6 +250,7 @@ class Picture:
         self._set_images((self._figure.to_png(theme="light"),))
         loop.call_soon(self._dark_for, key)
 
+    @_locked
     def _dark_for(self, key: Key) -> None:
         """The dark picture of ``key`` (its light one is shown), if ``key`` is still wanted."""
         if self._wanted != key or key in self.frames:
@@ -274,6 +293,7 @@ class Picture:
             self._frame_bytes -= len(old[0]) + len(old[1])
         return frame
 
+    @_locked
     def clear_cache(self) -> None:
         self.frames.clear()
         self._frame_bytes = 0
@@ -296,6 +316,7 @@ class Picture:
             self._queue = queue
             self._handle = loop.call_later(self.prefetch_delay, self._prefetch_one)
 
+    @_locked
     def _prefetch_one(self) -> None:
         self._handle = None
         if not self._queue:
