@@ -300,13 +300,10 @@ def test_voila_renders_the_picture_and_switches_in_the_page(browser, lab: LabSer
 # The seam as the lead would plug it: a ConvExplorer's own controls drive a FrameAhead.
 SEAM = '''
 from convwidget import ConvExplorer
-from convwidget.explorer.ahead import ExplorerAhead
-e = ConvExplorer(input_size=16, kernel_size=3, padding=1)
-ahead = ExplorerAhead(e.state, e.setting_controls, e.player)
-e.state.observe(lambda change: ahead.confirm(), names=["results", "step"])
-ahead.confirm()
+e = ConvExplorer(input_size=16, kernel_size=3, padding=1, ahead=True)
+ahead = e.ahead
 ahead.widget.add_class("cw-seam")
-display(e, ahead.widget)
+e
 '''
 
 

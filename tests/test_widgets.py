@@ -878,3 +878,23 @@ def test_the_output_cells_show_pytorchs_values_and_the_divisor_changes_them(expl
                          count_include_pad=not count_include_pad)
     assert other.picture.value != explorer.picture.value
     assert_consistent(other)
+
+
+def test_frames_ahead_take_the_pictures_place_and_follow_refusals_and_the_projector() -> None:
+    """ConvExplorer(ahead=True): the browser-side frames replace the PNG picture (which rests:
+    no bytes sent twice); a refusal hides them for its sentence; projector mode redraws them."""
+    e = ConvExplorer(input_size=16, kernel_size=3, padding=1, ahead=True)
+    widget = e.ahead.widget
+    assert e.animation_panel.children[0] is widget and e.picture not in e.animation_panel.children
+    assert len(widget.value) > 100 and not e.picture.value and not e.picture_panel.prefetch
+    small = len(widget.value)
+    e.set(kernel_size=40)  # refused: the sentence in the picture's place, the frames hidden
+    assert widget.layout.display == "none" and e.picture_error.layout.display == ""
+    e.set(kernel_size=3)
+    assert widget.layout.display == "" and e.picture_error.layout.display == "none"
+    e.presentation = True
+    assert len(widget.value) > small  # 1.5 times bigger
+    quiz = ConvExplorer(quiz=True, ahead=True, seed=1)  # a quiz keeps its own picture
+    assert quiz.ahead is None
+    for x in (e, quiz):
+        x.close()

@@ -651,6 +651,35 @@ class ExplorerAhead:
             self.widget.set_context(self.frames.context(values))
             self.widget.request(values)
 
+    def show(self, drawn: bool) -> None:
+        """After the explorer showed a change: the picture (``drawn``), or nothing where the
+        explorer puts a refusal or a note instead; a drawn one is confirmed (its frame, then
+        the neighbours)."""
+        display = "" if drawn else "none"
+        if self.widget.layout.display != display:
+            self.widget.layout.display = display
+        if drawn:
+            self.confirm()
+
+    def set_scale(self, scale: float) -> None:
+        """Draw at ``scale`` (projector mode): the frames held so far belong to another context."""
+        if scale != self.frames.scale:
+            with self.frames._lock:
+                self.frames.close()  # the next frame builds a figure at the new scale
+                self.frames.scale = scale
+
     def close(self) -> None:
         self.widget.close()
         self.frames.close()
+
+
+def attach(explorer: Any) -> ExplorerAhead:
+    """Frames ahead in place of a ConvExplorer's PNG picture (``ConvExplorer(ahead=True)``):
+    the explorer's refusal and note boxes stay; its own picture and idle prefetch rest."""
+    panel = explorer.picture_panel
+    ahead = ExplorerAhead(explorer.state, explorer.setting_controls, explorer.player, scale=panel.scale)
+    panel.prefetch = False
+    ahead.widget.add_class("cw-picture-ahead")
+    kids = [w for w in explorer.animation_panel.children if w not in panel.images]
+    explorer.animation_panel.children = (ahead.widget, *kids)
+    return ahead

@@ -79,7 +79,8 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
     """
 
     def __init__(self, *, live: bool | None = None, quiz: bool = False, level: str = "padding_stride",
-                 seed: int | None = None, presentation: bool = False, **settings: Any) -> None:
+                 seed: int | None = None, presentation: bool = False, ahead: bool = False,
+                 **settings: Any) -> None:
         session = None
         if quiz:  # the question's setting first: a bad level builds nothing
             from ..quiz import QuizSession
@@ -99,6 +100,11 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self.setting_controls = Controls(self.state, on_error=self._show_error, on_moved=self._on_moved)
         self.player = Player()
         self._build_panels()
+        self.ahead: Any = None
+        if ahead and not quiz and not self.live:  # frames held in the browser (anywidget)
+            from .ahead import attach
+
+            self.ahead = attach(self)
         if session is not None:
             self.quiz = ExplorerQuiz(self, session, on_error=self._show_error)
         self.presentation_button = presentation_button()
@@ -260,8 +266,12 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         elif geometry is None:
             self.picture_panel.show_problem(results.problem or "PyTorch refuses this setting",
                                             said_elsewhere=results.torch_result is not None)
-        else:
+        elif self.ahead is None:
             self.picture_panel.show(geometry, step, results.cell_values)
+        else:
+            self.picture_panel.show_nothing()  # the frames ahead show the picture
+        if self.ahead is not None:
+            self.ahead.show(drawn=geometry is not None and not results.picture_limit)
 
     # ------------------------------------------------------------------ quiz mode
     def _revealable(self) -> tuple[W.Widget, ...]:
@@ -444,6 +454,8 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self.picture_panel.cancel()
         if self.quiz is not None:
             self.quiz.close()
+        if self.ahead is not None:
+            self.ahead.close()
         self.play_link.close()
         for widget in list(_walk(self))[1:]:
             close_widget(widget)

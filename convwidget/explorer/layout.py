@@ -85,6 +85,7 @@ class ScreenLayout:
     presentation_button: W.ToggleButton
     picture_panel: Any
     values_view: Any
+    ahead: Any  # ExplorerAhead or None
     state: ExplorerState
     _concealed: bool
     _shown: tuple[Results | None, int]
@@ -132,6 +133,8 @@ class ScreenLayout:
                 scale_widths(self.main, scale, self.__dict__.setdefault("_base_widths", {}))
             self.picture_panel.set_scale(scale)
             self.values_view.scale = scale  # drawn again only while its section is open
+            if self.ahead is not None:
+                self.ahead.set_scale(scale)
             self._shown = (None, -1)  # drawn again at the new size
             if not self._concealed and self.state.results is not None:
                 self._show_step(self.state.results, self.state.step)

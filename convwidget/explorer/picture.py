@@ -213,6 +213,12 @@ class Picture:
         self.error.value = f"<div class='cw-note-box'>{html.escape(note)}</div>"
         self.error.layout.display = ""
 
+    def show_nothing(self) -> None:
+        """Neither a drawing nor a sentence (another widget shows the picture)."""
+        self._display_images("none")
+        if self.error.layout.display != "none":
+            self.error.layout.display = "none"
+
     def _display_images(self, display: str) -> None:
         for image in self.images:
             if image.layout.display != display:
