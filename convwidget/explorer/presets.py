@@ -262,17 +262,18 @@ def _explorer_class() -> Any:
     return ConvExplorer
 
 
-def _build(settings: dict[str, Any]) -> Any:
+def _build(settings: dict[str, Any], options: Mapping[str, Any] | None = None) -> Any:
     cls = _explorer_class()
     settings = dict(settings)
     step = settings.pop("step", None)
-    explorer = cls(**settings)
+    explorer = cls(**settings, **(options or {}))
     if step is not None:
         explorer.state.step = step  # clamped to the last output cell, as the slider is (Play too)
     return explorer
 
 
-def explorer_from_url(query: str | None = None, default: Mapping[str, Any] | None = None) -> Any:
+def explorer_from_url(query: str | None = None, default: Mapping[str, Any] | None = None,
+                      **options: Any) -> Any:
     """The ConvExplorer a page's URL asks for, or the reason it cannot open above a default one.
 
     ``query`` is the URL's query string; None reads ``os.environ["QUERY_STRING"]``, which
@@ -280,6 +281,7 @@ def explorer_from_url(query: str | None = None, default: Mapping[str, Any] | Non
     at ``default`` (ConvExplorer keyword settings; None: the explorer's own defaults). A
     link with a bad key or value, or a setting the explorer refuses, gives a ``VBox``: the
     sentence saying what is wrong (CSS class ``cw-preset-error``), then the default explorer.
+    ``options`` go to ConvExplorer as they are (e.g. ``ahead=True``).
 
     >>> explorer_from_url("kind=max_pool&input=7&kernel=2&ceil_mode=1").output_size
     (4, 4)
@@ -293,7 +295,7 @@ def explorer_from_url(query: str | None = None, default: Mapping[str, Any] | Non
         settings = settings_from_query(query)
         if not set(settings) - {"step", "presentation"}:  # no setting given: the app's own
             settings = {**(default or {}), **settings}
-        return _build(settings)
+        return _build(settings, options)
     except ValueError as err:
         problem = err
     note = W.HTML(
@@ -301,7 +303,7 @@ def explorer_from_url(query: str | None = None, default: Mapping[str, Any] | Non
         "padding: 2px 8px'>✗ This link's setting cannot be opened: "
         f"{html.escape(str(problem).rstrip('.'))}. The explorer below starts at its usual setting.</div>")
     note.add_class("cw-preset-error")
-    box = W.VBox([note, _build(dict(default or {}))])
+    box = W.VBox([note, _build(dict(default or {}), options)])
     box.add_class("cw-preset")
     return box
 
