@@ -103,6 +103,12 @@ def test_moving_the_output_channel_redraws_the_channel_picture_and_the_sum(brows
         wait_text(page, ".cw-explorer .cw-cell-sum", r"out 1 at")
         second = wait_new_picture(page, first)
         assert second != first
+        # shown at its natural size (numbers >= 11 px), scrolling sideways if the notebook is narrower
+        natural, shown_width = page.evaluate(
+            "(sel) => { let i = document.querySelector(sel);"
+            " if (i.tagName !== 'IMG') i = i.querySelector('img');"
+            " return [i.naturalWidth, i.clientWidth]; }", PICTURE)
+        assert natural == shown_width > 0, (natural, shown_width)
         assert kernel_execute(page, "print(e.values_view.channel.value)").strip() == "1"
         # the sum line ends with PyTorch's value for channel 1's lit cell, and says they agree
         sum_after = page.inner_text(".cw-explorer .cw-cell-sum")

@@ -52,7 +52,12 @@ MAX_VALUES_OTHER = 60_000
 _DARK = 'body[data-jp-theme-light="false"]'
 _STYLE = (f"<style>.cw-values-view .cw-channels-picture-dark{{display:none}} "
           f"{_DARK} .cw-values-view .cw-channels-picture-dark{{display:block}} "
-          f"{_DARK} .cw-values-view .cw-channels-picture{{display:none}}</style>")
+          f"{_DARK} .cw-values-view .cw-channels-picture{{display:none}} "
+          # at its natural size (ipywidgets scale an image down to its box: numbers under 11 px);
+          # a picture wider than the notebook scrolls sideways inside the view instead
+          ".cw-values-view .cw-channels-picture, .cw-values-view .cw-channels-picture-dark"
+          "{max-width:none;flex-shrink:0;align-self:flex-start;width:auto}"
+          ".cw-values-view{overflow-x:auto}</style>")
 
 
 def _styled(widget: Any, cls: str) -> Any:
