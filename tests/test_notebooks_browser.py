@@ -221,6 +221,11 @@ def test_tutorial_05_model_explorer_answers_4096_and_follows_the_input_size(page
     page.locator(answer).first.wait_for(state="visible")
     wait_text(page, answer, r"fc_layer\.1 needs in_features = 4096 = 256 channels × 4 × 4 ✓")
     assert "4096" in page.locator(".cw-model-explorer .cw-model-table").first.inner_text()
+    # the net picture at its natural size: not stretched to the notebook's width, nor shrunk
+    sizes = page.evaluate("() => Array.from(document.querySelectorAll("
+                          "'.cw-model-explorer img.cw-model-picture')).filter(i => i.offsetParent !== null)"
+                          ".map(i => [i.naturalWidth, i.clientWidth])")
+    assert sizes and all(natural == shown > 0 for natural, shown in sizes), sizes
 
     # 32 -> 40 with the keyboard: 256 × 5 × 5 = 6400, and the pasted Linear(4096, ...) is flagged
     handle = page.locator(".cw-model-explorer .cw-model-size-height .noUi-handle").first

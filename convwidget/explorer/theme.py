@@ -83,6 +83,11 @@ def _rules() -> str:
                  f"{DARK} .cw-explorer .cw-picture{{display:none}}")
     rules.append(f".cw-model-picture-dark{{display:none}} {DARK} .cw-model-picture-dark{{display:block}} "
                  f"{DARK} .cw-model-picture{{display:none}}")
+    # the net picture at its natural size (a VBox stretches an image to its width, ipywidgets
+    # shrink it to the box: ResNet-50's words would fall under 11 px); wider ones scroll sideways
+    rules.append(".cw-model-picture, .cw-model-picture-dark"
+                 "{max-width:none;width:auto;align-self:flex-start;flex-shrink:0} "
+                 ".cw-model-explorer{overflow-x:auto}")
     rules.append(f".cw-explorer .cw-quiz-picture-dark{{display:none}} "
                  f"{DARK} .cw-explorer .cw-quiz-picture-dark{{display:block}} "
                  f"{DARK} .cw-explorer .cw-quiz-picture{{display:none}}")
