@@ -285,6 +285,9 @@ def test_quiz_diagnoses_a_typed_wrong_answer_then_confirms_and_reveals(page, lab
     # hidden: the calculator, the picture's output side and the PyTorch panel are not on screen
     for hidden in ("cw-output-size", "cw-torch-panel", "cw-picture", "cw-controls"):
         assert not page.locator(f".cw-explorer .{hidden}").first.is_visible(), hidden
+    sizes = page.evaluate("() => Array.from(document.querySelectorAll('.cw-explorer img.cw-quiz-picture'))"
+                          ".filter(i => i.offsetParent !== null).map(i => [i.naturalWidth, i.clientWidth])")
+    assert all(natural == shown for natural, shown in sizes), sizes  # the input strip, not stretched
     outside_prompt = page.locator(".cw-explorer").first.inner_text().replace(prompt, "")
     assert not re.search(rf"(?<![\d.]){right}(?![\d.])", outside_prompt), outside_prompt
 

@@ -131,10 +131,10 @@ class ExplorerQuiz:
         self._checked: tuple[Question, str] | None = None
         self.revealed = False
         self.prompt = _style(W.HTML(), "cw-quiz-prompt")
-        self.picture = _style(W.Image(format="png", layout=W.Layout(max_width="560px")), "cw-quiz-picture")
+        # at its natural size (the theme's CSS): shrunk to a box, its numbers fell under 11 px
+        self.picture = _style(W.Image(format="png"), "cw-quiz-picture")
         # the same strip in the dark colouring: the page's CSS (.theme) shows one of the two
-        self.picture_dark = _style(W.Image(format="png", layout=W.Layout(max_width="560px")),
-                                   "cw-quiz-picture-dark")
+        self.picture_dark = _style(W.Image(format="png"), "cw-quiz-picture-dark")
         self.picture_note = _style(W.HTML(), "cw-quiz-picture-note")
         self.answer_box = _style(W.Text(value="", placeholder="output size, then Enter",
                                         description="your answer", continuous_update=False,

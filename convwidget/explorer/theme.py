@@ -85,6 +85,8 @@ def _rules() -> str:
                  f"{DARK} .cw-model-picture{{display:none}}")
     # the net picture at its natural size (a VBox stretches an image to its width, ipywidgets
     # shrink it to the box: ResNet-50's words would fall under 11 px); wider ones scroll sideways
+    rules.append(".cw-quiz-picture, .cw-quiz-picture-dark"
+                 "{max-width:none;width:auto;align-self:flex-start;flex-shrink:0}")
     rules.append(".cw-model-picture, .cw-model-picture-dark"
                  "{max-width:none;width:auto;align-self:flex-start;flex-shrink:0} "
                  ".cw-model-explorer{overflow-x:auto}")
