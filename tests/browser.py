@@ -555,3 +555,27 @@ TRUNCATED_JS = """() => {
   }
   return out;
 }"""
+
+
+@contextlib.contextmanager
+def recorded_page(browser: Any, request: pytest.FixtureRequest, viewport: dict[str, int], *,
+                  timeout_ms: int = 30_000, logs: tuple[tuple[str, Any], ...] = (),
+                  **options: Any) -> Iterator[Any]:
+    """A fresh browser context and page for one test. When the test fails, what the page
+    showed is kept in tests/artifacts/: ``<test>.png`` (the whole page) and, for each
+    ``(suffix, text)`` of ``logs``, ``<test>-<suffix>`` holding ``text(page)``."""
+    context = browser.new_context(viewport=viewport, **options)
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    failed_before = request.session.testsfailed
+    try:
+        yield page
+    finally:
+        if request.session.testsfailed > failed_before:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+            for suffix, text in logs:
+                with contextlib.suppress(Exception):
+                    (ARTIFACTS / f"{request.node.name}-{suffix}").write_text(text(page))
+        context.close()

@@ -11,7 +11,6 @@ the kernel's own rendering of those values). ``benchmarks/bench_binder.py`` reus
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import time
@@ -22,13 +21,13 @@ import pytest
 
 # tests/browser.py: the server, the browser and the page helpers (tests/ is on sys.path)
 from browser import (
-    ARTIFACTS,
     REPO,
     LabServer,
     chromium,
     kernel_execute,
     notebook_json,
     open_notebook,
+    recorded_page,
     run_all,
     running_lab,
     shut_down_sessions,
@@ -163,24 +162,16 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, lab: LabServer, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    failed_before = request.session.testsfailed
     name = f"ahead_{request.node.name.replace('[', '_').replace(']', '')}.ipynb"
     (lab.root / "notebooks" / name).write_text(notebook_json(HARNESS))
     try:
-        open_notebook(page, lab, name, workspace=name.replace(".", "-"))
-        run_all(page, name)
-        page.wait_for_selector(".cw-ahead-img", state="visible")
-        assert page.evaluate(RECORDER_JS, list(NAMES))
-        yield page
+        with recorded_page(browser, request, {"width": 1366, "height": 900}) as page:
+            open_notebook(page, lab, name, workspace=name.replace(".", "-"))
+            run_all(page, name)
+            page.wait_for_selector(".cw-ahead-img", state="visible")
+            assert page.evaluate(RECORDER_JS, list(NAMES))
+            yield page
     finally:
-        if request.session.testsfailed > failed_before:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(ARTIFACTS / f"failed_{name}.png"))
-        context.close()
         shut_down_sessions(lab)
 
 

@@ -16,7 +16,6 @@ every run and copied to ``docs/screenshot_explorer.png`` when that file is missi
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -35,6 +34,7 @@ from browser import (
     chromium,
     open_notebook,
     press_on,
+    recorded_page,
     run_all,
     running_lab,
     shut_down_sessions,
@@ -68,22 +68,11 @@ def browser() -> Iterator[object]:
 def page(browser, lab: LabServer, request: pytest.FixtureRequest) -> Iterator[object]:
     # tall enough that the whole ConvExplorer fits in the notebook's scroll area for the
     # screenshot; wide enough for its panels to sit side by side
-    context = browser.new_context(viewport={"width": 1600, "height": 2000})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    failed_before = request.session.testsfailed
+    logs = (("jupyterlab.log", lambda _: lab.log_tail(400)), ("page.txt", lambda p: p.inner_text("body")))
     try:
-        yield page
+        with recorded_page(browser, request, {"width": 1600, "height": 2000}, logs=logs) as page:
+            yield page
     finally:
-        if request.session.testsfailed > failed_before:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-            with contextlib.suppress(Exception):
-                (ARTIFACTS / f"{request.node.name}-jupyterlab.log").write_text(lab.log_tail(400))
-            with contextlib.suppress(Exception):
-                (ARTIFACTS / f"{request.node.name}-page.txt").write_text(page.inner_text("body"))
-        context.close()
         shut_down_sessions(lab)
 
 

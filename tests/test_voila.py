@@ -35,14 +35,10 @@ from typing import Any
 
 import pytest
 import torch
-from torch import nn
 
-try:  # the shared browser helpers (tests/ is on sys.path)
-    from browser import free_port, require_browser, start_browser
-except ImportError:  # before tests/browser.py existed they lived in the JupyterLab test module
-    from test_notebooks_browser import _free_port as free_port
-    from test_notebooks_browser import _require_browser as require_browser
-    from test_notebooks_browser import start_browser
+# the shared browser helpers (tests/ is on sys.path)
+from browser import free_port, recorded_page, require_browser, start_browser
+from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -176,20 +172,9 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def page(chromium: Any, voila: VoilaServer, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    failed_before = request.session.testsfailed
-    try:
+    with recorded_page(chromium, request, {"width": 1366, "height": 900}, timeout_ms=60_000,
+                       logs=(("voila.log", lambda _: voila.log_tail(400)),), accept_downloads=True) as page:
         yield page
-    finally:
-        if request.session.testsfailed > failed_before:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-            with contextlib.suppress(Exception):
-                (ARTIFACTS / f"{request.node.name}-voila.log").write_text(voila.log_tail(400))
-        context.close()
 
 
 def _torch_size(layer: nn.Module, size: tuple[int, int]) -> str:
