@@ -10,7 +10,7 @@ Long panels fold open on demand (:meth:`ScreenLayout.add_foldout`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as W
@@ -138,10 +138,6 @@ class ScreenLayout:
             self._shown = (None, -1)  # drawn again at the new size
             if not self._concealed and self.state.results is not None:
                 self._show_step(self.state.results, self.state.step)
-
-    # provided by the explorer
-    def _guard(self) -> contextlib.AbstractContextManager[None]:
-        raise NotImplementedError
-
-    def _show_step(self, results: Results, step: int) -> None:
-        raise NotImplementedError
+    # provided by the explorer (ConvExplorer's methods)
+    _guard: Callable[[], contextlib.AbstractContextManager[None]]
+    _show_step: Callable[[Results, int], None]
