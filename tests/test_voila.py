@@ -37,7 +37,8 @@ import pytest
 import torch
 
 # the shared browser helpers (tests/ is on sys.path)
-from browser import free_port, recorded_page, require_browser, start_browser
+from browser import chromium as started_chromium
+from browser import free_port, recorded_page, require_browser
 from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,15 +160,8 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaServer]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = start_browser(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with started_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
