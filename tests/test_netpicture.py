@@ -16,8 +16,8 @@ import torch.nn as nn
 from models import AudioNet, CifarNet, LeNet, ResNet50, VideoNet  # tests/ is on sys.path
 
 import convwidget
+from convwidget.drawing.netpalette import _FLATTEN_BAND
 from convwidget.drawing.netpicture import (
-    _FLATTEN_BAND,
     COLORS,
     TEXT_COLORS,
     THEME_COLORS,
@@ -122,7 +122,7 @@ def test_a_wrong_linear_is_drawn_in_the_error_colour_with_its_fix():
     i = next(i for i, s in enumerate(picture.steps) if s.name == "fc_layer.1")
     assert front_colors(picture)[i] == COLORS["error"]
     assert sum(c == COLORS["error"] for c in front_colors(picture)) == 1
-    fix = picture._texts["fix"][i]
+    fix = picture.label_artists("fix")[i]
     assert fix.get_text() == "⚠ nn.Linear(4096, 1024)"
     assert matplotlib.colors.to_hex(fix.get_color()) == TEXT_COLORS["error"]
     vermilion = np.all(picture.draw()[..., :3] == (0xD5, 0x5E, 0x00), axis=-1).sum()
@@ -217,7 +217,7 @@ def test_big_nets_stay_legible():
     assert 50 <= len(picture.steps) <= 70
     column_px = picture.figure.get_size_inches()[0] * picture.figure.dpi / picture._built_for[1]
     for key in ("op", "shape", "name"):
-        for text in picture._texts[key]:
+        for text in picture.label_artists(key):
             width = line_mask(text.get_text(), text.get_fontsize(), picture.figure.dpi).shape[1]
             assert width < column_px, text.get_text()
     ARTIFACTS.mkdir(exist_ok=True)
