@@ -252,3 +252,91 @@ def test_every_box_stays_in_its_column():
             xs = np.concatenate([verts[3 * i + k].vertices[:, 0] for k in range(3)])
             column = i % picture._built_for[1]
             assert column < xs.min() and xs.max() < column + 1, (model.__class__.__name__, i)
+
+
+def agg_reference(picture: NetPicture, theme: str, bands: bool) -> np.ndarray:
+    """Matplotlib's own drawing of the picture's boxes and arrows (its words hidden), in ``theme``:
+    the oracle for the palette-indexed frame."""
+    picture._style(theme)
+    picture._bands.set_visible(bands)
+    picture.figure.set_facecolor(THEME_COLORS[theme]["page"])
+    try:
+        picture.figure.canvas.draw()
+        return np.asarray(picture.figure.canvas.buffer_rgba())[..., :3].astype(int)
+    finally:
+        picture._style("light")
+        picture._bands.set_visible(False)
+        picture.figure.set_facecolor(THEME_COLORS["light"]["page"])
+
+
+INDEXED = [("cifar-wrong-linear", lambda: CifarNet(fc_in=4000), 32), ("cifar", lambda: CifarNet(), 48),
+           ("resnet50", lambda: ResNet50(device="meta"), 224),
+           ("resnet50", lambda: ResNet50(device="meta"), 96)]
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize(("name", "build", "size"), INDEXED, ids=[f"{n[0]}-{n[2]}" for n in INDEXED])
+def test_boxes_and_arrows_are_matplotlibs_own_drawing(theme, name, build, size):
+    """The frame drawn as palette indices against Agg drawing the same artists: every box and
+    arrow pixel lies in the rectangles read, and each is within a few levels of Agg's."""
+    picture = convwidget.trace(build(), (1, 3, size, size)).plot()
+    fast = _rgb(picture.to_png(theme=theme))
+    reference = agg_reference(picture, theme, bands=False)
+    height, width = reference.shape[:2]
+    inside = np.zeros((height, width), bool)
+    for r0, r1, c0, c1 in picture._geometry_rects(height, width):
+        inside[r0:r1, c0:c1] = True
+    page = np.array(matplotlib.colors.to_rgb(THEME_COLORS[theme]["page"])) * 255
+    assert (reference[~inside] == page.round()).all(), "a box or arrow pixel outside the rectangles read"
+    diff = np.abs(fast - reference).max(axis=-1)[inside]
+    assert diff.max() <= 40 and (diff > 16).mean() < 0.02, (diff.max(), (diff > 16).mean())
+
+
+def test_light_and_dark_png_are_the_same_pixels_with_two_palettes():
+    from PIL import Image
+
+    picture = convwidget.trace(CifarNet(fc_in=4000), (1, 3, 32, 32)).plot()
+    light, dark = (Image.open(io.BytesIO(picture.to_png(theme=t))) for t in ("light", "dark"))
+    assert light.mode == dark.mode == "P"
+    assert (np.asarray(light) == np.asarray(dark)).all()
+    assert light.getpalette() != dark.getpalette()
+
+
+def test_the_bytes_do_not_depend_on_what_was_drawn_before():
+    """The colour table fills as pictures are drawn; a fresh process gives the same bytes."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.path.insert(0, 'tests'); from models import CifarNet; import convwidget; "
+            "p = convwidget.trace(CifarNet(fc_in=4000), (1, 3, 40, 40)).plot(); "
+            "sys.stdout.buffer.write(p.to_png() + p.to_png(theme='dark'))")
+    for size in (224, 128, 64):
+        convwidget.trace(ResNet50(device="meta"), (1, 3, size, size)).plot().to_png()
+    picture = convwidget.trace(CifarNet(fc_in=4000), (1, 3, 40, 40)).plot()
+    here = picture.to_png() + picture.to_png(theme="dark")
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
+                           cwd=Path(__file__).parent.parent).stdout
+    assert fresh == here
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_words_under_every_box_read_in_the_frame(theme):
+    """Each box's words, as drawn: the strongest ink against the most common colour (the page,
+    or the flatten's band) is >= 4.5:1."""
+    picture = convwidget.trace(CifarNet(fc_in=4000), (1, 3, 32, 32)).plot()
+    picture.to_png(theme=theme)
+    pixels = picture.draw()[..., :3]
+    height = pixels.shape[0]
+    column = pixels.shape[1] / max(picture._built_for[1], 7)
+    tops = picture._ax.transData.transform(picture._anchors)
+    line = np.ptp(picture._ax.transData.transform([(0, 0), (0, 0.13)])[:, 1])
+    for k, key in enumerate(("name", "op", "shape", "flatten", "fix")):
+        for (x, y), word in zip(tops, picture._words[key], strict=True):
+            if not word:
+                continue
+            y0 = int(height - y + k * line)
+            region = pixels[y0:y0 + int(line), int(x - column / 2) + 2:int(x + column / 2) - 2].reshape(-1, 3)
+            colours, counts = np.unique(region, axis=0, return_counts=True)
+            fill = matplotlib.colors.to_hex(colours[counts.argmax()] / 255)
+            best = max(contrast(matplotlib.colors.to_hex(c / 255), fill) for c in colours)
+            assert best >= 4.5, (theme, key, word, fill, best)
