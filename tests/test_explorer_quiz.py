@@ -79,7 +79,7 @@ def assert_hidden(explorer: ConvExplorer, typed: str = "") -> None:
     """Nothing visible states the answer; ``typed`` is what the learner typed (the feedback
     quotes it, and a sentence's example '12')."""
     right = torch_answer(explorer.question)
-    assert explorer.output_size == (1, right)  # the explorer holds the question's setting
+    assert explorer.output_size == (right,)  # the explorer holds the question's setting (1-D)
     assert not explorer.revealed
     allowed = allowed_numbers(explorer) | (numbers(typed) | {12} if typed else set())
     for w in visible(explorer):
@@ -104,7 +104,7 @@ def assert_hidden(explorer: ConvExplorer, typed: str = "") -> None:
 def assert_revealed(explorer: ConvExplorer) -> None:
     right = torch_answer(explorer.question)
     assert explorer.revealed
-    assert f"Output: 1 × {right}" in explorer.output_label.value
+    assert f"Output: {right}</b> (length)" in explorer.output_label.value
     assert f"= {right}" in explorer.formula_text.value
     assert "✓ agrees with the calculator" in explorer.torch_panel.value
     assert explorer.picture.value[:4] == b"\x89PNG"
@@ -114,7 +114,7 @@ def assert_revealed(explorer: ConvExplorer) -> None:
     for box in (explorer.controls, explorer.animation_panel, explorer.calculator_panel,
                 explorer.torch_panel, explorer.export_row):
         assert box.layout.display == ""
-    assert f"output_size=(1, {right})" in repr(explorer)
+    assert f"output_size=({right},)" in repr(explorer)
 
 
 def type_answer(explorer: ConvExplorer, text: str) -> str:
@@ -332,11 +332,11 @@ def test_after_the_reveal_the_sliders_move_and_next_hides_again() -> None:
     e = quiz("padding_stride", seed=8)
     try:
         type_answer(e, str(torch_answer(e.question)))
-        e.stride.w.value = 1  # the learner explores: the width's stride (the strip's length)
+        e.stride.h.value = 1  # the learner explores: the stride (1-D: one slider a setting)
         q = e.question
         expected = int(nn.Conv1d(1, 1, q.kernel_size, 1, q.padding)(torch.zeros(1, 1, q.size)).shape[-1])
-        assert e.output_size == (1, expected)
-        assert f"Output: 1 × {expected}" in e.output_label.value
+        assert e.output_size == (expected,)
+        assert f"Output: {expected}</b>" in e.output_label.value
         e.quiz.next_button.click()
         assert_hidden(e)  # the new question's setting, whatever the sliders held
     finally:

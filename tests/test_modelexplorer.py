@@ -131,9 +131,9 @@ def test_one_and_three_dimensional_models() -> None:
     assert [s.description for s in audio.size_sliders] == ["length"]
     assert audio.report.ok
     ex = audio.open_layer("features.0")
-    assert ex.settings["input_size"] == (1, 8000)
-    assert ex.settings["kernel_size"] == (1, 80) and ex.settings["stride"] == (1, 16)
-    assert ex.output_size == (1, 496)
+    assert ex.settings["ndim"] == 1 and ex.settings["input_size"] == (8000,)  # a 1-D explorer
+    assert ex.settings["kernel_size"] == (80,) and ex.settings["stride"] == (16,)
+    assert ex.output_size == (496,)
     video = ModelExplorer(VideoNet(), (1, 1, 32, 64, 64))
     assert [s.description for s in video.size_sliders] == ["depth", "height", "width"]
     video.set_input(32, 64, 72)

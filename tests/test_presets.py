@@ -58,10 +58,10 @@ def test_a_query_gives_explorer_settings(query: str, expected: dict[str, Any]) -
 
 
 @pytest.mark.parametrize(("query", "match"), [
-    ("kernal=3", r"unknown key 'kernal' \(kernal=3\); it takes kind, input, kernel, stride"),
+    ("kernal=3", r"unknown key 'kernal' \(kernal=3\); it takes kind, dims, input, kernel, stride"),
     ("kind=maxpool", r"kind=maxpool in the link: kind must be one of conv, conv_transpose, max_pool"),
     ("kernel=0", r"kernel=0 in the link: kernel must be a whole number from 1 to 4096, or height x width"),
-    ("input=7x9x3", r"input=7x9x3 in the link: input must be a whole number from 1 to 4096"),
+    ("input=7x9x3x2", r"input=7x9x3x2 in the link: input must be a whole number from 1 to 4096"),
     ("input=5000", r"input=5000 in the link: input must be a whole number from 1 to 4096"),
     ("stride=-1", r"stride=-1 in the link: stride must be a whole number from 1"),
     ("stride=2.5", r"stride=2.5 in the link: stride must be a whole number"),

@@ -38,7 +38,7 @@ import ipywidgets as W
 
 from ..explanations import Explanation
 from ..geometry import Geometry
-from ..spec import explorer_spec
+from ..spec import LayerSpec
 from . import panels
 from .controls import Controls, Player, _style, button
 from .css import CSS_CLASSES
@@ -101,7 +101,8 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self.player = Player()
         self._build_panels()
         self.ahead: Any = None
-        if ahead and not quiz and not self.live:  # frames held in the browser (anywidget)
+        # frames held in the browser (anywidget): drawn for 2-D settings; 1-D and 3-D: our PNGs
+        if ahead and not quiz and not self.live and self.state.ndim == 2:
             from .ahead import attach
 
             self.ahead = attach(self)
@@ -266,12 +267,13 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         elif geometry is None:
             self.picture_panel.show_problem(results.problem or "PyTorch refuses this setting",
                                             said_elsewhere=results.torch_result is not None)
-        elif self.ahead is None:
+        elif self.ahead is None or self.state.ndim != 2:  # the frames ahead draw 2-D only
             self.picture_panel.show(geometry, step, results.cell_values)
         else:
             self.picture_panel.show_nothing()  # the frames ahead show the picture
         if self.ahead is not None:
-            self.ahead.show(drawn=geometry is not None and not results.picture_limit)
+            self.ahead.show(drawn=geometry is not None and not results.picture_limit
+                            and self.state.ndim == 2)
 
     # ------------------------------------------------------------------ quiz mode
     def _revealable(self) -> tuple[W.Widget, ...]:
@@ -346,6 +348,8 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         geometry = self.state.geometry
         if self._moving_player or geometry is None:
             return
+        if geometry.ndim != 2:
+            return  # 1-D: the step slider is the output cell
         oh, ow = geometry.output_size
         row = min(max(self.row.value, 0), oh - 1)  # a browser may send a value past the range
         col = min(max(self.col.value, 0), ow - 1)
@@ -421,7 +425,8 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
 
     def __repr__(self) -> str:
         try:
-            args = ", ".join(f"{k}={v!r}" for k, v in self.settings.items())
+            args = ", ".join(f"{k}={v!r}" for k, v in self.settings.items()
+                             if k != "ndim")  # the length of input_size says it
         except Exception:  # noqa: BLE001 - repr must work even half-built
             return f"<{type(self).__name__}>"
         if self.quiz is not None and self._concealed:
@@ -430,21 +435,27 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
 
     @classmethod
     def from_layer(cls, layer: Any, input_size: Any) -> ConvExplorer:
-        """A ConvExplorer showing a ``torch.nn`` Conv2d / ConvTranspose2d / MaxPool2d /
-        AvgPool2d layer on an input of ``input_size`` ((H, W), or a full NCHW / CHW shape).
+        """A ConvExplorer showing a ``torch.nn`` Conv / ConvTranspose / MaxPool / AvgPool layer
+        (1-D or 2-D) on an input of ``input_size``: the spatial sizes ((L,) or (H, W)), or a
+        full shape with channels (C, ...) and batch (N, C, ...).
 
         >>> from torch import nn
         >>> ConvExplorer.from_layer(nn.MaxPool2d(2), (1, 3, 8, 8)).output_size
         (4, 4)
+        >>> ConvExplorer.from_layer(nn.Conv1d(2, 4, 3), (2, 10)).output_size
+        (8,)
+        >>> ConvExplorer.from_layer(nn.Conv1d(2, 4, 3), (8, 8, 8, 8))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: input_size=(8, 8, 8, 8) has 4 numbers, but nn.Conv1d is 1-D: give (L,), ...
         """
-        size = tuple(input_size)
-        if len(size) not in (2, 3, 4):
-            raise ValueError(f"input_size={input_size!r}: give (H, W), (C, H, W) or (N, C, H, W)")
-        spec = explorer_spec(layer)
+        spec = _explorer_spec(layer)
+        n = spec.ndim
+        size = _layer_input(input_size, spec)
         settings = spec.settings()
-        if len(size) > 2 and spec.is_pool:
-            settings["in_channels"] = size[-3]
-        return cls(input_size=size[-2:], **settings)
+        if len(size) > n and spec.is_pool:
+            settings["in_channels"] = size[-n - 1]
+        return cls(ndim=n, input_size=size[-n:], **settings)
 
     def close(self) -> None:
         """Close every widget of the explorer (layouts and styles too) and its state."""
@@ -498,6 +509,44 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
     def _on_export_html(self, _button: W.Button) -> None:
         with self._guard():
             self._export("html")
+
+
+#: The layers' dimensions the explorer opens.
+LAYER_NDIMS = (1, 2)
+
+
+def _explorer_spec(layer: Any) -> LayerSpec:
+    """The settings of a layer the explorer shows, or a sentence saying what to use instead."""
+    spec = LayerSpec.from_layer(layer)
+    if spec.ndim not in LAYER_NDIMS or spec.norm_type is not None:
+        shown = " / ".join(f"{d}d" for d in LAYER_NDIMS)
+        raise ValueError(
+            f"ConvExplorer shows Conv, ConvTranspose, MaxPool and AvgPool layers ({shown}), not "
+            f"{type(layer).__name__} ({spec.torch_class}); use convwidget.explain or "
+            "convwidget.trace for it")
+    return spec
+
+
+_SHAPES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def _layer_input(input_size: Any, spec: Any) -> tuple[int, ...]:
+    """``input_size`` for a layer of ``spec.ndim`` dimensions (spatial, with channels, or with a
+    batch too), or a sentence naming its length and the shapes that fit."""
+    n = spec.ndim
+    try:
+        size = tuple(int(v) for v in input_size)
+    except (TypeError, ValueError):
+        size = ()
+    if len(size) not in (n, n + 1, n + 2):
+        dims = ", ".join(_SHAPES[n])
+        shapes = f"({dims},), (C, {dims}) or (N, C, {dims})" if n == 1 else (
+            f"({dims}), (C, {dims}) or (N, C, {dims})")
+        example = (1, spec.in_channels, *(8,) * n)
+        count = f"{len(size)} numbers" if size else "no sizes"
+        raise ValueError(f"input_size={input_size!r} has {count}, but nn.{spec.torch_class} is {n}-D: "
+                         f"give {shapes} (e.g. {example} for its {spec.in_channels} input channels)")
+    return size
 
 
 def close_widget(widget: W.Widget) -> None:

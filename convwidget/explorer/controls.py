@@ -19,7 +19,7 @@ import ipywidgets as W
 from ..arithmetic import same_padding
 from ..geometry import Geometry
 from ..spec import KIND_LABELS, LayerSpec
-from .state import ExplorerState, compute
+from .state import ExplorerState, axis_names, compute
 
 __all__ = ["SPEEDS", "Controls", "PairControl", "Player", "bounds", "button", "button_width",
            "interval_ms", "padding_readout"]
@@ -62,16 +62,19 @@ def interval_ms(steps_per_second: float) -> int:
     return max(20, round(1000 / steps_per_second))
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    return tuple(value) if isinstance(value, tuple) else (value, value)
+def _dims(value: Any, ndim: int = 2) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, tuple) else (value,) * ndim
 
 
 class PairControl:
-    """Two IntSliders (height, width) and an 'H = W' checkbox that links them, on one
-    compact row (about 330 px: the explorer's left column)."""
+    """Sliders for one per-dimension setting on one compact row (about 330 px: the explorer's
+    left column): height, width and an 'H = W' checkbox that links them (2-D); one slider
+    (1-D, the length); height, width, 'H = W' and a depth slider ``D`` (3-D)."""
 
     def __init__(self, name: str, label: str, lo: int, hi: int, value: int) -> None:
         self.name = name
+        self.label = label
+        self.ndim = 2
         self.h = _style(W.IntSlider(value=value, min=lo, max=hi, description=label,
                                     tooltip=f"{label} height (H)", style=_DESC,
                                     layout=W.Layout(width="160px"), continuous_update=True),
@@ -84,25 +87,53 @@ class PairControl:
                                     continuous_update=True), f"cw-{name}-w")
         self.square = _style(W.Checkbox(value=True, description="H = W", indent=False,
                                         layout=W.Layout(width="66px")), f"cw-{name}-square")
-        self.row = _style(W.HBox([self.h, self.w, self.square]), f"cw-{name}-row")
+        # 3-D only: the depth, beside height and width (hidden otherwise)
+        self.d = _style(W.IntSlider(value=value, min=lo, max=hi, description="D",
+                                    tooltip=f"{label} depth (D)", style={"description_width": "14px"},
+                                    layout=W.Layout(width="84px", display="none"),
+                                    continuous_update=True), f"cw-{name}-d")
+        self.row = _style(W.HBox([self.h, self.w, self.square, self.d]), f"cw-{name}-row")
 
     @property
     def widgets(self) -> tuple[W.Widget, ...]:
+        """The 2-D widgets (height, width, 'H = W'); the depth slider ``d`` is apart."""
         return (self.h, self.w, self.square)
 
     @property
-    def value(self) -> tuple[int, int]:
-        """(height, width) as the controls show it; width follows height while 'H = W'."""
-        return (self.h.value, self.h.value if self.square.value else self.w.value)
+    def sliders(self) -> tuple[W.IntSlider, ...]:
+        """The sliders of the current dimensions, in PyTorch's order ((D,) H, W; 1-D: one)."""
+        return {1: (self.h,), 2: (self.h, self.w), 3: (self.d, self.h, self.w)}[self.ndim]
 
-    def show(self, value: tuple[int, int], hi: tuple[int, int]) -> None:
+    def set_ndim(self, ndim: int) -> None:
+        """Show the sliders of ``ndim`` dimensions (1-D: one slider, no 'H = W' box)."""
+        if ndim == self.ndim:
+            return
+        self.ndim = ndim
+        _assign(self.h, "tooltip", f"{self.label} (length)" if ndim == 1 else f"{self.label} height (H)")
+        _assign(self.h.layout, "width", "230px" if ndim == 1 else "160px")
+        _assign(self.w.layout, "width", "76px" if ndim == 3 else "90px")
+        _assign(self.square.layout, "width", "48px" if ndim == 3 else "66px")
+        _assign(self.square, "description", "H=W" if ndim == 3 else "H = W")
+        if ndim == 3:
+            _assign(self.h.layout, "width", "124px")
+        for widget, shown in ((self.w, ndim > 1), (self.square, ndim > 1), (self.d, ndim == 3)):
+            _assign(widget.layout, "display", "" if shown else "none")
+
+    @property
+    def value(self) -> tuple[int, ...]:
+        """The setting as the controls show it ((D,) H, W); width follows height while 'H = W'."""
+        h = self.h.value
+        w = h if self.square.value else self.w.value
+        return {1: (h,), 2: (h, w), 3: (self.d.value, h, w)}[self.ndim]
+
+    def show(self, value: tuple[int, ...], hi: tuple[int, ...]) -> None:
         """Show ``value`` with maxima ``hi`` (widened to the value: a scripted value is shown)."""
-        for slider, v, top in ((self.h, value[0], hi[0]), (self.w, value[1], hi[1])):
+        for slider, v, top in zip(self.sliders, value, hi, strict=True):
             _assign(slider, "max", max(top, v, slider.min))
             if v < slider.min:
                 slider.min = v
             _assign(slider, "value", v)
-        if value[0] != value[1]:
+        if self.ndim > 1 and value[-2] != value[-1]:
             _assign(self.square, "value", False)
         _assign(self.w, "disabled", self.square.value)
 
@@ -113,27 +144,31 @@ def _assign(widget: W.Widget, name: str, value: Any) -> None:
         setattr(widget, name, value)
 
 
-def bounds(spec: LayerSpec, padding: tuple[int, int]) -> dict[str, tuple[int, int]]:
-    """Slider maxima that keep a learner away from settings PyTorch refuses, where that helps.
+def bounds(spec: LayerSpec, padding: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    """Slider maxima that keep a learner away from settings PyTorch refuses, where that helps
+    (one per dimension of ``spec``).
 
     >>> bounds(LayerSpec.from_settings(kind="max_pool", kernel_size=5), (0, 0))["padding"]
     (2, 2)
+    >>> bounds(LayerSpec.from_settings(ndim=1, kind="conv_transpose", stride=3), (0,))["output-padding"]
+    (2,)
     """
+    n = spec.ndim
     if spec.is_pool:
         # PyTorch: pad should be at most half of the kernel (Pool.h)
-        pad = (spec.kernel_size[0] // 2, spec.kernel_size[1] // 2)
+        pad = tuple(k // 2 for k in spec.kernel_size)
     else:
-        pad = (max(10, padding[0]), max(10, padding[1]))
-    (sh, sw), (dh, dw) = spec.stride, spec.dilation
-    return {"input": (64, 64), "kernel": (11, 11), "stride": (6, 6), "padding": pad,
-            "dilation": (5, 5), "output-padding": (max(sh, dh) - 1, max(sw, dw) - 1)}
+        pad = tuple(max(10, p) for p in _dims(padding, n))
+    return {"input": (64,) * n, "kernel": (11,) * n, "stride": (6,) * n, "padding": pad,
+            "dilation": (5,) * n,
+            "output-padding": tuple(max(s, d) - 1 for s, d in zip(spec.stride, spec.dilation, strict=True))}
 
 
 _SETTING_OF = {"input": "input_size", "kernel": "kernel_size", "stride": "stride",
                "padding": "padding", "dilation": "dilation", "output-padding": "output_padding"}
 
 
-def padding_readout(padding: Any, kernel_size: tuple[int, int], dilation: tuple[int, int]) -> str:
+def padding_readout(padding: Any, kernel_size: tuple[int, ...], dilation: tuple[int, ...]) -> str:
     """What PyTorch pads on each side for ``padding='same'`` or ``'valid'`` ('' for numbers).
 
     >>> padding_readout("same", (3, 4), (1, 1))
@@ -148,7 +183,8 @@ def padding_readout(padding: Any, kernel_size: tuple[int, int], dilation: tuple[
     sides = (same_padding(k, d) for k, d in zip(kernel_size, dilation, strict=True))
     return "padding 'same' = " + " · ".join(
         f"{name} {before} before, {after} after"
-        for name, (before, after) in zip(("height", "width"), sides, strict=True))
+        for name, (before, after) in zip(axis_names(len(kernel_size)), sides, strict=True))
+
 
 
 class Controls:
@@ -157,7 +193,7 @@ class Controls:
     def __init__(self, state: ExplorerState, on_error: Callable[[BaseException], None],
                  on_moved: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.state = state
-        self._shown_kind: tuple[str, str, bool] | None = None
+        self._shown_kind: tuple[str, str, bool, int] | None = None
         self._on_error = on_error
         self._on_moved = on_moved
         self._quiet = 0
@@ -207,7 +243,7 @@ class Controls:
         yield self.kind
         yield self.padding_mode
         for pair in self.pairs:
-            yield from pair.widgets
+            yield from (*pair.widgets, pair.d)
         yield from (self.ceil_mode, self.count_include_pad, self.in_channels, self.out_channels,
                     self.groups)
 
@@ -226,14 +262,15 @@ class Controls:
         kind = self.kind.value
         numeric = kind != "conv" or self.padding_mode.value == "number"
         padding: Any = self.padding.value if numeric else self.padding_mode.value
-        values = {"kind": kind, "input_size": self.input.value, "kernel_size": self.kernel.value,
+        values = {"kind": kind, "ndim": self.state.ndim, "input_size": self.input.value,
+                  "kernel_size": self.kernel.value,
                   "stride": self.stride.value, "padding": padding, "dilation": self.dilation.value,
                   "output_padding": self.output_padding.value, "ceil_mode": self.ceil_mode.value,
                   "count_include_pad": self.count_include_pad.value,
                   "in_channels": self.in_channels.value, "out_channels": self.out_channels.value,
                   "groups": self.groups.value}
         spec = LayerSpec.from_settings(**{k: v for k, v in values.items() if k != "input_size"})
-        hi = bounds(spec, (0, 0))
+        hi = bounds(spec, (0,) * spec.ndim)
         values["output_padding"] = tuple(min(v, m) for v, m in zip(values["output_padding"],
                                                                     hi["output-padding"], strict=True))
         if numeric and spec.is_pool:
@@ -261,13 +298,15 @@ class Controls:
         s = self.state.settings
         spec = self.state.spec
         assert spec is not None  # computed when the state was made
-        hi = bounds(spec, s["padding"] if not isinstance(s["padding"], str) else (0, 0))
+        n = spec.ndim
+        hi = bounds(spec, s["padding"] if not isinstance(s["padding"], str) else (0,) * n)
         with self.quietly():
             _assign(self.kind, "value", s["kind"])
             for pair in self.pairs:
+                pair.set_ndim(n)
                 value = getattr(self.state, _SETTING_OF[pair.name])  # kept even where the kind lacks it
                 if not isinstance(value, str):
-                    pair.show(_pair(value), hi[pair.name])
+                    pair.show(_dims(value, n), hi[pair.name])
             _assign(self.padding_mode, "value",
                     s["padding"] if isinstance(s["padding"], str) else "number")
             _assign(self.padding_readout, "value", padding_readout(s["padding"], s["kernel_size"],
@@ -278,13 +317,13 @@ class Controls:
                 if isinstance(widget, W.BoundedIntText) and value > widget.max:
                     widget.max = value
                 _assign(widget, "value", value)
-            self._show_kind(s["kind"], self.padding_mode.value, self.padding.square.value)
+            self._show_kind(s["kind"], self.padding_mode.value, self.padding.square.value, n)
 
-    def _show_kind(self, kind: str, mode: str, square: bool) -> None:
+    def _show_kind(self, kind: str, mode: str, square: bool, ndim: int = 2) -> None:
         """Show the controls ``kind`` has; the padding sliders only for a numeric padding."""
-        if self._shown_kind == (kind, mode, square):
+        if self._shown_kind == (kind, mode, square, ndim):
             return  # layouts are widgets too: untouched unless something changed
-        self._shown_kind = (kind, mode, square)
+        self._shown_kind = (kind, mode, square, ndim)
         conv_like = kind in ("conv", "conv_transpose")
 
         def show(widget: W.Widget, visible: bool) -> None:
@@ -298,8 +337,10 @@ class Controls:
         show(self.out_channels, conv_like)
         show(self.groups, conv_like)
         numeric = mode == "number"
-        for widget in self.padding.widgets:  # a string padding: the readout says the real numbers
-            show(widget, numeric)
+        # a string padding: the readout says the real numbers, in place of the sliders
+        for widget in (*self.padding.widgets, self.padding.d):
+            shown = widget in self.padding.sliders or (widget is self.padding.square and ndim > 1)
+            show(widget, numeric and shown)
         show(self.padding_readout, not numeric)
         _assign(self.padding.h, "disabled", not numeric)
         _assign(self.padding.square, "disabled", not numeric)
@@ -310,7 +351,7 @@ class Controls:
         """Frames a learner is likely to ask for next: the moved slider one notch on
         (the same way first)."""
         owner = change["owner"]
-        pair = next((p for p in self.pairs if owner in (p.h, p.w)), None)
+        pair = next((p for p in self.pairs if owner in p.sliders), None)
         if pair is None or owner.disabled or (pair is self.padding and self.padding_mode.value != "number"):
             return []
         name = _SETTING_OF[pair.name]
@@ -321,9 +362,12 @@ class Controls:
             value = owner.value + d
             if not owner.min <= value <= owner.max:
                 continue
-            h, w = settings[name]
-            moved = (value, value) if pair.square.value else ((value, w) if owner is pair.h else (h, value))
-            trial = {**settings, name: moved}
+            moved = list(settings[name])
+            for i, slider in enumerate(pair.sliders):
+                linked = pair.square.value and slider in (pair.h, pair.w) and owner is pair.h
+                if slider is owner or linked:
+                    moved[i] = value
+            trial = {**settings, name: tuple(moved)}
             size = trial.pop("input_size")
             try:
                 results = compute(LayerSpec.from_settings(**trial), size, run_torch=False)
@@ -380,8 +424,10 @@ class Player:
             self.label.value = ""
             self.show_counter(0, 0)
             return
-        oh, ow = geometry.output_size
-        r, c = geometry.out_cell(step)
+        # 1-D: the step is the output cell (no row and column sliders)
+        _assign(self.cell_row.layout, "display", "none" if geometry.ndim == 1 else "")
+        oh, ow = (1, *geometry.output_size)[-2:]
+        r, c = (0, *geometry.out_cell(step))[-2:]
         last = geometry.n_steps - 1
         # Play too: the browser's Play -> step link copies Play's value over the step when a view
         # first renders, so a step set before display (a link's step=3) must be Play's as well

@@ -37,13 +37,18 @@ def _klass(widget: W.Widget, name: str) -> W.Widget:
     return widget
 
 
+#: The layers' dimensions ConvExplorer opens as they are (others: by their last two dimensions).
+_EXPLORER_NDIMS = (1, 2)
+
+
 def _last2(value: Any, nd: int, fill: int) -> Any:
-    """A per-dimension setting for ConvExplorer's two dimensions (height, width)."""
+    """A per-dimension setting for ConvExplorer: as it is for a 1-D or 2-D layer, else its last
+    two dimensions (height, width)."""
     if isinstance(value, str):
         return value
     vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * nd
-    if nd == 1:
-        return (fill, vals[0])
+    if nd in _EXPLORER_NDIMS:
+        return tuple(int(v) for v in vals)
     return tuple(int(v) for v in vals[-2:])
 
 
@@ -61,7 +66,7 @@ def _module_settings(module: Any) -> tuple[dict[str, Any], int] | None:
 def conv_settings(row: Row) -> dict[str, Any] | None:
     """ConvExplorer keyword arguments for a conv/pool row of a trace, or None.
 
-    1-D layers are shown as a 1-row image; 3-D layers by their last two dimensions.
+    1-D layers open a 1-D explorer; 3-D layers are shown by their last two dimensions.
 
     >>> import torch.nn as nn
     >>> from convwidget.tracer import trace

@@ -19,7 +19,7 @@ from collections import Counter
 from typing import Any
 
 from ..spec import LayerSpec
-from .state import MAX_TAPS, Results
+from .state import MAX_TAPS, Results, axis_names
 from .theme import COLOURS, span
 
 __all__ = [
@@ -79,7 +79,7 @@ def output_html(results: Results) -> str:
     """The calculator's headline: the output size, or that PyTorch refuses."""
     if results.output_size is not None:
         return (f"<b style='font-size:1.2em'>Output: {times(results.output_size)}</b> "
-                "(height × width)")
+                f"({' × '.join(axis_names(len(results.output_size)))})")
     return "<b style='font-size:1.2em'>Output: refused</b> — PyTorch refuses this setting"
 
 
@@ -93,7 +93,7 @@ def formula_html(results: Results) -> tuple[str, str]:
     '<div>height: ⌊(32 + 2·1 − 1·(3 − 1) − 1) / 2⌋ + 1 = 16'
     """
     math_lines, text_lines = [], []
-    for name, dim in zip(("height", "width"), results.explanation.dims, strict=False):
+    for name, dim in zip(axis_names(results.spec.ndim), results.explanation.dims, strict=False):
         math_lines.append(f"<div>{name}: \\({dim.latex}\\)</div>")
         text_lines.append(f"<div>{name}: {html.escape(dim.text)}</div>")
     if results.problem:  # said once: beside PyTorch's own text, or here when PyTorch was not run
@@ -119,15 +119,16 @@ def params_html(spec: LayerSpec) -> str:
     """
     if spec.is_pool:
         return "Parameters: 0 (pooling learns nothing)"
-    kh, kw = spec.kernel_size
     g = max(spec.groups, 1)
+    ks = " · ".join({1: ("kL",), 2: ("kH", "kW")}.get(spec.ndim, ("kD", "kH", "kW")))
     if spec.kind == "conv":
         a, b = spec.out_channels, spec.in_channels
-        names = "out_channels · in_channels/groups · kH · kW"
+        names = f"out_channels · in_channels/groups · {ks}"
     else:
         a, b = spec.in_channels, spec.out_channels
-        names = "in_channels · out_channels/groups · kH · kW"
-    return (f"Parameters: <b>{spec.parameter_count()}</b> = {a}·{b // g}·{kh}·{kw} weights + "
+        names = f"in_channels · out_channels/groups · {ks}"
+    taps = "·".join(map(str, spec.kernel_size))
+    return (f"Parameters: <b>{spec.parameter_count()}</b> = {a}·{b // g}·{taps} weights + "
             f"{spec.out_channels} bias <span class='cw-muted'>({names} + out_channels)</span>")
 
 
@@ -145,7 +146,7 @@ def receptive_html(spec: LayerSpec) -> str:
                     for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation, strict=True))
         return (f"Receptive field: a window spans {cells(eff, 'cell')} of the stretched input "
                 f"and meets at most {cells(met, 'real input cell')}")
-    holes = "" if spec.dilation == (1, 1) else f", {cells(spec.kernel_size, 'tap')} with dilation holes"
+    holes = "" if set(spec.dilation) == {1} else f", {cells(spec.kernel_size, 'tap')} with dilation holes"
     return f"Receptive field: {cells(eff, 'input cell')} per output cell{holes}"
 
 
@@ -176,6 +177,9 @@ def value_meaning(spec: LayerSpec) -> str:
 
 def values_table(values: list[list[float]], highlight: tuple[int, ...] | None) -> str:
     """PyTorch's output values (channel 0) as a table, the lit cell highlighted (``cw-lit``)."""
+    if values and not isinstance(values[0], list):  # 1-D: one row
+        values = [values]
+        highlight = None if highlight is None else (0, *highlight)
     rows = []
     for r, row in enumerate(values):
         cells = []
@@ -205,8 +209,16 @@ def torch_html(results: Results, highlight: tuple[int, ...] | None = None) -> st
     if result is None:
         return ""
     if result.ok:
-        return f"<b>PyTorch</b>: {_agreement_html(results, result)}"
+        return f"<b>PyTorch</b>{_layer_named(result)}: {_agreement_html(results, result)}"
     return _refusal_html(results, result)
+
+
+def _layer_named(result: Any) -> str:
+    """Outside 2-D the verdict names the layer that ran (``nn.Conv1d(...)``): the kind of
+    layer is no longer the one a reader assumes."""
+    if result.spec.ndim == 2:
+        return ""
+    return f" (<code>{html.escape(result.code)}</code>)"
 
 
 def values_html(results: Results, highlight: tuple[int, ...] | None = None) -> str:
@@ -286,10 +298,13 @@ def step_html(results: Results, step: int) -> str:
     geometry = results.geometry
     if geometry is None:
         return ""
-    r, c = geometry.out_cell(step)
+    cell = geometry.out_cell(step)
     window = geometry.window(step) if math.prod(results.spec.kernel_size) <= MAX_TAPS else None
     if window is None:
         reads = f"reads a {times(results.spec.kernel_size)} window"  # listing its cells is too slow
+    elif window.inputs and geometry.ndim == 1:
+        at = [i[0] for i in window.inputs]
+        reads = f"reads {plural(len(window.inputs), 'input cell')}, {min(at)}–{max(at)}"
     elif window.inputs:
         rows = [i[0] for i in window.inputs]
         cols = [i[1] for i in window.inputs]
@@ -300,5 +315,9 @@ def step_html(results: Results, step: int) -> str:
     value = ""
     t = results.torch_result
     if t is not None and t.values is not None:
-        value = f"; PyTorch's value there: <b>{fmt(t.values[r][c])}</b>"
-    return f"output cell ({r}, {c}) {reads}{value}"
+        there: Any = t.values
+        for i in cell:
+            there = there[i]
+        value = f"; PyTorch's value there: <b>{fmt(there)}</b>"
+    shown = str(cell[0]) if len(cell) == 1 else ", ".join(map(str, cell))
+    return f"output cell {shown if len(cell) == 1 else f'({shown})'} {reads}{value}"

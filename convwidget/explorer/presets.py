@@ -9,6 +9,8 @@ The keys are PyTorch's parameter names, with ``input`` and ``kernel`` short for
 
 ========================  ==============================================================
 ``kind``                  ``conv``, ``conv_transpose``, ``max_pool`` or ``avg_pool``
+``dims``                  ``1`` (a strip: ``nn.Conv1d``...), ``2`` (the default) or ``3``
+                          (a volume, depth ``x`` height ``x`` width)
 ``input``, ``kernel``,    a whole number, or height ``x`` width (``7x9``)
 ``stride``, ``dilation``,
 ``output_padding``
@@ -89,10 +91,11 @@ def _pair(lo: int, example: str) -> Callable[[str, str], Any]:
 
     def parse(key: str, raw: str) -> Any:
         parts = raw.lower().split("x")
-        if len(parts) > 2:
+        if len(parts) > 3:
             raise ValueError(f"{key}={raw} in the link: {key} must be {allowed}")
         values = tuple(_number(key, part, lo, MAX_VALUE, allowed) for part in parts)
-        return values[0] if len(values) == 1 or values[0] == values[1] else values
+        # a 3-part value stays 3 numbers: it says the explorer is 3-D (dims=3)
+        return values[0] if len(values) == 1 or values == values[:1] * 2 else values
     return parse
 
 
@@ -123,6 +126,7 @@ def _kind(key: str, raw: str) -> str:
 #: link key -> (setting name, parser of the value); the order is the order links are written in.
 LINK_KEYS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "kind": ("kind", _kind),
+    "dims": ("ndim", _whole(1, 3)),
     "input": ("input_size", _pair(1, "7 or 7x9")),
     "kernel": ("kernel_size", _pair(1, "3 or 3x2")),
     "stride": ("stride", _pair(1, "2 or 2x1")),
@@ -137,7 +141,7 @@ LINK_KEYS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "step": ("step", _whole(0, _MAX_STEP)),
     "presentation": ("presentation", _flag),
 }
-_ALIASES = {"input_size": "input", "kernel_size": "kernel"}
+_ALIASES = {"input_size": "input", "kernel_size": "kernel", "ndim": "dims"}
 
 #: The settings each kind has; a link giving another one must leave it at its neutral value.
 _KIND_HAS = {

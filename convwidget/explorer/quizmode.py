@@ -8,12 +8,12 @@ with the term of the formula that fixes it, from :func:`convwidget.quiz.diagnose
 reveals the explorer; the sliders then move as usual. "Next" and "same again, harder" hide
 everything again for a new question; a running score counts first answers.
 
-A question is 1-D: the explorer shows it with a height of one cell (``input_size=(1, n)``,
-``kernel_size=(1, k)``, ...), so its output is ``(1, answer)``.
+A question is 1-D (an ``nn.Conv1d``...): the explorer is 1-D too (``input_size=(n,)``,
+``kernel_size=(k,)``, ...), so its output is ``(answer,)``.
 
 >>> from convwidget.explorer import quiz
 >>> q = quiz(level="plain", seed=0)
->>> q.revealed, q.output_size == (1, q.question.answer)
+>>> q.revealed, q.output_size == (q.question.answer,)
 (False, True)
 >>> q.answer(q.question.answer - 1).misconceptions
 ('forgot_plus_one',)
@@ -47,19 +47,19 @@ LEVEL_LABELS = (("plain (kernel only)", "plain"), ("padding and stride", "paddin
 
 
 def explorer_settings(question: Question) -> dict[str, Any]:
-    """The explorer's (2-D) settings for a 1-D question: a strip one cell high.
+    """The explorer's settings for a question: 1-D, as the question's ``nn.Conv1d`` is.
 
     Every setting is given, so a question also undoes what a learner moved after a reveal.
 
     >>> from convwidget.quiz import Question
     >>> s = explorer_settings(Question("padding_stride", "conv", 11, kernel_size=3, stride=2, padding=1))
-    >>> s["input_size"], s["kernel_size"], s["stride"], s["padding"]
-    ((1, 11), (1, 3), (1, 2), (0, 1))
+    >>> s["ndim"], s["input_size"], s["kernel_size"], s["stride"], s["padding"]
+    (1, (11,), (3,), (2,), (1,))
     """
     q = question
-    return {"kind": q.kind, "input_size": (1, q.size), "kernel_size": (1, q.kernel_size),
-            "stride": (1, q.stride), "padding": (0, q.padding), "dilation": (1, q.dilation),
-            "output_padding": (0, q.output_padding), "ceil_mode": q.ceil_mode,
+    return {"kind": q.kind, "ndim": 1, "input_size": (q.size,), "kernel_size": (q.kernel_size,),
+            "stride": (q.stride,), "padding": (q.padding,), "dilation": (q.dilation,),
+            "output_padding": (q.output_padding,), "ceil_mode": q.ceil_mode,
             "count_include_pad": True, "in_channels": 1, "out_channels": 1, "groups": 1}
 
 

@@ -55,18 +55,18 @@ from ..spec import KINDS, LayerSpec, normalise_setting
 
 __all__ = [
     "DEFAULTS", "MAX_PICTURE_CELLS", "MAX_TAPS", "SETTING_NAMES", "ExplorerState", "Results",
-    "SettingError", "compact", "compute", "picture_limit",
+    "SettingError", "axis_names", "compact", "compute", "fit_dims", "infer_ndim", "picture_limit",
 ]
 
-#: The settings an explorer takes, in PyTorch's names.
+#: The settings an explorer takes, in PyTorch's names (``ndim``: 1, 2 or 3 spatial dimensions).
 SETTING_NAMES = (
-    "kind", "input_size", "kernel_size", "stride", "padding", "dilation", "output_padding",
+    "kind", "ndim", "input_size", "kernel_size", "stride", "padding", "dilation", "output_padding",
     "ceil_mode", "count_include_pad", "in_channels", "out_channels", "groups",
 )
 
 #: What an explorer starts with: PyTorch's defaults, and a small input to watch.
 DEFAULTS: dict[str, Any] = {
-    "kind": "conv", "input_size": (7, 7), "kernel_size": (3, 3), "stride": None, "padding": 0,
+    "kind": "conv", "ndim": 2, "input_size": (7, 7), "kernel_size": (3, 3), "stride": None, "padding": 0,
     "dilation": 1, "output_padding": 0, "ceil_mode": False, "count_include_pad": True,
     "in_channels": 1, "out_channels": 1, "groups": 1,
 }
@@ -85,8 +85,62 @@ def compact(value: Any) -> Any:
     return value
 
 
-def _pair(value: Any) -> tuple[int, ...]:
-    return value if isinstance(value, tuple) else (value, value)
+def _dims(value: Any, ndim: int = 2) -> tuple[int, ...]:
+    """A per-dimension setting as ``ndim`` ints: ``_dims(3, 1) == (3,)``."""
+    return value if isinstance(value, tuple) else (value,) * ndim
+
+
+_pair = _dims  # the 2-D name, kept for old imports
+
+
+def fit_dims(value: Any, ndim: int) -> Any:
+    """A per-dimension setting carried to ``ndim`` dimensions: the last ones are kept (1-D is
+    the width), a new leading one copies the first; ints and padding strings stay as they are.
+
+    >>> fit_dims((5, 7), 1), fit_dims((5, 7), 3), fit_dims(3, 1), fit_dims("same", 3)
+    ((7,), (5, 5, 7), 3, 'same')
+    """
+    if not isinstance(value, tuple) or len(value) == ndim:
+        return value
+    if len(value) > ndim:
+        return value[-ndim:]
+    return (value[0],) * (ndim - len(value)) + value
+
+
+def infer_ndim(settings: dict[str, Any]) -> int:
+    """The explorer's dimensions: ``ndim`` if given, else the length of a sequence
+    ``input_size`` (``(10,)``: 1-D), else 2 (an int ``input_size`` is a square).
+
+    >>> infer_ndim({"input_size": (10,)}), infer_ndim({"input_size": 10}), infer_ndim({})
+    (1, 2, 2)
+    """
+    if settings.get("ndim") is not None:
+        return _check_ndim(settings["ndim"])
+    size = settings.get("input_size")
+    if isinstance(size, (tuple, list)) and len(size) in NDIMS:
+        return len(size)
+    return 2
+
+
+#: The dimensions an explorer draws.
+NDIMS = (1, 2)
+_NDIM_WORDS = {1: "a strip", 2: "an image", 3: "a volume"}
+
+
+def axis_names(ndim: int) -> tuple[str, ...]:
+    """The names of ``ndim`` spatial dimensions, in PyTorch's order.
+
+    >>> axis_names(1), axis_names(3)
+    (('length',), ('depth', 'height', 'width'))
+    """
+    return {1: ("length",), 2: ("height", "width")}.get(ndim, ("depth", "height", "width"))
+
+
+def _check_ndim(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in NDIMS:
+        words = ", ".join(f"{n} ({_NDIM_WORDS[n]})" for n in NDIMS)
+        raise SettingError(f"ndim (the spatial dimensions) must be {words}, not {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: every recomputation notifies
@@ -246,6 +300,8 @@ class ExplorerState(W.Widget):
     """
 
     kind = T.Enum(KINDS, default_value="conv").tag(sync=True)
+    #: Spatial dimensions: 1 (a strip, nn.Conv1d...), 2 (an image) or 3 (a volume).
+    ndim = T.Int(2).tag(sync=True)
     input_size = _PerDim(7).tag(sync=True)
     kernel_size = _PerDim(3).tag(sync=True)
     stride = _PerDim(1).tag(sync=True)
@@ -271,7 +327,12 @@ class ExplorerState(W.Widget):
     error = T.Unicode(None, allow_none=True, read_only=True).tag(sync=True)
 
     def __init__(self, *, run_torch: bool = True, **settings: Any) -> None:
-        full = {**DEFAULTS, **settings}
+        _check_names(settings)
+        ndim = infer_ndim(settings)
+        _check_input_length(settings.get("input_size"), ndim)
+        # the defaults (2-D) are carried to ndim; the given settings are checked as they are
+        full = {**{k: fit_dims(v, ndim) for k, v in DEFAULTS.items()}, **settings, "ndim": ndim}
+        full = {"ndim": full.pop("ndim"), **full}  # ndim first: the others are read by it
         if full["stride"] is None:
             pool = full["kind"] in ("max_pool", "avg_pool")
             full["stride"] = full["kernel_size"] if pool else 1
@@ -286,11 +347,17 @@ class ExplorerState(W.Widget):
         self._recompute()
 
     # ------------------------------------------------------------------ validation
+    @T.validate("ndim")
+    def _valid_ndim(self, proposal: dict[str, Any]) -> int:
+        return _check_ndim(proposal["value"])
+
     @T.validate(*_PER_DIM)
     def _valid_per_dim(self, proposal: dict[str, Any]) -> Any:
         name = proposal["trait"].name
         try:
-            value = normalise_setting(name, proposal["value"])
+            if name == "input_size":
+                _check_input_length(proposal["value"], self.ndim)
+            value = normalise_setting(name, proposal["value"], self.ndim)
         except ValueError as err:
             raise SettingError(str(err)) from None
         if name == "padding" and isinstance(value, str):
@@ -320,7 +387,7 @@ class ExplorerState(W.Widget):
         for an average pool); ``ExplorerState(**settings)`` rebuilds the same state.
         """
         spec = self.spec or self._make_spec()
-        return {"kind": spec.kind, "input_size": _pair(self.input_size),
+        return {"kind": spec.kind, "ndim": self.ndim, "input_size": _dims(self.input_size, self.ndim),
                 "kernel_size": spec.kernel_size, "stride": spec.stride, "padding": spec.padding,
                 "dilation": spec.dilation, "output_padding": spec.output_padding,
                 "ceil_mode": spec.ceil_mode, "count_include_pad": spec.count_include_pad,
@@ -342,12 +409,21 @@ class ExplorerState(W.Widget):
         kind = changes.get("kind", self.kind)
         if "padding" in changes:
             _check_padding_kind(kind, changes["padding"])
+        size = changes.get("input_size")
+        sized = isinstance(size, (tuple, list)) and len(size) in NDIMS
+        ndim = infer_ndim({"ndim": changes.get("ndim", None if sized else self.ndim), "input_size": size})
+        _check_input_length(size, ndim)
+        if ndim != self.ndim:  # the settings not given follow: (5, 7) -> (7,) in 1-D
+            changes = {**{n: fit_dims(getattr(self, n), ndim) for n in _PER_DIM}, **changes}
+        changes = {**changes, "ndim": ndim}
         values = {}
         for name, value in changes.items():
-            values[name] = value if name == "kind" else compact(normalise_setting(name, value))
+            values[name] = (value if name in ("kind", "ndim")
+                            else compact(normalise_setting(name, value, ndim)))
         with self._batch(), self.hold_sync(), self.hold_trait_notifications():
             if "kind" in values:
                 self.kind = values.pop("kind")
+            self.ndim = values.pop("ndim")
             for name, value in values.items():
                 setattr(self, name, value)
         return self
@@ -367,19 +443,23 @@ class ExplorerState(W.Widget):
     def _on_setting(self, change: dict[str, Any]) -> None:
         with self._batch():
             self._dirty = True
+            if change["name"] == "ndim":  # a linked ndim: the other settings follow it
+                for name in _PER_DIM:
+                    setattr(self, name, compact(fit_dims(_dims(getattr(self, name), change["old"]),
+                                                         change["new"])))
             if change["name"] == "kind" and change["new"] != "conv" and isinstance(self.padding, str):
                 # a padding string is a convolution setting: other kinds get the same numbers
-                self.padding = _numeric_padding(self.padding, self.kernel_size, self.dilation)
+                self.padding = _numeric_padding(self.padding, self.kernel_size, self.dilation, self.ndim)
 
     def _make_spec(self) -> LayerSpec:
-        kind = self.kind
+        kind, n = self.kind, self.ndim
         pool = kind in ("max_pool", "avg_pool")
         conv_like = not pool
         return LayerSpec(
-            kind=kind, kernel_size=_pair(self.kernel_size), stride=_pair(self.stride),
-            padding=self.padding if isinstance(self.padding, str) else _pair(self.padding),
-            dilation=(1, 1) if kind == "avg_pool" else _pair(self.dilation),
-            output_padding=_pair(self.output_padding) if kind == "conv_transpose" else (0, 0),
+            kind=kind, kernel_size=_dims(self.kernel_size, n), stride=_dims(self.stride, n),
+            padding=self.padding if isinstance(self.padding, str) else _dims(self.padding, n),
+            dilation=(1,) * n if kind == "avg_pool" else _dims(self.dilation, n),
+            output_padding=_dims(self.output_padding, n) if kind == "conv_transpose" else (0,) * n,
             ceil_mode=self.ceil_mode if pool else False,
             count_include_pad=self.count_include_pad if kind == "avg_pool" else True,
             in_channels=self.in_channels,
@@ -391,7 +471,7 @@ class ExplorerState(W.Widget):
         self._dirty = False
         self.recomputations += 1
         spec = self._make_spec()
-        results = compute(spec, _pair(self.input_size), self.run_torch)
+        results = compute(spec, _dims(self.input_size, self.ndim), self.run_torch)
         with self.hold_sync(), self.hold_trait_notifications():
             self.set_trait("spec", spec)
             self.set_trait("explanation", results.explanation)
@@ -415,16 +495,27 @@ def _check_names(settings: dict[str, Any]) -> None:
         raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {settings['kind']!r}")
 
 
+def _check_input_length(size: Any, ndim: int) -> None:
+    """An ``input_size`` sequence of the wrong length for ``ndim``, refused with a sentence."""
+    if isinstance(size, (tuple, list)) and len(size) != ndim:
+        shown = tuple(size)
+        names = {1: "(length,)", 2: "(height, width)", 3: "(depth, height, width)"}
+        fix = (f"give {names[ndim]}" if ndim in names else "give 1, 2 or 3 sizes")
+        also = f", or ndim={len(size)}" if len(size) in NDIMS else ""
+        raise SettingError(f"input_size={shown!r} has {len(shown)} value(s) but the explorer is "
+                           f"{ndim}-D (ndim={ndim}); {fix}{also}")
+
+
 def _check_padding_kind(kind: str, padding: Any) -> None:
     if isinstance(padding, str) and kind != "conv":
         normalise_setting("padding", padding)  # 'full' is refused as such first
         raise SettingError(f"padding={padding!r} is only for convolutions (kind='conv'); use a number")
 
 
-def _numeric_padding(padding: str, kernel: Any, dilation: Any) -> Any:
+def _numeric_padding(padding: str, kernel: Any, dilation: Any, n: int = 2) -> Any:
     """'valid' is 0; 'same' is its symmetric number where there is one, else 0."""
     if padding == "valid":
         return 0
     pads = tuple(d * (k - 1) // 2 if d * (k - 1) % 2 == 0 else 0
-                 for k, d in zip(_pair(kernel), _pair(dilation), strict=True))
+                 for k, d in zip(_dims(kernel, n), _dims(dilation, n), strict=True))
     return compact(pads)

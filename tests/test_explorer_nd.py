@@ -1,0 +1,284 @@
+"""The explorer in 1-D (and 3-D): against the real torch.nn layers, from_layer, the strip picture,
+the quiz and the presets.
+
+PyTorch is the oracle: every expected size comes from a layer built here with torch.nn's own
+classes and run on a tensor, never from convwidget's formula.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from convwidget import ConvExplorer  # noqa: E402
+from convwidget.explorer.panels import torch_html  # noqa: E402
+from convwidget.explorer.presets import (  # noqa: E402
+    explorer_from_url,
+    query_from_settings,
+    settings_from_query,
+)
+from convwidget.explorer.state import ExplorerState, SettingError  # noqa: E402
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool")
+CLASSES = {1: {"conv": nn.Conv1d, "conv_transpose": nn.ConvTranspose1d, "max_pool": nn.MaxPool1d,
+               "avg_pool": nn.AvgPool1d}}
+
+
+def random_settings(rng: random.Random, kind: str, ndim: int) -> dict[str, Any]:
+    """A random setting of ``kind`` in ``ndim`` dimensions (some refused by PyTorch)."""
+    def dims(lo: int, hi: int) -> tuple[int, ...]:
+        return tuple(rng.randint(lo, hi) for _ in range(ndim))
+
+    s: dict[str, Any] = {"kind": kind, "ndim": ndim, "input_size": dims(1, 16),
+                         "kernel_size": dims(1, 6), "stride": dims(1, 4), "padding": dims(0, 3)}
+    if kind != "avg_pool":
+        s["dilation"] = dims(1, 3)
+    if kind == "conv_transpose":
+        s["output_padding"] = dims(0, 2)
+    if kind.endswith("pool"):
+        s["ceil_mode"] = rng.random() < 0.5
+        s["in_channels"] = rng.randint(1, 3)
+    if kind == "avg_pool":
+        s["count_include_pad"] = rng.random() < 0.5
+    if kind.startswith("conv"):
+        groups = rng.choice((1, 1, 2))
+        s.update(in_channels=groups * rng.randint(1, 2), out_channels=groups * rng.randint(1, 2),
+                 groups=groups)
+    return s
+
+
+def torch_layer(s: dict[str, Any]) -> Any:
+    """The torch.nn layer of a setting, built from PyTorch's own classes."""
+    cls = CLASSES[s["ndim"]][s["kind"]]
+    k, st, p = s["kernel_size"], s["stride"], s["padding"]
+    if s["kind"] == "conv":
+        return cls(s["in_channels"], s["out_channels"], k, st, p, s["dilation"], s["groups"])
+    if s["kind"] == "conv_transpose":
+        return cls(s["in_channels"], s["out_channels"], k, st, p, s["output_padding"], s["groups"],
+                   dilation=s["dilation"])
+    if s["kind"] == "max_pool":
+        return cls(k, st, p, s["dilation"], ceil_mode=s["ceil_mode"])
+    return cls(k, st, p, ceil_mode=s["ceil_mode"], count_include_pad=s["count_include_pad"])
+
+
+def torch_output(s: dict[str, Any]) -> tuple[int, ...] | None:
+    """The spatial output size PyTorch gives, or None when it refuses."""
+    x = torch.zeros(1, s.get("in_channels", 1), *s["input_size"])
+    try:
+        with torch.no_grad():
+            return tuple(torch_layer(s)(x).shape[2:])
+    except (RuntimeError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------- 1-D against torch
+@pytest.mark.parametrize("kind", KINDS)
+def test_1d_state_agrees_with_torch(kind: str) -> None:
+    rng = random.Random(f"1d-{kind}")
+    refused = agreed = 0
+    for _ in range(60):
+        s = random_settings(rng, kind, 1)
+        expected = torch_output(s)
+        state = ExplorerState(**s)
+        assert state.ndim == 1 and state.spec is not None and state.spec.ndim == 1
+        assert state.output_size == expected, s
+        result = state.torch_result  # the PyTorch panel's layer: nn.Conv1d..., not a 1 x n Conv2d
+        assert result.code.startswith(f"nn.{CLASSES[1][kind].__name__}("), result.code
+        if expected is None:
+            refused += 1
+            assert not result.ok and state.error
+        else:
+            agreed += 1
+            assert tuple(result.spatial) == expected
+            assert f"nn.{CLASSES[1][kind].__name__}(" in torch_html(state.results)
+    assert refused and agreed  # both sides of the rule were met
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_1d_explorer_panels(kind: str) -> None:
+    rng = random.Random(f"1d-explorer-{kind}")
+    e = ConvExplorer(ahead=False, kind=kind, input_size=(12,), kernel_size=3)
+    try:
+        for _ in range(6):
+            s = random_settings(rng, kind, 1)
+            e.set(**s)
+            expected = torch_output(s)
+            assert e.output_size == expected
+            if expected is None:
+                continue
+            assert e.step.max == expected[0] - 1  # one output-cell slider: the step
+            assert e.player.cell_row.layout.display == "none"
+            assert f"Output: {expected[0]}</b> (length)" in e.output_label.value
+            assert e.formula_text.value.count("<div>length: ") == 1
+            assert "height" not in e.formula_text.value
+    finally:
+        e.close()
+
+
+def test_1d_controls_show_one_slider_per_setting() -> None:
+    e = ConvExplorer(ahead=False, input_size=(10,), kernel_size=3, stride=2)
+    try:
+        for pair in e.setting_controls.pairs:
+            assert pair.w.layout.display == "none" and pair.square.layout.display == "none"
+            assert pair.d.layout.display == "none"
+        e.kernel.h.value = 4  # the one kernel slider moves the state
+        assert e.settings["kernel_size"] == (4,)
+        assert e.output_size == torch_output({**e.settings})
+        e.set(input_size=(6, 9))  # a pair: back to 2-D, the width sliders are back
+        assert e.state.ndim == 2 and e.input.w.layout.display == ""
+        assert e.output_size == (2, 3)
+    finally:
+        e.close()
+
+
+def test_ndim_is_a_linkable_trait() -> None:
+    import ipywidgets as W
+
+    state = ExplorerState(input_size=(5, 9), kernel_size=3)
+    box = W.IntSlider(min=1, max=3, value=2)
+    link = W.link((state, "ndim"), (box, "value"))
+    box.value = 1  # the other settings follow: 1-D keeps the width
+    assert state.settings["input_size"] == (9,) and state.output_size == (7,)
+    box.value = 2
+    assert state.settings["input_size"] == (9, 9)
+    link.unlink()
+    with pytest.raises(SettingError, match=r"ndim \(the spatial dimensions\) must be 1 \(a strip\)"):
+        state.ndim = 4
+
+
+def test_int_input_size_keeps_2d() -> None:
+    assert ExplorerState(input_size=10).ndim == 2
+    assert ExplorerState(input_size=(10,)).ndim == 1
+    assert ExplorerState(ndim=1, input_size=10).settings["input_size"] == (10,)
+
+
+@pytest.mark.parametrize("size, ndim", [((3, 4), 1), ((5,), 2), ((1, 2, 3, 4), 2)])
+def test_wrong_length_input_size_is_a_sentence(size: tuple[int, ...], ndim: int) -> None:
+    with pytest.raises(ValueError, match=rf"input_size=.* has {len(size)} value\(s\) but the "
+                                         rf"explorer is {ndim}-D \(ndim={ndim}\); give"):
+        ExplorerState(ndim=ndim, input_size=size)
+
+
+# ---------------------------------------------------------------- from_layer
+LAYERS_1D = [nn.Conv1d(2, 4, 3, stride=2, padding=1), nn.ConvTranspose1d(2, 3, 4, stride=2),
+             nn.MaxPool1d(3, stride=2, padding=1, ceil_mode=True), nn.AvgPool1d(2, count_include_pad=False)]
+
+
+@pytest.mark.parametrize("layer", LAYERS_1D, ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("shape", [(1, 2, 11), (2, 11), (11,)])
+def test_from_layer_1d(layer: Any, shape: tuple[int, ...]) -> None:
+    e = ConvExplorer.from_layer(layer, shape)
+    try:
+        assert e.state.ndim == 1
+        expected = tuple(layer(torch.zeros(1, 2, 11)).shape[2:])
+        assert e.output_size == expected
+        assert e.torch_result.code.startswith(f"nn.{type(layer).__name__}(")
+    finally:
+        e.close()
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 2, 11), (1, 2, 3, 4, 5), ()])
+def test_from_layer_wrong_length_is_a_sentence(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"input_size=.* but nn\.Conv1d is 1-D: give \(L,\), "
+                                         r"\(C, L\) or \(N, C, L\) \(e\.g\. \(1, 2, 8\)"):
+        ConvExplorer.from_layer(nn.Conv1d(2, 4, 3), shape)
+
+
+def test_from_layer_2d_still_works() -> None:
+    e = ConvExplorer.from_layer(nn.MaxPool2d(2), (1, 3, 8, 8))
+    try:
+        assert e.state.ndim == 2 and e.output_size == (4, 4)
+    finally:
+        e.close()
+
+
+# ---------------------------------------------------------------- the picture and exports
+def test_1d_picture_is_a_strip() -> None:
+    from convwidget.explorer.picture import png_size
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    e = ConvExplorer(ahead=False, input_size=(10,), kernel_size=4, stride=2, padding=1)
+    two = ConvExplorer(ahead=False, input_size=(10, 10), kernel_size=4, stride=2, padding=1)
+    try:
+        e.state.step = 3
+        figure = e.figure
+        assert figure.geometry.input_size == (10,) and figure.step == 3
+        png = bytes(e.picture.value)
+        (ARTIFACTS / "explorer_1d_strip.png").write_bytes(png)
+        (ARTIFACTS / "explorer_1d_strip_dark.png").write_bytes(bytes(e.picture_dark.value))
+        assert png_size(png)[0] > 0 and png != bytes(two.picture.value)
+        # the lit cell's value is PyTorch's: the index input through nn.Conv1d (weight 1)
+        x = torch.arange(10, dtype=torch.float32).reshape(1, 1, 10)
+        conv = nn.Conv1d(1, 1, 4, stride=2, padding=1)
+        with torch.no_grad():
+            conv.weight.fill_(1)
+            conv.bias.zero_()
+            value = conv(x)[0, 0, 3].item()
+        assert f"PyTorch's value there: <b>{int(value)}</b>" in e.step_label.value
+        assert e.state.results.cell_values[3] == str(int(value))
+    finally:
+        e.close()
+        two.close()
+
+
+@pytest.mark.parametrize("ext", ["gif", "html"])
+def test_1d_exports(ext: str) -> None:
+    e = ConvExplorer(ahead=False, kind="max_pool", input_size=(9,), kernel_size=3)
+    try:
+        getattr(e, f"_on_export_{ext}")(None)
+        assert e.export_link.value.startswith("<a download='convwidget_max_pool_9_k3_s3")
+        assert f"data:{'image/gif' if ext == 'gif' else 'text/html'};base64," in e.export_link.value
+    finally:
+        e.close()
+
+
+def test_ahead_is_not_attached_outside_2d() -> None:
+    e = ConvExplorer(ahead=True, input_size=(10,))
+    try:
+        assert e.ahead is None and bytes(e.picture.value)[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        e.close()
+
+
+# ---------------------------------------------------------------- quiz and presets
+def test_quiz_conv1d_question_opens_a_1d_explorer() -> None:
+    e = ConvExplorer(quiz=True, level="padding_stride", seed=3)
+    try:
+        q = e.quiz.question
+        assert e.state.ndim == 1
+        neutral = {"dilation": 1, "output_padding": 0, "ceil_mode": False, "count_include_pad": True,
+                   "in_channels": 1, "out_channels": 1, "groups": 1}
+        setting = {**neutral, **q.settings(), "ndim": 1, "input_size": (q.size,)}
+        assert e.output_size == torch_output(setting) == (q.answer,)
+        e.answer(q.answer)
+        assert e.torch_result.code.startswith(f"nn.{CLASSES[1][q.kind].__name__}(")
+    finally:
+        e.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_presets_round_trip_1d(kind: str) -> None:
+    rng = random.Random(f"presets-{kind}")
+    for _ in range(15):
+        s = random_settings(rng, kind, 1)
+        state = ExplorerState(**s)
+        query = query_from_settings(state.settings)
+        assert "dims=1" in query
+        again = ExplorerState(**settings_from_query(query))
+        assert again.settings == state.settings, query
+
+
+def test_presets_2d_link_stays_2d() -> None:
+    assert settings_from_query("input=10") == {"input_size": 10}
+    e = explorer_from_url("input=10")
+    assert e.state.ndim == 2 and "dims" not in query_from_settings(e.settings)
+    e.close()
+    box = explorer_from_url("dims=1&input=10x4")
+    assert "has 2 value(s) but the explorer is 1-D" in box.children[0].value
