@@ -30,7 +30,7 @@ import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -182,6 +182,46 @@ def _range(n: int, focus: int, count: int, most: int = MAX_SHOWN) -> range:
     return range(start, start + most)
 
 
+def _hatched(y0: int, x0: int, y1: int, x1: int, fill: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """A ``fill`` tile of the page's rectangle [y0, y1) x [x0, x1) with ``line`` where the page's
+    ``(x + y) % 5 == 0``: every row is a shifted slice of one pattern row (five slice copies,
+    not a test per pixel)."""
+    h, w = y1 - y0, x1 - x0
+    pattern = np.empty((w + 5, 3), np.uint8)
+    pattern[:] = fill
+    pattern[-(x0 + y0) % 5::5] = line
+    tile = np.empty((h, w, 3), np.uint8)
+    for r in range(min(5, h)):
+        tile[r::5] = pattern[r:r + w]
+    return tile
+
+
+class _Written(NamedTuple):
+    """A plane's values as tiles: tile of each cell, each tile's shade (0..1) and text coverage."""
+
+    which: np.ndarray
+    shade: np.ndarray
+    cover: np.ndarray
+
+
+def _inked(mask: np.ndarray, y: int, x: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The covered pixels of ``mask`` placed at (y, x) on a page ``width`` pixels wide: their
+    byte indices ``(n, 3)`` into the flat page and their coverage (uint16 ``(n, 3)``)."""
+    rows, cols = np.nonzero(mask)
+    where = ((y + rows) * width + x + cols)[:, None] * 3 + np.arange(3)
+    return where, np.repeat(mask[rows, cols][:, None].astype(np.uint16), 3, axis=1)
+
+
+def _blend(bg: np.ndarray, where: np.ndarray, a: np.ndarray, colour: np.ndarray) -> None:
+    """Blend ``colour`` into the page's bytes ``where`` by coverage ``a`` (from :func:`_inked`),
+    with :func:`~.raster.paste`'s arithmetic; the pixels under no glyph are not touched (a
+    gather and a scatter of the inked pixels: several times faster than blending the box)."""
+    if not bg.flags.c_contiguous:  # pragma: no cover - pages are made contiguous
+        raise ValueError("text is blended into a contiguous page only")
+    flat = bg.reshape(-1)
+    flat.put(where, (flat.take(where) * (255 - a) + colour.astype(np.uint16) * a + 127) // 255)
+
+
 @dataclass(frozen=True)
 class _Band:
     """One row of grids: where each sits (x, y of its top-left pixel) and its cells."""
@@ -230,6 +270,7 @@ class ChannelPicture:
         self._group_inputs()
         self._layout()
         self._shared: dict[Any, Any] = {}  # what both colourings share (shades, text coverage, fits)
+        self._sums: dict[Any, Any] = {}  # the last cells' sums and sum lines (both colourings, the view)
         self._paint(theme)
 
     def _paint(self, theme: str) -> None:
@@ -240,6 +281,7 @@ class ChannelPicture:
         self.kernel_xy: dict[int, tuple[int, int]] = {}
         self.last_sum = ""  # the sum line of the last frame
         self._ring_tiles: dict[tuple[int, int], np.ndarray] = {}
+        self._lit_tiles: dict[tuple[str, str, str, int, int], np.ndarray] = {}
         self.height = self.page_height
         self.background = self._draw_static()
 
@@ -341,14 +383,29 @@ class ChannelPicture:
 
     # ------------------------------------------------------------------ drawing helpers
     def _text(self, bg: np.ndarray, text: str, x: int, y: int, size: int, color: str | np.ndarray,
-              centred: bool = False, words: bool = False) -> int:
-        """Text at (x, y) = left (or centre) and top; returns its width."""
+              words: bool = False, changing: bool = False) -> None:
+        """Text with its top-left corner at (x, y), blended where it has ink. Where the ink is,
+        is found once and shared by both colourings: for the picture's life (static text) or
+        for the last cells (a frame's ``changing`` lines: the sum and its detail)."""
+        col = self.colours[color] if isinstance(color, str) else color
+        key = ("text", text, x, y, size, words)
+        if changing:
+            inked = self._remembered(key, lambda: self._ink(bg.shape, text, x, y, size, words))
+        else:
+            inked = self._shared.get(key)
+            if inked is None:
+                inked = self._shared[key] = self._ink(bg.shape, text, x, y, size, words)
+        _blend(bg, inked[0], inked[1], col)
+
+    def _ink(self, shape: tuple[int, ...], text: str, x: int, y: int, size: int,
+             words: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Where :meth:`_text` inks a page of ``shape`` (paste()'s placement and clipping)."""
         size_px = size * self.scale
         mask = line_mask(text, size_px, 72.0) if words else text_mask(text, size_px, 72.0)
         h, w = mask.shape
-        col = self.colours[color] if isinstance(color, str) else color
-        paste(bg, mask, col, x if centred else x + w / 2, y + h / 2)
-        return w
+        y0, x0 = int(round(y + h / 2 - h / 2)), int(round(x + w / 2 - w / 2))
+        ya, xa, yb, xb = max(y0, 0), max(x0, 0), min(y0 + h, shape[0]), min(x0 + w, shape[1])
+        return _inked(mask[ya - y0:max(yb, ya) - y0, xa - x0:max(xb, xa) - x0], ya, xa, shape[1])
 
     def _fits(self, band: str, planes: Any) -> bool:
         """Whether every value of ``planes`` (nested lists) fits in a cell, written at VALUE_PX."""
@@ -365,46 +422,23 @@ class ChannelPicture:
         widest = max((text_mask(s, VALUE_PX * self.scale, 72.0).shape[1] for s in labels), default=0)
         return widest <= self.cell - 3
 
-    def _shading(self, x: int, y: int, values: Any, write: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """A plane's shade (0 smallest .. 1 largest value) and its values' text coverage: the
-        same in both colourings, so computed once per plane and shared with :meth:`recoloured`."""
+    def _shading(self, x: int, y: int, values: Any, write: bool) -> tuple[np.ndarray, _Written | None]:
+        """A plane's shade (0 smallest .. 1 largest value) and its values' text: the same in both
+        colourings, so computed once per plane and shared with :meth:`recoloured`."""
         key = (x, y)
         if key not in self._shared:
             arr = np.asarray(values, dtype=float)
             finite = arr[np.isfinite(arr)]
             span = (finite.max() - finite.min()) if finite.size else 0.0
             t = np.zeros_like(arr) if span == 0 else np.nan_to_num(np.clip((arr - finite.min()) / span, 0, 1))
-            self._shared[key] = (t[..., None], self._coverage(arr) if write else None)
+            self._shared[key] = (t[..., None], self._written(arr, t) if write else None)
         return self._shared[key]
 
-    def _grid(self, bg: np.ndarray, x: int, y: int, values: Any, group: int, write: bool,
-              stroke_px: int) -> None:
-        """One plane: cells shaded by value in the group's colours, values written if asked."""
-        lo, hi, stroke = self.groups[group % len(self.groups)]
-        t, cover = self._shading(x, y, values, write)
-        fill = (lo * (1 - t) + hi * t).round().astype(np.uint8)
+    def _written(self, arr: np.ndarray, t: np.ndarray) -> _Written:
+        """A plane with values as one cell-sized tile per distinct value: which tile each cell
+        shows, each tile's shade and its text coverage (uint16 ``(n, c, c, 1)``)."""
         c = self.cell
-        # cells that fit in the picture (a plane wider than the page is cut at its edge)
-        nr, nc = min(t.shape[0], (bg.shape[0] - y) // c), min(t.shape[1], (bg.shape[1] - x) // c)
-        if nr <= 0 or nc <= 0:
-            return
-        t, fill = t[:nr, :nc], fill[:nr, :nc]
-        cover = None if cover is None else cover[:nr * c, :nc * c]
-        region = bg[y:y + nr * c, x:x + nc * c, :3]
-        region[:] = np.repeat(np.repeat(fill, c, axis=0), c, axis=1)  # contiguous: faster than broadcasting
-        if c >= 5:
-            full = bg[y:y + nr * c + 1, x:x + nc * c + 1, :3]
-            full[::c, :] = self.colours["grid"]
-            full[:, ::c] = self.colours["grid"]
-        outline(bg, y, x, y + nr * c, x + nc * c, stroke, stroke_px)
-        if cover is not None:
-            region[:] = (region * (255 - cover) + self.colours["text"].astype(np.uint16) * cover + 127) // 255
-
-    def _coverage(self, arr: np.ndarray) -> np.ndarray:
-        """Every cell's value as text coverage (uint16, plane-sized): one cell-sized tile per
-        distinct value, gathered into the plane's layout with numpy, blended once per plane."""
-        c = self.cell
-        values, index = np.unique(arr, return_inverse=True)
+        values, first, index = np.unique(arr, return_index=True, return_inverse=True)
         tiles = np.zeros((len(values), c, c), np.uint8)
         for i, v in enumerate(values):
             mask = text_mask(cell_label(float(v)), VALUE_PX * self.scale, 72.0)
@@ -412,18 +446,67 @@ class ChannelPicture:
             if h <= c and w <= c:
                 y0, x0 = (c - h + 1) // 2, (c - w + 1) // 2
                 tiles[i, y0:y0 + h, x0:x0 + w] = mask
-        nr, nc = arr.shape
-        cover = tiles[index.reshape(nr, nc)].transpose(0, 2, 1, 3).reshape(nr * c, nc * c)
-        return cover[..., None].astype(np.uint16)
+        return _Written(index.reshape(arr.shape), t.reshape(-1)[first][:, None],
+                        tiles[..., None].astype(np.uint16))
 
-    def _value(self, bg: np.ndarray, x: int, y: int, r: int, k: int, value: float, color: np.ndarray) -> None:
-        c = self.cell
-        paste(bg, text_mask(cell_label(float(value)), VALUE_PX * self.scale, 72.0), color,
-              x + k * c + c / 2 + 0.5, y + r * c + c / 2 + 0.5)
+    def _grid(self, bg: np.ndarray, x: int, y: int, values: Any, group: int, write: bool,
+              stroke_px: int) -> None:
+        """One plane: cells shaded by value in the group's colours, values written if asked."""
+        lo, hi, stroke = self.groups[group % len(self.groups)]
+        t, written = self._shading(x, y, values, write)
+        c, grid = self.cell, self.colours["grid"]
+        # cells that fit in the picture (a plane wider than the page is cut at its edge)
+        nr, nc = min(t.shape[0], (bg.shape[0] - y) // c), min(t.shape[1], (bg.shape[1] - x) // c)
+        if nr <= 0 or nc <= 0:
+            return
+        region = bg[y:y + nr * c, x:x + nc * c, :3]
+        full = bg[y:y + nr * c + 1, x:x + nc * c + 1, :3]
+        if written is None:
+            fill = (lo * (1 - t[:nr, :nc]) + hi * t[:nr, :nc]).round().astype(np.uint8)
+            # contiguous: faster than broadcasting
+            region[:] = np.repeat(np.repeat(fill, c, axis=0), c, axis=1)
+            if c >= 5:
+                full[::c, :] = grid
+                full[:, ::c] = grid
+        else:  # one tile per distinct value (its shade, its grid lines, its number), gathered into place
+            tiles = np.empty((len(written.shade), c, c, 3), np.uint8)
+            tiles[:] = (lo * (1 - written.shade) + hi * written.shade).round().astype(np.uint8)[:, None, None]
+            tiles[:, 0], tiles[:, :, 0] = grid, grid
+            ink = self.colours["text"].astype(np.uint16) * written.cover
+            tiles = ((tiles * (255 - written.cover) + ink + 127) // 255).astype(np.uint8)
+            region.reshape(nr, c, nc, c, 3)[:] = tiles[written.which[:nr, :nc]].transpose(0, 2, 1, 3, 4)
+            full[nr * c:, :] = grid
+            full[:, nc * c:] = grid
+        outline(bg, y, x, y + nr * c, x + nc * c, stroke, stroke_px)
 
-    def _fill(self, bg: np.ndarray, x: int, y: int, r: int, k: int, color: np.ndarray) -> None:
+    def _lit(self, bg: np.ndarray, x: int, y: int, r: int, k: int, fill: str, ink: str = "",
+             value: float | None = None) -> None:
+        """Cell (r, k) of the grid at (x, y) filled with colour ``fill``, ``value`` written on it
+        in ``ink`` (if given): the cell's inside comes from a tile made once per look (a frame
+        lights dozens of cells with a few distinct values)."""
         c = self.cell
-        bg[y + r * c + 1:y + (r + 1) * c, x + k * c + 1:x + (k + 1) * c, :3] = color
+        top, left = y + r * c, x + k * c
+        inside = bg[top + 1:top + c, left + 1:left + c, :3]
+        if value is None:
+            inside[:] = self.colours[fill]
+            return
+        mask = text_mask(cell_label(float(value)), VALUE_PX * self.scale, 72.0)
+        h, w = mask.shape
+        # paste()'s placement of the text, relative to the cell's inside
+        y0 = int(round(top + c / 2 + 0.5 - h / 2)) - top - 1
+        x0 = int(round(left + c / 2 + 0.5 - w / 2)) - left - 1
+        if min(y0, x0) < 0 or y0 + h > c - 1 or x0 + w > c - 1:  # the text spills over the cell
+            inside[:] = self.colours[fill]
+            paste(bg, mask, self.colours[ink], left + c / 2 + 0.5, top + c / 2 + 0.5)
+            return
+        key = (fill, ink, cell_label(float(value)), y0, x0)
+        tile = self._lit_tiles.get(key)
+        if tile is None:
+            tile = np.empty((c - 1, c - 1, 3), np.uint8)
+            tile[:] = self.colours[fill]
+            paste(tile, mask, self.colours[ink], x0 + w / 2, y0 + h / 2)
+            self._lit_tiles[key] = tile
+        inside[:] = tile
 
     # ------------------------------------------------------------------ the static bands
     def _draw_static(self) -> np.ndarray:
@@ -473,9 +556,8 @@ class ChannelPicture:
         y0, x0, y1, x1 = y - pt * c, x - pl * c, y + (h + pb) * c, x + (w + pr) * c
         tile = self._ring_tiles.get((y1 - y0, x1 - x0))
         if tile is None:  # the planes are the same size: the hatched tile is made once
-            yy, xx = np.ogrid[y0:y1, x0:x1]
-            tile = np.where(((xx + yy) % 5 == 0)[..., None], self.colours["hatch"], self.colours["ring"])
-            self._ring_tiles[(y1 - y0, x1 - x0)] = tile = tile.astype(np.uint8)
+            self._ring_tiles[(y1 - y0, x1 - x0)] = tile = _hatched(y0, x0, y1, x1, self.colours["ring"],
+                                                                   self.colours["hatch"])
         bg[y0:y1, x0:x1] = tile
         outline(bg, y0, x0, y1, x1, self.colours["grid"], 1, dash=self.px(4))
 
@@ -532,8 +614,18 @@ class ChannelPicture:
     # ------------------------------------------------------------------ a frame
     def cell_sum(self, cell: Sequence[int]) -> CellSum:
         """cellmath's arithmetic of output cell ``cell`` of the followed channel."""
-        return cell_terms(self.spec, self.inputs, self.weights, self.bias, self.out_channel, tuple(cell),
-                          divisor_override=self.divisor_override)
+        return self._remembered(("sum", tuple(cell)), lambda: cell_terms(
+            self.spec, self.inputs, self.weights, self.bias, self.out_channel, tuple(cell),
+            divisor_override=self.divisor_override))
+
+    def _remembered(self, key: Any, make: Any) -> Any:
+        """``make()``, kept for the last cells: a frame in each colouring and the view's sum line
+        ask for the same cell's sum."""
+        if key not in self._sums:
+            if len(self._sums) >= 64:
+                self._sums.clear()
+            self._sums[key] = make()
+        return self._sums[key]
 
     def torch_value(self, cell: Sequence[int]) -> float | None:
         """PyTorch's value at ``cell`` of the followed channel (None if not computed)."""
@@ -590,9 +682,11 @@ class ChannelPicture:
         self._light_inputs(bg, s)
         self._light_output(bg, tuple(cell))
         y, step = self.text_y, self.px(19)
-        self.last_sum = self.sum_text(cell, self._fitting_terms(s), s)
-        self._text(bg, self.last_sum, self.px(8), y, TITLE_PX - 1, "text", words=True)
-        self._text(bg, self.detail_text(s), self.px(8), y + step, LABEL_PX + 1, "muted", words=True)
+        self.last_sum = self._remembered(("line", tuple(cell)),
+                                         lambda: self.sum_text(cell, self._fitting_terms(s), s))
+        self._text(bg, self.last_sum, self.px(8), y, TITLE_PX - 1, "text", words=True, changing=True)
+        self._text(bg, self.detail_text(s), self.px(8), y + step, LABEL_PX + 1, "muted", words=True,
+                   changing=True)
         for i, note in enumerate(self.notes):
             self._text(bg, note, self.px(8), y + (3 + i) * step, LABEL_PX, "muted")
         return bg
@@ -611,10 +705,8 @@ class ChannelPicture:
             x, y = where[t.in_channel]
             r, k = (0, t.input_index[0]) if self.spec.ndim == 1 else t.input_index
             winner = s.winner == t.input_index
-            self._fill(bg, x, y, r, k, self.colours["winner" if winner else "tap"])
-            if self.write_in:
-                ink = self.colours["winner_text" if winner else "tap_text"]
-                self._value(bg, x, y, r, k, t.input_value, ink)
+            self._lit(bg, x, y, r, k, "winner" if winner else "tap", "winner_text" if winner else "tap_text",
+                      t.input_value if self.write_in else None)
             box = boxes.setdefault(t.in_channel, [r, k, r, k])
             box[:] = [min(box[0], r), min(box[1], k), max(box[2], r), max(box[3], k)]
         self._grey_unused_taps(bg, s)
@@ -658,9 +750,7 @@ class ChannelPicture:
                 for kk in range(kw):
                     if ((kk,) if self.spec.ndim == 1 else (kr, kk)) in used:
                         continue
-                    self._fill(bg, kx, ky, kr, kk, self.colours["unused"])
-                    if self.write_k:
-                        self._value(bg, kx, ky, kr, kk, kernel[kr][kk], self.colours["text"])
+                    self._lit(bg, kx, ky, kr, kk, "unused", "text", kernel[kr][kk] if self.write_k else None)
 
     def _light_output(self, bg: np.ndarray, cell: tuple[int, ...]) -> None:
         where = dict(zip(self.band_out.channels, self.band_out.xy, strict=True))
@@ -668,10 +758,8 @@ class ChannelPicture:
             return
         x, y = where[self.out_channel]
         r, k = (0, cell[0]) if self.spec.ndim == 1 else cell
-        self._fill(bg, x, y, r, k, self.colours["tap"])
         value = self.torch_value(cell)
-        if self.write_out and value is not None:
-            self._value(bg, x, y, r, k, value, self.colours["tap_text"])
+        self._lit(bg, x, y, r, k, "tap", "tap_text", value if self.write_out else None)
         c = self.cell
         outline(bg, y + r * c, x + k * c, y + (r + 1) * c, x + (k + 1) * c, self.colours["edge"], self.px(2))
 
