@@ -10,7 +10,10 @@ average (a busy machine stretches wall-clock time, CPU time much less).
 * light PNG: update + ``to_png()``;
 * both themes: update + ``to_png()`` + ``to_png(theme="dark")``;
 * explorer: ``ModelExplorer._draw_picture(report)`` -- exactly what the explorer does for its
-  picture after a size change (update, the light and the dark PNG into its two Image widgets).
+  picture after a size change (update, the light and the dark PNG into its two Image widgets),
+  back and forth between the two sizes;
+* drag: the same along a slider drag, a new size each time (17 sizes down and back up), so the
+  picture's height changes often (a new Agg buffer each time it does).
 
 ``--against REF`` (a git commit, e.g. ``HEAD~3``) measures that commit too, from a detached
 worktree under the system's temporary folder, each net in its own process, old and new in
@@ -42,7 +45,7 @@ import convwidget  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 RUNS = 3 if QUICK else 9
-COLUMNS = ("first", "update", "light PNG", "both themes", "explorer")
+COLUMNS = ("first", "update", "light PNG", "both themes", "explorer", "drag")
 
 
 def median_ms(fn: Callable[[int], object], runs: int = RUNS, warmup: int = 2) -> tuple[float, float]:
@@ -63,6 +66,7 @@ NETS = {
     "VGG-16": (lambda: VGG(device="meta"), (224, 192)),
     "ResNet-50": (lambda: ResNet50(device="meta"), (224, 160)),
 }
+DRAG = {"CIFAR net": range(32, 66, 2), "VGG-16": range(96, 232, 8), "ResNet-50": range(96, 232, 8)}
 
 
 def measure(name: str) -> dict[str, object]:
@@ -88,6 +92,9 @@ def measure(name: str) -> dict[str, object]:
     out["both themes"] = median_ms(lambda i: step(i, ("light", "dark")))
     app = ModelExplorer(model, (1, 3, sizes[0], sizes[0]))  # type: ignore[arg-type]
     out["explorer"] = median_ms(lambda i: app._draw_picture(reports[(i + 1) % 2]))
+    drag = [convwidget.trace(model, (1, 3, s, s)) for s in DRAG[name]]  # type: ignore[arg-type]
+    drag += drag[-2::-1]
+    out["drag"] = median_ms(lambda i: app._draw_picture(drag[i % len(drag)]), runs=len(drag) - 2)
     app.close()
     out["picture"] = f"{len(picture.steps)} boxes, {len(png) // 1024} kB PNG"
     return out
@@ -120,7 +127,7 @@ def main() -> None:
     against = sys.argv[sys.argv.index("--against") + 1] if "--against" in sys.argv else None
     old_root = worktree(against) if against else None
     print(f"load average {os.getloadavg()[0]:.1f} (1 min); medians of {RUNS} runs, ms (wall, cpu)")
-    print(f"{'net':<10} {'code':<8} {'picture':<22} " + "  ".join(f"{c:>13}" for c in COLUMNS) + "   trace")
+    print(f"{'net':<10} {'code':<8} {'picture':<22} " + "  ".join(f"{c:>13}" for c in COLUMNS) + "  trace")
     for name in NETS:
         rows = [("new", run_elsewhere(HERE, name) if old_root else measure(name))]
         if old_root:

@@ -32,7 +32,8 @@ from matplotlib.colors import to_hex, to_rgb
 from .raster import line_mask
 
 __all__ = ["BAND", "COLORS", "ENTRIES", "PAGE", "SHADES", "TEXT_COLORS", "THEMES", "THEME_COLORS", "contrast",
-           "face_colors", "geometry_indices", "indexed_png", "palette", "shade", "text_indices"]
+           "face_colors", "geometry_indices", "idat", "indexed_png", "palette", "scanlines", "shade",
+           "text_indices"]
 
 #: The pages a picture is drawn for.
 THEMES = ("light", "dark")
@@ -192,20 +193,25 @@ def _nearest(colours: np.ndarray) -> np.ndarray:
     return distance.argmin(axis=1).astype(np.uint8)
 
 
-def geometry_indices(rgba: np.ndarray, rects: Sequence[tuple[int, int, int, int]]) -> np.ndarray:
-    """Entry indices (uint8, rows x cols) of an Agg RGBA buffer of boxes and arrows drawn in the
-    light theme's colours on a transparent page; only the ``rects`` (row0, row1, col0, col1)
-    are read, the rest is page. A colour seen before costs one table look-up.
+def scanlines(height: int, width: int) -> np.ndarray:
+    """A blank frame as PNG scanlines, ``(height, 1 + width)`` uint8 zeros: each row's filter
+    byte (0, none) then its indices. Paint into ``[:, 1:]``; :func:`idat` takes it whole."""
+    return np.zeros((height, 1 + width), np.uint8)
+
+
+def geometry_indices(rgba: np.ndarray, rects: Sequence[tuple[int, int, int, int]], out: np.ndarray) -> None:
+    """Write into ``out`` (uint8, rows x cols, page = 0) the entries of an Agg RGBA buffer of
+    boxes and arrows drawn in the light theme's colours on a transparent page; only the
+    ``rects`` (row0, row1, col0, col1) are read, the rest is page. A colour seen before costs
+    one table look-up.
 
     Every pixel's entry is its exact colour's nearest, however full the table is: the same
     buffer gives the same indices.
     """
     words = np.ascontiguousarray(rgba).view("<u4")[..., 0].astype(np.uint32, copy=False)
-    out = np.zeros(words.shape, np.uint8)
     with _LOCK:
         for r0, r1, c0, c1 in rects:
             out[r0:r1, c0:c1] = _lookup(words[r0:r1, c0:c1])
-    return out
 
 
 def _lookup(pixels: np.ndarray) -> np.ndarray:
@@ -229,13 +235,9 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def idat(indices: np.ndarray, level: int) -> bytes:
-    """The ``IDAT`` chunk of an 8-bit indexed image (no filtering): shared by both themes."""
-    h, w = indices.shape
-    raw = np.empty((h, 1 + w), np.uint8)
-    raw[:, 0] = 0
-    raw[:, 1:] = indices
-    return _chunk(b"IDAT", zlib.compress(raw.data, level))
+def idat(lines: np.ndarray, level: int) -> bytes:
+    """The ``IDAT`` chunk of an 8-bit indexed image from its :func:`scanlines`: shared by both themes."""
+    return _chunk(b"IDAT", zlib.compress(np.ascontiguousarray(lines).data, level))
 
 
 def indexed_png(size: tuple[int, int], pixels: bytes, theme: str) -> bytes:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib import rc_context
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
@@ -52,6 +52,7 @@ from .netpalette import (
     idat,
     indexed_png,
     rgba_palette,
+    scanlines,
     text_indices,
 )
 from .netsteps import (
@@ -115,7 +116,9 @@ class NetPicture:
         self._edge_inks: list[str] = []  # 'edge' or 'error', one per face polygon
         self._synced = False  # the label artists hold the words (only savefig needs them)
         self._indices: np.ndarray | None = None  # this frame's palette indices, drawn on demand
+        self._lines = np.zeros((0, 1), np.uint8)  # the same, as PNG scanlines (_indices is a view)
         self._idat: dict[int, bytes] = {}  # its compressed pixels, by zlib level
+        self._renderers: dict[tuple[int, int, float], RendererAgg] = {}
         self.update(report)
 
     # ------------------------------------------------------------------ building and updating
@@ -301,18 +304,33 @@ class NetPicture:
     def _frame_indices(self) -> np.ndarray:
         """This frame as palette indices (drawn once a frame, whatever the themes asked)."""
         if self._indices is None:
-            canvas = self.figure.canvas
+            renderer = self._renderer()
+            renderer.clear()
             self.figure.patch.set_visible(False)  # a transparent page: geometry_indices knows it
             try:
-                canvas.draw()  # the Text artists and bands are hidden: Agg draws boxes and arrows only
+                self.figure.draw(renderer)  # the Text artists and bands are hidden: boxes and arrows only
             finally:
                 self.figure.patch.set_visible(True)
-            rgba = np.asarray(canvas.buffer_rgba())  # type: ignore[attr-defined]
-            indices = geometry_indices(rgba, self._geometry_rects(rgba.shape[0], rgba.shape[1]))
+            rgba = np.asarray(renderer.buffer_rgba())
+            self._lines = scanlines(*rgba.shape[:2])
+            indices = self._lines[:, 1:]
+            geometry_indices(rgba, self._geometry_rects(*rgba.shape[:2]), indices)
             self._paint_bands(indices)
             self._paint_words(indices)
             self._indices = indices
         return self._indices
+
+    def _renderer(self) -> RendererAgg:
+        """An Agg renderer of the figure's size, kept for the last two sizes: making one for a
+        1300 x 1900 picture costs ~10 ms, and a slider often moves back and forth across a
+        change of height (the canvas itself keeps one only)."""
+        width, height = (int(v) for v in self.figure.bbox.size)
+        key = (width, height, self.figure.dpi)
+        renderer = self._renderers.pop(key, None) or RendererAgg(width, height, self.figure.dpi)
+        self._renderers[key] = renderer  # the most recent last
+        while len(self._renderers) > 2:
+            del self._renderers[next(iter(self._renderers))]
+        return renderer
 
     def _geometry_rects(self, height: int, width: int) -> list[tuple[int, int, int, int]]:
         """Pixel rectangles (row0, row1, col0, col1) holding every box and arrow: the rest of
@@ -374,7 +392,7 @@ class NetPicture:
         self._theme = theme
         indices = self._frame_indices()
         if level not in self._idat:
-            self._idat[level] = idat(indices, level)
+            self._idat[level] = idat(self._lines, level)
         return indexed_png((indices.shape[1], indices.shape[0]), self._idat[level], theme)
 
     def to_svg(self) -> str:
