@@ -305,12 +305,9 @@ class NetPicture:
         """This frame as palette indices (drawn once a frame, whatever the themes asked)."""
         if self._indices is None:
             renderer = self._renderer()
-            renderer.clear()
-            self.figure.patch.set_visible(False)  # a transparent page: geometry_indices knows it
-            try:
-                self.figure.draw(renderer)  # the Text artists and bands are hidden: boxes and arrows only
-            finally:
-                self.figure.patch.set_visible(True)
+            renderer.clear()  # a transparent page: geometry_indices knows it
+            for artist in (self._faces, self._arrows, self._heads):  # not the ~300 hidden texts
+                artist.draw(renderer)
             rgba = np.asarray(renderer.buffer_rgba())
             self._lines = scanlines(*rgba.shape[:2])
             indices = self._lines[:, 1:]
