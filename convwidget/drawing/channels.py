@@ -11,6 +11,9 @@ returns), an average pool's divisor with what it counts, and the parameter count
 
 :class:`ChannelPicture` is built once per setting (the static bands) and gives a frame per lit
 cell (:meth:`ChannelPicture.frame`): an animation step redraws only the window and the text.
+Its parts, one job a module: where things go (:mod:`.channellayout`), the colours
+(:mod:`.channelstyle`), the words (:mod:`.channeltext`), the pixel work (:mod:`.channelpixels`)
+and the PNG bytes (:mod:`.rgbpng`); their names used elsewhere are importable from here.
 
 >>> from convwidget.cellmath import preset_weights, sample_input
 >>> from convwidget.spec import LayerSpec
@@ -25,210 +28,25 @@ cell (:meth:`ChannelPicture.frame`): an animation step redraws only the window a
 from __future__ import annotations
 
 import copy
-import functools
-import struct
-import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from ..cellmath import CellSum, cell_terms, format_number, output_size, padding_pairs
+from ..cellmath import CellSum, cell_terms, format_number, output_size
 from ..spec import LayerSpec
-from .palettes import PALETTES, check_theme, contrast
+from .channellayout import MAX_SHOWN, MAX_SIDE, PICTURE_WIDTH, ChannelGroups, ChannelLayout, as_2d
+from .channelpixels import PlaneValues, blank, blend, hatched, inked, paint_plane, plane_values, shades
+from .channelstyle import CHANNEL_PALETTES, GROUP_COLOURS, LABEL_PX, TITLE_PX, VALUE_PX, contrast, text_pairs
+from .channeltext import cell_label, detail_text, fitting_terms, parameter_text, shown_text
+from .palettes import check_theme
 from .raster import line_mask, outline, paste, rgb, text_mask
+from .rgbpng import encode_rgb_png
 
 __all__ = [
-    "CHANNEL_PALETTES", "GROUP_COLOURS", "MAX_SHOWN", "MAX_SIDE", "PICTURE_WIDTH", "ChannelPicture",
-    "cell_label",
-    "contrast",  # from .palettes
-    "encode_rgb_png", "parameter_text", "text_pairs",
+    "CHANNEL_PALETTES", "GROUP_COLOURS", "LABEL_PX", "MAX_SHOWN", "MAX_SIDE", "PICTURE_WIDTH", "TITLE_PX",
+    "VALUE_PX", "ChannelPicture", "cell_label", "contrast", "encode_rgb_png", "parameter_text", "text_pairs",
 ]
-
-#: The picture's width at scale 1 (the explorer's right column), in pixels.
-PICTURE_WIDTH = 580
-#: At most this many planes (or maps) a band; the others are counted in the band's title.
-MAX_SHOWN = 6
-#: Font sizes in pixels at scale 1 (the brief's floor is 11 px).
-VALUE_PX, LABEL_PX, TITLE_PX = 11, 11, 13
-MAX_CELL, MIN_CELL, MAX_HEIGHT = 26, 1, 500
-#: The longest side (cells) of an input or output grid the picture draws.
-MAX_SIDE = 200
-
-#: Per group (cycled): (fill for the smallest value, fill for the largest, stroke and label).
-#: Okabe–Ito hues without the orange and vermilion the window and the winner use.
-GROUP_COLOURS: dict[str, list[tuple[str, str, str]]] = {
-    "light": [("#e3f1fa", "#92cdee", "#0072b2"), ("#dff3ea", "#8fd3b8", "#00795a"),
-              ("#f8e6f0", "#e3a6c8", "#a0457a"), ("#fbf8d5", "#ede07a", "#6e6400"),
-              ("#e9e6f8", "#b3abeb", "#5a4fb0"), ("#eeeeee", "#c4c4c4", "#555555")],
-    "dark": [("#13242f", "#1d5a80", "#56b4e9"), ("#0f2a22", "#0e5e46", "#3fbf8f"),
-             ("#2b1a24", "#6a3556", "#d58ab5"), ("#29270e", "#5e5812", "#e0d44a"),
-             ("#1e1b3a", "#3d3680", "#a99ff5"), ("#222222", "#4a4a4a", "#bdbdbd")],
-}
-
-#: The picture's other colours per theme (background and text follow the sliding-window picture's).
-CHANNEL_PALETTES: dict[str, dict[str, str]] = {
-    "light": {"background": "#ffffff", "text": "#1a1a1a", "muted": "#555555", "tap": "#e69f00",
-              "tap_text": "#1a1a1a", "edge": "#d55e00", "winner": "#b34700", "winner_text": "#ffffff",
-              "grid": "#7f7f7f", "unused": "#d9d9d9",
-              "ring": "#f4f4f4", "hatch": "#c8c8c8"},
-    "dark": {"background": "#111111", "text": "#ececec", "muted": "#b0b0b0", "tap": "#e69f00",
-             "tap_text": "#111111", "edge": "#e8711a", "winner": "#b34700", "winner_text": "#ffffff",
-             "grid": "#6b6b6b", "unused": "#2e2e2e",
-             "ring": "#1a1a1a", "hatch": "#3a3a3a"},
-}
-# the page's background and text are the sliding-window picture's (one place for them)
-for _theme, _colours in CHANNEL_PALETTES.items():
-    _colours.update({k: PALETTES[_theme][k] for k in ("background", "text")})
-
-
-def text_pairs(theme: str) -> list[tuple[str, str, str]]:
-    """Every (text colour, fill, what) this picture draws in ``theme``, for the contrast test."""
-    p = CHANNEL_PALETTES[theme]
-    pairs = [(p["text"], p["background"], "titles, sum, parameters"), (p["muted"], p["background"], "notes"),
-             (p["tap_text"], p["tap"], "a value under the window"),
-             (p["winner_text"], p["winner"], "the max pool's winner"),
-             (p["text"], p["unused"], "a kernel tap that met padding (or no input cell)")]
-    for lo, hi, stroke in GROUP_COLOURS[theme]:
-        pairs += [(p["text"], lo, "a value, smallest fill"), (p["text"], hi, "a value, largest fill"),
-                  (stroke, p["background"], "a plane's label")]
-    return pairs
-
-
-def cell_label(value: float) -> str:
-    """A value as written in a cell: whole numbers as they are, others to one decimal.
-
-    >>> cell_label(12.0), cell_label(-0.5), cell_label(2 / 3), cell_label(float("-inf"))
-    ('12', '-0.5', '0.7', '-∞')
-    """
-    if value != value or abs(value) == float("inf") or value == int(value):
-        return format_number(value)
-    return f"{value:.1f}"
-
-
-def parameter_text(spec: LayerSpec) -> str:
-    """The parameter count as the picture builds it: weights per kernel stack × stacks + bias.
-
-    >>> parameter_text(LayerSpec.from_settings(kernel_size=3, in_channels=4, out_channels=6, groups=2))
-    'parameters: (4/2 · 3·3) weights × 6 output channels + 6 bias = 114'
-    """
-    if spec.is_pool:
-        return "parameters: 0 (a pool has no weights: each channel is pooled alone)"
-    k = "·".join(map(str, spec.kernel_size))
-    bias = spec.out_channels if spec.bias else 0
-    if spec.kind == "conv":
-        stack = f"({spec.in_channels}/{spec.groups} · {k}) weights × {spec.out_channels} output channels"
-    else:
-        stack = f"({spec.out_channels}/{spec.groups} · {k}) weights × {spec.in_channels} input channels"
-    return f"parameters: {stack} + {bias} bias = {spec.parameter_count():,}"
-
-
-#: DejaVu Sans advance widths (em) of the characters a sum is written with; others count 0.65.
-_ADVANCE = {**dict.fromkeys("0123456789", 0.636), " ": 0.318, "+": 0.838, "=": 0.838, "÷": 0.838,
-            "-": 0.361, "·": 0.318, "(": 0.39, ")": 0.39, ",": 0.318, ".": 0.318, ":": 0.337, "…": 1.0,
-            "i": 0.278, "l": 0.278, "t": 0.392, "r": 0.411, "f": 0.352, "m": 0.974}
-
-
-@functools.lru_cache(maxsize=8)
-def _blank(height: int, width: int, colour: str) -> np.ndarray:
-    """A read-only page of ``colour``: a copy of it is cheaper than filling a new one."""
-    page = np.empty((height, width, 3), np.uint8)
-    page[:] = rgb(colour)
-    page.setflags(write=False)
-    return page
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def encode_rgb_png(rgb_array: np.ndarray, level: int = 1) -> bytes:
-    """A PNG of an ``(h, w, 3)`` uint8 array, each row 'Sub'-filtered (difference to the pixel on
-    the left), compressed with zlib.
-
-    >>> encode_rgb_png(np.zeros((2, 3, 3), np.uint8))[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
-    True
-    """
-    h, w = rgb_array.shape[:2]
-    flat = rgb_array.reshape(h, 3 * w)
-    raw = np.empty((h, 1 + 3 * w), np.uint8)
-    raw[:, 0] = 1  # filter type 1, "Sub"
-    raw[:, 1:4] = flat[:, :3]
-    np.subtract(flat[:, 3:], flat[:, :-3], out=raw[:, 4:])  # uint8 arithmetic wraps, as PNG wants
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", zlib.compress(raw.data, level)) + _chunk(b"IEND", b""))
-
-
-def _shown(channels: range, n: int) -> str:
-    return f" (channels {channels.start}–{channels.stop - 1} shown)" if n > len(channels) else ""
-
-
-def _as_2d(nested: Any, ndim: int, depth: int) -> Any:
-    """1-D planes as one-row 2-D planes (``depth`` list levels above the spatial ones)."""
-    if ndim == 2:
-        return nested
-    if depth == 0:
-        return [nested]
-    return [_as_2d(n, ndim, depth - 1) for n in nested]
-
-
-def _range(n: int, focus: int, count: int, most: int = MAX_SHOWN) -> range:
-    """At most ``most`` indices of ``n``, starting so that ``focus .. focus+count`` shows."""
-    if n <= most:
-        return range(n)
-    start = min(max(focus - max((most - count) // 2, 0), 0), n - most)
-    return range(start, start + most)
-
-
-def _hatched(y0: int, x0: int, y1: int, x1: int, fill: np.ndarray, line: np.ndarray) -> np.ndarray:
-    """A ``fill`` tile of the page's rectangle [y0, y1) x [x0, x1) with ``line`` where the page's
-    ``(x + y) % 5 == 0``: every row is a shifted slice of one pattern row (five slice copies,
-    not a test per pixel)."""
-    h, w = y1 - y0, x1 - x0
-    pattern = np.empty((w + 5, 3), np.uint8)
-    pattern[:] = fill
-    pattern[-(x0 + y0) % 5::5] = line
-    tile = np.empty((h, w, 3), np.uint8)
-    for r in range(min(5, h)):
-        tile[r::5] = pattern[r:r + w]
-    return tile
-
-
-class _Written(NamedTuple):
-    """A plane's values as tiles: tile of each cell, each tile's shade (0..1) and text coverage."""
-
-    which: np.ndarray
-    shade: np.ndarray
-    cover: np.ndarray
-
-
-def _inked(mask: np.ndarray, y: int, x: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The covered pixels of ``mask`` placed at (y, x) on a page ``width`` pixels wide: their
-    byte indices ``(n, 3)`` into the flat page and their coverage (uint16 ``(n, 3)``)."""
-    rows, cols = np.nonzero(mask)
-    where = ((y + rows) * width + x + cols)[:, None] * 3 + np.arange(3)
-    return where, np.repeat(mask[rows, cols][:, None].astype(np.uint16), 3, axis=1)
-
-
-def _blend(bg: np.ndarray, where: np.ndarray, a: np.ndarray, colour: np.ndarray) -> None:
-    """Blend ``colour`` into the page's bytes ``where`` by coverage ``a`` (from :func:`_inked`),
-    with :func:`~.raster.paste`'s arithmetic; the pixels under no glyph are not touched (a
-    gather and a scatter of the inked pixels: several times faster than blending the box)."""
-    if not bg.flags.c_contiguous:  # pragma: no cover - pages are made contiguous
-        raise ValueError("text is blended into a contiguous page only")
-    flat = bg.reshape(-1)
-    flat.put(where, (flat.take(where) * (255 - a) + colour.astype(np.uint16) * a + 127) // 255)
-
-
-@dataclass(frozen=True)
-class _Band:
-    """One row of grids: where each sits (x, y of its top-left pixel) and its cells."""
-
-    channels: range
-    shapes: tuple[tuple[int, int], ...]
-    xy: tuple[tuple[int, int], ...]
 
 
 class ChannelPicture:
@@ -255,7 +73,7 @@ class ChannelPicture:
         self.spec, self.scale, self.theme = spec, scale, theme
         self.inputs, self.weights, self.bias = inputs, weights, bias
         self.divisor_override = divisor_override
-        self.in2d = _as_2d(inputs, spec.ndim, 1)
+        self.in2d = as_2d(inputs, spec.ndim, 1)
         self.out_size = output_size(spec, [len(inputs[0])] if spec.ndim == 1 else
                                     [len(inputs[0]), len(inputs[0][0])])
         self.n_out = len(inputs) if spec.is_pool else spec.out_channels
@@ -266,9 +84,15 @@ class ChannelPicture:
         if side > MAX_SIDE:
             raise ValueError(f"the channel picture draws grids of up to {MAX_SIDE} cells a side, not {side}; "
                              "use a smaller input (or stride)")
-        self.outputs = None if outputs is None else _as_2d(outputs, spec.ndim, 1)
-        self._group_inputs()
-        self._layout()
+        self.outputs = None if outputs is None else as_2d(outputs, spec.ndim, 1)
+        self.grouping = g = ChannelGroups.of(spec, out_channel)
+        self.group, self.first_in, self.per_group_in = g.group, g.first_in, g.per_group_in
+        out_hw = (1, *self.out_size) if spec.ndim == 1 else self.out_size
+        self.layout = L = ChannelLayout.build(
+            spec, g, n_in=len(inputs), in_hw=(len(self.in2d[0]), len(self.in2d[0][0])),
+            out_hw=(out_hw[0], out_hw[1]), n_out=self.n_out, out_channel=out_channel, scale=scale)
+        self.width, self.cell, self.band_in, self.band_out = L.width, L.cell, L.band_in, L.band_out
+        self.pads, self.kernel_shape = L.pads, L.kernel_shape
         self._shared: dict[Any, Any] = {}  # what both colourings share (shades, text coverage, fits)
         self._sums: dict[Any, Any] = {}  # the last cells' sums and sum lines (both colourings, the view)
         self._paint(theme)
@@ -282,7 +106,7 @@ class ChannelPicture:
         self.last_sum = ""  # the sum line of the last frame
         self._ring_tiles: dict[tuple[int, int], np.ndarray] = {}
         self._lit_tiles: dict[tuple[str, str, str, int, int], np.ndarray] = {}
-        self.height = self.page_height
+        self.height = self.layout.page_height
         self.background = self._draw_static()
 
     def recoloured(self, theme: str) -> ChannelPicture:
@@ -303,25 +127,13 @@ class ChannelPicture:
 
     # ------------------------------------------------------------------ structure
     def px(self, value: float) -> int:
-        return max(1, int(round(value * self.scale)))
-
-    def _group_inputs(self) -> None:
-        spec, oc = self.spec, self.out_channel
-        if spec.is_pool:
-            self.group, self.first_in, self.per_group_in = oc, oc, 1
-            return
-        g = max(spec.groups, 1)
-        self.per_group_in = spec.in_channels // g
-        self.group = oc // (spec.out_channels // g)
-        self.first_in = self.group * self.per_group_in
+        return self.layout.px(value)
 
     def group_of_input(self, c: int) -> int:
-        return c if self.spec.is_pool else c // max(self.per_group_in, 1)
+        return self.grouping.group_of_input(c)
 
     def group_of_output(self, c: int) -> int:
-        if self.spec.is_pool:
-            return c
-        return c // max(self.spec.out_channels // max(self.spec.groups, 1), 1)
+        return self.grouping.group_of_output(c)
 
     def kernel(self, c: int) -> Any:
         """The kernel (2-D nested lists) that input channel ``c`` meets for the followed output."""
@@ -330,56 +142,7 @@ class ChannelPicture:
             k = w[self.out_channel][c - self.first_in]
         else:
             k = w[c][self.out_channel - self.group * (spec.out_channels // spec.groups)]
-        return _as_2d(k, spec.ndim, 0)
-
-    def _ring(self) -> tuple[tuple[int, int], tuple[int, int]]:
-        """(top, bottom), (left, right) padding cells drawn around each input plane.
-
-        A transposed convolution's padding crops its output instead: no ring.
-        """
-        if self.spec.kind == "conv_transpose":
-            return (0, 0), (0, 0)
-        pairs = padding_pairs(self.spec)
-        return ((0, 0), pairs[0]) if self.spec.ndim == 1 else (pairs[0], pairs[1])
-
-    def _layout(self) -> None:
-        spec, px = self.spec, self.px
-        h_in, w_in = len(self.in2d[0]), len(self.in2d[0][0])
-        h_out, w_out = (1, *self.out_size) if spec.ndim == 1 else self.out_size
-        kh, kw = (1, spec.kernel_size[0]) if spec.ndim == 1 else spec.kernel_size
-        has_kernels = not spec.is_pool
-        (pt, pb), (pl, pr) = self.pads = self._ring()
-        slot_in = max(w_in + pl + pr, kw if has_kernels else 0)
-        gap, margin = px(12), px(8)
-        self.width = px(PICTURE_WIDTH)
-        avail = self.width - 2 * margin
-        # as many planes a band as fit at one pixel a cell (a plane wider than that is cut)
-        self.ins = _range(len(self.inputs), self.first_in, self.per_group_in,
-                          max(1, min(MAX_SHOWN, (avail + gap) // (slot_in + gap))))
-        fit_out = (avail + gap) // (w_out + gap)
-        self.outs = _range(self.n_out, self.out_channel, 1, max(1, min(MAX_SHOWN, fit_out)))
-        fit_w = min((avail - gap * (len(self.ins) - 1)) / (len(self.ins) * slot_in),
-                    (avail - gap * (len(self.outs) - 1)) / (len(self.outs) * w_out))
-        text_rows = 10 if has_kernels else 9
-        rows = h_in + pt + pb + h_out + (kh if has_kernels else 0)
-        fit_h = (px(MAX_HEIGHT) - text_rows * px(18)) / rows
-        self.cell = int(max(min(fit_w, fit_h, px(MAX_CELL)), MIN_CELL))
-        c, title, label = self.cell, px(20), px(16)
-        y = margin + title + label
-        self.in_top = y
-        self.band_in = _Band(self.ins, ((h_in, w_in),) * len(self.ins),
-                             tuple((margin + i * (slot_in * c + gap) + pl * c, y + pt * c)
-                                   for i in range(len(self.ins))))
-        y += (h_in + pt + pb) * c + px(10)
-        self.kernel_y = y + title
-        y = self.kernel_y + label + kh * c + px(10) if has_kernels else self.kernel_y
-        self.out_title_y = y
-        y += title + label
-        self.band_out = _Band(self.outs, ((h_out, w_out),) * len(self.outs),
-                              tuple((margin + i * (w_out * c + gap), y) for i in range(len(self.outs))))
-        self.text_y = y + h_out * c + px(14)
-        self.page_height = self.text_y + 5 * px(19) + margin  # room for two notes; cropped to those made
-        self.kernel_shape = (kh, kw)
+        return as_2d(k, spec.ndim, 0)
 
     # ------------------------------------------------------------------ drawing helpers
     def _text(self, bg: np.ndarray, text: str, x: int, y: int, size: int, color: str | np.ndarray,
@@ -395,7 +158,7 @@ class ChannelPicture:
             inked = self._shared.get(key)
             if inked is None:
                 inked = self._shared[key] = self._ink(bg.shape, text, x, y, size, words)
-        _blend(bg, inked[0], inked[1], col)
+        blend(bg, inked[0], inked[1], col)
 
     def _ink(self, shape: tuple[int, ...], text: str, x: int, y: int, size: int,
              words: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -405,7 +168,7 @@ class ChannelPicture:
         h, w = mask.shape
         y0, x0 = int(round(y + h / 2 - h / 2)), int(round(x + w / 2 - w / 2))
         ya, xa, yb, xb = max(y0, 0), max(x0, 0), min(y0 + h, shape[0]), min(x0 + w, shape[1])
-        return _inked(mask[ya - y0:max(yb, ya) - y0, xa - x0:max(xb, xa) - x0], ya, xa, shape[1])
+        return inked(mask[ya - y0:max(yb, ya) - y0, xa - x0:max(xb, xa) - x0], ya, xa, shape[1])
 
     def _fits(self, band: str, planes: Any) -> bool:
         """Whether every value of ``planes`` (nested lists) fits in a cell, written at VALUE_PX."""
@@ -422,62 +185,25 @@ class ChannelPicture:
         widest = max((text_mask(s, VALUE_PX * self.scale, 72.0).shape[1] for s in labels), default=0)
         return widest <= self.cell - 3
 
-    def _shading(self, x: int, y: int, values: Any, write: bool) -> tuple[np.ndarray, _Written | None]:
-        """A plane's shade (0 smallest .. 1 largest value) and its values' text: the same in both
-        colourings, so computed once per plane and shared with :meth:`recoloured`."""
+    def _shading(self, x: int, y: int, values: Any, write: bool) -> tuple[np.ndarray, PlaneValues | None]:
+        """A plane's shade (0 smallest .. 1 largest value) and its values as tiles: the same in
+        both colourings, so computed once per plane and shared with :meth:`recoloured`."""
         key = (x, y)
         if key not in self._shared:
-            arr = np.asarray(values, dtype=float)
-            finite = arr[np.isfinite(arr)]
-            span = (finite.max() - finite.min()) if finite.size else 0.0
-            t = np.zeros_like(arr) if span == 0 else np.nan_to_num(np.clip((arr - finite.min()) / span, 0, 1))
-            self._shared[key] = (t[..., None], self._written(arr, t) if write else None)
+            arr, t = shades(values)
+            written = plane_values(arr, t, self.cell, VALUE_PX * self.scale, cell_label) if write else None
+            self._shared[key] = (t[..., None], written)
         return self._shared[key]
-
-    def _written(self, arr: np.ndarray, t: np.ndarray) -> _Written:
-        """A plane with values as one cell-sized tile per distinct value: which tile each cell
-        shows, each tile's shade and its text coverage (uint16 ``(n, c, c, 1)``)."""
-        c = self.cell
-        values, first, index = np.unique(arr, return_index=True, return_inverse=True)
-        tiles = np.zeros((len(values), c, c), np.uint8)
-        for i, v in enumerate(values):
-            mask = text_mask(cell_label(float(v)), VALUE_PX * self.scale, 72.0)
-            h, w = mask.shape
-            if h <= c and w <= c:
-                y0, x0 = (c - h + 1) // 2, (c - w + 1) // 2
-                tiles[i, y0:y0 + h, x0:x0 + w] = mask
-        return _Written(index.reshape(arr.shape), t.reshape(-1)[first][:, None],
-                        tiles[..., None].astype(np.uint16))
 
     def _grid(self, bg: np.ndarray, x: int, y: int, values: Any, group: int, write: bool,
               stroke_px: int) -> None:
         """One plane: cells shaded by value in the group's colours, values written if asked."""
         lo, hi, stroke = self.groups[group % len(self.groups)]
         t, written = self._shading(x, y, values, write)
-        c, grid = self.cell, self.colours["grid"]
-        # cells that fit in the picture (a plane wider than the page is cut at its edge)
-        nr, nc = min(t.shape[0], (bg.shape[0] - y) // c), min(t.shape[1], (bg.shape[1] - x) // c)
-        if nr <= 0 or nc <= 0:
-            return
-        region = bg[y:y + nr * c, x:x + nc * c, :3]
-        full = bg[y:y + nr * c + 1, x:x + nc * c + 1, :3]
-        if written is None:
-            fill = (lo * (1 - t[:nr, :nc]) + hi * t[:nr, :nc]).round().astype(np.uint8)
-            # contiguous: faster than broadcasting
-            region[:] = np.repeat(np.repeat(fill, c, axis=0), c, axis=1)
-            if c >= 5:
-                full[::c, :] = grid
-                full[:, ::c] = grid
-        else:  # one tile per distinct value (its shade, its grid lines, its number), gathered into place
-            tiles = np.empty((len(written.shade), c, c, 3), np.uint8)
-            tiles[:] = (lo * (1 - written.shade) + hi * written.shade).round().astype(np.uint8)[:, None, None]
-            tiles[:, 0], tiles[:, :, 0] = grid, grid
-            ink = self.colours["text"].astype(np.uint16) * written.cover
-            tiles = ((tiles * (255 - written.cover) + ink + 127) // 255).astype(np.uint8)
-            region.reshape(nr, c, nc, c, 3)[:] = tiles[written.which[:nr, :nc]].transpose(0, 2, 1, 3, 4)
-            full[nr * c:, :] = grid
-            full[:, nc * c:] = grid
-        outline(bg, y, x, y + nr * c, x + nc * c, stroke, stroke_px)
+        colours = self.colours
+        nr, nc = paint_plane(bg, y, x, t, written, self.cell, lo, hi, colours["grid"], colours["text"])
+        if nr and nc:
+            outline(bg, y, x, y + nr * self.cell, x + nc * self.cell, stroke, stroke_px)
 
     def _lit(self, bg: np.ndarray, x: int, y: int, r: int, k: int, fill: str, ink: str = "",
              value: float | None = None) -> None:
@@ -510,17 +236,17 @@ class ChannelPicture:
 
     # ------------------------------------------------------------------ the static bands
     def _draw_static(self) -> np.ndarray:
-        bg = _blank(self.height, self.width, CHANNEL_PALETTES[self.theme]["background"]).copy()
+        bg = blank(self.height, self.width, CHANNEL_PALETTES[self.theme]["background"]).copy()
         self._draw_inputs(bg)
         if not self.spec.is_pool:
             self._draw_kernels(bg)
         else:
             self._text(bg, f"{self.spec.torch_class}: no weights; output channel c pools input channel c "
-                       "alone", self.px(8), self.kernel_y - self.px(18), LABEL_PX, "muted", words=True)
+                       "alone", self.px(8), self.layout.kernel_y - self.px(18), LABEL_PX, "muted", words=True)
         self._draw_outputs(bg)
-        self._text(bg, parameter_text(self.spec), self.px(8), self.text_y + 2 * self.px(19), TITLE_PX - 1,
-                   "text")
-        self.height = self.text_y + (3 + len(self.notes)) * self.px(19) + self.px(8)
+        text_y = self.layout.text_y
+        self._text(bg, parameter_text(self.spec), self.px(8), text_y + 2 * self.px(19), TITLE_PX - 1, "text")
+        self.height = text_y + (3 + len(self.notes)) * self.px(19) + self.px(8)
         return np.ascontiguousarray(bg[:self.height])
 
     def _band_title(self, bg: np.ndarray, y: int, text: str) -> None:
@@ -529,10 +255,10 @@ class ChannelPicture:
     def _draw_inputs(self, bg: np.ndarray) -> None:
         spec, band = self.spec, self.band_in
         n = len(self.inputs)
-        more = _shown(band.channels, n)
+        more = shown_text(band.channels, n)
         size = "×".join(map(str, self.inputs_size))
         colour = "colour = group" if not spec.is_pool else "colour = channel"
-        self._band_title(bg, self.in_top - self.px(36), f"input: {n} channel{'s' * (n != 1)} × {size}"
+        self._band_title(bg, self.layout.in_top - self.px(36), f"input: {n} channel{'s' * (n != 1)} × {size}"
                          f"{more}; {colour}")
         values = [self.in2d[c] for c in band.channels]
         self.write_in = self._fits("fits in", values)
@@ -545,7 +271,7 @@ class ChannelPicture:
             wide = self.cell * len(self.in2d[0][0]) > self.px(80)
             label = f"in {c}" + (f" (group {group})" if spec.groups > 1 and wide else "")
             left = x - self.pads[1][0] * self.cell
-            self._text(bg, label, left, self.in_top - self.px(16), LABEL_PX, stroke)
+            self._text(bg, label, left, self.layout.in_top - self.px(16), LABEL_PX, stroke)
 
     def _padding_ring(self, bg: np.ndarray, x: int, y: int) -> None:
         (pt, pb), (pl, pr) = self.pads
@@ -556,7 +282,7 @@ class ChannelPicture:
         y0, x0, y1, x1 = y - pt * c, x - pl * c, y + (h + pb) * c, x + (w + pr) * c
         tile = self._ring_tiles.get((y1 - y0, x1 - x0))
         if tile is None:  # the planes are the same size: the hatched tile is made once
-            self._ring_tiles[(y1 - y0, x1 - x0)] = tile = _hatched(y0, x0, y1, x1, self.colours["ring"],
+            self._ring_tiles[(y1 - y0, x1 - x0)] = tile = hatched(y0, x0, y1, x1, self.colours["ring"],
                                                                    self.colours["hatch"])
         bg[y0:y1, x0:x1] = tile
         outline(bg, y0, x0, y1, x1, self.colours["grid"], 1, dash=self.px(4))
@@ -569,7 +295,7 @@ class ChannelPicture:
     def _draw_kernels(self, bg: np.ndarray) -> None:
         spec = self.spec
         k = "×".join(map(str, spec.kernel_size))
-        self._band_title(bg, self.kernel_y - self.px(20),
+        self._band_title(bg, self.layout.kernel_y - self.px(20),
                          f"kernels of output channel {self.out_channel}: {self.per_group_in} "
                          f"(= in_channels/groups = {spec.in_channels}/{spec.groups}), each {k}")
         mine = [(xy, c) for xy, c in zip(self.band_in.xy, self.band_in.channels, strict=True)
@@ -578,20 +304,20 @@ class ChannelPicture:
         self.write_k = self._fits("fits kernels", kernels)
         for ((x, _), c), kern in zip(mine, kernels, strict=True):
             x -= self.pads[1][0] * self.cell  # under the padded plane's left edge
-            y = self.kernel_y + self.px(16)
+            y = self.layout.kernel_y + self.px(16)
             self.kernel_xy[c] = (x, y)
             self._grid(bg, x, y, kern, self.group, self.write_k, self.px(2))
             stroke = self.groups[self.group % len(self.groups)][2]
-            self._text(bg, f"× in {c}", x, self.kernel_y, LABEL_PX, stroke)
+            self._text(bg, f"× in {c}", x, self.layout.kernel_y, LABEL_PX, stroke)
 
     def _draw_outputs(self, bg: np.ndarray) -> None:
         band, n = self.band_out, self.n_out
-        more = _shown(band.channels, n)
+        more = shown_text(band.channels, n)
         size = "×".join(map(str, self.out_size))
         bias = "" if self.spec.is_pool else " + bias"
         what = {"max_pool": "max of the window", "avg_pool": "mean of the window"}.get(
             self.spec.kind, f"Σ input × weight{bias}")
-        self._band_title(bg, self.out_title_y,
+        self._band_title(bg, self.layout.out_title_y,
                          f"output: {n} channel{'s' * (n != 1)} × {size}{more}; each cell = {what}")
         if self.outputs is None:
             self.write_out = False
@@ -635,14 +361,8 @@ class ChannelPicture:
         return float(self.outputs[self.out_channel][r][k])
 
     def _fitting_terms(self, s: CellSum) -> int:
-        """The most terms (at most 12, at least 2) whose written-out sum fits the picture's width,
-        from DejaVu Sans' advance widths (measuring rasterised candidates cost a frame's budget)."""
-        room = (self.width - self.px(16)) / ((TITLE_PX - 1) * self.scale)  # in em
-        for n in range(min(max(len(s.terms), 2), 12), 1, -1):
-            text = f"out {self.out_channel} at {s.cell}: {s.formula_text(n)}"
-            if sum(_ADVANCE.get(ch, 0.65) for ch in text) <= room:
-                return n
-        return 2
+        """The most terms (2..12) whose written-out sum fits the picture's width."""
+        return fitting_terms(s, self.out_channel, (self.width - self.px(16)) / ((TITLE_PX - 1) * self.scale))
 
     def sum_text(self, cell: Sequence[int], max_terms: int | None = None, s: CellSum | None = None) -> str:
         """The lit cell's sum with its numbers; the value is PyTorch's when it was computed."""
@@ -655,25 +375,7 @@ class ChannelPicture:
 
     def detail_text(self, s: CellSum) -> str:
         """The line under the sum: the divisor, the winner or the padding taps."""
-        if s.kind == "avg_pool":
-            real, divisor = len(s.terms), s.divisor or 0
-            if self.divisor_override:
-                return f"÷ {s.divisor}: divisor_override (the window has {real} real cells)"
-            if self.spec.count_include_pad:
-                return (f"÷ {s.divisor}: the window's {s.divisor} cells, {divisor - real} of them padding "
-                        "(count_include_pad=True)")
-            return f"÷ {s.divisor}: only the {real} real cells (count_include_pad=False)"
-        if s.kind == "max_pool":
-            if s.winner is None:
-                return "the window holds only padding (-inf): the value is -inf"
-            return (f"winner: input cell {s.winner} (filled dark); padding is -inf and never wins"
-                    + (f"; {s.padding_taps} taps on padding" if s.padding_taps else ""))
-        if s.kind == "conv_transpose":
-            return (f"{len(s.terms)} input cell × weight products land on this cell "
-                    "(each input cell scatters its kernel)")
-        pad = f"; {s.padding_taps} taps on zero padding add 0" if s.padding_taps else ""
-        many = "s" * (self.per_group_in != 1)
-        return f"{len(s.terms)} products over {self.per_group_in} input channel{many}{pad}"
+        return detail_text(self.spec, s, self.per_group_in, self.divisor_override)
 
     def frame(self, cell: Sequence[int]) -> np.ndarray:
         """The picture with output cell ``cell`` (of the followed channel) lit."""
@@ -681,7 +383,7 @@ class ChannelPicture:
         bg = self.background.copy()
         self._light_inputs(bg, s)
         self._light_output(bg, tuple(cell))
-        y, step = self.text_y, self.px(19)
+        y, step = self.layout.text_y, self.px(19)
         self.last_sum = self._remembered(("line", tuple(cell)),
                                          lambda: self.sum_text(cell, self._fitting_terms(s), s))
         self._text(bg, self.last_sum, self.px(8), y, TITLE_PX - 1, "text", words=True, changing=True)
