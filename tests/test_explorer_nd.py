@@ -28,7 +28,9 @@ from convwidget.explorer.state import ExplorerState, SettingError  # noqa: E402
 ARTIFACTS = Path(__file__).parent / "artifacts"
 KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool")
 CLASSES = {1: {"conv": nn.Conv1d, "conv_transpose": nn.ConvTranspose1d, "max_pool": nn.MaxPool1d,
-               "avg_pool": nn.AvgPool1d}}
+               "avg_pool": nn.AvgPool1d},
+           3: {"conv": nn.Conv3d, "conv_transpose": nn.ConvTranspose3d, "max_pool": nn.MaxPool3d,
+               "avg_pool": nn.AvgPool3d}}
 
 
 def random_settings(rng: random.Random, kind: str, ndim: int) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def random_settings(rng: random.Random, kind: str, ndim: int) -> dict[str, Any]:
     def dims(lo: int, hi: int) -> tuple[int, ...]:
         return tuple(rng.randint(lo, hi) for _ in range(ndim))
 
-    s: dict[str, Any] = {"kind": kind, "ndim": ndim, "input_size": dims(1, 16),
+    s: dict[str, Any] = {"kind": kind, "ndim": ndim, "input_size": dims(1, 16 if ndim == 1 else 7),
                          "kernel_size": dims(1, 6), "stride": dims(1, 4), "padding": dims(0, 3)}
     if kind != "avg_pool":
         s["dilation"] = dims(1, 3)
@@ -282,3 +284,149 @@ def test_presets_2d_link_stays_2d() -> None:
     e.close()
     box = explorer_from_url("dims=1&input=10x4")
     assert "has 2 value(s) but the explorer is 1-D" in box.children[0].value
+
+
+# ---------------------------------------------------------------- 3-D
+@pytest.mark.parametrize("kind", KINDS)
+def test_3d_state_agrees_with_torch(kind: str) -> None:
+    rng = random.Random(f"3d-{kind}")
+    refused = agreed = 0
+    for _ in range(40):
+        s = random_settings(rng, kind, 3)
+        expected = torch_output(s)
+        state = ExplorerState(**s)
+        assert state.ndim == 3 and state.spec is not None and state.spec.ndim == 3
+        assert state.output_size == expected, s
+        result = state.torch_result
+        assert result.code.startswith(f"nn.{CLASSES[3][kind].__name__}("), result.code
+        if expected is None:
+            refused += 1
+            assert not result.ok and state.error
+        else:
+            agreed += 1
+            assert tuple(result.spatial) == expected
+            if state.geometry is not None:  # the picture: the height x width plane
+                assert state.geometry.output_size == expected[1:]
+                assert state.results.depth.output == expected[0]
+    assert refused and agreed
+
+
+def slices_read(s: dict[str, Any], z: int) -> set[int]:
+    """The input depth slices output depth slice ``z`` reads, found by PyTorch: one input slice
+    of ones at a time through the layer with weights 1, bias 0 (0 and 1 are the only values)."""
+    layer = torch_layer(s)
+    if s["kind"].startswith("conv"):
+        with torch.no_grad():
+            layer.weight.fill_(1)
+            layer.bias.zero_()
+    read = set()
+    for k in range(s["input_size"][0]):
+        x = torch.zeros(1, s.get("in_channels", 1), *s["input_size"])
+        x[:, :, k] = 1
+        with torch.no_grad():
+            if layer(x)[:, :, z].abs().sum().item() > 0:
+                read.add(k)
+    return read
+
+
+def caption_slices(text: str) -> set[int]:
+    import re
+
+    m = re.search(r"reads input depth slices? ([0-9–, ]+?)(?: and |;)", text)
+    if m is None:
+        return set()
+    out: set[int] = set()
+    for part in m.group(1).split(", "):
+        lo, _, hi = part.partition("–")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_3d_explorer_depth_slider_and_caption(kind: str) -> None:
+    rng = random.Random(f"3d-explorer-{kind}")
+    e = ConvExplorer(ahead=False, input_size=(4, 5, 5), kernel_size=2)
+    try:
+        shown = 0
+        while shown < 4:
+            s = random_settings(rng, kind, 3)
+            if kind == "avg_pool":
+                s["padding"] = (0, 0, 0)  # a padded average of ones can still be 0 nowhere: no test
+            expected = torch_output(s)
+            if expected is None or 0 in expected:
+                continue
+            e.set(**s)
+            assert e.output_size == expected
+            assert e.formula_text.value.count("<div>") == 3  # the depth arithmetic too
+            assert "<div>depth: " in e.formula_text.value
+            assert e.player.depth.layout.display == "" and e.player.depth.max == expected[0] - 1
+            for z in {0, expected[0] - 1}:
+                e.player.depth.value = z
+                assert e.state.depth == z
+                assert e.depth_label.value.startswith(f"output depth slice {z} of {expected[0]}")
+                assert caption_slices(e.depth_label.value) == slices_read(s, z), (s, z)
+            shown += 1
+    finally:
+        e.close()
+
+
+def test_3d_controls_and_picture() -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    e = ConvExplorer(ahead=True, input_size=(5, 6, 7), kernel_size=(2, 3, 3), stride=(2, 1, 2), padding=1)
+    try:
+        assert e.ahead is None  # frames ahead draw 2-D only: the explorer's own PNG picture
+        for pair in e.setting_controls.pairs:
+            assert pair.d.layout.display == "" and pair.w.layout.display == ""
+        assert e.settings["input_size"] == (5, 6, 7)
+        e.input.d.value = 7  # the depth slider moves the depth only
+        assert e.settings["input_size"] == (7, 6, 7)
+        assert e.output_size == torch_output({**e.settings})
+        assert "kD · kH · kW" in e.params.value
+        e.state.depth, e.state.step = 1, 5
+        (ARTIFACTS / "explorer_3d_slice.png").write_bytes(bytes(e.picture.value))
+        assert e.figure.geometry.input_size == (6, 7)  # the height x width plane
+        assert "depth slice 1" in e.values_panel.value
+        # the lit cell's value is PyTorch's, at (depth, row, column)
+        x = torch.arange(7 * 6 * 7, dtype=torch.float32).reshape(1, 1, 7, 6, 7)
+        conv = nn.Conv3d(1, 1, (2, 3, 3), stride=(2, 1, 2), padding=1)
+        with torch.no_grad():
+            conv.weight.fill_(1)
+            conv.bias.zero_()
+            r, c = e.figure.geometry.out_cell(5)
+            value = conv(x)[0, 0, 1, r, c].item()
+        assert f"PyTorch's value there: <b>{int(value)}</b>" in e.step_label.value
+    finally:
+        e.close()
+
+
+LAYERS_3D = [nn.Conv3d(2, 4, 3, stride=2, padding=1), nn.ConvTranspose3d(2, 3, 2, stride=2),
+             nn.MaxPool3d(2, ceil_mode=True), nn.AvgPool3d((1, 2, 2), count_include_pad=False)]
+
+
+@pytest.mark.parametrize("layer", LAYERS_3D, ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("shape", [(1, 2, 5, 6, 7), (2, 5, 6, 7), (5, 6, 7)])
+def test_from_layer_3d(layer: Any, shape: tuple[int, ...]) -> None:
+    e = ConvExplorer.from_layer(layer, shape)
+    try:
+        assert e.state.ndim == 3
+        assert e.output_size == tuple(layer(torch.zeros(1, 2, 5, 6, 7)).shape[2:])
+        assert e.torch_result.code.startswith(f"nn.{type(layer).__name__}(")
+    finally:
+        e.close()
+
+
+def test_from_layer_3d_wrong_length_is_a_sentence() -> None:
+    with pytest.raises(ValueError, match=r"input_size=\(6, 7\) has 2 numbers, but nn\.MaxPool3d is 3-D: "
+                                         r"give \(D, H, W\), \(C, D, H, W\) or \(N, C, D, H, W\)"):
+        ConvExplorer.from_layer(nn.MaxPool3d(2), (6, 7))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_presets_round_trip_3d(kind: str) -> None:
+    rng = random.Random(f"presets-3d-{kind}")
+    for _ in range(10):
+        state = ExplorerState(**random_settings(rng, kind, 3))
+        query = query_from_settings({**state.settings, "step": 0})
+        assert "dims=3" in query
+        again = ExplorerState(**settings_from_query(query))
+        assert again.settings == state.settings, query

@@ -124,6 +124,8 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self.presentation_button.value = bool(presentation)
         self.state.observe(self._on_results, names="results")
         self.state.observe(self._on_step, names="step")
+        self.state.observe(self._on_depth, names="depth")
+        self.player.depth.observe(self._on_depth_slider, names="value")
         self.player.step.observe(self._on_step_slider, names="value")
         self.player.row.observe(self._on_cell, names="value")
         self.player.col.observe(self._on_cell, names="value")
@@ -158,8 +160,11 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self.calculator_panel = _style(W.VBox(
             [_style(W.HTML("<b>Calculator</b>"), "cw-calculator-title"), self.output_label,
              self.formula]), "cw-calculator")
+        # 3-D: which input depth slices the shown output depth slice reads (hidden otherwise)
+        self.depth_label = _style(W.HTML(layout=W.Layout(display="none")), "cw-depth-caption")
         self.animation_panel = _style(W.VBox(
-            [*self.picture_panel.widgets, p.player_row, p.cell_row, p.label]), "cw-animation")
+            [self.depth_label, *self.picture_panel.widgets, p.player_row, p.cell_row, p.label]),
+            "cw-animation")
         self.torch_panel = _style(W.HTML(), "cw-torch-panel")
         self.values_panel = _style(W.HTML(), "cw-torch-values")
         self.export_gif = button("Export GIF", "cw-export-gif", icon="film",
@@ -217,8 +222,8 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         stack = contextlib.ExitStack()
         first_seen = (self.output_label, self.picture, self.picture_error, self.torch_panel,
                       self.step_counter, self.step_label, self.picture_dark, self.formula,
-                      *self.player.sliders, self.formula_text, self.params, self.receptive,
-                      self.values_panel)
+                      *self.player.sliders, self.depth_label, self.formula_text, self.params,
+                      self.receptive, self.values_panel)
         for widget in reversed(first_seen):  # an ExitStack sends the last one entered first
             stack.enter_context(widget.hold_sync())
         return stack
@@ -251,24 +256,29 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self._shown = (results, step)
         geometry = results.geometry
         t = results.torch_result
+        depth = self.state.depth
         if first:
             self.torch_panel.value = panels.torch_html(results)
         if first or (t is not None and t.values is not None):
             lit = geometry.out_cell(step) if geometry is not None else None
+            if lit is not None and results.depth is not None:
+                lit = (depth, *lit)
             self.values_panel.value = panels.values_html(results, lit)
         self._moving_player = True  # the player follows the state: its changes are not sent back
         try:
-            self.player.show(geometry, step)
+            self.player.show(geometry, step, None if results.depth is None else (results.depth, depth))
         finally:
             self._moving_player = False
-        self.step_label.value = panels.step_html(results, step)
+        self.step_label.value = panels.step_html(results, step, depth)
+        self.depth_label.value = panels.depth_html(results, depth)
+        self.depth_label.layout.display = "" if self.depth_label.value else "none"
         if results.picture_limit:  # drawable in principle, or an empty output: a note
             self.picture_panel.show_note(results.picture_limit)
         elif geometry is None:
             self.picture_panel.show_problem(results.problem or "PyTorch refuses this setting",
                                             said_elsewhere=results.torch_result is not None)
         elif self.ahead is None or self.state.ndim != 2:  # the frames ahead draw 2-D only
-            self.picture_panel.show(geometry, step, results.cell_values)
+            self.picture_panel.show(geometry, step, results.plane_values(depth))
         else:
             self.picture_panel.show_nothing()  # the frames ahead show the picture
         if self.ahead is not None:
@@ -288,7 +298,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         with self._held():
             for widget in (self.output_label, self.formula, self.formula_text, self.params,
                            self.receptive, self.torch_panel, self.values_panel, self.step_label,
-                           self.export_link):
+                           self.depth_label, self.export_link):
                 widget.value = ""
             self.picture.value = self.picture_dark.value = b""
             self._moving_player = True  # the player's ranges are the output's size: emptied too
@@ -340,9 +350,25 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         results = self.state.results
         geometry = results.geometry if results is not None else None
         if geometry is not None and results is not None:
-            labels = results.cell_values
+            labels = results.plane_values(self.state.depth)
             self.picture_panel.schedule(
                 lambda: [(geometry, (self.state.step + 1) % geometry.n_steps, labels)])
+
+    def _on_depth(self, change: dict[str, Any]) -> None:
+        """3-D: another output depth slice: its plane, values and caption."""
+        results = self.state.results
+        if self._concealed or results is None or results is not self._shown[0]:
+            return  # a new setting: _on_results draws it
+        self.picture_panel.cancel()
+        self._shown = (None, -1)
+        with self._held(), self._guard():
+            self._show_step(results, self.state.step)
+
+    def _on_depth_slider(self, change: dict[str, Any]) -> None:
+        if self._moving_player:
+            return
+        with self._guard():
+            self.state.depth = change["new"]
 
     def _on_cell(self, change: dict[str, Any]) -> None:
         geometry = self.state.geometry
@@ -512,7 +538,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
 
 
 #: The layers' dimensions the explorer opens.
-LAYER_NDIMS = (1, 2)
+LAYER_NDIMS = (1, 2, 3)
 
 
 def _explorer_spec(layer: Any) -> LayerSpec:

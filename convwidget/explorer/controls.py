@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..arithmetic import same_padding
-from ..geometry import Geometry
+from ..geometry import DimGeometry, Geometry
 from ..spec import KIND_LABELS, LayerSpec
 from .state import ExplorerState, axis_names, compute
 
@@ -90,7 +90,7 @@ class PairControl:
         # 3-D only: the depth, beside height and width (hidden otherwise)
         self.d = _style(W.IntSlider(value=value, min=lo, max=hi, description="D",
                                     tooltip=f"{label} depth (D)", style={"description_width": "14px"},
-                                    layout=W.Layout(width="84px", display="none"),
+                                    layout=W.Layout(width="80px", display="none"),
                                     continuous_update=True), f"cw-{name}-d")
         self.row = _style(W.HBox([self.h, self.w, self.square, self.d]), f"cw-{name}-row")
 
@@ -111,11 +111,12 @@ class PairControl:
         self.ndim = ndim
         _assign(self.h, "tooltip", f"{self.label} (length)" if ndim == 1 else f"{self.label} height (H)")
         _assign(self.h.layout, "width", "230px" if ndim == 1 else "160px")
-        _assign(self.w.layout, "width", "76px" if ndim == 3 else "90px")
-        _assign(self.square.layout, "width", "48px" if ndim == 3 else "66px")
+        # 3-D: height, width, 'H=W' and depth in the same ~330 px (the left column)
+        _assign(self.w.layout, "width", "74px" if ndim == 3 else "90px")
+        _assign(self.square.layout, "width", "46px" if ndim == 3 else "66px")
         _assign(self.square, "description", "H=W" if ndim == 3 else "H = W")
         if ndim == 3:
-            _assign(self.h.layout, "width", "124px")
+            _assign(self.h.layout, "width", "120px")
         for widget, shown in ((self.w, ndim > 1), (self.square, ndim > 1), (self.d, ndim == 3)):
             _assign(widget.layout, "display", "" if shown else "none")
 
@@ -374,7 +375,8 @@ class Controls:
             except ValueError:
                 continue
             geometry = results.geometry
-            if geometry is not None:  # the picture's key: geometry, step, the output cells' values
+            # the picture's key: geometry, step, the output cells' values (3-D: not prefetched)
+            if geometry is not None and results.depth is None:
                 frames.append((geometry, min(step, geometry.n_steps - 1), results.cell_values))
         return frames
 
@@ -401,13 +403,17 @@ class Player:
         self.col = _style(W.IntSlider(value=0, min=0, max=0, description="col",
                                       style={"description_width": "30px"},
                                       layout=W.Layout(width="200px")), "cw-col")
+        # 3-D: the output depth slice the picture shows (hidden otherwise)
+        self.depth = _style(W.IntSlider(value=0, min=0, max=0, description="depth",
+                                        style={"description_width": "40px"},
+                                        layout=W.Layout(width="170px", display="none")), "cw-depth")
         self.label = _style(W.HTML(), "cw-step-label")
         self.player_row = _style(W.HBox([self.play, self.step, self.counter, self.speed]), "cw-player")
-        self.cell_row = _style(W.HBox([self.row, self.col]), "cw-cell")
+        self.cell_row = _style(W.HBox([self.depth, self.row, self.col]), "cw-cell")
 
     @property
     def sliders(self) -> tuple[W.Widget, ...]:
-        return (self.step, self.row, self.col, self.play)
+        return (self.step, self.row, self.col, self.play, self.depth)
 
     def _on_speed(self, change: dict[str, Any]) -> None:
         self.play.interval = interval_ms(change["new"])
@@ -416,8 +422,10 @@ class Player:
         """'step 1/9': the step counted from 1, as the picture counts it."""
         _assign(self.counter, "value", f"step {step + 1}/{n_steps}" if n_steps else "")
 
-    def show(self, geometry: Geometry | None, step: int) -> None:
-        """Ranges from the geometry, the lit cell at ``step``; disabled when nothing is drawn."""
+    def show(self, geometry: Geometry | None, step: int,
+             depth: tuple[DimGeometry, int] | None = None) -> None:
+        """Ranges from the geometry, the lit cell at ``step``; disabled when nothing is drawn.
+        ``depth``: 3-D, the depth's geometry and the output depth slice shown."""
         if geometry is None:
             for w in self.sliders:
                 w.disabled = True
@@ -426,6 +434,11 @@ class Player:
             return
         # 1-D: the step is the output cell (no row and column sliders)
         _assign(self.cell_row.layout, "display", "none" if geometry.ndim == 1 else "")
+        _assign(self.depth.layout, "display", "none" if depth is None else "")
+        if depth is not None:
+            _assign(self.depth, "max", max(depth[0].output - 1, 0))
+            _assign(self.depth, "disabled", False)
+            _assign(self.depth, "value", depth[1])
         oh, ow = (1, *geometry.output_size)[-2:]
         r, c = (0, *geometry.out_cell(step))[-2:]
         last = geometry.n_steps - 1

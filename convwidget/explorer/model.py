@@ -38,12 +38,12 @@ def _klass(widget: W.Widget, name: str) -> W.Widget:
 
 
 #: The layers' dimensions ConvExplorer opens as they are (others: by their last two dimensions).
-_EXPLORER_NDIMS = (1, 2)
+_EXPLORER_NDIMS = (1, 2, 3)
 
 
 def _last2(value: Any, nd: int, fill: int) -> Any:
-    """A per-dimension setting for ConvExplorer: as it is for a 1-D or 2-D layer, else its last
-    two dimensions (height, width)."""
+    """A per-dimension setting for ConvExplorer: as it is for a 1-D, 2-D or 3-D layer, else its
+    last two dimensions (height, width)."""
     if isinstance(value, str):
         return value
     vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * nd
@@ -66,7 +66,7 @@ def _module_settings(module: Any) -> tuple[dict[str, Any], int] | None:
 def conv_settings(row: Row) -> dict[str, Any] | None:
     """ConvExplorer keyword arguments for a conv/pool row of a trace, or None.
 
-    1-D layers open a 1-D explorer; 3-D layers are shown by their last two dimensions.
+    1-D and 3-D layers open a 1-D and a 3-D explorer.
 
     >>> import torch.nn as nn
     >>> from convwidget.tracer import trace

@@ -32,6 +32,7 @@ __all__ = [
     "picture_error_html",
     "receptive_html",
     "refusal_pointer",
+    "depth_html",
     "step_html",
     "torch_html",
     "values_html",
@@ -176,7 +177,13 @@ def value_meaning(spec: LayerSpec) -> str:
 
 
 def values_table(values: list[list[float]], highlight: tuple[int, ...] | None) -> str:
-    """PyTorch's output values (channel 0) as a table, the lit cell highlighted (``cw-lit``)."""
+    """PyTorch's output values (channel 0) as a table, the lit cell highlighted (``cw-lit``);
+    3-D: the depth slice of the lit cell (``highlight`` is (depth, row, column))."""
+    title = "output values (channel 0)"
+    if values and isinstance(values[0], list) and values[0] and isinstance(values[0][0], list):
+        z = highlight[0] if highlight is not None else 0
+        title = f"output values (channel 0, depth slice {z})"
+        values, highlight = values[z], (None if highlight is None else highlight[1:])
     if values and not isinstance(values[0], list):  # 1-D: one row
         values = [values]
         highlight = None if highlight is None else (0, *highlight)
@@ -187,7 +194,7 @@ def values_table(values: list[list[float]], highlight: tuple[int, ...] | None) -
             lit = " class='cw-lit'" if highlight is not None and (r, c) == tuple(highlight) else ""
             cells.append(f"<td{lit} style='padding:1px 5px;text-align:right'>{fmt(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return ("<div style='margin-top:4px'>output values (channel 0):"
+    return (f"<div style='margin-top:4px'>{title}:"
             "<table style='border-collapse:collapse;font-family:monospace;font-size:0.9em'>"
             + "".join(rows) + "</table></div>")
 
@@ -286,7 +293,36 @@ def picture_error_html(problem: str | None) -> str:
             f"<b>Nothing to draw: PyTorch refuses this setting</b>{said}</div>")
 
 
-def step_html(results: Results, step: int) -> str:
+def depth_html(results: Results, depth: int) -> str:
+    """3-D: which input depth slices output depth slice ``depth`` reads ('' otherwise).
+
+    >>> from convwidget.spec import LayerSpec
+    >>> from convwidget.explorer.state import compute
+    >>> spec = LayerSpec.from_settings(ndim=3, kernel_size=(3, 1, 1), stride=(2, 1, 1), padding=(1, 0, 0))
+    >>> depth_html(compute(spec, (6, 4, 4), run_torch=False), 0)
+    "output depth slice 0 of 3 (0–2) reads input depth slices 0–1 and 1 of padding; shown: its ..."
+    """
+    d = results.depth
+    if d is None or results.geometry is None or not 0 <= depth < d.output:
+        return ""
+    taps = d.taps(depth)
+    read = sorted({i for i in (d.input_index(t) for t in taps) if i is not None})
+    rest = len(taps) - sum(d.input_index(t) is not None for t in taps)
+    if not read:
+        reads = "only padding/zeros"
+    else:
+        reads = (f"input depth slice {read[0]}" if len(read) == 1 else
+                 f"input depth slices {read[0]}–{read[-1]}" if read == list(range(read[0], read[-1] + 1))
+                 else "input depth slices " + ", ".join(map(str, read)))
+    if read and rest:
+        reads += f" and {rest} of {'padding' if d.stretch == 1 else 'padding/zeros'}"
+    plane = math.prod(results.geometry.input_size)
+    return (f"output depth slice {depth} of {d.output} (0–{d.output - 1}) reads {reads}; "
+            f"shown: its height × width plane (input cells are numbered within a slice: PyTorch's "
+            f"index input adds {plane} a slice)")
+
+
+def step_html(results: Results, step: int, depth: int = 0) -> str:
     """'output cell (r, c) reads ...' for the lit cell, with PyTorch's value there.
 
     >>> from convwidget.spec import LayerSpec
@@ -299,17 +335,21 @@ def step_html(results: Results, step: int) -> str:
     if geometry is None:
         return ""
     cell = geometry.out_cell(step)
-    window = geometry.window(step) if math.prod(results.spec.kernel_size) <= MAX_TAPS else None
+    if results.depth is not None:  # 3-D: the plane's cell at the shown depth slice
+        cell = (depth, *cell)
+    window = geometry.window(step) if math.prod(geometry.kernel_size) <= MAX_TAPS else None
     if window is None:
         reads = f"reads a {times(results.spec.kernel_size)} window"  # listing its cells is too slow
     elif window.inputs and geometry.ndim == 1:
         at = [i[0] for i in window.inputs]
         reads = f"reads {plural(len(window.inputs), 'input cell')}, {min(at)}–{max(at)}"
-    elif window.inputs:
+    elif window.inputs:  # 2-D, or the plane of a 3-D layer's depth slice
         rows = [i[0] for i in window.inputs]
         cols = [i[1] for i in window.inputs]
         reads = (f"reads {plural(len(window.inputs), 'input cell')}, rows {min(rows)}–{max(rows)}, "
                  f"cols {min(cols)}–{max(cols)}")
+        if results.depth is not None:
+            reads += " of each input depth slice it reads"
     else:
         reads = "reads only padding/zeros"
     value = ""

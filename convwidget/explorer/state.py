@@ -50,7 +50,7 @@ import traitlets as T
 from ..cellmath import index_values
 from ..errors import ShapeError
 from ..explanations import Explanation, explain
-from ..geometry import Geometry, layer_geometry
+from ..geometry import DimGeometry, Geometry, layer_geometry
 from ..spec import KINDS, LayerSpec, normalise_setting
 
 __all__ = [
@@ -123,7 +123,7 @@ def infer_ndim(settings: dict[str, Any]) -> int:
 
 
 #: The dimensions an explorer draws.
-NDIMS = (1, 2)
+NDIMS = (1, 2, 3)
 _NDIM_WORDS = {1: "a strip", 2: "an image", 3: "a volume"}
 
 
@@ -163,6 +163,31 @@ class Results:
     #: what each output cell of the picture says: the values PyTorch's panel computes (cell
     #: indices in, weight 1, bias 0; :func:`convwidget.cellmath.index_values`), or None
     cell_values: tuple[str, ...] | None = None
+    #: 3-D: the depth's windows (which input depth slices each output slice reads); the
+    #: ``geometry`` is then the height x width plane, drawn one output depth slice at a time
+    depth: DimGeometry | None = None
+
+    def plane_values(self, depth: int = 0) -> tuple[str, ...] | None:
+        """The picture's output labels: 3-D, those of output depth slice ``depth``."""
+        if self.depth is None or self.cell_values is None or self.geometry is None:
+            return self.cell_values
+        n = self.geometry.n_steps
+        return self.cell_values[depth * n:(depth + 1) * n]
+
+
+def _geometries(spec: LayerSpec, input_size: tuple[int, ...]) -> tuple[Geometry, DimGeometry | None]:
+    """The drawn geometry (1-D, 2-D; 3-D: the height x width plane) and, in 3-D, the depth's."""
+    def geometry(dims: slice) -> Geometry:
+        padding = spec.padding if isinstance(spec.padding, str) else spec.padding[dims]
+        return layer_geometry(
+            spec.kind, input_size[dims], spec.kernel_size[dims], spec.stride[dims], padding,
+            spec.dilation[dims],
+            output_padding=spec.output_padding[dims] if spec.kind == "conv_transpose" else 0,
+            ceil_mode=spec.ceil_mode if spec.is_pool else False)
+
+    if len(input_size) < 3:
+        return geometry(slice(None)), None
+    return geometry(slice(1, None)), geometry(slice(0, 1)).dims[0]
 
 
 def compute(spec: LayerSpec, input_size: tuple[int, ...], run_torch: bool = True) -> Results:
@@ -178,14 +203,11 @@ def compute(spec: LayerSpec, input_size: tuple[int, ...], run_torch: bool = True
     if spec.is_pool:
         kwargs["ceil_mode"] = spec.ceil_mode
     expl = explain(input_size, spec.kernel_size, spec.stride, spec.padding, spec.dilation, **kwargs)
-    problem = expl.error or spec.groups_problem()
-    geometry = None
+    problem = expl.error or spec.groups_problem() or _avg_pool3d_problem(spec, input_size)
+    geometry = depth = None
     if problem is None:
         try:
-            geometry = layer_geometry(
-                spec.kind, input_size, spec.kernel_size, spec.stride, spec.padding, spec.dilation,
-                output_padding=spec.output_padding if spec.kind == "conv_transpose" else 0,
-                ceil_mode=spec.ceil_mode if spec.is_pool else False)
+            geometry, depth = _geometries(spec, input_size)
         except ShapeError as err:
             problem = str(err)
     limit = None if geometry is None else picture_limit(spec, geometry)
@@ -202,7 +224,25 @@ def compute(spec: LayerSpec, input_size: tuple[int, ...], run_torch: bool = True
                      for d, n in zip(expl.dims, empty, strict=True))
         expl = dataclasses.replace(expl, dims=dims, error=None)
     cells = _cell_values(spec, input_size) if geometry is not None and limit is None else None
-    return Results(spec, input_size, expl, problem, output, geometry, torch_result, limit, cells)
+    return Results(spec, input_size, expl, problem, output, geometry, torch_result, limit, cells, depth)
+
+
+def _avg_pool3d_problem(spec: LayerSpec, input_size: tuple[int, ...]) -> str | None:
+    """nn.AvgPool3d's own rule (aten's pool3d_shape_check): each input size at least the kernel,
+    before padding; the same rule as :func:`convwidget.layers.spatial.pool`.
+
+    >>> spec = LayerSpec.from_settings(ndim=3, kind="avg_pool", kernel_size=(3, 2, 2), padding=1)
+    >>> _avg_pool3d_problem(spec, (2, 4, 4))[:60]
+    'depth: nn.AvgPool3d needs each input size to be at least the'
+    """
+    if spec.kind != "avg_pool" or spec.ndim != 3:
+        return None
+    for name, size, k in zip(axis_names(3), input_size, spec.kernel_size, strict=True):
+        if size < k:
+            return (f"{name}: nn.AvgPool3d needs each input size to be at least the kernel (before "
+                    f"padding): input {size} < kernel_size {k}; use a kernel <= {size} or a larger "
+                    "input (avg_pool3d refuses it even with padding)")
+    return None
 
 
 def _cell_values(spec: LayerSpec, input_size: tuple[int, ...]) -> tuple[str, ...] | None:
@@ -260,9 +300,9 @@ def picture_limit(spec: LayerSpec, geometry: Geometry) -> str | None:
         return (f"Not drawn: the {what} is {' × '.join(map(str, grid))} = {cells:,} cells, more "
                 f"than the picture's limit of {MAX_PICTURE_CELLS:,}; {after}. Use a smaller "
                 "input, padding or stride to watch the window slide.")
-    taps = math.prod(spec.kernel_size)
+    taps = math.prod(geometry.kernel_size)  # 3-D: the drawn plane's
     if taps > MAX_TAPS:
-        return (f"Not drawn: the kernel has {' × '.join(map(str, spec.kernel_size))} = "
+        return (f"Not drawn: the kernel has {' × '.join(map(str, geometry.kernel_size))} = "
                 f"{taps:,} taps, more than the picture's limit of {MAX_TAPS:,} (32 × 32); "
                 f"{after}. Use a smaller kernel to watch the window slide.")
     return None
@@ -315,6 +355,8 @@ class ExplorerState(W.Widget):
     groups = _Checked(1).tag(sync=True)
     #: The output cell the picture lights (row-major), clamped to the output like a slider.
     step = T.Int(0).tag(sync=True)
+    #: 3-D: the output depth slice the picture shows, clamped to the output's depth (else 0).
+    depth = T.Int(0).tag(sync=True)
 
     results = T.Instance(Results, allow_none=True, read_only=True)
     #: The results again, under the name ``interactive_output`` reads: see the module docstring.
@@ -370,6 +412,12 @@ class ExplorerState(W.Widget):
             return normalise_setting(proposal["trait"].name, proposal["value"])
         except ValueError as err:
             raise SettingError(str(err)) from None
+
+    @T.validate("depth")
+    def _valid_depth(self, proposal: dict[str, Any]) -> int:
+        results = self.results
+        last = results.depth.output - 1 if results is not None and results.depth is not None else 0
+        return min(max(int(proposal["value"]), 0), max(last, 0))
 
     @T.validate("step")
     def _valid_step(self, proposal: dict[str, Any]) -> int:
@@ -484,6 +532,9 @@ class ExplorerState(W.Widget):
             last = results.geometry.n_steps - 1 if results.geometry is not None else 0
             if self.step > last:
                 self.step = last
+            depth = results.depth.output - 1 if results.depth is not None else 0
+            if self.depth > max(depth, 0):
+                self.depth = max(depth, 0)
 
 
 def _check_names(settings: dict[str, Any]) -> None:
