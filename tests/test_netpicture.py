@@ -269,27 +269,35 @@ def agg_reference(picture: NetPicture, theme: str, bands: bool) -> np.ndarray:
         picture.figure.set_facecolor(THEME_COLORS["light"]["page"])
 
 
-INDEXED = [("cifar-wrong-linear", lambda: CifarNet(fc_in=4000), 32), ("cifar", lambda: CifarNet(), 48),
-           ("resnet50", lambda: ResNet50(device="meta"), 224),
-           ("resnet50", lambda: ResNet50(device="meta"), 96)]
+INDEXED = [("cifar-wrong-linear", lambda: CifarNet(fc_in=4000), 32, 100),
+           ("cifar", lambda: CifarNet(), 48, 100),
+           ("cifar-wrong-linear", lambda: CifarNet(fc_in=4000), 40, 250),
+           ("resnet50", lambda: ResNet50(device="meta"), 224, 100),
+           ("resnet50", lambda: ResNet50(device="meta"), 96, 72)]
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-@pytest.mark.parametrize(("name", "build", "size"), INDEXED, ids=[f"{n[0]}-{n[2]}" for n in INDEXED])
-def test_boxes_and_arrows_are_matplotlibs_own_drawing(theme, name, build, size):
+@pytest.mark.parametrize(("name", "build", "size", "dpi"), INDEXED,
+                         ids=[f"{n[0]}-{n[2]}-{n[3]}dpi" for n in INDEXED])
+def test_boxes_and_arrows_are_matplotlibs_own_drawing(theme, name, build, size, dpi):
     """The frame drawn as palette indices against Agg drawing the same artists: every box and
-    arrow pixel lies in the rectangles read, and each is within a few levels of Agg's."""
-    picture = convwidget.trace(build(), (1, 3, size, size)).plot()
+    arrow pixel lies in the rectangles read, and each is within a few levels of Agg's (an
+    outline's anti-aliased pixel is the nearest of a few mixes: at 72 dpi, where outlines are
+    thinnest, ~4 % of the box pixels are more than 16 levels off, none more than 48; at 100 dpi
+    under 1 %)."""
+    picture = convwidget.trace(build(), (1, 3, size, size)).plot(dpi=dpi)
     fast = _rgb(picture.to_png(theme=theme))
     reference = agg_reference(picture, theme, bands=False)
     height, width = reference.shape[:2]
     inside = np.zeros((height, width), bool)
-    for r0, r1, c0, c1 in picture._geometry_rects(height, width):
+    boxes, arrows = picture._geometry_rects(height, width)
+    for r0, r1, c0, c1 in boxes + arrows:
         inside[r0:r1, c0:c1] = True
     page = np.array(matplotlib.colors.to_rgb(THEME_COLORS[theme]["page"])) * 255
     assert (reference[~inside] == page.round()).all(), "a box or arrow pixel outside the rectangles read"
     diff = np.abs(fast - reference).max(axis=-1)[inside]
-    assert diff.max() <= 40 and (diff > 16).mean() < 0.02, (diff.max(), (diff > 16).mean())
+    most, off = diff.max(), (diff > 16).mean()
+    assert most <= 48 and off < (0.01 if dpi >= 100 else 0.05), (most, off)
 
 
 def test_light_and_dark_png_are_the_same_pixels_with_two_palettes():

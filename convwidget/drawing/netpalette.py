@@ -178,19 +178,46 @@ def _reference() -> np.ndarray:
 
 
 _REFERENCE = _reference()
-_MULTIPLIER = np.uint32(0x9E3779B1)  # Fibonacci hashing of a pixel's 32 bits into 20:
-_SHIFT = np.uint32(12)  # a frame has ~2000 colours, so two rarely share a slot (5 MB of tables)
-_SLOT_COLOUR = np.zeros(1 << 20, np.uint32)  # colour 0 hashes to slot 0, the page's: right
-_SLOT_INDEX = np.zeros(1 << 20, np.uint8)
-_LOCK = threading.Lock()
 
 
-def _nearest(colours: np.ndarray) -> np.ndarray:
-    """The geometry entry nearest each RGBA colour (uint32, little-endian), over white and black."""
-    channels = colours[:, None].view(np.uint8).reshape(-1, 4).astype(float)
-    looks = _looks(channels[:, :3], channels[:, 3] / 255)
-    distance = ((looks[:, None, :] - _REFERENCE[None, :, :]) ** 2).sum(axis=-1)
-    return distance.argmin(axis=1).astype(np.uint8)
+class _Matcher:
+    """Exact RGBA colours (uint32, little-endian) to their nearest entry among ``allowed`` (how
+    they look over white and over black), through a table hashed by Fibonacci hashing: a
+    colour seen before costs a look-up, and two colours rarely share a slot."""
+
+    def __init__(self, allowed: list[int], bits: int) -> None:
+        self.allowed = np.array(allowed, np.uint8)
+        self.reference = _REFERENCE[allowed]
+        self.shift = np.uint32(32 - bits)
+        self.colour = np.zeros(1 << bits, np.uint32)  # colour 0 hashes to slot 0, the page's: right
+        self.index = np.zeros(1 << bits, np.uint8)
+        self.lock = threading.Lock()
+
+    def nearest(self, colours: np.ndarray) -> np.ndarray:
+        channels = colours[:, None].view(np.uint8).reshape(-1, 4).astype(float)
+        looks = _looks(channels[:, :3], channels[:, 3] / 255)
+        distance = ((looks[:, None, :] - self.reference[None, :, :]) ** 2).sum(axis=-1)
+        return self.allowed[distance.argmin(axis=1)]
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        slots = (pixels * _MULTIPLIER) >> self.shift
+        out = self.index[slots]
+        missing = self.colour[slots] != pixels
+        if missing.any():
+            colours, inverse = np.unique(pixels[missing], return_inverse=True)
+            near = self.nearest(colours)
+            out[missing] = near[inverse.ravel()]
+            where = (colours * _MULTIPLIER) >> self.shift
+            self.index[where] = near
+            self.colour[where] = colours
+        return out
+
+
+_MULTIPLIER = np.uint32(0x9E3779B1)
+# boxes and arrows are matched apart (drawn apart): the anti-aliased rim of a box, a mix of its
+# outline and face, is never taken for an arrow (which is light grey on the dark page)
+_BOXES = _Matcher([i for i, (ink, _, _) in enumerate(ENTRIES[:_GEOMETRY]) if ink != "arrow"], 20)
+_ARROWS = _Matcher([i for i, (ink, _, _) in enumerate(ENTRIES[:_GEOMETRY]) if ink in ("arrow", "page")], 14)
 
 
 def scanlines(height: int, width: int) -> np.ndarray:
@@ -199,33 +226,24 @@ def scanlines(height: int, width: int) -> np.ndarray:
     return np.zeros((height, 1 + width), np.uint8)
 
 
-def geometry_indices(rgba: np.ndarray, rects: Sequence[tuple[int, int, int, int]], out: np.ndarray) -> None:
+def geometry_indices(rgba: np.ndarray, rects: Sequence[tuple[int, int, int, int]], out: np.ndarray,
+                     arrows: bool = False) -> None:
     """Write into ``out`` (uint8, rows x cols, page = 0) the entries of an Agg RGBA buffer of
-    boxes and arrows drawn in the light theme's colours on a transparent page; only the
-    ``rects`` (row0, row1, col0, col1) are read, the rest is page. A colour seen before costs
-    one table look-up.
+    boxes (or of ``arrows``: painted over what is there) drawn in the light theme's colours on
+    a transparent page; only the ``rects`` (row0, row1, col0, col1) are read, the rest is page.
 
     Every pixel's entry is its exact colour's nearest, however full the table is: the same
     buffer gives the same indices.
     """
     words = np.ascontiguousarray(rgba).view("<u4")[..., 0].astype(np.uint32, copy=False)
-    with _LOCK:
+    match = _ARROWS if arrows else _BOXES
+    with match.lock:
         for r0, r1, c0, c1 in rects:
-            out[r0:r1, c0:c1] = _lookup(words[r0:r1, c0:c1])
-
-
-def _lookup(pixels: np.ndarray) -> np.ndarray:
-    slots = (pixels * _MULTIPLIER) >> _SHIFT
-    out = _SLOT_INDEX[slots]
-    missing = _SLOT_COLOUR[slots] != pixels
-    if missing.any():
-        colours, inverse = np.unique(pixels[missing], return_inverse=True)
-        near = _nearest(colours)
-        out[missing] = near[inverse.ravel()]
-        where = (colours * _MULTIPLIER) >> _SHIFT
-        _SLOT_INDEX[where] = near
-        _SLOT_COLOUR[where] = colours
-    return out
+            found = match(words[r0:r1, c0:c1])
+            if arrows:
+                np.copyto(out[r0:r1, c0:c1], found, where=found != PAGE)
+            else:
+                out[r0:r1, c0:c1] = found
 
 
 # ----------------------------------------------------------------------------- PNG

@@ -305,13 +305,16 @@ class NetPicture:
         """This frame as palette indices (drawn once a frame, whatever the themes asked)."""
         if self._indices is None:
             renderer = self._renderer()
-            renderer.clear()  # a transparent page: geometry_indices knows it
-            for artist in (self._faces, self._arrows, self._heads):  # not the ~300 hidden texts
-                artist.draw(renderer)
-            rgba = np.asarray(renderer.buffer_rgba())
-            self._lines = scanlines(*rgba.shape[:2])
+            height, width = int(renderer.height), int(renderer.width)
+            self._lines = scanlines(height, width)
             indices = self._lines[:, 1:]
-            geometry_indices(rgba, self._geometry_rects(*rgba.shape[:2]), indices)
+            for group, rects in zip(((self._faces,), (self._arrows, self._heads)),
+                                    self._geometry_rects(height, width), strict=True):
+                renderer.clear()  # a transparent page: geometry_indices knows it
+                for artist in group:  # not the figure, with its ~300 hidden texts
+                    artist.draw(renderer)
+                rgba = np.asarray(renderer.buffer_rgba())
+                geometry_indices(rgba, rects, indices, arrows=group[0] is self._arrows)
             self._paint_bands(indices)
             self._paint_words(indices)
             self._indices = indices
@@ -329,18 +332,15 @@ class NetPicture:
             del self._renderers[next(iter(self._renderers))]
         return renderer
 
-    def _geometry_rects(self, height: int, width: int) -> list[tuple[int, int, int, int]]:
-        """Pixel rectangles (row0, row1, col0, col1) holding every box and arrow: the rest of
-        the canvas is page, and reading it would be most of the cost."""
+    def _geometry_rects(self, height: int, width: int) -> tuple[list[_Rect], list[_Rect]]:
+        """Pixel rectangles (row0, row1, col0, col1) holding every box, and every arrow: the
+        rest of the canvas is page, and reading it would be most of the cost."""
         to_pixels = self._ax.transData.transform
         boxes = to_pixels(self._polys.reshape(-1, 2)).reshape(-1, 12, 2)  # 3 faces x 4 corners
         arrows = to_pixels(self._segments.reshape(-1, 2)).reshape(-1, 2, 2)
-        margin = np.repeat([3.0, 6.0], [len(boxes), len(arrows)])[:, None]  # outlines; arrow heads
-        low = np.concatenate([boxes.min(axis=1), arrows.min(axis=1)]) - margin
-        high = np.concatenate([boxes.max(axis=1), arrows.max(axis=1)]) + margin
-        rows = np.clip(np.stack([height - high[:, 1], height - low[:, 1] + 1]), 0, height).astype(int)
-        cols = np.clip(np.stack([low[:, 0], high[:, 0] + 1]), 0, width).astype(int)
-        return list(zip(*rows.tolist(), *cols.tolist(), strict=True))
+        # half an error outline (2 pt) or an arrow head (4 pt and its edge), and anti-aliasing
+        return (_rects(boxes, 1.5 * self.figure.dpi / 72 + 2, height, width),
+                _rects(arrows, 3.0 * self.figure.dpi / 72 + 2, height, width))
 
     def _paint_bands(self, indices: np.ndarray) -> None:
         height = indices.shape[0]
@@ -424,6 +424,18 @@ class NetPicture:
     def __repr__(self) -> str:
         return (f"<NetPicture of {self.report.model_name}: {len(self.steps)} boxes, "
                 f"flatten {self.flatten_text or 'none'}>")
+
+
+_Rect = tuple[int, int, int, int]
+
+
+def _rects(shapes: np.ndarray, margin: float, height: int, width: int) -> list[_Rect]:
+    """The pixel rectangle (row0, row1, col0, col1) around each shape's points (shapes x points
+    x 2, pixel coordinates from the bottom), ``margin`` pixels wider, inside the canvas."""
+    low, high = shapes.min(axis=1) - margin, shapes.max(axis=1) + margin
+    rows = np.clip(np.stack([height - high[:, 1], height - low[:, 1] + 1]), 0, height).astype(int)
+    cols = np.clip(np.stack([low[:, 0], high[:, 0] + 1]), 0, width).astype(int)
+    return list(zip(*rows.tolist(), *cols.tolist(), strict=True))
 
 
 def _paste(indices: np.ndarray, patch: np.ndarray, top: float, x: float, centred: bool) -> None:
