@@ -289,6 +289,43 @@ def test_a_step_moves_the_lit_cell_only() -> None:
     _check_against_torch(view, state)
 
 
+def test_a_setting_that_moves_the_step_draws_each_picture_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new setting whose smaller output clamps the step notifies the view twice (results, then
+    step): the frame of the clamped cell is drawn once per colouring, and it is the right one."""
+    state, view = _view(input_size=8, kernel_size=3, in_channels=2, out_channels=2)
+    state.step = 30
+    drawn: list[tuple[str, tuple[int, ...]]] = []
+    png = ChannelPicture.png
+
+    def counted(self: ChannelPicture, cell: Any, level: int = 1) -> bytes:
+        drawn.append((self.theme, tuple(cell)))
+        return png(self, cell, level)
+
+    monkeypatch.setattr(ChannelPicture, "png", counted)
+    state.kernel_size = 5  # the output shrinks from 6 x 6 to 4 x 4: step 30 becomes 15
+    assert state.step == 15 and sorted(drawn) == [("dark", (3, 3)), ("light", (3, 3))]
+    _check_against_torch(view, state)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_text_ink_placed_from_the_cache_is_pastes_blend(seed: int) -> None:
+    """The channel picture blends text only where it has ink, from a cache of where that is; the
+    page is what raster.paste (the plain per-box blend) makes, at any place, cut at any edge."""
+    from convwidget.drawing.channelpixels import blend, placed_ink
+    from convwidget.drawing.raster import paste, rgb, text_mask
+
+    rng = np.random.default_rng(seed)
+    page = rng.integers(0, 256, (40, 90, 3), dtype=np.uint8)
+    text, colour = ["out 3 ◀", "× in 12", "-0.5", "parameters: 0"][seed % 4], rgb("#d55e00")
+    mask = text_mask(text, 11.0 + seed, 72.0)
+    for y, x in [(5, 5), (0, 0), (-3, 70), (30, -4), (int(rng.integers(0, 30)), int(rng.integers(0, 60)))]:
+        ours, theirs = page.copy(), page.copy()
+        blend(ours, *placed_ink(("test", text, 11.0 + seed), lambda: mask, y, x, page.shape), colour)
+        h, w = mask.shape
+        paste(theirs, mask, colour, x + w / 2, y + h / 2)
+        assert np.array_equal(ours, theirs), (text, y, x)
+
+
 def test_count_include_pad_changes_the_view() -> None:
     state, view = _view(kind="avg_pool", input_size=7, kernel_size=3, stride=2, padding=1)
     with_pad, sum_with = view.image.value, view.sum_text

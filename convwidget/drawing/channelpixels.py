@@ -21,13 +21,24 @@ pictures) with fewer numpy calls and fewer bytes touched:
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .raster import rgb, text_mask
 
-__all__ = ["PlaneValues", "blank", "blend", "hatched", "inked", "paint_plane", "plane_values", "shades"]
+__all__ = ["INK_CACHE_BYTES", "PlaneValues", "blank", "blend", "hatched", "inked", "paint_plane",
+           "placed_ink", "plane_values", "shades"]
+
+#: Bytes of cached text ink (byte offsets and coverage per string, size and page width): the
+#: labels and titles of a few settings; a long session stops here.
+INK_CACHE_BYTES = 4_000_000
+_ink_cache: OrderedDict[tuple[Any, ...], _Ink] = OrderedDict()
+_ink_bytes = 0
+_ink_lock = threading.Lock()  # an explorer may render ahead in another thread
 
 
 @functools.lru_cache(maxsize=8)
@@ -66,6 +77,48 @@ def inked(mask: np.ndarray, y: int, x: int, width: int) -> tuple[np.ndarray, np.
     return where, np.repeat(mask[rows, cols][:, None].astype(np.uint16), 3, axis=1)
 
 
+class _Ink(NamedTuple):
+    where: np.ndarray  # byte offsets from the text's top-left corner, on a page of a given width
+    a: np.ndarray
+    h: int
+    w: int
+
+
+def placed_ink(key: tuple[Any, ...], mask: Callable[[], np.ndarray], y: int, x: int,
+               shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`inked` for the text ``mask()`` with its top-left corner at (y, x) on a page of
+    ``shape``, clipped to the page. ``key`` names the text (string, size): a text met before, on a
+    page as wide, is its cached ink moved into place (one addition; no rasterising, no search
+    for its ink), so the labels and titles a new setting shares with the last cost little.
+
+    >>> ink = placed_ink(("-", 1.0), lambda: np.full((1, 2), 255, np.uint8), 1, 2, (4, 6, 3))
+    >>> again = placed_ink(("-", 1.0), lambda: np.zeros((0, 0), np.uint8), 0, 0, (4, 6, 3))  # cached
+    >>> ink[0].tolist(), again[0].tolist()
+    ([[24, 25, 26], [27, 28, 29]], [[0, 1, 2], [3, 4, 5]])
+    """
+    global _ink_bytes
+    height, width = shape[0], shape[1]
+    full = (*key, width)
+    with _ink_lock:
+        cached = _ink_cache.get(full)
+        if cached is not None:
+            _ink_cache.move_to_end(full)
+    if cached is None:
+        m = mask()
+        cached = _Ink(*inked(m, 0, 0, width), *m.shape)
+        with _ink_lock:
+            _ink_cache[full] = cached
+            _ink_bytes += cached.where.nbytes + cached.a.nbytes
+            while _ink_bytes > INK_CACHE_BYTES and len(_ink_cache) > 1:
+                old = _ink_cache.popitem(last=False)[1]
+                _ink_bytes -= old.where.nbytes + old.a.nbytes
+    if y >= 0 and x >= 0 and y + cached.h <= height and x + cached.w <= width:
+        return cached.where + (y * width + x) * 3, cached.a
+    m = mask()  # cut at the page's edge
+    ya, xa, yb, xb = max(y, 0), max(x, 0), min(y + m.shape[0], height), min(x + m.shape[1], width)
+    return inked(m[ya - y:max(yb, ya) - y, xa - x:max(xb, xa) - x], ya, xa, width)
+
+
 def blend(page: np.ndarray, where: np.ndarray, a: np.ndarray, colour: np.ndarray) -> None:
     """Blend ``colour`` into the page's bytes ``where`` by coverage ``a`` (from :func:`inked`),
     with :func:`~.raster.paste`'s arithmetic; the pixels under no glyph are not touched (a
@@ -97,6 +150,7 @@ class PlaneValues(NamedTuple):
     which: np.ndarray
     shade: np.ndarray
     cover: np.ndarray
+    widest: int  # the widest label's width in pixels (it is left out if it is wider than a cell)
 
 
 def plane_values(arr: np.ndarray, t: np.ndarray, cell: int, size_px: float,
@@ -106,14 +160,16 @@ def plane_values(arr: np.ndarray, t: np.ndarray, cell: int, size_px: float,
     c = cell
     values, first, index = np.unique(arr, return_index=True, return_inverse=True)
     tiles = np.zeros((len(values), c, c), np.uint8)
+    widest = 0
     for i, v in enumerate(values):
         mask = text_mask(label(float(v)), size_px, 72.0)
         h, w = mask.shape
+        widest = max(widest, w)
         if h <= c and w <= c:
             y0, x0 = (c - h + 1) // 2, (c - w + 1) // 2
             tiles[i, y0:y0 + h, x0:x0 + w] = mask
     return PlaneValues(index.reshape(arr.shape), t.reshape(-1)[first][:, None],
-                       tiles[..., None].astype(np.uint16))
+                       tiles[..., None].astype(np.uint16), widest)
 
 
 def paint_plane(page: np.ndarray, y: int, x: int, t: np.ndarray, written: PlaneValues | None, cell: int,

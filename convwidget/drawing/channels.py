@@ -36,7 +36,7 @@ import numpy as np
 from ..cellmath import CellSum, cell_terms, format_number, output_size
 from ..spec import LayerSpec
 from .channellayout import MAX_SHOWN, MAX_SIDE, PICTURE_WIDTH, ChannelGroups, ChannelLayout, as_2d
-from .channelpixels import PlaneValues, blank, blend, hatched, inked, paint_plane, plane_values, shades
+from .channelpixels import PlaneValues, blank, blend, hatched, paint_plane, placed_ink, plane_values, shades
 from .channelstyle import CHANNEL_PALETTES, GROUP_COLOURS, LABEL_PX, TITLE_PX, VALUE_PX, contrast, text_pairs
 from .channeltext import cell_label, detail_text, fitting_terms, parameter_text, shown_text
 from .palettes import check_theme
@@ -164,42 +164,40 @@ class ChannelPicture:
              words: bool) -> tuple[np.ndarray, np.ndarray]:
         """Where :meth:`_text` inks a page of ``shape`` (paste()'s placement and clipping)."""
         size_px = size * self.scale
-        mask = line_mask(text, size_px, 72.0) if words else text_mask(text, size_px, 72.0)
-        h, w = mask.shape
-        y0, x0 = int(round(y + h / 2 - h / 2)), int(round(x + w / 2 - w / 2))
-        ya, xa, yb, xb = max(y0, 0), max(x0, 0), min(y0 + h, shape[0]), min(x0 + w, shape[1])
-        return inked(mask[ya - y0:max(yb, ya) - y0, xa - x0:max(xb, xa) - x0], ya, xa, shape[1])
+        rasterise = line_mask if words else text_mask
+        return placed_ink((text, size_px, words), lambda: rasterise(text, size_px, 72.0), y, x, shape)
 
-    def _fits(self, band: str, planes: Any) -> bool:
-        """Whether every value of ``planes`` (nested lists) fits in a cell, written at VALUE_PX."""
+    def _fits(self, band: str, planes: Sequence[Any], xys: Sequence[tuple[int, int]]) -> bool:
+        """Whether every value of ``planes`` (nested lists, drawn at ``xys``) fits in a cell,
+        written at VALUE_PX; the planes' shades and value tiles are made on the way (once for
+        both colourings)."""
         if band in self._shared:
             return bool(self._shared[band])
-        self._shared[band] = fits = self._measure_fit(planes)
+        fits = self.cell >= self.px(VALUE_PX) + 3
+        if fits:
+            made = {xy: self._planes(values) for xy, values in zip(xys, planes, strict=True)}
+            fits = max((written.widest for _, written in made.values()), default=0) <= self.cell - 3
+            self._shared.update({xy: (t, written if fits else None) for xy, (t, written) in made.items()})
+        self._shared[band] = fits
         return fits
 
-    def _measure_fit(self, planes: Any) -> bool:
-        if self.cell < self.px(VALUE_PX) + 3:
-            return False
-        values = np.unique(np.asarray(planes, dtype=float))
-        labels = {cell_label(float(v)) for v in values}
-        widest = max((text_mask(s, VALUE_PX * self.scale, 72.0).shape[1] for s in labels), default=0)
-        return widest <= self.cell - 3
+    def _planes(self, values: Any) -> tuple[np.ndarray, PlaneValues]:
+        arr, t = shades(values)
+        return t[..., None], plane_values(arr, t, self.cell, VALUE_PX * self.scale, cell_label)
 
-    def _shading(self, x: int, y: int, values: Any, write: bool) -> tuple[np.ndarray, PlaneValues | None]:
-        """A plane's shade (0 smallest .. 1 largest value) and its values as tiles: the same in
-        both colourings, so computed once per plane and shared with :meth:`recoloured`."""
+    def _shading(self, x: int, y: int, values: Any) -> tuple[np.ndarray, PlaneValues | None]:
+        """A plane's shade (0 smallest .. 1 largest value) and its values as tiles (None: not
+        written): the same in both colourings, so made once per plane (here or by :meth:`_fits`)
+        and shared with :meth:`recoloured`."""
         key = (x, y)
         if key not in self._shared:
-            arr, t = shades(values)
-            written = plane_values(arr, t, self.cell, VALUE_PX * self.scale, cell_label) if write else None
-            self._shared[key] = (t[..., None], written)
+            self._shared[key] = (shades(values)[1][..., None], None)
         return self._shared[key]
 
-    def _grid(self, bg: np.ndarray, x: int, y: int, values: Any, group: int, write: bool,
-              stroke_px: int) -> None:
-        """One plane: cells shaded by value in the group's colours, values written if asked."""
+    def _grid(self, bg: np.ndarray, x: int, y: int, values: Any, group: int, stroke_px: int) -> None:
+        """One plane: cells shaded by value in the group's colours, values written if they fit."""
         lo, hi, stroke = self.groups[group % len(self.groups)]
-        t, written = self._shading(x, y, values, write)
+        t, written = self._shading(x, y, values)
         colours = self.colours
         nr, nc = paint_plane(bg, y, x, t, written, self.cell, lo, hi, colours["grid"], colours["text"])
         if nr and nc:
@@ -261,12 +259,12 @@ class ChannelPicture:
         self._band_title(bg, self.layout.in_top - self.px(36), f"input: {n} channel{'s' * (n != 1)} × {size}"
                          f"{more}; {colour}")
         values = [self.in2d[c] for c in band.channels]
-        self.write_in = self._fits("fits in", values)
+        self.write_in = self._fits("fits in", values, band.xy)
         for (x, y), c in zip(band.xy, band.channels, strict=True):
             group = self.group_of_input(c)
             mine = self.first_in <= c < self.first_in + self.per_group_in
             self._padding_ring(bg, x, y)
-            self._grid(bg, x, y, self.in2d[c], group, self.write_in, self.px(3 if mine else 1))
+            self._grid(bg, x, y, self.in2d[c], group, self.px(3 if mine else 1))
             stroke = self.groups[group % len(self.groups)][2]
             wide = self.cell * len(self.in2d[0][0]) > self.px(80)
             label = f"in {c}" + (f" (group {group})" if spec.groups > 1 and wide else "")
@@ -301,12 +299,12 @@ class ChannelPicture:
         mine = [(xy, c) for xy, c in zip(self.band_in.xy, self.band_in.channels, strict=True)
                 if self.first_in <= c < self.first_in + self.per_group_in]
         kernels = [self.kernel(c) for _, c in mine]
-        self.write_k = self._fits("fits kernels", kernels)
-        for ((x, _), c), kern in zip(mine, kernels, strict=True):
-            x -= self.pads[1][0] * self.cell  # under the padded plane's left edge
-            y = self.layout.kernel_y + self.px(16)
+        # under the padded plane's left edge
+        xys = [(x - self.pads[1][0] * self.cell, self.layout.kernel_y + self.px(16)) for (x, _), _ in mine]
+        self.write_k = self._fits("fits kernels", kernels, xys)
+        for (x, y), (_, c), kern in zip(xys, mine, kernels, strict=True):
             self.kernel_xy[c] = (x, y)
-            self._grid(bg, x, y, kern, self.group, self.write_k, self.px(2))
+            self._grid(bg, x, y, kern, self.group, self.px(2))
             stroke = self.groups[self.group % len(self.groups)][2]
             self._text(bg, f"× in {c}", x, self.layout.kernel_y, LABEL_PX, stroke)
 
@@ -323,12 +321,12 @@ class ChannelPicture:
             self.write_out = False
             self.notes.append("output values not computed here (too big for this page)")
         else:
-            self.write_out = self._fits("fits out", [self.outputs[c] for c in band.channels])
+            self.write_out = self._fits("fits out", [self.outputs[c] for c in band.channels], band.xy)
         for (x, y), c in zip(band.xy, band.channels, strict=True):
             values = self.outputs[c] if self.outputs is not None else np.zeros(band.shapes[0])
             selected = c == self.out_channel
             group = self.group_of_output(c)
-            self._grid(bg, x, y, values, group, self.write_out, self.px(3 if selected else 1))
+            self._grid(bg, x, y, values, group, self.px(3 if selected else 1))
             if selected:
                 outline(bg, y - self.px(3), x - self.px(3), y + band.shapes[0][0] * self.cell + self.px(3),
                         x + band.shapes[0][1] * self.cell + self.px(3), self.colours["edge"], self.px(2))
