@@ -130,6 +130,7 @@ def test_1d_controls_show_one_slider_per_setting() -> None:
         for pair in e.setting_controls.pairs:
             assert pair.w.layout.display == "none" and pair.square.layout.display == "none"
             assert pair.d.layout.display == "none"
+        assert e.kind.label == "convolution (nn.Conv1d)"
         e.kernel.h.value = 4  # the one kernel slider moves the state
         assert e.settings["kernel_size"] == (4,)
         assert e.output_size == torch_output({**e.settings})
@@ -332,7 +333,7 @@ def slices_read(s: dict[str, Any], z: int) -> set[int]:
 def caption_slices(text: str) -> set[int]:
     import re
 
-    m = re.search(r"reads input depth slices? ([0-9–, ]+?)(?: and |;)", text)
+    m = re.search(r"reads input depth slices? ([0-9–, ]+?)(?: and | ·)", text)
     if m is None:
         return set()
     out: set[int] = set()
@@ -363,7 +364,7 @@ def test_3d_explorer_depth_slider_and_caption(kind: str) -> None:
             for z in {0, expected[0] - 1}:
                 e.player.depth.value = z
                 assert e.state.depth == z
-                assert e.depth_label.value.startswith(f"output depth slice {z} of {expected[0]}")
+                assert e.depth_label.value.startswith(f"output depth slice {z} (of 0–{expected[0] - 1})")
                 assert caption_slices(e.depth_label.value) == slices_read(s, z), (s, z)
             shown += 1
     finally:
@@ -375,8 +376,10 @@ def test_3d_controls_and_picture() -> None:
     e = ConvExplorer(ahead=True, input_size=(5, 6, 7), kernel_size=(2, 3, 3), stride=(2, 1, 2), padding=1)
     try:
         assert e.ahead is None  # frames ahead draw 2-D only: the explorer's own PNG picture
-        for pair in e.setting_controls.pairs:
+        for pair in e.setting_controls.pairs:  # depth, height, width: three free sliders
             assert pair.d.layout.display == "" and pair.w.layout.display == ""
+            assert pair.square.layout.display == "none" and not pair.w.disabled
+        assert e.kind.label == "convolution (nn.Conv3d)"
         assert e.settings["input_size"] == (5, 6, 7)
         e.input.d.value = 7  # the depth slider moves the depth only
         assert e.settings["input_size"] == (7, 6, 7)

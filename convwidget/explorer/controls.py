@@ -22,7 +22,7 @@ from ..spec import KIND_LABELS, LayerSpec
 from .state import ExplorerState, axis_names, compute
 
 __all__ = ["SPEEDS", "Controls", "PairControl", "Player", "bounds", "button", "button_width",
-           "interval_ms", "padding_readout"]
+           "interval_ms", "kind_labels", "padding_readout"]
 
 _DESC = {"description_width": "56px"}
 #: Play speeds offered (steps a second); 2.5 is the old fixed 400 ms a step.
@@ -87,12 +87,12 @@ class PairControl:
                                     continuous_update=True), f"cw-{name}-w")
         self.square = _style(W.Checkbox(value=True, description="H = W", indent=False,
                                         layout=W.Layout(width="66px")), f"cw-{name}-square")
-        # 3-D only: the depth, beside height and width (hidden otherwise)
-        self.d = _style(W.IntSlider(value=value, min=lo, max=hi, description="D",
-                                    tooltip=f"{label} depth (D)", style={"description_width": "14px"},
-                                    layout=W.Layout(width="80px", display="none"),
+        # 3-D only: the depth, first as in PyTorch's (D, H, W), with the setting's name
+        self.d = _style(W.IntSlider(value=value, min=lo, max=hi, description=label,
+                                    tooltip=f"{label} depth (D)", style=_DESC,
+                                    layout=W.Layout(width="134px", display="none"),
                                     continuous_update=True), f"cw-{name}-d")
-        self.row = _style(W.HBox([self.h, self.w, self.square, self.d]), f"cw-{name}-row")
+        self.row = _style(W.HBox([self.d, self.h, self.w, self.square]), f"cw-{name}-row")
 
     @property
     def widgets(self) -> tuple[W.Widget, ...]:
@@ -105,26 +105,29 @@ class PairControl:
         return {1: (self.h,), 2: (self.h, self.w), 3: (self.d, self.h, self.w)}[self.ndim]
 
     def set_ndim(self, ndim: int) -> None:
-        """Show the sliders of ``ndim`` dimensions (1-D: one slider, no 'H = W' box)."""
+        """Show the sliders of ``ndim`` dimensions: 1-D one slider (no 'H = W' box); 3-D depth,
+        height and width, each free (no 'H = W' box: three sliders fill the ~330 px row)."""
         if ndim == self.ndim:
             return
         self.ndim = ndim
         _assign(self.h, "tooltip", f"{self.label} (length)" if ndim == 1 else f"{self.label} height (H)")
-        _assign(self.h.layout, "width", "230px" if ndim == 1 else "160px")
-        # 3-D: height, width, 'H=W' and depth in the same ~330 px (the left column)
-        _assign(self.w.layout, "width", "74px" if ndim == 3 else "90px")
-        _assign(self.square.layout, "width", "46px" if ndim == 3 else "66px")
-        _assign(self.square, "description", "H=W" if ndim == 3 else "H = W")
-        if ndim == 3:
-            _assign(self.h.layout, "width", "120px")
-        for widget, shown in ((self.w, ndim > 1), (self.square, ndim > 1), (self.d, ndim == 3)):
+        _assign(self.h, "description", "H" if ndim == 3 else self.label)
+        _assign(self.h.style, "description_width", "14px" if ndim == 3 else _DESC["description_width"])
+        _assign(self.h.layout, "width", {1: "230px", 2: "160px", 3: "98px"}[ndim])
+        _assign(self.w.layout, "width", "98px" if ndim == 3 else "90px")
+        for widget, shown in ((self.w, ndim > 1), (self.square, ndim == 2), (self.d, ndim == 3)):
             _assign(widget.layout, "display", "" if shown else "none")
+
+    @property
+    def linked(self) -> bool:
+        """Width follows height: 'H = W' is ticked (2-D only)."""
+        return bool(self.square.value) and self.ndim == 2
 
     @property
     def value(self) -> tuple[int, ...]:
         """The setting as the controls show it ((D,) H, W); width follows height while 'H = W'."""
         h = self.h.value
-        w = h if self.square.value else self.w.value
+        w = h if self.linked else self.w.value
         return {1: (h,), 2: (h, w), 3: (self.d.value, h, w)}[self.ndim]
 
     def show(self, value: tuple[int, ...], hi: tuple[int, ...]) -> None:
@@ -136,7 +139,16 @@ class PairControl:
             _assign(slider, "value", v)
         if self.ndim > 1 and value[-2] != value[-1]:
             _assign(self.square, "value", False)
-        _assign(self.w, "disabled", self.square.value)
+        _assign(self.w, "disabled", self.linked)
+
+
+def kind_labels(ndim: int) -> tuple[tuple[str, str], ...]:
+    """The layer dropdown's options, naming the ``torch.nn`` class of ``ndim`` dimensions.
+
+    >>> kind_labels(1)[0]
+    ('convolution (nn.Conv1d)', 'conv')
+    """
+    return tuple((label.replace("2d)", f"{ndim}d)"), kind) for label, kind in KIND_LABELS)
 
 
 def _assign(widget: W.Widget, name: str, value: Any) -> None:
@@ -195,6 +207,7 @@ class Controls:
                  on_moved: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.state = state
         self._shown_kind: tuple[str, str, bool, int] | None = None
+        self._labels_ndim = 2
         self._on_error = on_error
         self._on_moved = on_moved
         self._quiet = 0
@@ -302,6 +315,9 @@ class Controls:
         n = spec.ndim
         hi = bounds(spec, s["padding"] if not isinstance(s["padding"], str) else (0,) * n)
         with self.quietly():
+            if self._labels_ndim != n:  # the dropdown names nn.Conv1d ... in 1-D
+                self._labels_ndim = n
+                self.kind.options = kind_labels(n)
             _assign(self.kind, "value", s["kind"])
             for pair in self.pairs:
                 pair.set_ndim(n)
@@ -340,12 +356,12 @@ class Controls:
         numeric = mode == "number"
         # a string padding: the readout says the real numbers, in place of the sliders
         for widget in (*self.padding.widgets, self.padding.d):
-            shown = widget in self.padding.sliders or (widget is self.padding.square and ndim > 1)
+            shown = widget in self.padding.sliders or (widget is self.padding.square and ndim == 2)
             show(widget, numeric and shown)
         show(self.padding_readout, not numeric)
         _assign(self.padding.h, "disabled", not numeric)
         _assign(self.padding.square, "disabled", not numeric)
-        _assign(self.padding.w, "disabled", not numeric or square)
+        _assign(self.padding.w, "disabled", not numeric or self.padding.linked)
 
     # ------------------------------------------------------------------ prefetch
     def neighbours(self, change: dict[str, Any], step: int) -> list[tuple[Geometry, int, Any]]:
@@ -365,7 +381,7 @@ class Controls:
                 continue
             moved = list(settings[name])
             for i, slider in enumerate(pair.sliders):
-                linked = pair.square.value and slider in (pair.h, pair.w) and owner is pair.h
+                linked = pair.linked and slider in (pair.h, pair.w) and owner is pair.h
                 if slider is owner or linked:
                     moved[i] = value
             trial = {**settings, name: tuple(moved)}

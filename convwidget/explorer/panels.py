@@ -300,7 +300,7 @@ def depth_html(results: Results, depth: int) -> str:
     >>> from convwidget.explorer.state import compute
     >>> spec = LayerSpec.from_settings(ndim=3, kernel_size=(3, 1, 1), stride=(2, 1, 1), padding=(1, 0, 0))
     >>> depth_html(compute(spec, (6, 4, 4), run_torch=False), 0)
-    "output depth slice 0 of 3 (0–2) reads input depth slices 0–1 and 1 of padding; shown: its ..."
+    "output depth slice 0 (of 0–2) reads input depth slices 0–1 and 1 of padding · shown: its ..."
     """
     d = results.depth
     if d is None or results.geometry is None or not 0 <= depth < d.output:
@@ -317,9 +317,8 @@ def depth_html(results: Results, depth: int) -> str:
     if read and rest:
         reads += f" and {rest} of {'padding' if d.stretch == 1 else 'padding/zeros'}"
     plane = math.prod(results.geometry.input_size)
-    return (f"output depth slice {depth} of {d.output} (0–{d.output - 1}) reads {reads}; "
-            f"shown: its height × width plane (input cells are numbered within a slice: PyTorch's "
-            f"index input adds {plane} a slice)")
+    return (f"output depth slice {depth} (of 0–{d.output - 1}) reads {reads} · shown: its "
+            f"height × width plane (cells numbered within a slice; PyTorch's input adds {plane} a slice)")
 
 
 def step_html(results: Results, step: int, depth: int = 0) -> str:

@@ -11,7 +11,8 @@ The keys are PyTorch's parameter names, with ``input`` and ``kernel`` short for
 ``kind``                  ``conv``, ``conv_transpose``, ``max_pool`` or ``avg_pool``
 ``dims``                  ``1`` (a strip: ``nn.Conv1d``...), ``2`` (the default) or ``3``
                           (a volume, depth ``x`` height ``x`` width)
-``input``, ``kernel``,    a whole number, or height ``x`` width (``7x9``)
+``input``, ``kernel``,    a whole number, or height ``x`` width (``7x9``); 3-D: depth ``x``
+                          height ``x`` width (``3x7x9``); ``dims=1``: one number
 ``stride``, ``dilation``,
 ``output_padding``
 ``padding``               a number, height ``x`` width, ``same`` or ``valid``
