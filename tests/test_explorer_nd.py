@@ -433,3 +433,21 @@ def test_presets_round_trip_3d(kind: str) -> None:
         assert "dims=3" in query
         again = ExplorerState(**settings_from_query(query))
         assert again.settings == state.settings, query
+
+
+def test_projector_mode_scales_the_widths_of_the_new_ndim() -> None:
+    e = ConvExplorer(ahead=False, input_size=(8, 8))
+    try:
+        plain = {n: None for n in (1, 2, 3)}
+        for n, size in ((1, (12,)), (3, (4, 9, 9)), (2, (8, 8))):
+            e.set(input_size=size)
+            plain[n] = (e.input.h.layout.width, e.input.d.layout.width, e.input.w.layout.width)
+        e.presentation = True
+        for n, size in ((1, (12,)), (3, (4, 9, 9)), (1, (5,)), (2, (8, 8)), (3, (3, 3, 3))):
+            e.set(input_size=size)
+            shown = (e.input.h.layout.width, e.input.d.layout.width, e.input.w.layout.width)
+            assert shown == tuple(f"{round(int(w[:-2]) * 1.5)}px" for w in plain[n]), (n, shown)
+        e.presentation = False
+        assert (e.input.h.layout.width, e.input.d.layout.width, e.input.w.layout.width) == plain[3]
+    finally:
+        e.close()

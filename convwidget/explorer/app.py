@@ -43,7 +43,7 @@ from . import panels
 from .controls import Controls, Player, _style, button
 from .css import CSS_CLASSES
 from .exporting import export_link, export_name
-from .layout import ScreenLayout, columns, presentation_button
+from .layout import PRESENTATION_SCALE, ScreenLayout, columns, presentation_button, scale_widths
 from .picture import Picture, ipympl_active
 from .quizmode import ExplorerQuiz, QuizAccess
 from .state import ExplorerState, Results
@@ -94,6 +94,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self.live = bool(ipympl_active() if live is None else live)
         self._error_text: str | None = None
         self._moving_player = False
+        self._ndim_shown = self.state.ndim
         self._shown: tuple[Results | None, int] = (None, -1)
         self.error_box = _style(W.HTML(layout=W.Layout(display="none")), "cw-error")
         self.picture_panel = Picture(self.live, on_error=self._show_error)
@@ -230,6 +231,9 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
 
     def _on_results(self, change: dict[str, Any] | None = None) -> None:
         """Every panel from the new results: once per change of the settings."""
+        if self.state.ndim != self._ndim_shown:
+            self._ndim_shown = self.state.ndim
+            self._rescale_controls()
         if self._concealed:
             return  # a quiz question: nothing shown until it is answered
         results = self.state.results
@@ -241,6 +245,17 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
                 self._show_calculator(results)
             with self._guard():
                 self._show_step(results, self.state.step)
+
+    def _rescale_controls(self) -> None:
+        """The controls took the widths of another ``ndim``: projector mode scales those (its
+        remembered widths of the sliders are the new ones)."""
+        base = self.__dict__.get("_base_widths")
+        if base is None:
+            return  # projector mode was never on: the widths are the controls' own
+        for pair in self.setting_controls.pairs:
+            for widget in (*pair.widgets, pair.d):
+                base.pop(id(widget), None)
+        scale_widths(self.main, PRESENTATION_SCALE if self.presentation else 1.0, base)
 
     def _show_calculator(self, results: Results) -> None:
         self.output_label.value = panels.output_html(results)

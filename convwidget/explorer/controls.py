@@ -115,6 +115,8 @@ class PairControl:
         _assign(self.h.style, "description_width", "14px" if ndim == 3 else _DESC["description_width"])
         _assign(self.h.layout, "width", {1: "230px", 2: "160px", 3: "98px"}[ndim])
         _assign(self.w.layout, "width", "98px" if ndim == 3 else "90px")
+        _assign(self.d.layout, "width", "134px")  # every width anew: projector mode scales them
+        _assign(self.square.layout, "width", "66px")
         for widget, shown in ((self.w, ndim > 1), (self.square, ndim == 2), (self.d, ndim == 3)):
             _assign(widget.layout, "display", "" if shown else "none")
 
