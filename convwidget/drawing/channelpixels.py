@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .raster import rgb, text_mask
+from .raster import rgb
 
 __all__ = ["INK_CACHE_BYTES", "PlaneValues", "blank", "blend", "hatched", "inked", "paint_plane",
            "placed_ink", "plane_values", "shades"]
@@ -137,10 +137,13 @@ def shades(values: Any) -> tuple[np.ndarray, np.ndarray]:
     [[0.0, 1.0], [0.5, 1.0]]
     """
     arr = np.asarray(values, dtype=float)
-    finite = arr[np.isfinite(arr)]
+    ok = np.isfinite(arr)
+    finite = arr if ok.all() else arr[ok]
     span = (finite.max() - finite.min()) if finite.size else 0.0
-    t = np.zeros_like(arr) if span == 0 else np.nan_to_num(np.clip((arr - finite.min()) / span, 0, 1))
-    return arr, t
+    if span == 0:
+        return arr, np.zeros_like(arr)
+    t = np.clip((arr - finite.min()) / span, 0, 1)
+    return arr, t if finite is arr else np.nan_to_num(t)
 
 
 class PlaneValues(NamedTuple):
@@ -153,16 +156,16 @@ class PlaneValues(NamedTuple):
     widest: int  # the widest label's width in pixels (it is left out if it is wider than a cell)
 
 
-def plane_values(arr: np.ndarray, t: np.ndarray, cell: int, size_px: float,
-                 label: Any) -> PlaneValues:
-    """One cell-sized tile per distinct value of ``arr``: its shade (from ``t``) and its
-    ``label(value)`` rasterised at ``size_px``, centred (a label bigger than a cell is left out)."""
+def plane_values(arr: np.ndarray, t: np.ndarray, cell: int,
+                 mask_of: Callable[[float], np.ndarray]) -> PlaneValues:
+    """One cell-sized tile per distinct value of ``arr``: its shade (from ``t``) and its text
+    ``mask_of(value)``, centred (a text bigger than a cell is left out)."""
     c = cell
     values, first, index = np.unique(arr, return_index=True, return_inverse=True)
     tiles = np.zeros((len(values), c, c), np.uint8)
     widest = 0
     for i, v in enumerate(values):
-        mask = text_mask(label(float(v)), size_px, 72.0)
+        mask = mask_of(float(v))
         h, w = mask.shape
         widest = max(widest, w)
         if h <= c and w <= c:

@@ -95,6 +95,7 @@ class ChannelPicture:
         self.pads, self.kernel_shape = L.pads, L.kernel_shape
         self._shared: dict[Any, Any] = {}  # what both colourings share (shades, text coverage, fits)
         self._sums: dict[Any, Any] = {}  # the last cells' sums and sum lines (both colourings, the view)
+        self._masks: dict[str, np.ndarray] = {}  # the values' text, by label
         self._paint(theme)
 
     def _paint(self, theme: str) -> None:
@@ -183,7 +184,15 @@ class ChannelPicture:
 
     def _planes(self, values: Any) -> tuple[np.ndarray, PlaneValues]:
         arr, t = shades(values)
-        return t[..., None], plane_values(arr, t, self.cell, VALUE_PX * self.scale, cell_label)
+        return t[..., None], plane_values(arr, t, self.cell, self._value_mask)
+
+    def _value_mask(self, value: float) -> np.ndarray:
+        """``value`` as written in a cell (its coverage), kept by label for the picture's planes."""
+        label = cell_label(value)
+        mask = self._masks.get(label)
+        if mask is None:
+            mask = self._masks[label] = text_mask(label, VALUE_PX * self.scale, 72.0)
+        return mask
 
     def _shading(self, x: int, y: int, values: Any) -> tuple[np.ndarray, PlaneValues | None]:
         """A plane's shade (0 smallest .. 1 largest value) and its values as tiles (None: not
@@ -214,7 +223,7 @@ class ChannelPicture:
         if value is None:
             inside[:] = self.colours[fill]
             return
-        mask = text_mask(cell_label(float(value)), VALUE_PX * self.scale, 72.0)
+        mask = self._value_mask(float(value))
         h, w = mask.shape
         # paste()'s placement of the text, relative to the cell's inside
         y0 = int(round(top + c / 2 + 0.5 - h / 2)) - top - 1
