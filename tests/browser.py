@@ -340,6 +340,10 @@ def run_all(page, name: str, timeout_s: float = 120) -> None:
 
 # The Image widget shows its PNG through a blob: URL that is new on every update, so compare
 # the bytes behind it. (A blob revoked mid-fetch answers null; the caller polls again.)
+#: The explorer's picture in the page: the frames-ahead view (the default), or the kernel's
+#: Image (``ahead=False``, a quiz). A selector list: the first one in the page is taken.
+PICTURE = ".cw-explorer .cw-picture-ahead img, .cw-explorer .cw-picture"
+
 PICTURE_DIGEST_JS = """async (selector) => {
   let img = document.querySelector(selector);
   if (img && img.tagName !== 'IMG') img = img.querySelector('img');
@@ -357,7 +361,7 @@ SETTLE_S = 0.8
 
 
 def picture_digest(page) -> str | None:
-    return page.evaluate(PICTURE_DIGEST_JS, ".cw-explorer .cw-picture")
+    return page.evaluate(PICTURE_DIGEST_JS, PICTURE)
 
 
 def wait_picture_settled(page, previous: str | None, timeout: float = 20) -> str:

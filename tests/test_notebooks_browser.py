@@ -29,6 +29,7 @@ import pytest
 # tests/browser.py: the server, the browser and the page helpers (tests/ is on sys.path)
 from browser import (
     ARTIFACTS,
+    PICTURE,
     REPO,
     LabServer,
     chromium,
@@ -170,7 +171,7 @@ def test_tutorial_01_sliders_move_the_formula_picture_and_pytorch_panel(page, la
     notebook = "01_output_size_formula.ipynb"
     open_notebook(page, lab, notebook, workspace="t01")
     run_all(page, notebook)
-    page.locator(".cw-explorer .cw-picture").first.wait_for(state="visible")
+    page.locator(PICTURE).first.wait_for(state="visible")
     # the notebook leaves the classic picture: 5×5 input, 3×3 kernel, stride 2, padding 1
     wait_output_label(page, "3 × 3")
     first = check_panels_agree(page, previous_picture=None)

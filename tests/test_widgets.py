@@ -19,6 +19,7 @@ from models import run_explorer_setting  # tests/ is on sys.path
 from torch import nn
 
 from convwidget import ConvExplorer
+from convwidget.explorer.picture import png_size
 from convwidget.widgets import CSS_CLASSES
 
 KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool")
@@ -97,7 +98,7 @@ def test_initial_panels(explorer: ConvExplorer) -> None:
     assert "\\(" in explorer.formula.value  # LaTeX for MathJax
     assert "Parameters: 10" in text(explorer.params)
     assert "3 × 3 input cells" in text(explorer.receptive)
-    assert explorer.picture.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert explorer.picture_png()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize(
@@ -172,18 +173,18 @@ def test_the_layer_runs_with_one_thread_and_restores_the_count(explorer: ConvExp
 
 # ---------------------------------------------------------------- picture
 def test_picture_changes_and_returns_byte_identical(explorer: ConvExplorer) -> None:
-    first = explorer.picture.value
+    first = explorer.picture_png()
     explorer.stride.h.value = 2
-    second = explorer.picture.value
+    second = explorer.picture_png()
     assert second != first
     explorer.picture_panel.clear_cache()  # render again rather than reuse the cached frame
     explorer.stride.h.value = 1
-    assert explorer.picture.value == first
+    assert explorer.picture_png() == first
     explorer.step.value = 5
-    assert explorer.picture.value != first
+    assert explorer.picture_png() != first
     explorer.picture_panel.clear_cache()
     explorer.step.value = 0
-    assert explorer.picture.value == first
+    assert explorer.picture_png() == first
 
 
 def test_step_lights_the_window_brute_force(explorer: ConvExplorer) -> None:
@@ -328,7 +329,9 @@ def test_same_padding_mode(explorer: ConvExplorer) -> None:
 
 
 # ---------------------------------------------------------------- robustness
-def test_a_failing_callback_is_shown_as_text(explorer: ConvExplorer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_callback_is_shown_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    explorer = ConvExplorer(kind="conv", input_size=(8, 8), kernel_size=3, stride=1, padding=1, ahead=False)
+
     def broken(*args: Any, **kwargs: Any) -> bytes:
         raise RuntimeError("renderer exploded")
 
@@ -416,14 +419,19 @@ def test_scripted_settings_agree_with_torch(shared_explorer: ConvExplorer, s: di
 
 
 # ---------------------------------------------------------------- CSS classes for the browser test
-def test_every_widget_has_a_cw_class(explorer: ConvExplorer) -> None:
+@pytest.mark.parametrize("ahead", [True, False])
+def test_every_widget_has_a_cw_class(ahead: bool) -> None:
+    explorer = ConvExplorer(kind="conv", input_size=(8, 8), kernel_size=3, stride=1, padding=1, ahead=ahead)
     classes = set()
     for w in walk(explorer):
         own = [c for c in w._dom_classes if c.startswith("cw-")]
         assert own, f"{type(w).__name__} {getattr(w, 'description', '')!r} has no cw- class"
         classes.update(own)
     quiz_only = {c for c in CSS_CLASSES if c.startswith("cw-quiz")}  # test_explorer_quiz.py
-    assert set(CSS_CLASSES) - {"cw-picture-live"} - quiz_only <= classes
+    # the picture: the frames ahead (the default), or the kernel's PNGs
+    other = {"cw-picture", "cw-picture-dark"} if ahead else {"cw-picture-ahead"}
+    assert set(CSS_CLASSES) - {"cw-picture-live"} - quiz_only - other <= classes
+    assert not classes & other
     assert not classes & quiz_only  # the plain explorer has no quiz
     assert "cw-explorer" in explorer._dom_classes
 
@@ -627,8 +635,8 @@ def test_prefetch_renders_the_next_notch_while_idle() -> None:
     import asyncio
 
     async def scenario() -> None:
-        e = ConvExplorer(input_size=9, kernel_size=3, padding=1)
-        cold = ConvExplorer(input_size=9, kernel_size=3, padding=1, stride=3)
+        e = ConvExplorer(input_size=9, kernel_size=3, padding=1, ahead=False)
+        cold = ConvExplorer(input_size=9, kernel_size=3, padding=1, stride=3, ahead=False)
         cold.prefetch = False
         e.stride.h.value = 2  # moving up: stride 3 is likely next, then 1
         assert e.prefetched == 0  # nothing happens while the change is being handled
@@ -660,7 +668,7 @@ def test_prefetch_walks_ahead_of_the_animation() -> None:
     import asyncio
 
     async def scenario() -> None:
-        e = ConvExplorer(input_size=5, kernel_size=3)
+        e = ConvExplorer(input_size=5, kernel_size=3, ahead=False)
         e.step.value = 3
         await asyncio.sleep(0.3)
         assert e.prefetched == 1
@@ -675,11 +683,11 @@ def test_prefetch_walks_ahead_of_the_animation() -> None:
 def test_in_a_kernel_the_dark_picture_follows_in_the_next_loop_turn() -> None:
     import asyncio
 
-    first = ConvExplorer(input_size=9, kernel_size=3, padding=1)  # outside a loop: both at once
-    script = ConvExplorer(input_size=9, kernel_size=3, padding=1, stride=2)
+    first = ConvExplorer(input_size=9, kernel_size=3, padding=1, ahead=False)  # outside a loop: both at once
+    script = ConvExplorer(input_size=9, kernel_size=3, padding=1, stride=2, ahead=False)
 
     async def scenario() -> None:
-        e = ConvExplorer(input_size=9, kernel_size=3, padding=1)
+        e = ConvExplorer(input_size=9, kernel_size=3, padding=1, ahead=False)
         e.prefetch = False
         old_dark = e.picture_dark.value
         assert old_dark == first.picture_dark.value  # the first picture: both at once
@@ -735,9 +743,10 @@ def test_one_screen_layout_two_columns_and_closed_foldouts(explorer: ConvExplore
     assert explorer.controls in left.children and explorer.calculator_panel in left.children
     assert explorer.formula in explorer.calculator_panel.children
     assert explorer.animation_panel in right.children and explorer.torch_panel in right.children
-    assert int(left.layout.width.removesuffix("px")) + int(explorer.picture.width) <= 930
+    width = png_size(explorer.picture_png())[0]  # shown at its natural size (ahead.js, or the Image)
+    assert int(left.layout.width.removesuffix("px")) + width <= 930
     # the right column keeps the picture's width when a refusal hides the picture (no wrap)
-    assert int(explorer.picture.width) <= int(right.layout.width.removesuffix("px")) <= 930 - 330 - 8
+    assert width <= int(right.layout.width.removesuffix("px")) <= 930 - 330 - 8
     assert explorer.foldouts.selected_index is None  # every long panel folded at first
     assert explorer.foldouts.titles == ("Channels, values and the lit cell's sum", "Values PyTorch computed",
                                         "Parameters and receptive field", "Export")
@@ -751,8 +760,9 @@ def test_one_screen_layout_two_columns_and_closed_foldouts(explorer: ConvExplore
     assert explorer.foldouts.selected_index is None
 
 
-def test_the_picture_is_shown_at_its_natural_size_in_both_colourings(explorer: ConvExplorer) -> None:
-    from convwidget.explorer.picture import png_size
+def test_the_picture_is_shown_at_its_natural_size_in_both_colourings() -> None:
+    """The kernel's PNG picture (ahead=False; ahead.js shows its frames unscaled itself)."""
+    explorer = ConvExplorer(kind="conv", input_size=(8, 8), kernel_size=3, stride=1, padding=1, ahead=False)
 
     for image in (explorer.picture, explorer.picture_dark):
         assert image.value[:8] == b"\x89PNG\r\n\x1a\n"
@@ -821,18 +831,18 @@ def test_play_speed_sets_the_interval() -> None:
 
 def test_projector_mode_scales_text_and_picture() -> None:
     e = ConvExplorer(input_size=5, kernel_size=3)
-    small = tuple(int(v) for v in (e.picture.width, e.picture.height))
+    small = png_size(e.picture_png())
     e.presentation_button.value = True
     assert "cw-presentation-on" in e._dom_classes and e.presentation
     assert e.input.h.layout.width == "240px" and e.main.children[0].layout.width == "495px"  # 1.5x
-    big = tuple(int(v) for v in (e.picture.width, e.picture.height))
+    big = png_size(e.picture_png())
     assert big == (round(small[0] * 1.5), round(small[1] * 1.5))
     e.stride.h.value = 2  # still exact at the new size
     assert_consistent(e)
     e.presentation = False
     assert "cw-presentation-on" not in e._dom_classes
     assert e.input.h.layout.width == "160px" and e.main.children[0].layout.width == "330px"
-    assert tuple(int(v) for v in (e.picture.width, e.picture.height)) == small
+    assert png_size(e.picture_png()) == small
     assert ConvExplorer(presentation=True).presentation_button.value
 
 
@@ -876,7 +886,7 @@ def test_the_output_cells_show_pytorchs_values_and_the_divisor_changes_them(expl
     assert_consistent(explorer)
     other = ConvExplorer(kind="avg_pool", input_size=5, kernel_size=3, stride=2, padding=1,
                          count_include_pad=not count_include_pad)
-    assert other.picture.value != explorer.picture.value
+    assert other.picture_png() != explorer.picture_png()
     assert_consistent(other)
 
 

@@ -45,6 +45,7 @@ import traitlets as T
 
 from ..geometry import Geometry
 from ..spec import LayerSpec
+from .panels import output_html
 from .state import SETTING_NAMES, compute
 
 __all__ = [
@@ -56,8 +57,13 @@ __all__ = [
 Values = dict[str, Any]
 #: ``render(values, theme)``: the PNG of the setting ``values`` mean, or None (not drawn).
 Render = Callable[[Values, str], "bytes | None"]
+#: ``describe(values)``: what the page's text widgets (:attr:`FrameAhead.targets`) say for
+#: the setting ``values`` mean, sent with its frame (target name -> the widget's HTML value).
+Describe = Callable[[Values], "dict[str, str]"]
 
-_ESM = Path(__file__).with_name("static") / "ahead.js"
+#: The front end's source, as text: given a Path, anywidget watches the file and its
+#: "changed" signal keeps every widget ever made alive (a leaked explorer per close).
+_ESM = (Path(__file__).with_name("static") / "ahead.js").read_text(encoding="utf-8")
 
 
 def frame_key(context: str, values: Mapping[str, Any]) -> str:
@@ -75,14 +81,18 @@ def frame_key(context: str, values: Mapping[str, Any]) -> str:
 
 def neighbour_values(values: Mapping[str, Any], ranges: Mapping[str, tuple[int, int]],
                      notches: Iterable[int] = (1, 2), sweep: str | None = None,
-                     sweep_range: tuple[int, int] | None = None) -> list[Values]:
+                     sweep_range: tuple[int, int] | None = None,
+                     sweep_count: int | None = None) -> list[Values]:
     """The settings one learner action away, nearest first: every slider in ``ranges`` moved
     ±1 notch, then ±2 (within its range); then, for ``sweep`` (the Play step), every other
-    step in play order (from the next one, wrapping round).
+    step in play order (from the next one, wrapping round), at most ``sweep_count`` of them
+    (a 20,000 × 20,000 output has 400 million steps: only the next few are ever wanted).
 
     >>> [v["s"] for v in neighbour_values({"k": 1, "s": 2}, {"k": (1, 3)}, sweep="s",
     ...                                   sweep_range=(0, 4))][2:]
     [3, 4, 0, 1]
+    >>> len(neighbour_values({"s": 0}, {}, sweep="s", sweep_range=(0, 10**9), sweep_count=48))
+    48
     """
     found: list[Values] = []
     for notch in notches:
@@ -94,7 +104,7 @@ def neighbour_values(values: Mapping[str, Any], ranges: Mapping[str, tuple[int, 
         lo, hi = sweep_range
         here = values[sweep]
         span = hi - lo + 1
-        for offset in range(1, span):
+        for offset in range(1, span if sweep_count is None else min(span, sweep_count + 1)):
             found.append({**values, sweep: lo + (here - lo + offset) % span})
     return found
 
@@ -122,6 +132,11 @@ class FrameAhead(anywidget.AnyWidget):
         (``theme`` is ``"light"`` or ``"dark"``), or None where nothing is drawn.
     budget_bytes, message_bytes
         At most this many bytes of frames held in the browser, and sent per message.
+    describe
+        ``describe(values)`` -> the values of the text widgets named in :attr:`targets` for
+        that setting (e.g. the calculator's output size): sent with its frame, and shown by
+        the page together with it. While targets are set, the page shows in them the texts
+        of the frame it shows: a held frame's, or the confirmed :attr:`texts`.
 
     Use: :meth:`watch` the controls (name -> widget), then after every change the kernel
     has made, :meth:`confirm` the values with the frame's two PNGs.
@@ -157,6 +172,10 @@ class FrameAhead(anywidget.AnyWidget):
     pending = T.Bool(False).tag(sync=True)
     #: the browser's cap on held bytes (the kernel keeps under it; the page double-checks)
     budget = T.Int(8 * 2**20).tag(sync=True)
+    #: text widgets the page fills with the shown frame's texts: target name -> model id
+    targets = T.Dict(T.Unicode()).tag(sync=True)
+    #: the confirmed frame's texts (target name -> HTML), sent with it (see ``describe``)
+    texts = T.Dict(T.Unicode()).tag(sync=True)
 
     #: Seconds of quiet after a confirmation before neighbours are rendered (a drag or
     #: rapid presses keep it from starting), and the longest one batch may render.
@@ -167,9 +186,10 @@ class FrameAhead(anywidget.AnyWidget):
     sweep_ahead = 48
 
     def __init__(self, render: Render, *, budget_bytes: int = 8 * 2**20,
-                 message_bytes: int = 512 * 2**10, **kwargs: Any) -> None:
+                 message_bytes: int = 512 * 2**10, describe: Describe | None = None, **kwargs: Any) -> None:
         super().__init__(budget=budget_bytes, uid=uuid.uuid4().hex, **kwargs)
         self.render = render
+        self.describe = describe
         self.message_bytes = message_bytes
         self.controls: dict[str, W.Widget] = {}
         self.values: Values = {}
@@ -185,7 +205,7 @@ class FrameAhead(anywidget.AnyWidget):
         # timers run on the main loop: renders and the held-set bookkeeping take turns
         self.lock = threading.RLock()
         self._generation = 0
-        self._requested: Values | None = None
+        self._requested: tuple[Values, dict[str, str] | None] | None = None
         self._waiting = 0  # callers waiting for the lock: a batch being rendered stops early
         self._request_handle: asyncio.TimerHandle | None = None
         self.on_msg(self._on_browser)
@@ -239,11 +259,13 @@ class FrameAhead(anywidget.AnyWidget):
             self.held[self.base] = len(self.value) + len(self.value_dark)
 
     # ------------------------------------------------------------------ confirming
-    def confirm(self, values: Mapping[str, Any], light: bytes, dark: bytes) -> None:
-        """The kernel shows ``values``: its frame goes first (one message), then the
-        neighbours are queued and sent while the kernel is idle."""
+    def confirm(self, values: Mapping[str, Any], light: bytes, dark: bytes,
+                texts: Mapping[str, str] | None = None) -> None:
+        """The kernel shows ``values``: its frame (and its ``texts``) goes first, in one
+        message, then the neighbours are queued and sent while the kernel is idle."""
         with self.turn():
-            self._confirm(values, light, dark)
+            self._requested = None  # a request still coalescing is older than this
+            self._confirm(values, light, dark, texts)
 
     @contextlib.contextmanager
     def turn(self) -> Iterator[None]:
@@ -257,13 +279,15 @@ class FrameAhead(anywidget.AnyWidget):
         finally:
             self._waiting -= 1
 
-    def _confirm(self, values: Mapping[str, Any], light: bytes, dark: bytes) -> None:
+    def _confirm(self, values: Mapping[str, Any], light: bytes, dark: bytes,
+                 texts: Mapping[str, str] | None = None) -> None:
         self.cancel()
         moved = {n for n in values if self.values.get(n) != values[n]}
         self.values = dict(values)
         key = self.key(values)
         with self.hold_sync():
             self.value, self.value_dark, self.base = light, dark, key
+            self.texts = dict(texts or {})
         if light:  # the browser files the confirmed frame under its key (both themes)
             self._hold(key, len(light) + len(dark))
         self.schedule(first_sweep=moved == {self.sweep})
@@ -271,12 +295,12 @@ class FrameAhead(anywidget.AnyWidget):
     #: Seconds a :meth:`request` waits for a newer one (rapid presses render only the last).
     coalesce = 0.012
 
-    def request(self, values: Mapping[str, Any]) -> None:
-        """Confirm ``values`` with their own frames (``render``), soon: of several requests in
-        quick succession (rapid presses, a drag) only the last is rendered and sent. Without a
-        running event loop (scripts, tests) at once."""
+    def request(self, values: Mapping[str, Any], texts: Mapping[str, str] | None = None) -> None:
+        """Confirm ``values`` (and ``texts``) with their own frames (``render``), soon: of
+        several requests in quick succession (rapid presses, a drag) only the last is rendered
+        and sent. Without a running event loop (scripts, tests) at once."""
         with self.turn():
-            self._requested = dict(values)
+            self._requested = (dict(values), None if texts is None else dict(texts))
             if self._request_handle is not None:
                 return
             try:
@@ -289,15 +313,16 @@ class FrameAhead(anywidget.AnyWidget):
     def _flush(self) -> None:
         with self.turn():
             self._request_handle = None
-            values, self._requested = self._requested, None
-            if values is None:
+            requested, self._requested = self._requested, None
+            if requested is None:
                 return
+            values, texts = requested
             try:
                 light = self.render(values, "light") or b""
                 dark = (self.render(values, "dark") or b"") if light else b""
             except Exception:  # noqa: BLE001 - a timer must never raise into the loop
                 light = dark = b""
-            self._confirm(values, light, dark)
+            self._confirm(values, light, dark, texts)
 
     def plan(self, first_sweep: bool = False) -> list[str]:
         """Keys of the frames wanted next, in the order they are sent (see :meth:`_order`)."""
@@ -315,8 +340,8 @@ class FrameAhead(anywidget.AnyWidget):
         if len(values) != len(self.controls):
             return []  # not confirmed yet
         near = neighbour_values(values, ranges)
-        steps = neighbour_values(values, {}, sweep=self.sweep, sweep_range=sweep_range)
-        steps = steps[:self.sweep_ahead]
+        steps = neighbour_values(values, {}, sweep=self.sweep, sweep_range=sweep_range,
+                                 sweep_count=self.sweep_ahead)
         return steps + near if first_sweep else near + steps
 
     def schedule(self, first_sweep: bool = False) -> None:
@@ -369,6 +394,7 @@ class FrameAhead(anywidget.AnyWidget):
         False when the budget is full (nothing more is sent for this setting)."""
         keys: list[str] = []
         buffers: list[bytes] = []
+        texts: list[dict[str, str]] = []
         drop: list[str] = []
         size = 0
         theme = self.theme
@@ -392,12 +418,14 @@ class FrameAhead(anywidget.AnyWidget):
             drop += freed
             keys.append(key)
             buffers.append(png)
+            texts.append(self.describe(values) if self.describe is not None else {})
             size += len(png)
             self.held[key] = len(png)
             if self._waiting or (deadline is not None and time.perf_counter() > deadline):
                 break
         if keys or drop:
-            self.send({"type": "frames", "keys": keys, "theme": theme, "drop": drop}, buffers)
+            self.send({"type": "frames", "keys": keys, "theme": theme, "drop": drop, "texts": texts},
+                      buffers)
             self.sent += len(keys)
         return bool(self._queue)
 
@@ -510,8 +538,8 @@ class ExplorerFrames:
         self.scale = scale
         self.applies = applies  # which values are settings here (e.g. not a hidden row's)
         self._figure: Any = None
-        # settings -> (geometry or None, the output cells' values the picture writes)
-        self._geometries: OrderedDict[str, tuple[Geometry | None, Any]] = OrderedDict()
+        # settings -> (geometry or None, the output cells' values the picture writes, the headline)
+        self._geometries: OrderedDict[str, tuple[Geometry | None, Any, str | None]] = OrderedDict()
         self._lock = threading.RLock()  # one figure, renders from two kernel threads
 
     def geometry(self, values: Mapping[str, Any]) -> tuple[Geometry | None, int]:
@@ -522,25 +550,42 @@ class ExplorerFrames:
     def drawing(self, values: Mapping[str, Any]) -> tuple[Geometry | None, int, Any]:
         """The geometry, the step and the output cells' values (what the explorer's picture
         writes in them, ``Results.cell_values``) that ``values`` mean."""
+        geometry, step, labels, _ = self._entry(values)
+        return geometry, step, labels
+
+    def texts(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """What the calculator's headline says for ``values`` (``"output"``: the explorer's
+        ``output_label``), as :func:`.panels.output_html` writes it.
+
+        >>> ExplorerFrames(lambda: DEFAULT_BASE).texts({"kernel_size": 5})["output"][:34]
+        "<b style='font-size:1.2em'>Output:"
+        """
+        text = self._entry(values)[3]
+        return {} if text is None else {"output": text}
+
+    def _entry(self, values: Mapping[str, Any]) -> tuple[Geometry | None, int, Any, str | None]:
         settings = settings_of(values if self.applies is None else self.applies(values), self.base())
         key = repr(sorted(settings.items()))
         with self._lock:
             return self._geometry(key, settings, int(values.get("step", 0)))
 
-    def _geometry(self, key: str, settings: dict[str, Any], step: int) -> tuple[Geometry | None, int, Any]:
+    def _geometry(self, key: str, settings: dict[str, Any],
+                  step: int) -> tuple[Geometry | None, int, Any, str | None]:
         if key not in self._geometries:
             size = settings.pop("input_size")
             try:
                 results = compute(LayerSpec.from_settings(**settings), size, run_torch=False)
             except ValueError:
-                entry: tuple[Geometry | None, Any] = (None, None)
+                entry: tuple[Geometry | None, Any, str | None] = (None, None, None)
             else:
-                entry = (None, None) if results.picture_limit else (results.geometry, results.cell_values)
+                drawn = results.picture_limit is None
+                entry = (results.geometry if drawn else None, results.cell_values if drawn else None,
+                         output_html(results))
             self._geometries[key] = entry
             if len(self._geometries) > 512:
                 self._geometries.popitem(last=False)
-        geometry, labels = self._geometries[key]
-        return geometry, 0 if geometry is None else max(0, min(step, geometry.n_steps - 1)), labels
+        geometry, labels, text = self._geometries[key]
+        return geometry, 0 if geometry is None else max(0, min(step, geometry.n_steps - 1)), labels, text
 
     def __call__(self, values: Mapping[str, Any], theme: str) -> bytes | None:
         with self._lock:
@@ -617,7 +662,9 @@ class ExplorerAhead:
                                  f"{setting}_square": pair.square})
         self.watched["step"] = player.step
         self.frames = ExplorerFrames(lambda: state.settings, scale=scale, applies=self._applies)
-        self.widget = FrameAhead(self.frames, skip_disabled=True, **kwargs)
+        self.widget = FrameAhead(self.frames, skip_disabled=True, describe=self.frames.texts, **kwargs)
+        #: text widgets that move with the frames (name -> widget; ``frames.texts`` names)
+        self.targets: dict[str, W.Widget] = {}
         self.widget.ranges = self._ranges
         self.widget.watch(self.watched, sweep="step")
 
@@ -643,13 +690,22 @@ class ExplorerAhead:
     def values(self) -> Values:
         return {name: widget.value for name, widget in self.watched.items()}
 
+    def set_targets(self, targets: Mapping[str, W.Widget]) -> None:
+        """Text widgets the page fills with the shown frame's texts (names as
+        :meth:`ExplorerFrames.texts` gives them): a held frame's, or the kernel's values."""
+        self.targets = dict(targets)
+        self.widget.targets = {name: w.model_id for name, w in self.targets.items()}
+
+    def _texts(self) -> dict[str, str]:
+        return {name: w.value for name, w in self.targets.items()}
+
     def confirm(self) -> None:
         """The explorer shows the controls' setting: its frame first, then the neighbours (a
         few ms later: rapid changes render only the last, see :meth:`FrameAhead.request`)."""
         values = self.values()
         with self.widget.turn():
             self.widget.set_context(self.frames.context(values))
-            self.widget.request(values)
+            self.widget.request(values, self._texts())
 
     def show(self, drawn: bool) -> None:
         """After the explorer showed a change: the picture (``drawn``), or nothing where the
@@ -660,6 +716,11 @@ class ExplorerAhead:
             self.widget.layout.display = display
         if drawn:
             self.confirm()
+        else:  # confirmed too (nothing to draw): the page stops waiting for this setting
+            values = self.values()
+            with self.widget.turn():
+                self.widget.set_context(self.frames.context(values))
+                self.widget.confirm(values, b"", b"", self._texts())
 
     def set_scale(self, scale: float) -> None:
         """Draw at ``scale`` (projector mode): the frames held so far belong to another context."""
@@ -679,6 +740,7 @@ def attach(explorer: Any) -> ExplorerAhead:
     panel = explorer.picture_panel
     ahead = ExplorerAhead(explorer.state, explorer.setting_controls, explorer.player, scale=panel.scale)
     panel.prefetch = False
+    ahead.set_targets({"output": explorer.output_label})  # the headline moves with the frame
     ahead.widget.add_class("cw-picture-ahead")
     kids = [w for w in explorer.animation_panel.children if w not in panel.images]
     explorer.animation_panel.children = (ahead.widget, *kids)

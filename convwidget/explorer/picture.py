@@ -213,8 +213,12 @@ class Picture:
         self.error.value = f"<div class='cw-note-box'>{html.escape(note)}</div>"
         self.error.layout.display = ""
 
-    def show_nothing(self) -> None:
-        """Neither a drawing nor a sentence (another widget shows the picture)."""
+    def show_nothing(self, geometry: Geometry | None = None, step: int = 0,
+                     labels: tuple[str, ...] | None = None) -> None:
+        """Neither a drawing nor a sentence: another widget shows the picture (of ``step`` of
+        ``geometry``, which :attr:`figure` then shows when asked; nothing is drawn here)."""
+        if geometry is not None:
+            self._wanted = (geometry, step, labels)
         self._display_images("none")
         if self.error.layout.display != "none":
             self.error.layout.display = "none"

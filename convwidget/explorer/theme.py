@@ -100,6 +100,18 @@ def _rules() -> str:
     rules.append(".cw-explorer .cw-controls .widget-readout{min-width:24px;margin-left:2px} "
                  ".cw-explorer .cw-controls .widget-inline-hbox{margin-top:1px;margin-bottom:1px} "
                  ".cw-explorer .cw-controls .widget-label{margin-right:4px}")
+    # frames ahead (explorer/ahead.py): the picture and the headline already show the new
+    # setting, what only the kernel can say follows; dimmed, with a marker, if it takes more
+    # than a moment (most answers arrive before the dimming would be seen)
+    waiting = ".cw-explorer.cw-waiting"
+    rules.append(".cw-explorer .cw-torch-panel, .cw-explorer .cw-formula, .cw-explorer .cw-step-label, "
+                 ".cw-explorer .cw-output-size{transition:opacity 0s} "
+                 f"{waiting} .cw-torch-panel, {waiting} .cw-formula, {waiting} .cw-step-label, "
+                 ".cw-explorer.cw-behind .cw-output-size{opacity:.45;transition:opacity .1s linear .15s} "
+                 ".cw-explorer .cw-torch-panel{position:relative} "
+                 f"{waiting} .cw-torch-panel::after{{content:'… waiting for the kernel';"
+                 "position:absolute;right:4px;top:0;font-style:italic;visibility:hidden;"
+                 "animation:cw-late 0s linear .15s forwards} @keyframes cw-late{to{visibility:visible}}")
     # projector mode: ipywidgets size their text from these variables; set on the root, they
     # cascade to every control and panel inside it
     k = PRESENTATION_SCALE

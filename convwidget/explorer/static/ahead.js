@@ -50,6 +50,8 @@ function makeStore(model) {
     confirmed: { light: null, dark: null },
     controls: new Map(), // name -> the control's model
     names: [],
+    targets: new Map(), // name -> a text widget's model: it shows the shown frame's text
+    ownTexts: 0, // > 0 while the page sets a target's value itself
     views: new Set(),
     version: 0,
     bytes: 0,
@@ -73,10 +75,11 @@ function makeStore(model) {
     store.frames.delete(key);
   };
   store.clear = () => { for (const key of [...store.frames.keys()]) store.drop(key); };
-  store.file = (key, theme, data) => {
+  store.file = (key, theme, data, texts) => {
     const url = pngUrl(data);
     if (!url) return;
-    const entry = store.frames.get(key) || { light: null, dark: null, size: 0 };
+    const entry = store.frames.get(key) || { light: null, dark: null, size: 0, texts: null };
+    if (texts) entry.texts = texts;
     if (entry[theme]) URL.revokeObjectURL(entry[theme]);
     entry[theme] = url;
     entry.size += bytesOf(data).byteLength;
@@ -144,6 +147,30 @@ async function watchControls(model, store) {
   store.update();
 }
 
+// The text widgets that move with the frames (the calculator's headline): the page shows in
+// them the texts of the frame it shows, a held frame's or the confirmed one's (model "texts",
+// set with "base" in one message); a value the kernel sends them between is put right at once.
+async function watchTargets(model, store) {
+  const ids = model.get("targets") || {};
+  const names = Object.keys(ids);
+  const models = await Promise.all(names.map((n) => model.widget_manager.get_model(ids[n])));
+  names.forEach((n, i) => {
+    store.targets.set(n, models[i]);
+    models[i].on("change:value", () => { if (!store.ownTexts) store.update(); });
+  });
+  store.update();
+}
+
+function showTexts(store, texts) {
+  if (!texts) return;
+  for (const [name, m] of store.targets) {
+    const text = texts[name];
+    if (typeof text !== "string" || m.get("value") === text) continue;
+    store.ownTexts += 1;
+    try { m.set("value", text); } finally { store.ownTexts -= 1; } // local: never sent back
+  }
+}
+
 function onMessage(model, store, msg, buffers) {
   if (!msg || typeof msg !== "object") return;
   if (msg.type === "reset") {
@@ -151,7 +178,8 @@ function onMessage(model, store, msg, buffers) {
     fileConfirmed(model, store);
   } else if (msg.type === "frames") {
     for (const key of msg.drop || []) store.drop(key);
-    (msg.keys || []).forEach((key, i) => store.file(key, msg.theme, buffers[i]));
+    const texts = msg.texts || [];
+    (msg.keys || []).forEach((key, i) => store.file(key, msg.theme, buffers[i], texts[i]));
   }
   store.update();
 }
@@ -165,8 +193,10 @@ function initialize({ model }) {
   model.on("change:value_dark", confirmed);
   model.on("change:base", confirmed);
   model.on("change:pending", store.update);
+  model.on("change:texts", store.update);
   model.on("change:context", store.update);
   model.on("change:sliders", () => watchControls(model, store));
+  model.on("change:targets", () => watchTargets(model, store));
   model.on("msg:custom", (msg, buffers) => onMessage(model, store, msg, buffers));
   const observer = new MutationObserver(() => {
     const theme = pageTheme();
@@ -184,6 +214,7 @@ function initialize({ model }) {
     model.save_changes();
   }
   watchControls(model, store);
+  watchTargets(model, store);
   model.send({ type: "hello" }); // a new page holds nothing but the confirmed frame
   return () => {
     observer.disconnect();
@@ -232,14 +263,24 @@ function render({ model, el }) {
       key = base;
       pending = true;
     }
+    showTexts(store, key === current && key !== base ? held.texts : model.get("texts"));
     el.classList.toggle("cw-ahead-pending", pending);
+    // the kernel has not confirmed the controls' setting yet: what only it can say (PyTorch's
+    // answer, the formula) waits, marked (the explorer's style dims it after a moment); with
+    // no frame held for it ("behind"), the picture and the headline wait too
+    const root = el.closest(".cw-explorer");
+    if (root) {
+      root.classList.toggle("cw-waiting", current !== null && current !== base);
+      root.classList.toggle("cw-behind", current !== null && pending);
+    }
     img.style.display = src ? "" : "none";
     img.dataset.pending = pending ? "1" : "0";
     el.dataset.current = current === null ? "" : current; // the controls' key now (tests)
     el.dataset.held = String(store.frames.size);
     el.dataset.confirmed = current !== null && current === base ? "1" : "0";
-    const same = !pending && img.dataset.key === key && img.dataset.theme === theme && img.getAttribute("src");
-    if (src && !same && img.getAttribute("src") !== src) {
+    // by URL, not by key: a setting confirmed again has new URLs and its old ones are revoked
+    // (an image still loading from a revoked URL never appears)
+    if (src && img.getAttribute("src") !== src) {
       img.dataset.theme = theme;
       img.dataset.key = key;
       img.src = src;
