@@ -38,12 +38,12 @@ import ipywidgets as W
 
 from ..explanations import Explanation
 from ..geometry import Geometry
-from ..spec import LayerSpec
 from . import panels
 from .controls import Controls, Player, _style, button
 from .css import CSS_CLASSES
+from .dims import explorer_layer_spec, layer_input
 from .exporting import export_link, export_name
-from .layout import PRESENTATION_SCALE, ScreenLayout, columns, presentation_button, scale_widths
+from .layout import ScreenLayout, columns, presentation_button
 from .picture import Picture, ipympl_active
 from .quizmode import ExplorerQuiz, QuizAccess
 from .state import ExplorerState, Results
@@ -65,15 +65,10 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
     ``"avg_pool"``), ``input_size``, ``kernel_size``, ``stride`` (pool default:
     the kernel size), ``padding`` (a number, a pair, ``'same'`` or ``'valid'``),
     ``dilation``, ``output_padding``, ``ceil_mode``, ``count_include_pad``,
-    ``in_channels``, ``out_channels``, ``groups``. ``presentation=True``: projector mode
+    ``in_channels``, ``out_channels``, ``groups``; ``ndim`` (1, 2 or 3 spatial dimensions, read
+    from ``input_size``: ``(n,)`` is a 1-D strip and ``nn.Conv1d``..., ``(d, h, w)`` a 3-D volume
+    shown one output depth slice at a time; an int is 2-D). ``presentation=True``: projector mode
     (text and picture 1.5 times bigger; the Projector button toggles it).
-
-    ``ahead=True`` (the default): the pictures of the settings one or two notches away, and
-    the animation's next steps, are held in the browser (:attr:`ahead`, see
-    :mod:`convwidget.explorer.ahead`), so a slider moves the picture and the output size at
-    once, before the kernel answers, on Binder too. ``ahead=False``: every picture comes
-    from the kernel (an ``ipywidgets.Image``), for a front end without anywidget.
-    :meth:`picture_png` is the picture shown, either way.
 
     Display it as a cell's value. Scripted use: :attr:`settings`, :meth:`set`,
     :attr:`output_size`; :attr:`state` is the :class:`ExplorerState` to link or observe.
@@ -86,7 +81,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
     """
 
     def __init__(self, *, live: bool | None = None, quiz: bool = False, level: str = "padding_stride",
-                 seed: int | None = None, presentation: bool = False, ahead: bool = True,
+                 seed: int | None = None, presentation: bool = False, ahead: bool = False,
                  **settings: Any) -> None:
         session = None
         if quiz:  # the question's setting first: a bad level builds nothing
@@ -253,17 +248,6 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
             with self._guard():
                 self._show_step(results, self.state.step)
 
-    def _rescale_controls(self) -> None:
-        """The controls took the widths of another ``ndim``: projector mode scales those (its
-        remembered widths of the sliders are the new ones)."""
-        base = self.__dict__.get("_base_widths")
-        if base is None:
-            return  # projector mode was never on: the widths are the controls' own
-        for pair in self.setting_controls.pairs:
-            for widget in (*pair.widgets, pair.d):
-                base.pop(id(widget), None)
-        scale_widths(self.main, PRESENTATION_SCALE if self.presentation else 1.0, base)
-
     def _show_calculator(self, results: Results) -> None:
         self.output_label.value = panels.output_html(results)
         self.formula.value, self.formula_text.value = panels.formula_html(results)
@@ -302,7 +286,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         elif self.ahead is None or self.state.ndim != 2:  # the frames ahead draw 2-D only
             self.picture_panel.show(geometry, step, results.plane_values(depth))
         else:
-            self.picture_panel.show_nothing(geometry, step, results.cell_values)  # the frames ahead show it
+            self.picture_panel.show_nothing()  # the frames ahead show the picture
         if self.ahead is not None:
             self.ahead.show(drawn=geometry is not None and not results.picture_limit
                             and self.state.ndim == 2)
@@ -453,26 +437,6 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         """The :class:`convwidget.drawing.WindowFigure` behind the picture (showing what it shows)."""
         return self.picture_panel.figure
 
-    def picture_png(self, theme: str = "light") -> bytes:
-        """The PNG of the picture shown now in ``theme`` (``"light"`` or ``"dark"``), or
-        ``b""`` where a sentence shows instead (a refusal, a setting too big to draw).
-
-        In a kernel the picture follows a change a few milliseconds later (after the
-        calculator, in the loop's next turn); in a script at once.
-
-        >>> ConvExplorer(input_size=5).picture_png()[:4], ConvExplorer(kernel_size=9).picture_png()
-        (b'\\x89PNG', b'')
-        """
-        if theme not in ("light", "dark"):
-            raise ValueError(f"theme={theme!r}: give 'light' or 'dark'")
-        if self.ahead is not None:
-            shown, light, dark = self.ahead.widget, self.ahead.widget.value, self.ahead.widget.value_dark
-        else:
-            shown, light, dark = self.picture, self.picture.value, self.picture_dark.value
-        if shown.layout.display == "none":
-            return b""
-        return bytes(light if theme == "light" else dark)
-
     @property
     def prefetch(self) -> bool:
         """Render the moved slider's next notch (and the next step) while the kernel is idle."""
@@ -504,8 +468,8 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
     @classmethod
     def from_layer(cls, layer: Any, input_size: Any) -> ConvExplorer:
         """A ConvExplorer showing a ``torch.nn`` Conv / ConvTranspose / MaxPool / AvgPool layer
-        (1-D or 2-D) on an input of ``input_size``: the spatial sizes ((L,) or (H, W)), or a
-        full shape with channels (C, ...) and batch (N, C, ...).
+        (1-D, 2-D or 3-D) on an input of ``input_size``: the spatial sizes ((L,), (H, W) or
+        (D, H, W)), or a full shape with channels (C, ...) and batch (N, C, ...).
 
         >>> from torch import nn
         >>> ConvExplorer.from_layer(nn.MaxPool2d(2), (1, 3, 8, 8)).output_size
@@ -517,9 +481,9 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         ...
         ValueError: input_size=(8, 8, 8, 8) has 4 numbers, but nn.Conv1d is 1-D: give (L,), ...
         """
-        spec = _explorer_spec(layer)
+        spec = explorer_layer_spec(layer)
         n = spec.ndim
-        size = _layer_input(input_size, spec)
+        size = layer_input(input_size, spec)
         settings = spec.settings()
         if len(size) > n and spec.is_pool:
             settings["in_channels"] = size[-n - 1]
@@ -533,7 +497,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self.picture_panel.cancel()
         if self.quiz is not None:
             self.quiz.close()
-        if getattr(self, "ahead", None) is not None:
+        if self.ahead is not None:
             self.ahead.close()
         self.play_link.close()
         for widget in list(_walk(self))[1:]:
@@ -577,44 +541,6 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
     def _on_export_html(self, _button: W.Button) -> None:
         with self._guard():
             self._export("html")
-
-
-#: The layers' dimensions the explorer opens.
-LAYER_NDIMS = (1, 2, 3)
-
-
-def _explorer_spec(layer: Any) -> LayerSpec:
-    """The settings of a layer the explorer shows, or a sentence saying what to use instead."""
-    spec = LayerSpec.from_layer(layer)
-    if spec.ndim not in LAYER_NDIMS or spec.norm_type is not None:
-        shown = " / ".join(f"{d}d" for d in LAYER_NDIMS)
-        raise ValueError(
-            f"ConvExplorer shows Conv, ConvTranspose, MaxPool and AvgPool layers ({shown}), not "
-            f"{type(layer).__name__} ({spec.torch_class}); use convwidget.explain or "
-            "convwidget.trace for it")
-    return spec
-
-
-_SHAPES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-
-
-def _layer_input(input_size: Any, spec: Any) -> tuple[int, ...]:
-    """``input_size`` for a layer of ``spec.ndim`` dimensions (spatial, with channels, or with a
-    batch too), or a sentence naming its length and the shapes that fit."""
-    n = spec.ndim
-    try:
-        size = tuple(int(v) for v in input_size)
-    except (TypeError, ValueError):
-        size = ()
-    if len(size) not in (n, n + 1, n + 2):
-        dims = ", ".join(_SHAPES[n])
-        shapes = f"({dims},), (C, {dims}) or (N, C, {dims})" if n == 1 else (
-            f"({dims}), (C, {dims}) or (N, C, {dims})")
-        example = (1, spec.in_channels, *(8,) * n)
-        count = f"{len(size)} numbers" if size else "no sizes"
-        raise ValueError(f"input_size={input_size!r} has {count}, but nn.{spec.torch_class} is {n}-D: "
-                         f"give {shapes} (e.g. {example} for its {spec.in_channels} input channels)")
-    return size
 
 
 def close_widget(widget: W.Widget) -> None:

@@ -54,6 +54,15 @@ CSS_CLASSES: dict[str, str] = {
                          "transposed convolution only; max = max(stride, dilation) - 1",
     "cw-output-padding-w": "IntSlider: output_padding width",
     "cw-output-padding-square": "Checkbox 'H = W' for output_padding",
+    "cw-input-d": "IntSlider: input depth, first on its row (3-D only; likewise cw-kernel-d, "
+                  "cw-stride-d, cw-padding-d, cw-dilation-d, cw-output-padding-d); in 1-D a row "
+                  "shows its one slider (cw-input-h...) and no W or 'H = W'",
+    "cw-kernel-d": "IntSlider: kernel depth (3-D)", "cw-stride-d": "IntSlider: stride depth (3-D)",
+    "cw-padding-d": "IntSlider: padding depth (3-D)", "cw-dilation-d": "IntSlider: dilation depth (3-D)",
+    "cw-output-padding-d": "IntSlider: output_padding depth (3-D)",
+    "cw-depth": "IntSlider (in cw-cell): the output depth slice the picture shows (3-D only)",
+    "cw-depth-caption": "HTML above the picture: which input depth slices the shown output depth "
+                        "slice reads (3-D only)",
     "cw-ceil-mode": "Checkbox: ceil_mode (pooling only)",
     "cw-count-include-pad": "Checkbox: count_include_pad (average pool only)",
     "cw-in-channels": "BoundedIntText: in_channels",

@@ -113,7 +113,7 @@ class ScreenLayout:
 
         >>> from convwidget import ConvExplorer
         >>> e = ConvExplorer(input_size=5, presentation=True)
-        >>> e.presentation, e.figure.to_png()[16:24] == e.picture_png()[16:24]
+        >>> e.presentation, e.figure.to_png()[16:24] == e.picture.value[16:24]
         (True, True)
         """
         return bool(self.presentation_button.value)
@@ -138,6 +138,19 @@ class ScreenLayout:
             self._shown = (None, -1)  # drawn again at the new size
             if not self._concealed and self.state.results is not None:
                 self._show_step(self.state.results, self.state.step)
+
+    def _rescale_controls(self) -> None:
+        """The controls took the widths of another ``ndim``: projector mode scales those (its
+        remembered widths of the sliders are the new ones)."""
+        base = self.__dict__.get("_base_widths")
+        if base is None:
+            return  # projector mode was never on: the widths are the controls' own
+        for pair in self.setting_controls.pairs:
+            for widget in (*pair.widgets, pair.d):
+                base.pop(id(widget), None)
+        scale_widths(self.main, PRESENTATION_SCALE if self.presentation else 1.0, base)
+
     # provided by the explorer (ConvExplorer's methods)
     _guard: Callable[[], contextlib.AbstractContextManager[None]]
     _show_step: Callable[[Results, int], None]
+    setting_controls: Any  # the explorer's Controls

@@ -9,16 +9,19 @@ on any ipywidgets control works on it::
 
 (``value`` is the :class:`Results`, the name ``interactive_output`` reads from a control.)
 
-Settings are traits in PyTorch's names. A per-dimension setting holds one int while all
+Settings are traits in PyTorch's names. ``ndim`` is the number of spatial dimensions (1: a
+strip, ``nn.Conv1d``...; 2; 3: a volume, drawn one output depth slice at a time, ``depth``):
+``input_size=(n,)`` gives 1, an int gives 2, and changing ``ndim`` carries the other settings
+along (the width is kept). A per-dimension setting holds one int while all
 dimensions agree (as people write ``stride=2``) and a tuple otherwise, so it links to an
 ``IntSlider`` directly. The results (``spec``, ``output_size``, ``explanation``,
 ``geometry``, ``torch_result``, ``error``) are read-only traits, recomputed once per change:
 a :meth:`ExplorerState.set` of several settings is one recomputation and one notification
 per result that changed.
 
-Traits synced with the browser (so ``widgets.jslink`` works on them): ``kind``,
+Traits synced with the browser (so ``widgets.jslink`` works on them): ``kind``, ``ndim``,
 ``ceil_mode``, ``count_include_pad``, ``in_channels``, ``out_channels``, ``groups``,
-``step`` and, while all their dimensions agree (an int), ``input_size``, ``kernel_size``,
+``step``, ``depth`` and, while all their dimensions agree (an int), ``input_size``, ``kernel_size``,
 ``stride``, ``padding``, ``dilation``, ``output_padding``; ``output_size`` and ``error``
 are synced read-only. The other results are Python objects and stay in the kernel.
 A jslink'd change reaches the kernel and is validated there like any other.
@@ -52,6 +55,7 @@ from ..errors import ShapeError
 from ..explanations import Explanation, explain
 from ..geometry import DimGeometry, Geometry, layer_geometry
 from ..spec import KINDS, LayerSpec, normalise_setting
+from .dims import NDIMS, SettingError, axis_names, check_input_length, check_ndim, dims, fit_dims, infer_ndim
 
 __all__ = [
     "DEFAULTS", "MAX_PICTURE_CELLS", "MAX_TAPS", "SETTING_NAMES", "ExplorerState", "Results",
@@ -71,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
     "in_channels": 1, "out_channels": 1, "groups": 1,
 }
 
+_dims = dims  # the old private names, kept for old imports
+_pair = dims
+
 _PER_DIM = ("input_size", "kernel_size", "stride", "padding", "dilation", "output_padding")
 
 
@@ -83,64 +90,6 @@ def compact(value: Any) -> Any:
     if isinstance(value, tuple) and value and len(set(value)) == 1:
         return value[0]
     return value
-
-
-def _dims(value: Any, ndim: int = 2) -> tuple[int, ...]:
-    """A per-dimension setting as ``ndim`` ints: ``_dims(3, 1) == (3,)``."""
-    return value if isinstance(value, tuple) else (value,) * ndim
-
-
-_pair = _dims  # the 2-D name, kept for old imports
-
-
-def fit_dims(value: Any, ndim: int) -> Any:
-    """A per-dimension setting carried to ``ndim`` dimensions: the last ones are kept (1-D is
-    the width), a new leading one copies the first; ints and padding strings stay as they are.
-
-    >>> fit_dims((5, 7), 1), fit_dims((5, 7), 3), fit_dims(3, 1), fit_dims("same", 3)
-    ((7,), (5, 5, 7), 3, 'same')
-    """
-    if not isinstance(value, tuple) or len(value) == ndim:
-        return value
-    if len(value) > ndim:
-        return value[-ndim:]
-    return (value[0],) * (ndim - len(value)) + value
-
-
-def infer_ndim(settings: dict[str, Any]) -> int:
-    """The explorer's dimensions: ``ndim`` if given, else the length of a sequence
-    ``input_size`` (``(10,)``: 1-D), else 2 (an int ``input_size`` is a square).
-
-    >>> infer_ndim({"input_size": (10,)}), infer_ndim({"input_size": 10}), infer_ndim({})
-    (1, 2, 2)
-    """
-    if settings.get("ndim") is not None:
-        return _check_ndim(settings["ndim"])
-    size = settings.get("input_size")
-    if isinstance(size, (tuple, list)) and len(size) in NDIMS:
-        return len(size)
-    return 2
-
-
-#: The dimensions an explorer draws.
-NDIMS = (1, 2, 3)
-_NDIM_WORDS = {1: "a strip", 2: "an image", 3: "a volume"}
-
-
-def axis_names(ndim: int) -> tuple[str, ...]:
-    """The names of ``ndim`` spatial dimensions, in PyTorch's order.
-
-    >>> axis_names(1), axis_names(3)
-    (('length',), ('depth', 'height', 'width'))
-    """
-    return {1: ("length",), 2: ("height", "width")}.get(ndim, ("depth", "height", "width"))
-
-
-def _check_ndim(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value not in NDIMS:
-        words = ", ".join(f"{n} ({_NDIM_WORDS[n]})" for n in NDIMS)
-        raise SettingError(f"ndim (the spatial dimensions) must be {words}, not {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: every recomputation notifies
@@ -308,10 +257,6 @@ def picture_limit(spec: LayerSpec, geometry: Geometry) -> str | None:
     return None
 
 
-class SettingError(T.TraitError, ValueError):
-    """A refused setting: a TraitError for ipywidgets, a ValueError for everyone else."""
-
-
 class _PerDim(T.Any):
     """A per-dimension setting: an int while the dimensions agree, else a tuple."""
 
@@ -371,7 +316,7 @@ class ExplorerState(W.Widget):
     def __init__(self, *, run_torch: bool = True, **settings: Any) -> None:
         _check_names(settings)
         ndim = infer_ndim(settings)
-        _check_input_length(settings.get("input_size"), ndim)
+        check_input_length(settings.get("input_size"), ndim)
         # the defaults (2-D) are carried to ndim; the given settings are checked as they are
         full = {**{k: fit_dims(v, ndim) for k, v in DEFAULTS.items()}, **settings, "ndim": ndim}
         full = {"ndim": full.pop("ndim"), **full}  # ndim first: the others are read by it
@@ -391,14 +336,14 @@ class ExplorerState(W.Widget):
     # ------------------------------------------------------------------ validation
     @T.validate("ndim")
     def _valid_ndim(self, proposal: dict[str, Any]) -> int:
-        return _check_ndim(proposal["value"])
+        return check_ndim(proposal["value"])
 
     @T.validate(*_PER_DIM)
     def _valid_per_dim(self, proposal: dict[str, Any]) -> Any:
         name = proposal["trait"].name
         try:
             if name == "input_size":
-                _check_input_length(proposal["value"], self.ndim)
+                check_input_length(proposal["value"], self.ndim)
             value = normalise_setting(name, proposal["value"], self.ndim)
         except ValueError as err:
             raise SettingError(str(err)) from None
@@ -435,7 +380,7 @@ class ExplorerState(W.Widget):
         for an average pool); ``ExplorerState(**settings)`` rebuilds the same state.
         """
         spec = self.spec or self._make_spec()
-        return {"kind": spec.kind, "ndim": self.ndim, "input_size": _dims(self.input_size, self.ndim),
+        return {"kind": spec.kind, "ndim": self.ndim, "input_size": dims(self.input_size, self.ndim),
                 "kernel_size": spec.kernel_size, "stride": spec.stride, "padding": spec.padding,
                 "dilation": spec.dilation, "output_padding": spec.output_padding,
                 "ceil_mode": spec.ceil_mode, "count_include_pad": spec.count_include_pad,
@@ -460,7 +405,7 @@ class ExplorerState(W.Widget):
         size = changes.get("input_size")
         sized = isinstance(size, (tuple, list)) and len(size) in NDIMS
         ndim = infer_ndim({"ndim": changes.get("ndim", None if sized else self.ndim), "input_size": size})
-        _check_input_length(size, ndim)
+        check_input_length(size, ndim)
         if ndim != self.ndim:  # the settings not given follow: (5, 7) -> (7,) in 1-D
             changes = {**{n: fit_dims(getattr(self, n), ndim) for n in _PER_DIM}, **changes}
         changes = {**changes, "ndim": ndim}
@@ -493,7 +438,7 @@ class ExplorerState(W.Widget):
             self._dirty = True
             if change["name"] == "ndim":  # a linked ndim: the other settings follow it
                 for name in _PER_DIM:
-                    setattr(self, name, compact(fit_dims(_dims(getattr(self, name), change["old"]),
+                    setattr(self, name, compact(fit_dims(dims(getattr(self, name), change["old"]),
                                                          change["new"])))
             if change["name"] == "kind" and change["new"] != "conv" and isinstance(self.padding, str):
                 # a padding string is a convolution setting: other kinds get the same numbers
@@ -504,10 +449,10 @@ class ExplorerState(W.Widget):
         pool = kind in ("max_pool", "avg_pool")
         conv_like = not pool
         return LayerSpec(
-            kind=kind, kernel_size=_dims(self.kernel_size, n), stride=_dims(self.stride, n),
-            padding=self.padding if isinstance(self.padding, str) else _dims(self.padding, n),
-            dilation=(1,) * n if kind == "avg_pool" else _dims(self.dilation, n),
-            output_padding=_dims(self.output_padding, n) if kind == "conv_transpose" else (0,) * n,
+            kind=kind, kernel_size=dims(self.kernel_size, n), stride=dims(self.stride, n),
+            padding=self.padding if isinstance(self.padding, str) else dims(self.padding, n),
+            dilation=(1,) * n if kind == "avg_pool" else dims(self.dilation, n),
+            output_padding=dims(self.output_padding, n) if kind == "conv_transpose" else (0,) * n,
             ceil_mode=self.ceil_mode if pool else False,
             count_include_pad=self.count_include_pad if kind == "avg_pool" else True,
             in_channels=self.in_channels,
@@ -519,7 +464,7 @@ class ExplorerState(W.Widget):
         self._dirty = False
         self.recomputations += 1
         spec = self._make_spec()
-        results = compute(spec, _dims(self.input_size, self.ndim), self.run_torch)
+        results = compute(spec, dims(self.input_size, self.ndim), self.run_torch)
         with self.hold_sync(), self.hold_trait_notifications():
             self.set_trait("spec", spec)
             self.set_trait("explanation", results.explanation)
@@ -546,17 +491,6 @@ def _check_names(settings: dict[str, Any]) -> None:
         raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {settings['kind']!r}")
 
 
-def _check_input_length(size: Any, ndim: int) -> None:
-    """An ``input_size`` sequence of the wrong length for ``ndim``, refused with a sentence."""
-    if isinstance(size, (tuple, list)) and len(size) != ndim:
-        shown = tuple(size)
-        names = {1: "(length,)", 2: "(height, width)", 3: "(depth, height, width)"}
-        fix = (f"give {names[ndim]}" if ndim in names else "give 1, 2 or 3 sizes")
-        also = f", or ndim={len(size)}" if len(size) in NDIMS else ""
-        raise SettingError(f"input_size={shown!r} has {len(shown)} value(s) but the explorer is "
-                           f"{ndim}-D (ndim={ndim}); {fix}{also}")
-
-
 def _check_padding_kind(kind: str, padding: Any) -> None:
     if isinstance(padding, str) and kind != "conv":
         normalise_setting("padding", padding)  # 'full' is refused as such first
@@ -568,5 +502,5 @@ def _numeric_padding(padding: str, kernel: Any, dilation: Any, n: int = 2) -> An
     if padding == "valid":
         return 0
     pads = tuple(d * (k - 1) // 2 if d * (k - 1) % 2 == 0 else 0
-                 for k, d in zip(_dims(kernel, n), _dims(dilation, n), strict=True))
+                 for k, d in zip(dims(kernel, n), dims(dilation, n), strict=True))
     return compact(pads)
