@@ -70,6 +70,13 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
     shown one output depth slice at a time; an int is 2-D). ``presentation=True``: projector mode
     (text and picture 1.5 times bigger; the Projector button toggles it).
 
+    ``ahead=True`` (the default): the pictures of the settings one or two notches away, and
+    the animation's next steps, are held in the browser (:attr:`ahead`, see
+    :mod:`convwidget.explorer.ahead`), so a slider moves the picture and the output size at
+    once, before the kernel answers, on Binder too. ``ahead=False``: every picture comes
+    from the kernel (an ``ipywidgets.Image``), for a front end without anywidget.
+    :meth:`picture_png` is the picture shown, either way.
+
     Display it as a cell's value. Scripted use: :attr:`settings`, :meth:`set`,
     :attr:`output_size`; :attr:`state` is the :class:`ExplorerState` to link or observe.
 
@@ -81,7 +88,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
     """
 
     def __init__(self, *, live: bool | None = None, quiz: bool = False, level: str = "padding_stride",
-                 seed: int | None = None, presentation: bool = False, ahead: bool = False,
+                 seed: int | None = None, presentation: bool = False, ahead: bool = True,
                  **settings: Any) -> None:
         session = None
         if quiz:  # the question's setting first: a bad level builds nothing
@@ -286,7 +293,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         elif self.ahead is None or self.state.ndim != 2:  # the frames ahead draw 2-D only
             self.picture_panel.show(geometry, step, results.plane_values(depth))
         else:
-            self.picture_panel.show_nothing()  # the frames ahead show the picture
+            self.picture_panel.show_nothing(geometry, step, results.cell_values)  # the frames ahead show it
         if self.ahead is not None:
             self.ahead.show(drawn=geometry is not None and not results.picture_limit
                             and self.state.ndim == 2)
@@ -437,6 +444,26 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         """The :class:`convwidget.drawing.WindowFigure` behind the picture (showing what it shows)."""
         return self.picture_panel.figure
 
+    def picture_png(self, theme: str = "light") -> bytes:
+        """The PNG of the picture shown now in ``theme`` (``"light"`` or ``"dark"``), or
+        ``b""`` where a sentence shows instead (a refusal, a setting too big to draw).
+
+        In a kernel the picture follows a change a few milliseconds later (after the
+        calculator, in the loop's next turn); in a script at once.
+
+        >>> ConvExplorer(input_size=5).picture_png()[:4], ConvExplorer(kernel_size=9).picture_png()
+        (b'\\x89PNG', b'')
+        """
+        if theme not in ("light", "dark"):
+            raise ValueError(f"theme={theme!r}: give 'light' or 'dark'")
+        if self.ahead is not None:
+            shown, light, dark = self.ahead.widget, self.ahead.widget.value, self.ahead.widget.value_dark
+        else:
+            shown, light, dark = self.picture, self.picture.value, self.picture_dark.value
+        if shown.layout.display == "none":
+            return b""
+        return bytes(light if theme == "light" else dark)
+
     @property
     def prefetch(self) -> bool:
         """Render the moved slider's next notch (and the next step) while the kernel is idle."""
@@ -497,7 +524,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self.picture_panel.cancel()
         if self.quiz is not None:
             self.quiz.close()
-        if self.ahead is not None:
+        if getattr(self, "ahead", None) is not None:
             self.ahead.close()
         self.play_link.close()
         for widget in list(_walk(self))[1:]:

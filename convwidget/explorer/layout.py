@@ -113,7 +113,7 @@ class ScreenLayout:
 
         >>> from convwidget import ConvExplorer
         >>> e = ConvExplorer(input_size=5, presentation=True)
-        >>> e.presentation, e.figure.to_png()[16:24] == e.picture.value[16:24]
+        >>> e.presentation, e.figure.to_png()[16:24] == e.picture_png()[16:24]
         (True, True)
         """
         return bool(self.presentation_button.value)
