@@ -291,7 +291,8 @@ def test_quiz_diagnoses_a_typed_wrong_answer_then_confirms_and_reveals(page, lab
     page.locator(".cw-explorer .cw-quiz-check").first.click()  # the button, this time
     wait_text(page, feedback, rf"✓\s*Right: {right} cells")
     wait_output_label(page, f"Output: {right} (length)")  # the question's nn.Conv1d: a 1-D explorer
-    wait_text(page, ".cw-explorer .cw-torch-panel", rf"nn\.Conv1d\(.*torch\.Size\(\[1, 1, {right}\]\).*✓ agrees")
+    wait_text(page, ".cw-explorer .cw-torch-panel",
+              rf"nn\.Conv1d\(.*torch\.Size\(\[1, 1, {right}\]\).*✓ agrees")
     page.locator(".cw-explorer .cw-picture").first.wait_for(state="visible")
     wait_picture_settled(page, None)
     for shown in ("cw-output-size", "cw-torch-panel", "cw-picture", "cw-controls"):
