@@ -250,6 +250,20 @@ def test_ahead_is_not_attached_outside_2d() -> None:
         e.close()
 
 
+def test_frames_ahead_give_way_to_the_own_picture_outside_2d() -> None:
+    e = ConvExplorer(ahead=True, input_size=(8, 8))
+    try:
+        assert e.ahead is not None and e.picture_png()[:4] == b"\x89PNG"
+        for size in ((10,), (3, 8, 8)):  # 1-D, 3-D: the explorer's own PNG picture is shown
+            e.set(input_size=size)
+            assert e.picture.layout.display != "none" and e.picture_png() == bytes(e.picture.value)
+            assert e.picture_png()[:4] == b"\x89PNG"
+        e.set(input_size=(8, 8))  # 2-D again: the frames ahead show it
+        assert e.picture.layout.display == "none" and e.picture_png()[:4] == b"\x89PNG"
+    finally:
+        e.close()
+
+
 # ---------------------------------------------------------------- quiz and presets
 def test_quiz_conv1d_question_opens_a_1d_explorer() -> None:
     e = ConvExplorer(quiz=True, level="padding_stride", seed=3)

@@ -456,7 +456,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         """
         if theme not in ("light", "dark"):
             raise ValueError(f"theme={theme!r}: give 'light' or 'dark'")
-        if self.ahead is not None:
+        if self.ahead is not None and self.state.ndim == 2:  # 1-D, 3-D: the explorer's own picture
             shown, light, dark = self.ahead.widget, self.ahead.widget.value, self.ahead.widget.value_dark
         else:
             shown, light, dark = self.picture, self.picture.value, self.picture_dark.value
