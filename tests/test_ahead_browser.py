@@ -243,8 +243,11 @@ def test_two_sliders_moved_quickly(page) -> None:
 
 def test_busy_kernel_keeps_pending_until_it_confirms(page) -> None:
     wait_filled(page)
+    # busy where it counts: ipykernel handles widget messages on a thread of its own, so a
+    # plain sleep in a cell does not stop the confirmations; holding the frames' lock does
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                  ".requestExecute({code: 'import time; time.sleep(3)', store_history: false})")
+                  ".requestExecute({code: 'import time\\nwith ahead.lock:\\n    time.sleep(3)',"
+                  " store_history: false})")
     page.wait_for_timeout(300)
     press(page, "padding", "ArrowRight", times=1)
     press(page, "kernel_size", "ArrowRight", times=2)

@@ -15,6 +15,16 @@ function bytesOf(data) {
   return null;
 }
 
+// A cheap fingerprint of a frame's bytes (FNV-1a over every 7th byte, and the length): a
+// picture confirmed again keeps its URL, so the shown image is neither reloaded nor revoked.
+function fingerprint(data) {
+  const bytes = bytesOf(data);
+  if (!bytes) return "";
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i += 7) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+  return bytes.length + ":" + h;
+}
+
 function pngUrl(data) {
   const bytes = bytesOf(data);
   if (!bytes || bytes.byteLength === 0) return null;
@@ -58,6 +68,7 @@ function makeStore(model) {
     decoding: false,
   };
   store.update = () => {
+    reportValues(model, store);
     for (const view of store.views) view();
     if (!store.decoding) {
       store.decoding = true;
@@ -67,10 +78,13 @@ function makeStore(model) {
       }, 0);
     }
   };
+  const inUse = (url) => url === store.confirmed.light || url === store.confirmed.dark;
   store.drop = (key) => {
     const entry = store.frames.get(key);
     if (!entry) return;
-    for (const theme of ["light", "dark"]) if (entry[theme]) URL.revokeObjectURL(entry[theme]);
+    for (const theme of ["light", "dark"]) {
+      if (entry[theme] && !inUse(entry[theme])) URL.revokeObjectURL(entry[theme]);
+    }
     store.bytes -= entry.size;
     store.frames.delete(key);
   };
@@ -78,10 +92,11 @@ function makeStore(model) {
   store.file = (key, theme, data, texts) => {
     const url = pngUrl(data);
     if (!url) return;
-    const entry = store.frames.get(key) || { light: null, dark: null, size: 0, texts: null };
+    const entry = store.frames.get(key) || { light: null, dark: null, size: 0, texts: null, prints: {} };
     if (texts) entry.texts = texts;
-    if (entry[theme]) URL.revokeObjectURL(entry[theme]);
+    if (entry[theme] && !inUse(entry[theme])) URL.revokeObjectURL(entry[theme]);
     entry[theme] = url;
+    entry.prints[theme] = fingerprint(data);
     entry.size += bytesOf(data).byteLength;
     store.bytes += bytesOf(data).byteLength;
     store.frames.delete(key); // newest last: the page's own cap drops the oldest first
@@ -93,6 +108,24 @@ function makeStore(model) {
     }
   };
   return store;
+}
+
+// Tell the kernel the sliders' values at once (ahead.FrameAhead.apply_values): ipywidgets
+// sends a slider's next value only after the kernel has answered its last one.
+function reportValues(model, store) {
+  if (store.names.length !== store.controls.size) return;
+  const values = {};
+  for (const name of model.get("reported") || []) {
+    const m = store.controls.get(name);
+    if (!m || m.get("disabled")) continue;
+    const value = m.get("value");
+    if (typeof value === "number") values[name] = value;
+  }
+  const text = JSON.stringify(values);
+  if (text === store.reportedText) return;
+  const first = store.reportedText === undefined; // the page's first look: nothing moved yet
+  store.reportedText = text;
+  if (!first) model.send({ type: "values", values });
 }
 
 // Decode, in the background, the frames one notch from the controls' values: the picture a
@@ -119,15 +152,32 @@ function predecode(model, store) {
 }
 
 function fileConfirmed(model, store) {
-  for (const theme of ["light", "dark"]) {
-    if (store.confirmed[theme]) URL.revokeObjectURL(store.confirmed[theme]);
-  }
-  store.confirmed = { light: pngUrl(model.get("value")), dark: pngUrl(model.get("value_dark")) };
   const base = model.get("base");
-  store.drop(base);
-  if (store.confirmed.light) {
-    store.file(base, "light", model.get("value"));
-    store.file(base, "dark", model.get("value_dark"));
+  const data = { light: model.get("value"), dark: model.get("value_dark") };
+  const old = store.confirmed;
+  const held = store.frames.get(base);
+  const same = held && ["light", "dark"].every((t) => held[t] && held.prints[t] === fingerprint(data[t]));
+  if (same) {
+    store.confirmed = { light: held.light, dark: held.dark }; // the held frame is the confirmed one
+  } else {
+    store.confirmed = { light: null, dark: null };
+    store.drop(base);
+    if (pngUrl(data.light)) {
+      store.file(base, "light", data.light);
+      store.file(base, "dark", data.dark);
+      const entry = store.frames.get(base);
+      store.confirmed = entry ? { light: entry.light, dark: entry.dark }
+        : { light: pngUrl(data.light), dark: pngUrl(data.dark) }; // bigger than the page's cap
+    }
+  }
+  // the old confirmed URLs: revoked unless a held frame still shows them
+  const heldUrls = new Set();
+  for (const entry of store.frames.values()) { heldUrls.add(entry.light); heldUrls.add(entry.dark); }
+  for (const theme of ["light", "dark"]) {
+    const url = old[theme];
+    if (url && !heldUrls.has(url) && url !== store.confirmed.light && url !== store.confirmed.dark) {
+      URL.revokeObjectURL(url);
+    }
   }
 }
 
@@ -219,6 +269,9 @@ function initialize({ model }) {
   return () => {
     observer.disconnect();
     store.clear();
+    for (const theme of ["light", "dark"]) {
+      if (store.confirmed[theme]) URL.revokeObjectURL(store.confirmed[theme]);
+    }
     STORES.delete(model.get("uid"));
   };
 }
