@@ -66,6 +66,13 @@ Describe = Callable[[Values], "dict[str, str]"]
 _ESM = (Path(__file__).with_name("static") / "ahead.js").read_text(encoding="utf-8")
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def frame_key(context: str, values: Mapping[str, Any]) -> str:
     """The key of the frame for ``values`` (every watched control) in ``context``.
 
@@ -293,7 +300,7 @@ class FrameAhead(anywidget.AnyWidget):
         with self.hold_sync():
             self.value, self.value_dark, self.base = light, dark, key
             self.texts = dict(texts or {})
-        if light:  # the browser files the confirmed frame under its key (both themes)
+        if light or dark:  # the browser files the confirmed frame under its key (the themes sent)
             self._hold(key, len(light) + len(dark))
         self.schedule(first_sweep=moved == {self.sweep})
 
@@ -322,12 +329,34 @@ class FrameAhead(anywidget.AnyWidget):
             if requested is None:
                 return
             values, texts = requested
+            loop = _running_loop()
+            first = self.theme if loop is not None else "light"
             try:
-                light = self.render(values, "light") or b""
-                dark = (self.render(values, "dark") or b"") if light else b""
+                png = self.render(values, first) or b""
+                other = b"" if loop is not None or not png else self.render(values, "dark") or b""
             except Exception:  # noqa: BLE001 - a timer must never raise into the loop
-                light = dark = b""
+                png = other = b""
+            light, dark = (png, other) if first == "light" else (other, png)
             self._confirm(values, light, dark, texts)
+            if loop is not None and png:  # the other theme's picture in the loop's next turn
+                loop.call_soon(self._other_theme, self.base, values)
+
+    def _other_theme(self, key: str, values: Values) -> None:
+        """The confirmed frame in the theme the page does not show (a later theme switch shows
+        it at once), if ``key`` is still the confirmed one."""
+        with self.turn():
+            if key != self.base or (self.value and self.value_dark):
+                return
+            light = not self.value
+            try:
+                png = self.render(values, "light" if light else "dark") or b""
+            except Exception:  # noqa: BLE001 - a loop callback must never raise into the loop
+                return
+            if light:
+                self.value = png
+            else:
+                self.value_dark = png
+            self._hold(key, len(self.value) + len(self.value_dark))
 
     def plan(self, first_sweep: bool = False) -> list[str]:
         """Keys of the frames wanted next, in the order they are sent (see :meth:`_order`)."""

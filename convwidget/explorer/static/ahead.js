@@ -110,9 +110,19 @@ function makeStore(model) {
   return store;
 }
 
-// Tell the kernel the sliders' values at once (ahead.FrameAhead.apply_values): ipywidgets
-// sends a slider's next value only after the kernel has answered its last one.
+// Tell the kernel the sliders' values (ahead.FrameAhead.apply_values): ipywidgets sends a
+// slider's next value only after the kernel has answered its last one, so after rapid presses
+// the kernel would hear of the last one a round trip late. Sent once the sliders have been
+// still for REPORT_MS (a single press reaches the kernel by the slider's own message at once;
+// rapid presses then cost the kernel one more update, for the last value, not one per press).
+const REPORT_MS = 20;
+
 function reportValues(model, store) {
+  clearTimeout(store.reportTimer);
+  store.reportTimer = setTimeout(() => sendValues(model, store), REPORT_MS);
+}
+
+function sendValues(model, store) {
   if (store.names.length !== store.controls.size) return;
   const values = {};
   for (const name of model.get("reported") || []) {
@@ -151,28 +161,31 @@ function predecode(model, store) {
   }
 }
 
+// The confirmed frame, filed under its key: a theme's picture the page already holds for that
+// key keeps its URL (nothing reloads); the kernel may send the theme the page does not show
+// a moment later (model "value" / "value_dark" empty until then).
 function fileConfirmed(model, store) {
   const base = model.get("base");
-  const data = { light: model.get("value"), dark: model.get("value_dark") };
+  const texts = model.get("texts") || {}; // the headline of this frame, when it is shown again
   const old = store.confirmed;
-  const held = store.frames.get(base);
-  const same = held && ["light", "dark"].every((t) => held[t] && held.prints[t] === fingerprint(data[t]));
-  if (same) {
-    store.confirmed = { light: held.light, dark: held.dark }; // the held frame is the confirmed one
-  } else {
-    store.confirmed = { light: null, dark: null };
-    store.drop(base);
-    if (pngUrl(data.light)) {
-      store.file(base, "light", data.light);
-      store.file(base, "dark", data.dark);
-      const entry = store.frames.get(base);
-      store.confirmed = entry ? { light: entry.light, dark: entry.dark }
-        : { light: pngUrl(data.light), dark: pngUrl(data.dark) }; // bigger than the page's cap
-    }
+  store.confirmed = { light: null, dark: null };
+  for (const theme of ["light", "dark"]) {
+    const data = model.get(theme === "light" ? "value" : "value_dark");
+    const bytes = bytesOf(data);
+    if (!bytes || !bytes.byteLength) continue;
+    const held = store.frames.get(base);
+    if (held && held[theme] && held.prints[theme] === fingerprint(data)) continue;
+    store.file(base, theme, data, texts);
+  }
+  const entry = store.frames.get(base);
+  const size = (data) => { const b = bytesOf(data); return b ? b.byteLength : 0; };
+  if (entry && size(model.get("value")) + size(model.get("value_dark")) > 0) {
+    entry.texts = texts;
+    store.confirmed = { light: entry.light, dark: entry.dark };
   }
   // the old confirmed URLs: revoked unless a held frame still shows them
   const heldUrls = new Set();
-  for (const entry of store.frames.values()) { heldUrls.add(entry.light); heldUrls.add(entry.dark); }
+  for (const e of store.frames.values()) { heldUrls.add(e.light); heldUrls.add(e.dark); }
   for (const theme of ["light", "dark"]) {
     const url = old[theme];
     if (url && !heldUrls.has(url) && url !== store.confirmed.light && url !== store.confirmed.dark) {
@@ -267,6 +280,7 @@ function initialize({ model }) {
   watchTargets(model, store);
   model.send({ type: "hello" }); // a new page holds nothing but the confirmed frame
   return () => {
+    clearTimeout(store.reportTimer);
     observer.disconnect();
     store.clear();
     for (const theme of ["light", "dark"]) {
@@ -306,13 +320,13 @@ function render({ model, el }) {
     let pending = !!model.get("pending");
     const held = current === null ? null : store.frames.get(current);
     if (current !== null && current === base) {
-      src = store.confirmed[theme] || store.confirmed.light;
+      src = store.confirmed[theme] || store.confirmed.light || store.confirmed.dark;
       key = base;
     } else if (held && held[theme]) {
       src = held[theme];
       key = current;
     } else {
-      src = store.confirmed[theme] || store.confirmed.light;
+      src = store.confirmed[theme] || store.confirmed.light || store.confirmed.dark;
       key = base;
       pending = true;
     }
