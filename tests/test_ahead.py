@@ -218,6 +218,35 @@ def test_frames_are_sent_while_the_loop_is_idle_and_a_new_change_replaces_the_qu
     assert old == 0
 
 
+def test_in_a_kernel_the_confirmed_frame_comes_in_the_page_theme_first() -> None:
+    """A request renders the page's theme and confirms it at once; the other theme follows in
+    the loop's next turn, under the same key; the page's slider values are applied without
+    being sent back to the page."""
+    def render(values: dict[str, Any], theme: str) -> bytes:
+        return f"{theme} k={values['k']}".encode()
+
+    async def scenario() -> list[tuple[bytes, bytes, str]]:
+        k = W.IntSlider(3, min=1, max=9)
+        ahead = FrameAhead(render)
+        ahead.watch({"k": k})
+        ahead.theme = "dark"
+        seen = []  # what the confirmation carries (one message), then what follows it
+        ahead.observe(lambda _: seen.append((ahead.value, ahead.value_dark, ahead.base)), names="base")
+        ahead.coalesce = 0.0
+        ahead.request({"k": 5})
+        await asyncio.sleep(0.02)
+        seen.append((ahead.value, ahead.value_dark, ahead.base))
+        sent = []
+        k._send = lambda msg, buffers=None: sent.append(msg)  # type: ignore[method-assign]
+        assert ahead.apply_values({"k": 7}) == 1 and k.value == 7 and not sent
+        assert ahead.apply_values({"k": 0}) == 0 and k.value == 7  # outside the slider: ignored
+        return seen
+
+    (first, later) = asyncio.run(scenario())
+    assert first == (b"", b"dark k=5", '|[["k",5]]')
+    assert later == (b"light k=5", b"dark k=5", '|[["k",5]]')
+
+
 # ---------------------------------------------------------------------- the explorer's frames
 def test_settings_of_reads_pairs_square_boxes_and_padding_modes() -> None:
     base = dict(DEFAULT_BASE)
