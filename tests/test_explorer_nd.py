@@ -164,7 +164,8 @@ def test_int_input_size_keeps_2d() -> None:
 
 @pytest.mark.parametrize("size, ndim", [((3, 4), 1), ((5,), 2), ((1, 2, 3, 4), 2)])
 def test_wrong_length_input_size_is_a_sentence(size: tuple[int, ...], ndim: int) -> None:
-    with pytest.raises(ValueError, match=rf"input_size=.* has {len(size)} value\(s\) but the "
+    values = "1 value" if len(size) == 1 else f"{len(size)} values"
+    with pytest.raises(ValueError, match=rf"input_size=.* has {values} but the "
                                          rf"explorer is {ndim}-D \(ndim={ndim}\); give"):
         ExplorerState(ndim=ndim, input_size=size)
 
@@ -298,7 +299,7 @@ def test_presets_2d_link_stays_2d() -> None:
     assert e.state.ndim == 2 and "dims" not in query_from_settings(e.settings)
     e.close()
     box = explorer_from_url("dims=1&input=10x4")
-    assert "has 2 value(s) but the explorer is 1-D" in box.children[0].value
+    assert "has 2 values but the explorer is 1-D" in box.children[0].value
 
 
 # ---------------------------------------------------------------- 3-D

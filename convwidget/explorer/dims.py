@@ -91,7 +91,8 @@ def check_input_length(size: Any, ndim: int) -> None:
         names = {1: "(length,)", 2: "(height, width)", 3: "(depth, height, width)"}
         fix = (f"give {names[ndim]}" if ndim in names else "give 1, 2 or 3 sizes")
         also = f", or ndim={len(size)}" if len(size) in NDIMS else ""
-        raise SettingError(f"input_size={shown!r} has {len(shown)} value(s) but the explorer is "
+        count = f"{len(shown)} value" + ("" if len(shown) == 1 else "s")
+        raise SettingError(f"input_size={shown!r} has {count} but the explorer is "
                            f"{ndim}-D (ndim={ndim}); {fix}{also}")
 
 
@@ -144,7 +145,8 @@ def layer_input(input_size: Any, spec: LayerSpec) -> tuple[int, ...]:
         shapes = f"({names},), (C, {names}) or (N, C, {names})" if n == 1 else (
             f"({names}), (C, {names}) or (N, C, {names})")
         example = (1, spec.in_channels, *(8,) * n)
-        count = f"{len(size)} numbers" if size else "no sizes"
+        count = (f"{len(size)} number" + ("" if len(size) == 1 else "s")) if size else "no sizes"
+        channels = f"{spec.in_channels} input channel" + ("" if spec.in_channels == 1 else "s")
         raise ValueError(f"input_size={input_size!r} has {count}, but nn.{spec.torch_class} is {n}-D: "
-                         f"give {shapes} (e.g. {example} for its {spec.in_channels} input channels)")
+                         f"give {shapes} (e.g. {example} for its {channels})")
     return size
