@@ -218,6 +218,16 @@ def test_frames_are_sent_while_the_loop_is_idle_and_a_new_change_replaces_the_qu
     assert old == 0
 
 
+def test_the_slider_moved_last_has_its_notches_sent_first() -> None:
+    ahead = make(sized(10), a=W.IntSlider(5, min=1, max=9), b=W.IntSlider(5, min=1, max=9))
+    ahead.confirm({"a": 5, "b": 5}, b"l", b"d")
+    assert [values_of(k) for k in ahead.plan()[:2]] == [{"a": 6, "b": 5}, {"a": 4, "b": 5}]
+    ahead.confirm({"a": 5, "b": 6}, b"l", b"d")  # b moved: b's notches (+-1, +-2) lead
+    assert [values_of(k)["b"] for k in ahead.plan()[:4]] == [7, 5, 8, 4]
+    assert {values_of(k)["a"] for k in ahead.plan()[:4]} == {5}
+    assert len(ahead.plan()) == 8  # every notch of both is still wanted
+
+
 def test_in_a_kernel_the_confirmed_frame_comes_in_the_page_theme_first() -> None:
     """A request renders the page's theme and confirms it at once; the other theme follows in
     the loop's next turn, under the same key; the page's slider values are applied without

@@ -206,6 +206,8 @@ class FrameAhead(anywidget.AnyWidget):
         self.held: OrderedDict[str, int] = OrderedDict()  # key -> bytes, as the browser holds
         self.sent = 0  # frames sent ahead (tests, benchmarks)
         self.sweep: str | None = None
+        #: the controls the last change moved (their frames are sent first)
+        self.moved: set[str] = set()
         #: the movable sliders' ranges (default: :func:`slider_ranges` of the watched controls)
         self.ranges: Callable[[], dict[str, tuple[int, int]]] | None = None
         self._queue: list[Values] = []
@@ -295,6 +297,8 @@ class FrameAhead(anywidget.AnyWidget):
                  texts: Mapping[str, str] | None = None) -> None:
         self.cancel()
         moved = {n for n in values if self.values.get(n) != values[n]}
+        if moved - {self.sweep}:  # the slider moved last is the likeliest to move next
+            self.moved = moved - {self.sweep}
         self.values = dict(values)
         key = self.key(values)
         with self.hold_sync():
@@ -374,6 +378,10 @@ class FrameAhead(anywidget.AnyWidget):
         if len(values) != len(self.controls):
             return []  # not confirmed yet
         near = neighbour_values(values, ranges)
+        if self.moved:  # the notches of the slider moved last first, then every other one's
+            mine = [v for v in near if any(v[n] != values[n] for n in self.moved if n in v)]
+            taken = {id(v) for v in mine}
+            near = mine + [v for v in near if id(v) not in taken]
         steps = neighbour_values(values, {}, sweep=self.sweep, sweep_range=sweep_range,
                                  sweep_count=self.sweep_ahead)
         return steps + near if first_sweep else near + steps
