@@ -29,6 +29,7 @@ every chunk MS milliseconds in each direction (HTTP and WebSocket alike): a Bind
 trip of about 2 x MS (issue 14).
 
 Run: python benchmarks/bench_browser.py [--presses 30] [--sizes 5 32 64] [--delay 0]
+(``BENCH_RAW=1`` prints each ConvExplorer press)
 (needs Playwright and Chromium at /usr/bin/chromium, as the browser tests do).
 """
 
@@ -248,6 +249,9 @@ def run_size(page: Any, lab: Any, n: int, presses: int) -> tuple[Times, list[str
             elif i >= 2:  # two warm-up presses
                 picture = result["img"] if result["img"] is not None else result["label"]
                 times[target]["picture"].append(picture)
+                if os.environ.get("BENCH_RAW") and target == "ConvExplorer":
+                    print(f"  {n}x{n} kernel {kernel}: picture {picture:.1f} label {result['label']:.1f} ms",
+                          flush=True)
                 times[target]["label"].append(result["label"])
                 times[target]["both"].append(max(picture, result["label"]))
                 times[target]["kernel"].append(result["busy"])

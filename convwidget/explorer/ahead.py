@@ -194,6 +194,10 @@ class FrameAhead(anywidget.AnyWidget):
     #: How many steps of the animation are sent ahead of the current one (Play refills the
     #: window as it walks: each step it reaches is confirmed and the window moves on).
     sweep_ahead = 48
+    #: ... and after a change of any other control: the steps of a setting the learner may
+    #: leave at once fill the budget and push out the notches he comes back to (measured:
+    #: 2 of 30 presses then waited for the kernel at 32 x 32; Play refills 48 from its first step)
+    sweep_after_move = 16
 
     def __init__(self, render: Render, *, budget_bytes: int = 8 * 2**20,
                  message_bytes: int = 512 * 2**10, describe: Describe | None = None, **kwargs: Any) -> None:
@@ -383,7 +387,7 @@ class FrameAhead(anywidget.AnyWidget):
             taken = {id(v) for v in mine}
             near = mine + [v for v in near if id(v) not in taken]
         steps = neighbour_values(values, {}, sweep=self.sweep, sweep_range=sweep_range,
-                                 sweep_count=self.sweep_ahead)
+                                 sweep_count=self.sweep_ahead if first_sweep else self.sweep_after_move)
         return steps + near if first_sweep else near + steps
 
     def schedule(self, first_sweep: bool = False) -> None:
@@ -491,14 +495,18 @@ class FrameAhead(anywidget.AnyWidget):
         return drop
 
     def _hold(self, key: str, size: int) -> None:
-        """The browser filed a frame under ``key`` by itself (the confirmed one)."""
+        """The browser filed a frame under ``key`` by itself (the confirmed one). Over the
+        budget, the oldest frames not wanted next make room (a wanted one dropped here would
+        never be sent again: the queue was planned with it held)."""
         self.held.pop(key, None)
         self.held[key] = size
         total = self.held_bytes
         drop = []
         for old in list(self.held):
-            if total <= self.budget or old == key:
+            if total <= self.budget:
                 break
+            if old == key or old in self._wanted:
+                continue
             total -= self.held.pop(old)
             drop.append(old)
         if drop:

@@ -92,13 +92,18 @@ function makeStore(model) {
   store.file = (key, theme, data, texts) => {
     const url = pngUrl(data);
     if (!url) return;
-    const entry = store.frames.get(key) || { light: null, dark: null, size: 0, texts: null, prints: {} };
+    const entry = store.frames.get(key) || { light: null, dark: null, size: 0, sizes: {}, texts: null, prints: {} };
     if (texts) entry.texts = texts;
     if (entry[theme] && !inUse(entry[theme])) URL.revokeObjectURL(entry[theme]);
     entry[theme] = url;
     entry.prints[theme] = fingerprint(data);
-    entry.size += bytesOf(data).byteLength;
-    store.bytes += bytesOf(data).byteLength;
+    // a theme filed again replaces its bytes (counted twice, the page's cap would drop frames
+    // the kernel counts as held, and never sends again)
+    const size = bytesOf(data).byteLength;
+    const before = entry.sizes[theme] || 0;
+    entry.sizes[theme] = size;
+    entry.size += size - before;
+    store.bytes += size - before;
     store.frames.delete(key); // newest last: the page's own cap drops the oldest first
     store.frames.set(key, entry);
     const budget = model.get("budget");
@@ -344,6 +349,7 @@ function render({ model, el }) {
     img.dataset.pending = pending ? "1" : "0";
     el.dataset.current = current === null ? "" : current; // the controls' key now (tests)
     el.dataset.held = String(store.frames.size);
+    el.dataset.bytes = String(store.bytes); // what the page holds (tests: the kernel's count)
     el.dataset.confirmed = current !== null && current === base ? "1" : "0";
     // by URL, not by key: a setting confirmed again has new URLs and its old ones are revoked
     // (an image still loading from a revoked URL never appears)
