@@ -118,7 +118,7 @@ def test_interactive_output_on_the_state() -> None:
         ("groups", 0, "groups must be a positive int"),
         ("in_channels", 2.5, "in_channels must be an int"),
         ("input_size", (0, 4), "input_size must be at least 1"),
-        ("input_size", (10,), r"input_size=\(10,\) has 1 value\(s\) but the explorer is 2-D \(ndim=2\); "
+        ("input_size", (10,), r"input_size=\(10,\) has 1 value but the explorer is 2-D \(ndim=2\); "
                               r"give \(height, width\), or ndim=1"),
     ],
 )

@@ -268,7 +268,7 @@ def test_scripted_values_outside_a_range_widen_it_and_are_explained() -> None:
     [
         (dict(kernel=3), "unknown setting"),
         (dict(kind="conv3d"), "kind must be one of"),
-        (dict(input_size=(1, 2, 3, 4)), r"input_size=\(1, 2, 3, 4\) has 4 value\(s\) but the explorer"),
+        (dict(input_size=(1, 2, 3, 4)), r"input_size=\(1, 2, 3, 4\) has 4 values but the explorer"),
         (dict(padding="full"), "padding must be"),
         (dict(kind="max_pool", padding="same"), "only for convolutions"),
         (dict(groups=0), "groups must be a positive int"),
