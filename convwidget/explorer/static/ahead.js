@@ -68,7 +68,6 @@ function makeStore(model) {
     decoding: false,
   };
   store.update = () => {
-    reportValues(model, store);
     for (const view of store.views) view();
     if (!store.decoding) {
       store.decoding = true;
@@ -85,14 +84,14 @@ function makeStore(model) {
     for (const theme of ["light", "dark"]) {
       if (entry[theme] && !inUse(entry[theme])) URL.revokeObjectURL(entry[theme]);
     }
-    store.bytes -= entry.size;
+    store.bytes -= (entry.sizes.light || 0) + (entry.sizes.dark || 0);
     store.frames.delete(key);
   };
   store.clear = () => { for (const key of [...store.frames.keys()]) store.drop(key); };
   store.file = (key, theme, data, texts) => {
     const url = pngUrl(data);
     if (!url) return;
-    const entry = store.frames.get(key) || { light: null, dark: null, size: 0, sizes: {}, texts: null, prints: {} };
+    const entry = store.frames.get(key) || { light: null, dark: null, sizes: {}, texts: null, prints: {} };
     if (texts) entry.texts = texts;
     if (entry[theme] && !inUse(entry[theme])) URL.revokeObjectURL(entry[theme]);
     entry[theme] = url;
@@ -102,7 +101,6 @@ function makeStore(model) {
     const size = bytesOf(data).byteLength;
     const before = entry.sizes[theme] || 0;
     entry.sizes[theme] = size;
-    entry.size += size - before;
     store.bytes += size - before;
     store.frames.delete(key); // newest last: the page's own cap drops the oldest first
     store.frames.set(key, entry);
@@ -113,34 +111,6 @@ function makeStore(model) {
     }
   };
   return store;
-}
-
-// Tell the kernel the sliders' values (ahead.FrameAhead.apply_values): ipywidgets sends a
-// slider's next value only after the kernel has answered its last one, so after rapid presses
-// the kernel would hear of the last one a round trip late. Sent once the sliders have been
-// still for REPORT_MS (a single press reaches the kernel by the slider's own message at once;
-// rapid presses then cost the kernel one more update, for the last value, not one per press).
-const REPORT_MS = 20;
-
-function reportValues(model, store) {
-  clearTimeout(store.reportTimer);
-  store.reportTimer = setTimeout(() => sendValues(model, store), REPORT_MS);
-}
-
-function sendValues(model, store) {
-  if (store.names.length !== store.controls.size) return;
-  const values = {};
-  for (const name of model.get("reported") || []) {
-    const m = store.controls.get(name);
-    if (!m || m.get("disabled")) continue;
-    const value = m.get("value");
-    if (typeof value === "number") values[name] = value;
-  }
-  const text = JSON.stringify(values);
-  if (text === store.reportedText) return;
-  const first = store.reportedText === undefined; // the page's first look: nothing moved yet
-  store.reportedText = text;
-  if (!first) model.send({ type: "values", values });
 }
 
 // Decode, in the background, the frames one notch from the controls' values: the picture a
@@ -285,7 +255,6 @@ function initialize({ model }) {
   watchTargets(model, store);
   model.send({ type: "hello" }); // a new page holds nothing but the confirmed frame
   return () => {
-    clearTimeout(store.reportTimer);
     observer.disconnect();
     store.clear();
     for (const theme of ["light", "dark"]) {
