@@ -259,6 +259,29 @@ def test_busy_kernel_keeps_pending_until_it_confirms(page) -> None:
     assert shown[0]["pending"] == "0", "the first press (one notch) was shown from the browser"
 
 
+def test_a_value_the_kernel_set_is_not_sent_back(page) -> None:
+    """The page reports the values the learner changed (a round trip sooner than the slider's
+    own message after rapid presses), never a value the kernel set meanwhile: here the kernel
+    makes stride follow kernel size 4 and is busy 0.3 s before its change reaches the page,
+    while the page reports its press. A report of every slider would send the old stride
+    back and leave the kernel on another setting than the sliders."""
+    kernel_execute(page, (
+        "import time\n"
+        "def _follow(change):\n"
+        "    if change.new == 4:\n"
+        "        with sliders['stride'].hold_sync():\n"
+        "            sliders['stride'].value = 2\n"
+        "            time.sleep(0.3)\n"
+        "sliders['kernel_size'].observe(_follow, names='value')\n"))
+    wait_filled(page)
+    press(page, "kernel_size", "ArrowRight", times=1)
+    page.wait_for_function(
+        "() => document.querySelector('.h-stride .widget-readout').innerText.trim() === '2'")
+    settle_and_check(page)
+    assert kernel_execute(page, "print(sliders['kernel_size'].value, sliders['stride'].value)").split() \
+        == ["4", "2"]
+
+
 def test_play_walks_held_steps(page) -> None:
     wait_filled(page)
     page.locator(".h-play button").first.click()  # play
@@ -323,9 +346,12 @@ def test_conv_explorer_controls_drive_frames_ahead(browser, lab: LabServer) -> N
             page.keyboard.press(key)
             # at once, before the kernel answers: the held frame of the controls' values
             assert page.evaluate(state) == ["0", True], f"kernel {kernel}: not shown from the page"
+            # then the kernel's confirmation of the same setting (the held frame above shows
+            # before the kernel has even heard of the press)
             page.wait_for_function(
                 "() => { const el = document.querySelector('.cw-seam'); const i = el.querySelector('img');"
-                " return i.dataset.pending === '0' && el.dataset.current === i.dataset.key; }")
+                " return i.dataset.pending === '0' && el.dataset.current === i.dataset.key"
+                " && el.dataset.confirmed === '1'; }")
             assert kernel_execute(page, "print(e.state.kernel_size)").strip() == str(kernel)
             base = kernel_execute(page, "print(ahead.widget.base)").strip()
             assert base == page.evaluate("() => document.querySelector('.cw-seam').dataset.current")

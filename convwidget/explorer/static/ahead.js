@@ -59,6 +59,8 @@ function makeStore(model) {
     frames: new Map(), // key -> {light, dark, size}
     confirmed: { light: null, dark: null },
     controls: new Map(), // name -> the control's model
+    noters: new Map(), // name -> its change:value listener (noteChange)
+    local: new Set(), // controls changed in this page since the last report
     names: [],
     targets: new Map(), // name -> a text widget's model: it shows the shown frame's text
     ownTexts: 0, // > 0 while the page sets a target's value itself
@@ -111,6 +113,45 @@ function makeStore(model) {
     }
   };
   return store;
+}
+
+// Tell the kernel the values the learner gave the sliders (ahead.FrameAhead.apply_values):
+// ipywidgets sends a slider's next value only after the kernel has answered its last one, so
+// after rapid presses the kernel would hear of the last one a round trip late. Only the values
+// changed in this page and not changed since by the kernel: a value the kernel set itself (a
+// slider it clamped or made follow another) sent back from here would undo the kernel's newer
+// one. Sent once the sliders have been still for REPORT_MS (a single press reaches the kernel
+// by the slider's own message at once; rapid presses cost the kernel one more update, not one
+// per press).
+const REPORT_MS = 20;
+
+// ipywidgets applies the kernel's messages (updates and echoes) under the model's _state_lock:
+// a change made there is the kernel's, any other is this page's (a key, a drag, a jslink).
+function fromKernel(m) {
+  const lock = m._state_lock;
+  return !!lock && Object.prototype.hasOwnProperty.call(lock, "value");
+}
+
+function noteChange(model, store, name, m) {
+  if (fromKernel(m)) {
+    store.local.delete(name);
+    return;
+  }
+  if (!(model.get("reported") || []).includes(name)) return;
+  store.local.add(name);
+  clearTimeout(store.reportTimer);
+  store.reportTimer = setTimeout(() => sendValues(model, store), REPORT_MS);
+}
+
+function sendValues(model, store) {
+  const values = {};
+  for (const name of store.local) {
+    const m = store.controls.get(name);
+    const value = m && !m.get("disabled") ? m.get("value") : undefined;
+    if (typeof value === "number") values[name] = value;
+  }
+  store.local.clear();
+  if (Object.keys(values).length) model.send({ type: "values", values });
 }
 
 // Decode, in the background, the frames one notch from the controls' values: the picture a
@@ -171,14 +212,22 @@ function fileConfirmed(model, store) {
 
 async function watchControls(model, store) {
   const version = ++store.version;
-  for (const [, m] of store.controls) m.off("change:value change:disabled", store.update);
+  for (const [name, m] of store.controls) {
+    m.off("change:value change:disabled", store.update);
+    m.off("change:value", store.noters.get(name));
+  }
   store.controls = new Map();
+  store.noters = new Map();
+  store.local.clear();
   const ids = model.get("sliders") || {};
   const names = Object.keys(ids).sort();
   const models = await Promise.all(names.map((n) => model.widget_manager.get_model(ids[n])));
   if (version !== store.version) return; // the watched set changed meanwhile
   names.forEach((n, i) => {
     store.controls.set(n, models[i]);
+    const noter = (m) => noteChange(model, store, n, m);
+    store.noters.set(n, noter);
+    models[i].on("change:value", noter);
     models[i].on("change:value change:disabled", store.update);
   });
   store.names = names;
@@ -255,6 +304,7 @@ function initialize({ model }) {
   watchTargets(model, store);
   model.send({ type: "hello" }); // a new page holds nothing but the confirmed frame
   return () => {
+    clearTimeout(store.reportTimer);
     observer.disconnect();
     store.clear();
     for (const theme of ["light", "dark"]) {
