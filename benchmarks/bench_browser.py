@@ -112,6 +112,16 @@ app.add_class("cw-bench-interact")
 display(app)
 '''
 
+# ipympl mode: the same live explorer with ipympl's canvas as shipped (the page asks for each
+# frame after the kernel's "draw" event; Pillow encodes it), pressed in the same run
+STOCK_CELL = """import types
+from ipympl.backend_nbagg import Canvas
+stock = ConvExplorer(live=True, {setting})
+stock.live_canvas.push = None  # ipympl's own draw_idle
+stock.live_canvas.get_diff_image = types.MethodType(Canvas.get_diff_image, stock.live_canvas)
+stock.add_class("cw-bench-stock")
+stock"""
+
 # Arms one measurement: the clock starts at the next keydown; the result is a promise kept on
 # window.__cwResult. ``root`` holds the picture and the label; ``want`` is the label's new text.
 ARM_JS = """([root, want, timeoutMs]) => {
@@ -232,6 +242,12 @@ TARGETS = {  # approach -> (its root, the kernel slider's handle)
     "interact + pyplot": (".cw-bench-interact", ".cw-bench-interact .cw-bench-kernel .noUi-handle"),
     "bare round trip": (".cw-bench-echo", ".cw-bench-echo .cw-bench-kernel .noUi-handle"),
 }
+IPYMPL_TARGETS = {
+    "ConvExplorer": (".cw-bench-live", ".cw-bench-live .cw-kernel-h .noUi-handle"),
+    "ipympl as shipped": (".cw-bench-stock", ".cw-bench-stock .cw-kernel-h .noUi-handle"),
+    "interact + pyplot": TARGETS["interact + pyplot"],
+    "bare round trip": TARGETS["bare round trip"],
+}
 
 
 def open_size(page: Any, lab: Any, n: int, ipympl: bool = False) -> int:
@@ -240,7 +256,9 @@ def open_size(page: Any, lab: Any, n: int, ipympl: bool = False) -> int:
     setting = f"input_size={n}, kernel_size=3, stride=1, padding={PADDING}"
     if ipympl:  # the live canvas; interact + pyplot keeps the inline PNG of the PNG mode
         cells = ["%matplotlib widget\nfrom convwidget import ConvExplorer",
-                 f"explorer = ConvExplorer(live=True, {setting}); explorer",
+                 f"explorer = ConvExplorer(live=True, {setting})\nexplorer.add_class('cw-bench-live')\n"
+                 "explorer",
+                 STOCK_CELL.format(setting=setting),
                  "%matplotlib inline\n" + INTERACT_CELL.format(n=n, p=PADDING)]
     else:
         cells = ["from convwidget import ConvExplorer", f"explorer = ConvExplorer({setting}); explorer",
@@ -250,14 +268,15 @@ def open_size(page: Any, lab: Any, n: int, ipympl: bool = False) -> int:
     run_all(page, name)
     page.locator(".cw-bench-interact .widget-output img").first.wait_for(state="visible")
     if ipympl:
-        page.locator(".cw-explorer .cw-picture-live canvas").first.wait_for(state="visible")
+        for root in (".cw-bench-live", ".cw-bench-stock"):
+            page.locator(f"{root} .cw-picture-live canvas").first.wait_for(state="visible")
     else:
         page.locator(".cw-explorer img").first.wait_for(state="attached")
     page.locator(".cw-explorer").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1000)  # the explorer's prefetch of the next notches settles
     # the sweep stays inside every slider's range (the explorer bounds its kernel slider)
     tops = [int(float(page.locator(handle).get_attribute("aria-valuemax") or MAX_KERNEL))
-            for _, handle in TARGETS.values()]
+            for _, handle in (IPYMPL_TARGETS if ipympl else TARGETS).values()]
     return min([n + 2 * PADDING, MAX_KERNEL, *tops])
 
 
@@ -267,11 +286,12 @@ Times = dict[str, dict[str, list[float]]]  # approach -> 'picture'/'label'/'both
 def run_size(page: Any, lab: Any, n: int, presses: int, ipympl: bool = False) -> tuple[Times, list[str]]:
     """Press keys on every approach's slider in turn; the timings and the presses missed."""
     top = open_size(page, lab, n, ipympl)
-    times: Times = {t: {"picture": [], "label": [], "both": [], "kernel": [], "updates": []} for t in TARGETS}
+    targets = IPYMPL_TARGETS if ipympl else TARGETS
+    times: Times = {t: {"picture": [], "label": [], "both": [], "kernel": [], "updates": []} for t in targets}
     missed = []
     for i, (key, kernel) in enumerate(sweep(top, presses + 2)):
         out = n + 2 * PADDING - kernel + 1
-        for target, (root, handle) in TARGETS.items():
+        for target, (root, handle) in targets.items():
             result = measure(page, root, handle, key, f"{out} × {out}")
             if result.get("timeout"):
                 missed.append(f"{target} at {n}×{n}, kernel {kernel}: no new picture and label "
@@ -279,8 +299,9 @@ def run_size(page: Any, lab: Any, n: int, presses: int, ipympl: bool = False) ->
             elif i >= 2:  # two warm-up presses
                 picture = result["img"] if result["img"] is not None else result["label"]
                 times[target]["picture"].append(picture)
-                if os.environ.get("BENCH_RAW") and target == "ConvExplorer":
-                    print(f"  {n}x{n} kernel {kernel}: picture {picture:.1f} label {result['label']:.1f} ms"
+                if os.environ.get("BENCH_RAW") and target in ("ConvExplorer", "ipympl as shipped"):
+                    print(f"  {n}x{n} {target[:8]} kernel {kernel}: picture {picture:.1f} "
+                          f"label {result['label']:.1f} ms"
                           f" (kernel busy {result['busy']:.0f} ms, {result['comms']} updates, "
                           f"{result['draws']} canvas draws)", flush=True)
                 times[target]["label"].append(result["label"])
@@ -306,7 +327,8 @@ def report(results: dict[int, Times], loads: list[tuple[float, float, float]], d
     print(f"\nkeydown -> painted, ms (p50 / p95); round trip added by the proxy: {2 * delay:g} ms")
     if ipympl:
         print("ConvExplorer: live=True, ipympl's canvas (%matplotlib widget); picture = first drawImage "
-              "onto its visible <canvas>; interact + pyplot: inline PNG")
+              "onto its visible <canvas>;\nipympl as shipped: the same explorer on ipympl's own draw_idle "
+              "and PNG encoder; interact + pyplot: inline PNG")
     (b1, b5, _), (a1, a5, _) = loads
     print(f"load average (1, 5 min) before {b1:.2f} {b5:.2f}, after {a1:.2f} {a5:.2f} "
           f"({os.cpu_count()} cores)")
@@ -327,6 +349,8 @@ def report(results: dict[int, Times], loads: list[tuple[float, float, float]], d
             if target == "bare round trip":
                 cols[0] = "-"  # no picture: the floor any kernel-side widget pays
             mark = f"{ratio:.1f}x" if target == "ConvExplorer" else ""
+            if target == "ipympl as shipped":  # its p50 over ConvExplorer's, the same run
+                mark = f"({percentile(series['both'], 50) / p50:.1f}x us)"
             print(f"{n:>3}x{n:<3}  {target:<18} {cols[0]:>15} {cols[1]:>15} {cols[2]:>15} {mark:>12} "
                   f"{cols[3]:>17}")
         verdicts.append(f"{n}x{n}: {_verdict(p50, p95, ratio, goals)}")

@@ -469,7 +469,7 @@ def test_live_mode_draws_on_an_ipympl_canvas() -> None:
     if importlib.util.find_spec("ipympl") is None:  # not importorskip: importing it switches backends
         pytest.skip("ipympl is not installed")
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(root)}
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": os.pathsep.join([str(root), str(root / "tests")])}
     done = subprocess.run([sys.executable, "-c", LIVE_CHECK], cwd=root, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
