@@ -12,7 +12,9 @@ benchmarks/bench_browser.py, whose page-side clock is used too: keydown -> ``<im
 FrameAhead's label column is one round trip: the picture does not wait for it).
 
 Then 5 rapid presses on FrameAhead's slider (6 rounds, each from one end of the slider):
-last keydown -> the final picture shown, and -> the kernel's confirmation of that setting.
+last keydown -> the final picture shown, and -> the kernel's confirmation of that setting; and
+5 rapid presses on ConvExplorer's kernel slider: last keydown -> PyTorch's verdict (the real
+layer's torch.Size) names the final output size and nothing is marked waiting.
 ``BENCH_RAW=1`` prints each FrameAhead press.
 
 p50 / p95 over 20 presses (after 2 warm-up presses), the load average, and goals: FrameAhead
@@ -115,6 +117,7 @@ def run(page: Any, lab: Any, name: str, presses: int) -> tuple[Times, list[str]]
                 times[target]["label"].append(result["label"])
             page.wait_for_timeout(400)  # a learner's pace; the frames ahead refill meanwhile
     times["FrameAhead"]["rapid"] = rapid(page)
+    times["ConvExplorer"]["rapid"] = rapid_explorer(page)
     shut_down_sessions(lab)
     return times, missed
 
@@ -168,6 +171,52 @@ def rapid(page: Any, presses: int = 5, rounds: int = 6) -> list[tuple[float, flo
     return times
 
 
+# ConvExplorer after rapid presses: from the last keydown until PyTorch's verdict names the final
+# output size and the explorer no longer marks the kernel's answers as waiting.
+EXPLORER_SETTLE_JS = """(size) => {
+  const root = document.querySelector('.cw-explorer');
+  const panel = root.querySelector('.cw-torch-panel');
+  const s = window.__cwVerdict;
+  if (s) { s.size = size; s.verdict = null; return true; }
+  let last = 0;
+  window.__cwVerdict = {press: () => last, size, verdict: null};
+  document.addEventListener('keydown', () => { last = performance.now(); window.__cwVerdict.verdict = null; },
+                            {capture: true});
+  const check = () => {
+    const v = window.__cwVerdict;
+    if (!last || v.verdict !== null) return;
+    const text = panel.innerText;
+    if (!root.classList.contains('cw-waiting') && text.includes(v.size) && text.includes('agrees')) {
+      v.verdict = performance.now();
+    }
+  };
+  new MutationObserver(check).observe(root, {subtree: true, attributes: true, childList: true,
+                                             characterData: true});
+  return true;
+}"""
+
+
+def rapid_explorer(page: Any, presses: int = 5, rounds: int = 6) -> list[tuple[float, float]]:
+    """ms from the last of ``presses`` rapid presses on the explorer's kernel slider until
+    PyTorch's verdict (the kernel ran the real layer) is shown for the final setting."""
+    times = []
+    handle = page.locator(TARGETS["ConvExplorer"][1])
+    for i in range(rounds):
+        start = 1 if i % 2 == 0 else 1 + presses
+        final = start + presses if i % 2 == 0 else start - presses
+        kernel_execute(page, f"explorer.state.kernel_size = ({start}, {start})")
+        page.wait_for_timeout(1500)
+        out = N + 2 * PADDING - final + 1
+        page.evaluate(EXPLORER_SETTLE_JS, f"{out}, {out}]")  # torch.Size([1, 1, out, out])
+        handle.focus()
+        for _ in range(presses):
+            page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        page.wait_for_function("() => window.__cwVerdict.verdict !== null", timeout=30_000)
+        verdict = page.evaluate("() => window.__cwVerdict.verdict - window.__cwVerdict.press()")
+        times.append((verdict, verdict))
+    return times
+
+
 def report(results: dict[int, Times], loads: list[tuple[float, ...]]) -> None:
     (b1, b5, _), (a1, a5, _) = loads
     print(f"\nkeydown -> picture painted (label: the kernel's answer), ms p50 / p95; {N}x{N}, padding "
@@ -202,6 +251,10 @@ def report(results: dict[int, Times], loads: list[tuple[float, ...]]) -> None:
         print(f"{rtt:>7} ms  FrameAhead, 5 rapid presses, last key -> final picture "
               f"{percentile(shown, 50):5.1f} / {percentile(shown, 95):5.1f}, confirmed by the kernel "
               f"{percentile(confirmed, 50):5.1f} / {percentile(confirmed, 95):5.1f} ms (goal <= {rtt} + 50)")
+        verdict = [v for v, _ in times["ConvExplorer"].get("rapid", [])]  # type: ignore[misc]
+        if verdict:
+            print(f"{rtt:>7} ms  ConvExplorer, 5 rapid presses, last key -> PyTorch's verdict "
+                  f"{percentile(verdict, 50):5.1f} / {percentile(verdict, 95):5.1f} ms (goal <= {rtt} + 30)")
     print("\ngoals (issue 14, FrameAhead picture):")
     for line in verdicts:
         print("  " + line)

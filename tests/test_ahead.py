@@ -366,3 +366,34 @@ def test_explorer_frames_are_what_the_controls_would_show(settings: dict[str, An
         checked += 1
     assert checked >= 4
     ahead.close()
+
+
+def test_confirming_a_frame_sent_ahead_draws_nothing_new() -> None:
+    """The setting a learner moves to was sent ahead: its confirmation reuses those bytes
+    (the page keeps the URL it holds); a setting never drawn is drawn; the bytes kept stay
+    under ``recent_bytes``, the newest kept."""
+    drawn: list[tuple[int, str]] = []
+
+    def render(values: dict[str, Any], theme: str) -> bytes:
+        drawn.append((values["k"], theme))
+        return f"{theme} k={values['k']} ".encode() * 50
+
+    k = W.IntSlider(3, min=1, max=9)
+    ahead = FrameAhead(render)
+    ahead.watch({"k": k})
+    ahead.confirm({"k": 3}, render({"k": 3}, "light"), b"")
+    ahead.fill()
+    sent = {v for v, _ in drawn}
+    assert sent == {1, 2, 3, 4, 5}
+    drawn.clear()
+    ahead.request({"k": 4})  # no event loop: at once, both themes
+    assert drawn == [(4, "dark")], "the light frame sent ahead was drawn again"
+    assert ahead.value == render({"k": 4}, "light")
+    drawn.clear()
+    ahead.request({"k": 8})
+    assert drawn == [(8, "light"), (8, "dark")]
+    ahead.recent_bytes = 3 * len(render({"k": 8}, "light"))
+    drawn.clear()
+    ahead.request({"k": 9})
+    assert ahead._recent_size <= ahead.recent_bytes and list(ahead._recent)[-1][0] == ahead.key({"k": 9})
+    ahead.close()

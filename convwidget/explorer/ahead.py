@@ -224,6 +224,9 @@ class FrameAhead(anywidget.AnyWidget):
         self._requested: tuple[Values, dict[str, str] | None] | None = None
         self._waiting = 0  # callers waiting for the lock: a batch being rendered stops early
         self._request_handle: asyncio.TimerHandle | None = None
+        # (key, theme) -> the PNG drawn lately, newest last (see recent_bytes)
+        self._recent: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._recent_size = 0
         self.on_msg(self._on_browser)
         self.observe(self._on_theme, names="theme")
 
@@ -312,6 +315,26 @@ class FrameAhead(anywidget.AnyWidget):
             self._hold(key, len(light) + len(dark))
         self.schedule(first_sweep=moved == {self.sweep})
 
+    #: Bytes of the frames drawn lately kept here: the setting a learner moves to is likeliest
+    #: one sent ahead, and its confirmation then costs no drawing (at 32 x 32 about 12 ms of
+    #: the kernel's answer after a press; what the page shows is the same bytes).
+    recent_bytes = 4 * 2**20
+
+    def _drawn(self, values: Values, theme: str, key: str | None = None) -> bytes | None:
+        """``render(values, theme)``, from the frames drawn lately when it is among them."""
+        slot = (self.key(values) if key is None else key, theme)
+        png = self._recent.get(slot)
+        if png is not None:
+            self._recent.move_to_end(slot)
+            return png
+        png = self.render(values, theme)
+        if png:
+            self._recent[slot] = png
+            self._recent_size += len(png)
+            while self._recent_size > self.recent_bytes and len(self._recent) > 1:
+                self._recent_size -= len(self._recent.popitem(last=False)[1])
+        return png
+
     #: Seconds a :meth:`request` waits for a newer one (rapid presses render only the last).
     coalesce = 0.012
 
@@ -340,8 +363,8 @@ class FrameAhead(anywidget.AnyWidget):
             loop = _running_loop()
             first = self.theme if loop is not None else "light"
             try:
-                png = self.render(values, first) or b""
-                other = b"" if loop is not None or not png else self.render(values, "dark") or b""
+                png = self._drawn(values, first) or b""
+                other = b"" if loop is not None or not png else self._drawn(values, "dark") or b""
             except Exception:  # noqa: BLE001 - a timer must never raise into the loop
                 png = other = b""
             light, dark = (png, other) if first == "light" else (other, png)
@@ -357,7 +380,7 @@ class FrameAhead(anywidget.AnyWidget):
                 return
             light = not self.value
             try:
-                png = self.render(values, "light" if light else "dark") or b""
+                png = self._drawn(values, "light" if light else "dark") or b""
             except Exception:  # noqa: BLE001 - a loop callback must never raise into the loop
                 return
             if light:
@@ -450,7 +473,7 @@ class FrameAhead(anywidget.AnyWidget):
             if key in self.held or key in keys:
                 self._queue.pop(0)
                 continue
-            png = self.render(values, theme)
+            png = self._drawn(values, theme, key)
             if png is None:
                 self._queue.pop(0)
                 continue
@@ -569,6 +592,8 @@ class FrameAhead(anywidget.AnyWidget):
             if self._request_handle is not None:
                 self._request_handle.cancel()
                 self._request_handle = None
+            self._recent.clear()
+            self._recent_size = 0
         super().close()
 
 

@@ -120,10 +120,9 @@ function makeStore(model) {
 // after rapid presses the kernel would hear of the last one a round trip late. Only the values
 // changed in this page and not changed since by the kernel: a value the kernel set itself (a
 // slider it clamped or made follow another) sent back from here would undo the kernel's newer
-// one. Sent once the sliders have been still for REPORT_MS (a single press reaches the kernel
-// by the slider's own message at once; rapid presses cost the kernel one more update, not one
-// per press).
-const REPORT_MS = 20;
+// one. Sent in the next turn of the page's loop (the changes of one event go together); the
+// kernel renders only the last of several quick ones (FrameAhead.request).
+const REPORT_MS = 0;
 
 // ipywidgets applies the kernel's messages (updates and echoes) under the model's _state_lock:
 // a change made there is the kernel's, any other is this page's (a key, a drag, a jslink).
