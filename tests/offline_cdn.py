@@ -60,9 +60,10 @@ def npm_package(name: str, version: str, cache: Path = CACHE, timeout_s: float =
                                  "(is the npm registry reachable?)") from None
         tarballs = list(Path(tmp).glob("*.tgz"))
         if proc.returncode != 0 or len(tarballs) != 1:
-            said = [line for line in proc.stderr.splitlines() if "ERR" in line][-3:] or [proc.stderr[-300:]]
+            lines = [line.removeprefix("npm error").strip() for line in proc.stderr.splitlines()]
+            said = [line for line in lines if line.startswith(("code ", "FetchError", "notarget", "404"))][:3]
             raise NpmUnavailable(f"npm pack {name}@{version} failed (exit {proc.returncode}): "
-                                 + " | ".join(s.strip() for s in said))
+                                 + ("; ".join(said) or proc.stderr.strip()[-300:]))
         unpacked = Path(tmp) / "unpacked"
         with tarfile.open(tarballs[0]) as tar:
             tar.extractall(unpacked, filter="data")

@@ -13,6 +13,7 @@ PyTorch gives for it, no script error; a moved slider keeps that picture, marked
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.metadata
 import json
 import random
@@ -35,6 +36,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 #: The html-manager the export's `@*` address gets today (the 1.0 line goes with ipywidgets 8.1)
 HTML_MANAGER = "1.0.15"
 SEED = int(time.time()) % 10_000
+THEMES = ("light", "dark")
 EXPLORERS = 3
 #: changed by a later cell (the saved picture must be the final setting's, not the first one)
 CHANGED = (1, 2)
@@ -90,9 +92,9 @@ def settings_text(setting: dict[str, Any]) -> str:
 
 @dataclass
 class Export:
-    html: Path
+    html: dict[str, Path]  # theme -> the exported file (nbconvert's light and dark templates)
     final: list[dict[str, Any]]  # each explorer's saved setting
-    pngs: list[bytes]  # the explorer's own picture of it (light), drawn in this process
+    pngs: dict[str, list[bytes]]  # theme -> the explorer's own picture of each, drawn here
     seconds: float  # to execute and export the notebook
 
 
@@ -121,11 +123,14 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Export:
     start = time.perf_counter()
     ExecutePreprocessor(timeout=180, kernel_name="python3", store_widget_state=True).preprocess(
         notebook, {"metadata": {"path": str(tmp)}})
-    body, _ = HTMLExporter().from_notebook_node(notebook)
-    html = tmp / "explorers.html"
-    html.write_text(body, encoding="utf-8")
+    html = {}
+    for theme in THEMES:
+        body, _ = HTMLExporter(theme=theme).from_notebook_node(notebook)
+        html[theme] = tmp / f"explorers-{theme}.html"
+        html[theme].write_text(body, encoding="utf-8")
     seconds = time.perf_counter() - start
-    return Export(html, final, [expected_png(s) for s in final], seconds)
+    drawn = [expected_pngs(s) for s in final]
+    return Export(html, final, {t: [d[t] for d in drawn] for t in THEMES}, seconds)
 
 
 def saved_anywidget_version(html: str) -> str:
@@ -141,7 +146,7 @@ def saved_anywidget_version(html: str) -> str:
 @pytest.fixture(scope="module")
 def cdn(export: Export) -> OfflineCdn:
     """The CDN files the export names, from npm (cached in tests/artifacts/npm-cache/)."""
-    html = export.html.read_text(encoding="utf-8")
+    html = export.html["light"].read_text(encoding="utf-8")
     urls = script_urls(html)
     require = [re.search(r"/require\.js/([\d.]+)/", u) for u in urls]
     versions = [m.group(1) for m in require if m]
@@ -165,8 +170,9 @@ def browser() -> Iterator[Any]:
         yield b
 
 
-@pytest.fixture
-def opened(export: Export, cdn: OfflineCdn, browser: Any, request: pytest.FixtureRequest) -> Iterator[Opened]:
+@contextlib.contextmanager
+def open_export(browser: Any, request: pytest.FixtureRequest, html: Path,
+                cdn: OfflineCdn) -> Iterator[Opened]:
     """The exported file in a new page (from a file:// address, as a download is opened), once
     every explorer's picture has its controls read."""
     with recorded_page(browser, request, {"width": 1280, "height": 900}) as page:
@@ -176,7 +182,7 @@ def opened(export: Export, cdn: OfflineCdn, browser: Any, request: pytest.Fixtur
                 if msg.type == "error" and "Failed to load resource" not in msg.text else None)
         cdn.route(page)
         start = time.perf_counter()
-        page.goto(export.html.resolve().as_uri())
+        page.goto(html.resolve().as_uri())
         page.wait_for_function(
             f"() => document.querySelectorAll('.cw-explorer .cw-ahead').length === {EXPLORERS}"
             " && [...document.querySelectorAll('.cw-ahead')].every(a => a.dataset.current)",
@@ -185,17 +191,23 @@ def opened(export: Export, cdn: OfflineCdn, browser: Any, request: pytest.Fixtur
         yield Opened(page, errors, time.perf_counter() - start)
 
 
+@pytest.fixture
+def opened(export: Export, cdn: OfflineCdn, browser: Any, request: pytest.FixtureRequest) -> Iterator[Opened]:
+    with open_export(browser, request, export.html["light"], cdn) as page:
+        yield page
+
+
 def pictures(page: Any) -> list[dict[str, Any]]:
     return page.evaluate(f"async () => Promise.all(({PICTURES_JS})())")
 
 
-def expected_png(setting: dict[str, Any]) -> bytes:
-    """The explorer's own picture of ``setting`` (light theme), drawn in this process."""
+def expected_pngs(setting: dict[str, Any]) -> dict[str, bytes]:
+    """The explorer's own picture of ``setting`` in each theme, drawn in this process."""
     from convwidget import ConvExplorer
 
     explorer = ConvExplorer(**setting)
     try:
-        return explorer.picture_png("light")
+        return {theme: explorer.picture_png(theme) for theme in THEMES}
     finally:
         explorer.close()
 
@@ -211,7 +223,7 @@ def test_the_saved_setting_is_shown_without_a_kernel(export: Export, cdn: Offlin
           f"served {len(cdn.served)}, refused {cdn.refused}")
     assert opened.errors == [], opened.errors
     assert len(seen) == EXPLORERS
-    for i, (shown, setting, png) in enumerate(zip(seen, export.final, export.pngs, strict=True)):
+    for i, (shown, setting, png) in enumerate(zip(seen, export.final, export.pngs["light"], strict=True)):
         where = f"explorer {i} (seed {SEED}, saved setting {settings_text(setting)})"
         h, w = torch_output(setting)
         assert shown["width"] > 0 and shown["complete"] and shown["shown"], \
@@ -253,3 +265,19 @@ def test_a_moved_slider_keeps_the_saved_picture_marked_not_live(export: Export, 
     assert "waiting for the kernel" not in (moved["torchNote"] or "")
     for i in set(range(EXPLORERS)) - {index}:  # the other explorers are untouched
         assert after[i]["mark"] is None and after[i]["bytes"] == before[i]["bytes"], i
+
+
+@pytest.mark.xfail(reason="FrameAhead saves no picture in a notebook run without a page "
+                          "(the B2 patch to explorer/ahead.py and static/ahead.js is pending)")
+def test_a_dark_export_shows_the_dark_picture(export: Export, cdn: OfflineCdn, browser: Any,
+                                              request: pytest.FixtureRequest) -> None:
+    """``nbconvert --HTMLExporter.theme=dark``: the page is dark, so is the saved picture."""
+    with open_export(browser, request, export.html["dark"], cdn) as opened:
+        page = opened.page
+        assert page.evaluate("() => document.body.dataset.jpThemeLight") == "false"
+        seen = pictures(page)
+        page.screenshot(path=str(ARTIFACTS / "static-export-dark.png"), full_page=True)
+        assert opened.errors == [], opened.errors
+        for i, (shown, png) in enumerate(zip(seen, export.pngs["dark"], strict=True)):
+            assert shown["width"] > 0 and base64.b64decode(shown["bytes"] or "") == png, \
+                f"explorer {i} (seed {SEED}, {settings_text(export.final[i])}): not its dark picture"
