@@ -24,11 +24,21 @@ p50 and p95 over 30 presses (after 2 warm-up presses), the load average before a
 interact's p50 over ConvExplorer's, measured in the same run. Goals (issue 11): ConvExplorer
 p50 <= 30 ms and p95 <= 60 ms, at least 3x faster than interact + pyplot.
 
+``--ipympl``: the live canvas instead (issue 11's ipympl goal: p50 <= 50 ms, p95 printed). The
+notebook's first cell runs ``%matplotlib widget``; it holds ``ConvExplorer(live=True)``, the same
+explorer on ipympl's canvas as shipped (``ipympl as shipped``: its own ``draw_idle``, where the
+page asks for each frame, and Pillow's PNG encoder), and, after ``%matplotlib inline``, the
+interact + pyplot cell and the bare round trip above, all pressed in turn. Here **picture** is
+the first ``drawImage`` onto the ipympl view's visible ``<canvas>`` after the keydown (the 2D
+context's ``drawImage`` is wrapped in the page): ipympl's frontend loads each PNG it receives
+into an ``Image``, draws it on its offscreen canvas and that onto the visible one, so this is
+the moment the canvas's pixels changed. **label** is the calculator's output size, as above.
+
 ``--delay MS`` puts an asyncio proxy on loopback between Chromium and JupyterLab that holds
 every chunk MS milliseconds in each direction (HTTP and WebSocket alike): a Binder-like round
 trip of about 2 x MS (issue 14).
 
-Run: python benchmarks/bench_browser.py [--presses 30] [--sizes 5 32 64] [--delay 0]
+Run: python benchmarks/bench_browser.py [--presses 30] [--sizes 5 32 64] [--delay 0] [--ipympl]
 (``BENCH_RAW=1`` prints each ConvExplorer press)
 (needs Playwright and Chromium at /usr/bin/chromium, as the browser tests do).
 """

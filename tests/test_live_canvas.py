@@ -1,5 +1,6 @@
 """ConvExplorer(live=True): the frames its ipympl canvas sends rebuild, in the page, the picture
-the PNG path draws, and each diff image says what Matplotlib's own diff image says.
+the PNG path draws; each diff image says what Matplotlib's own diff image says; a frame goes
+out unasked, right after the output size and before the other panels' texts.
 
 The checks run in a subprocess: importing ipympl switches Matplotlib's backend for the whole
 process. The page is played by hand: its three first messages (``refresh``, ``send_image_mode``,
@@ -37,6 +38,7 @@ class Page:
 
     def __init__(self, canvas):
         self.canvas, self.picture, self.last, self.events, self.frames = canvas, None, None, [], 0
+        self.order = []  # the frames and the panels' messages, as sent
         canvas.send = self.receive
 
     def receive(self, content, buffers=None):
@@ -52,6 +54,7 @@ class Page:
             c._last_buff, c._png_is_old, c._force_full = now, False, False
         self.last = c._last_buff.copy()
         self.frames += 1
+        self.order.append("frame")
         if full or self.picture is None:
             self.picture = mine.copy()
         else:
@@ -89,10 +92,16 @@ async def main():
         page.say(kind)
     page.say("draw")  # the page answers the "draw" events it was sent
     assert page.frames >= 1
+    # the frame goes out right after the output size, before the other panels' texts
+    for name in ("output_label", "torch_panel", "formula"):
+        widget = getattr(e, name)
+        send = widget.send_state
+        widget.send_state = lambda key=None, name=name, send=send: (page.order.append(name), send(key))
     rng = random.Random(11)
-    checked = refused = 0
+    checked = refused = ordered = 0
     for _ in range(60):
         page.events.clear()
+        page.order.clear()
         frames, last = page.frames, c._last_buff.copy()
         slider = rng.choice([e.kernel.h, e.stride.h, e.padding.h, e.dilation.h, e.step])
         if slider.disabled:
@@ -108,9 +117,13 @@ async def main():
         want = reference(e.figure)
         bad = np.argwhere((page.picture != want).any(axis=-1))
         assert not len(bad), f"{len(bad)} pixels differ from the PNG path, first at {bad[:3].tolist()}"
+        if "frame" in page.order and "torch_panel" in page.order:
+            assert page.order.index("output_label") < page.order.index("frame") < \
+                page.order.index("torch_panel"), page.order
+            ordered += 1
         checked += 1
         refused += e.figure.error is not None
-    assert checked >= 30 and refused >= 1, (checked, refused)
+    assert checked >= 30 and refused >= 1 and ordered >= 10, (checked, refused, ordered)
     e.close()
     frames = page.frames
     e.figure.figure.canvas.draw_idle()

@@ -14,6 +14,7 @@ matching JupyterLab's theme. Both are shown at their natural pixel size (no down
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import html
 import struct
@@ -21,7 +22,7 @@ import sys
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import ipywidgets as W
@@ -151,6 +152,24 @@ def _ipympl_canvas() -> tuple[W.DOMWidget, Any]:
     return canvas, figure
 
 
+class _FrameSlot(W.Image):
+    """The light picture's Image, which the live canvas hides: while a caller holds its messages
+    (``hold_sync``, as the explorer does in the order a learner looks: the output size, then the
+    picture), the canvas's new frame waits, and goes out where the picture's message would."""
+
+    on_release: Callable[[], None] | None = None
+
+    @contextlib.contextmanager
+    def hold_sync(self) -> Iterator[None]:
+        outermost = not self._holding_sync
+        try:
+            with super().hold_sync():
+                yield
+        finally:
+            if outermost and self.on_release is not None:
+                self.on_release()
+
+
 def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
     """Run ``method`` holding the picture's lock: ipykernel 7 may run a widget message and a
     loop callback (the prefetch) on different threads, and both draw on the one figure."""
@@ -192,7 +211,9 @@ class Picture:
             self._figure = WindowFigure(figure=figure)
         else:
             self._figure = WindowFigure()
-        self.image = W.Image(format="png")
+        self.image = _FrameSlot(format="png") if live else W.Image(format="png")
+        if isinstance(self.image, _FrameSlot):
+            self.image.on_release = self._release_frame
         self.image.add_class("cw-picture")
         self.image_dark = W.Image(format="png")
         self.image_dark.add_class("cw-picture-dark")
@@ -368,24 +389,32 @@ class Picture:
 
     # ------------------------------------------------------------------ live canvas
     def _push(self) -> bool:
-        """The live canvas's ``draw_idle``: inside an event loop, draw and send the frame now
-        (:attr:`live_first`) or in the loop's next turn (once for any number of changes
-        meanwhile); False outside one."""
+        """The live canvas's ``draw_idle``: inside an event loop, draw and send the frame when
+        the picture's place in the explorer's messages comes (see :class:`_FrameSlot`), else
+        now (:attr:`live_first`) or in the loop's next turn; once for any number of changes
+        meanwhile. False outside an event loop (ipympl's own ``draw_idle``)."""
         loop = _running_loop()
         if loop is None:
             return False
-        if self.live_first:
+        self._push_due = True
+        if self.image._holding_sync:
+            pass  # sent by _release_frame
+        elif self.live_first:
             self._push_frame()
-        elif not self._push_due:
-            self._push_due = True
+        else:
             loop.call_soon(self._push_frame)
         return True
 
+    def _release_frame(self) -> None:
+        """The picture's messages were sent: the frame that waited for them follows."""
+        self._push_frame()
+
     @_locked
     def _push_frame(self) -> None:
+        """Draw and send the frame that is due, if any (one for any number of changes)."""
+        if not self._push_due or self.canvas is None or self.canvas.push is None:
+            return  # sent already, or closed meanwhile
         self._push_due = False
-        if self.canvas is None or self.canvas.push is None:
-            return  # closed meanwhile
         try:
             self.canvas.draw()  # Agg draws the figure; ipympl sends the diff image to the page
         except Exception as err:  # noqa: BLE001 - a loop callback must never raise into the loop
