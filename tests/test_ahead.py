@@ -239,6 +239,7 @@ def test_in_a_kernel_the_confirmed_frame_comes_in_the_page_theme_first() -> None
         k = W.IntSlider(3, min=1, max=9)
         ahead = FrameAhead(render)
         ahead.watch({"k": k})
+        ahead._handle_custom_msg({"type": "hello"}, [])  # a page shows it
         ahead.theme = "dark"
         seen = []  # what the confirmation carries (one message), then what follows it
         ahead.observe(lambda _: seen.append((ahead.value, ahead.value_dark, ahead.base)), names="base")
@@ -255,6 +256,33 @@ def test_in_a_kernel_the_confirmed_frame_comes_in_the_page_theme_first() -> None
     (first, later) = asyncio.run(scenario())
     assert first == (b"", b"dark k=5", '|[["k",5]]')
     assert later == (b"light k=5", b"dark k=5", '|[["k",5]]')
+
+
+def test_before_a_page_has_shown_it_a_request_is_confirmed_at_once_in_both_themes() -> None:
+    """A notebook run without a page (``nbconvert --execute`` keeping the widget state) keeps
+    only the messages sent while a cell runs: a request is confirmed at once, both themes in
+    one message, not a few ms after the cell; once a page has said hello, requests wait for a
+    newer one again (rapid presses render only the last)."""
+    def render(values: dict[str, Any], theme: str) -> bytes:
+        return f"{theme} k={values['k']}".encode()
+
+    async def scenario() -> tuple[list[tuple[bytes, bytes, str]], str, str]:
+        ahead = FrameAhead(render)
+        ahead.watch({"k": W.IntSlider(3, min=1, max=9)})
+        seen = []
+        ahead.observe(lambda _: seen.append((ahead.value, ahead.value_dark, ahead.base)), names="base")
+        ahead.request({"k": 5})  # no page: in the cell
+        ahead._handle_custom_msg({"type": "hello"}, [])
+        ahead.request({"k": 6})
+        ahead.request({"k": 7})
+        waiting = ahead.base
+        await asyncio.sleep(0.05)
+        return seen, waiting, ahead.base
+
+    seen, waiting, later = asyncio.run(scenario())
+    assert seen[0] == (b"light k=5", b"dark k=5", '|[["k",5]]')
+    assert waiting == '|[["k",5]]' and later == '|[["k",7]]'
+    assert [base for *_, base in seen] == ['|[["k",5]]', '|[["k",7]]']  # k=6 never rendered
 
 
 # ---------------------------------------------------------------------- the explorer's frames

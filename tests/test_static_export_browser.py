@@ -212,8 +212,6 @@ def expected_pngs(setting: dict[str, Any]) -> dict[str, bytes]:
         explorer.close()
 
 
-@pytest.mark.xfail(reason="FrameAhead saves no picture in a notebook run without a page "
-                          "(the B2 patch to explorer/ahead.py and static/ahead.js is pending)")
 def test_the_saved_setting_is_shown_without_a_kernel(export: Export, cdn: OfflineCdn, opened: Opened) -> None:
     page = opened.page
     seen = pictures(page)
@@ -239,8 +237,6 @@ def test_the_saved_setting_is_shown_without_a_kernel(export: Export, cdn: Offlin
     assert all("mathjax" in u or "mermaid" in u for u in cdn.refused), cdn.refused
 
 
-@pytest.mark.xfail(reason="FrameAhead saves no picture in a notebook run without a page "
-                          "(the B2 patch to explorer/ahead.py and static/ahead.js is pending)")
 def test_a_moved_slider_keeps_the_saved_picture_marked_not_live(export: Export, opened: Opened) -> None:
     page = opened.page
     before = pictures(page)
@@ -267,8 +263,6 @@ def test_a_moved_slider_keeps_the_saved_picture_marked_not_live(export: Export, 
         assert after[i]["mark"] is None and after[i]["bytes"] == before[i]["bytes"], i
 
 
-@pytest.mark.xfail(reason="FrameAhead saves no picture in a notebook run without a page "
-                          "(the B2 patch to explorer/ahead.py and static/ahead.js is pending)")
 def test_a_dark_export_shows_the_dark_picture(export: Export, cdn: OfflineCdn, browser: Any,
                                               request: pytest.FixtureRequest) -> None:
     """``nbconvert --HTMLExporter.theme=dark``: the page is dark, so is the saved picture."""

@@ -228,6 +228,10 @@ class FrameAhead(anywidget.AnyWidget):
         self._recent: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._recent_size = 0
         self.on_msg(self._on_browser)
+        #: a page has shown this widget (its "hello"): until then nothing waits on a coalesced
+        #: request, and whatever runs the notebook (nbconvert, nbclient, papermill) saves the
+        #: widget's state only from messages sent while a cell runs
+        self.page_seen = False
         self.observe(self._on_theme, names="theme")
 
     # ------------------------------------------------------------------ bookkeeping
@@ -341,14 +345,18 @@ class FrameAhead(anywidget.AnyWidget):
     def request(self, values: Mapping[str, Any], texts: Mapping[str, str] | None = None) -> None:
         """Confirm ``values`` (and ``texts``) with their own frames (``render``), soon: of
         several requests in quick succession (rapid presses, a drag) only the last is rendered
-        and sent. Without a running event loop (scripts, tests) at once."""
+        and sent; a frame among those drawn lately is confirmed at once. Without a running
+        event loop (scripts, tests) or before a page has shown the widget, at once and in both
+        themes: a notebook run without a page (``nbconvert --execute``) saves the confirmed
+        frame in its widget state only if it is sent while the cell runs (a static HTML export
+        shows that frame)."""
         with self.turn():
             self._requested = (dict(values), None if texts is None else dict(texts))
             if self._request_handle is not None:
                 return
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
+            loop = _running_loop()
+            # a frame drawn lately (sent ahead, most often) costs nothing: confirmed at once
+            if loop is None or not self.page_seen or (self.key(values), self.theme) in self._recent:
                 self._flush()
                 return
             self._request_handle = loop.call_later(self.coalesce, self._flush)
@@ -360,7 +368,7 @@ class FrameAhead(anywidget.AnyWidget):
             if requested is None:
                 return
             values, texts = requested
-            loop = _running_loop()
+            loop = _running_loop() if self.page_seen else None  # no page: both themes now
             first = self.theme if loop is not None else "light"
             try:
                 png = self._drawn(values, first) or b""
@@ -576,6 +584,7 @@ class FrameAhead(anywidget.AnyWidget):
         if isinstance(content, dict) and content.get("type") == "values":
             self.apply_values(content.get("values"))
         elif isinstance(content, dict) and content.get("type") == "hello":
+            self.page_seen = True  # from now on a request waits a moment for a newer one
             with self.lock:  # a new page (or a reload): it holds the confirmed frame only
                 self.held.clear()
                 self._reset()

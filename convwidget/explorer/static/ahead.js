@@ -120,9 +120,10 @@ function makeStore(model) {
 // after rapid presses the kernel would hear of the last one a round trip late. Only the values
 // changed in this page and not changed since by the kernel: a value the kernel set itself (a
 // slider it clamped or made follow another) sent back from here would undo the kernel's newer
-// one. Sent in the next turn of the page's loop (the changes of one event go together); the
-// kernel renders only the last of several quick ones (FrameAhead.request).
-const REPORT_MS = 0;
+// one. Sent REPORT_MS after the last change: the presses of a burst go as one message (the
+// kernel would otherwise update its state for each, ~10-25 ms apiece, before the last); a
+// learner's key repeat (30 ms and more apart) sends each.
+const REPORT_MS = 8;
 
 // ipywidgets applies the kernel's messages (updates and echoes) under the model's _state_lock:
 // a change made there is the kernel's, any other is this page's (a key, a drag, a jslink).
@@ -313,6 +314,13 @@ function initialize({ model }) {
   };
 }
 
+// Is a kernel behind the controls? Not in a static HTML export (html-manager's models have
+// no comm) nor once the kernel has gone: then nothing will ever confirm a moved control.
+function live(store) {
+  for (const m of store.controls.values()) if (m.comm_live) return true;
+  return false;
+}
+
 function render({ model, el }) {
   const store = STORES.get(model.get("uid"));
   el.classList.add("cw-ahead");
@@ -331,7 +339,11 @@ function render({ model, el }) {
     ".cw-ahead-mark{display:none;position:absolute;top:2px;right:6px;line-height:1.2;" +
     "font-size:18px;color:var(--jp-ui-font-color1,#333)}" +
     ".cw-ahead.cw-ahead-pending .cw-ahead-img{opacity:.55}" +
-    ".cw-ahead.cw-ahead-pending .cw-ahead-mark{display:block}";
+    ".cw-ahead.cw-ahead-pending .cw-ahead-mark{display:block}" +
+    // no kernel (a static HTML export): the saved picture stays, marked as not live
+    ".cw-ahead.cw-ahead-static .cw-ahead-mark{font-size:12px;font-style:italic;padding:0 4px;" +
+    "background:var(--jp-layout-color1,#fff)}" +
+    ".cw-explorer.cw-waiting.cw-no-kernel .cw-torch-panel::after{content:'no kernel: the saved setting'}";
   el.append(style, img, mark);
 
   const show = () => {
@@ -355,6 +367,16 @@ function render({ model, el }) {
     }
     showTexts(store, key === current && key !== base ? held.texts : model.get("texts"));
     el.classList.toggle("cw-ahead-pending", pending);
+    // with no kernel behind the page the kernel never confirms: the picture and the texts stay
+    // those of the setting saved with it, and say so (not "waiting for the kernel")
+    const stale = current !== null && !live(store);
+    el.classList.toggle("cw-ahead-static", stale && pending);
+    mark.textContent = stale && pending ? "not live: the saved setting" : "…";
+    mark.title = stale && pending
+      ? "No kernel runs this page (a static HTML export, or the kernel has stopped): the picture, " +
+        "the output size and PyTorch's answer are those of the setting saved with it. Run the " +
+        "notebook to explore."
+      : "waiting for the kernel";
     // the kernel has not confirmed the controls' setting yet: what only it can say (PyTorch's
     // answer, the formula) waits, marked (the explorer's style dims it after a moment); with
     // no frame held for it ("behind"), the picture and the headline wait too
@@ -362,6 +384,7 @@ function render({ model, el }) {
     if (root) {
       root.classList.toggle("cw-waiting", current !== null && current !== base);
       root.classList.toggle("cw-behind", current !== null && pending);
+      root.classList.toggle("cw-no-kernel", stale && current !== base);
     }
     img.style.display = src ? "" : "none";
     img.dataset.pending = pending ? "1" : "0";
@@ -369,6 +392,7 @@ function render({ model, el }) {
     el.dataset.held = String(store.frames.size);
     el.dataset.bytes = String(store.bytes); // what the page holds (tests: the kernel's count)
     el.dataset.confirmed = current !== null && current === base ? "1" : "0";
+    el.dataset.live = current === null ? "" : live(store) ? "1" : "0";
     // by URL, not by key: a setting confirmed again has new URLs and its old ones are revoked
     // (an image still loading from a revoked URL never appears)
     if (src && img.getAttribute("src") !== src) {
