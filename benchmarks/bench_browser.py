@@ -39,6 +39,7 @@ every chunk MS milliseconds in each direction (HTTP and WebSocket alike): a Bind
 trip of about 2 x MS (issue 14).
 
 Run: python benchmarks/bench_browser.py [--presses 30] [--sizes 5 32 64] [--delay 0] [--ipympl]
+[--setup FILE] (``--setup``: Python run in the kernel before the explorers are built)
 (``BENCH_RAW=1`` prints each ConvExplorer press)
 (needs Playwright and Chromium at /usr/bin/chromium, as the browser tests do).
 """
@@ -260,7 +261,7 @@ IPYMPL_TARGETS = {
 }
 
 
-def open_size(page: Any, lab: Any, n: int, ipympl: bool = False) -> int:
+def open_size(page: Any, lab: Any, n: int, ipympl: bool = False, setup: str = "") -> int:
     """Open the notebook of an n×n input, run it; return the sweep's top kernel."""
     name = f"bench_{n}{'_ipympl' if ipympl else ''}.ipynb"
     setting = f"input_size={n}, kernel_size=3, stride=1, padding={PADDING}"
@@ -273,6 +274,8 @@ def open_size(page: Any, lab: Any, n: int, ipympl: bool = False) -> int:
     else:
         cells = ["from convwidget import ConvExplorer", f"explorer = ConvExplorer({setting}); explorer",
                  INTERACT_CELL.format(n=n, p=PADDING)]
+    if setup:  # code to try before the explorers are built (e.g. a patch under test)
+        cells.insert(1, setup)
     (lab.root / "notebooks" / name).write_text(notebook_json(*cells))
     open_notebook(page, lab, name, workspace=f"bench{n}{'i' if ipympl else ''}")
     run_all(page, name)
@@ -293,9 +296,10 @@ def open_size(page: Any, lab: Any, n: int, ipympl: bool = False) -> int:
 Times = dict[str, dict[str, list[float]]]  # approach -> 'picture'/'label'/'both' -> ms per press
 
 
-def run_size(page: Any, lab: Any, n: int, presses: int, ipympl: bool = False) -> tuple[Times, list[str]]:
+def run_size(page: Any, lab: Any, n: int, presses: int, ipympl: bool = False,
+             setup: str = "") -> tuple[Times, list[str]]:
     """Press keys on every approach's slider in turn; the timings and the presses missed."""
-    top = open_size(page, lab, n, ipympl)
+    top = open_size(page, lab, n, ipympl, setup)
     targets = IPYMPL_TARGETS if ipympl else TARGETS
     times: Times = {t: {"picture": [], "label": [], "both": [], "kernel": [], "updates": []} for t in targets}
     missed = []
@@ -438,7 +442,10 @@ def main() -> None:
     ap.add_argument("--delay", type=float, default=0.0, help="ms held per chunk, each way")
     ap.add_argument("--ipympl", action="store_true",
                     help="ConvExplorer(live=True) on ipympl's canvas (%%matplotlib widget) instead of PNGs")
+    ap.add_argument("--setup", type=Path, help="a Python file run in the kernel before the explorers are "
+                    "built (a change to try; it applies to every explorer of the run)")
     args = ap.parse_args()
+    setup = args.setup.read_text() if args.setup else ""
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         lab = start_lab(Path(tmp))
@@ -455,13 +462,15 @@ def main() -> None:
                 loads = [os.getloadavg()]
                 missed: list[str] = []
                 for n in args.sizes:
-                    results[n], misses = run_size(page, lab, n, args.presses, args.ipympl)
+                    results[n], misses = run_size(page, lab, n, args.presses, args.ipympl, setup)
                     missed += misses
                 loads.append(os.getloadavg())
                 context.close()
         finally:
             lab.url = direct
             stop_lab(lab)
+    if setup:
+        print(f"\nkernel setup from {args.setup} (every explorer of the run)")
     report(results, loads, args.delay, args.ipympl)
     for line in missed:
         print("missed: " + line)
