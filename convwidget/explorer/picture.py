@@ -73,9 +73,9 @@ def _live_canvas_class() -> type:
     ipympl's ``draw_idle`` only tells the page that the figure changed; the page then asks for
     a frame, and the kernel draws, diffs and encodes it when that request arrives: a round
     trip, and the wait behind whatever the kernel does meanwhile, on every slider press. Here
-    ``draw_idle`` asks the owner (``push``) to draw in the event loop's next turn, right after
-    the slider's handler has sent the calculator's text; without a running loop (a script, a
-    test) or before the page's canvas is initialized, it is ipympl's own. The frame is the
+    ``draw_idle`` asks the owner (``push``, :meth:`Picture._push`) to draw and send the frame
+    itself, in the slider's own answer; without a running loop (a script, a test) or before
+    the page's canvas is initialized, it is ipympl's own. The frame is the
     same diff image ipympl makes (only the changed pixels, zero elsewhere; the whole picture
     when forced, resized or not opaque), written as an unfiltered PNG at zlib level 1
     (:func:`~convwidget.drawing.raster.encode_png`) instead of Pillow's default (about 10 ms a
@@ -194,8 +194,8 @@ class Picture:
     #: Inside an event loop, send a new frame's light picture at once and its dark one in the
     #: loop's next turn (a light page shows the change ~14 ms sooner; a dark one as before).
     dark_later = True
-    #: Live canvas: send a new frame as soon as the figure changed, before the calculator's
-    #: texts (the page decodes the PNG while it lays them out), not after them.
+    #: Live canvas, a change outside the explorer's held messages (see :class:`_FrameSlot`):
+    #: send the new frame at once (True) or in the event loop's next turn (False).
     live_first = True
 
     def __init__(self, live: bool, on_error: Callable[[BaseException], None] | None = None) -> None:
@@ -204,7 +204,7 @@ class Picture:
         self.live = live
         self._lock = threading.RLock()
         self.canvas: W.DOMWidget | None = None
-        self._push_due = False  # a live frame is to be drawn and sent in the loop's next turn
+        self._push_due = False  # the live figure changed since its last frame was sent
         if live:
             self.canvas, figure = _ipympl_canvas()
             self.canvas.push = self._push
