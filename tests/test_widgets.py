@@ -452,8 +452,9 @@ assert e.figure.highlighted()["out_cell"] == (1, 2)
 e.kernel.h.value = 9  # refused: the explanation replaces the drawing on the canvas too
 assert e.figure.error is not None and "kernel" in e.figure.error
 assert_consistent(e)
-e.kernel.h.value = 3
-assert e.figure.error is None and e.figure.highlighted()["out_cell"] == (1, 2)
+e.kernel.h.value = 3  # drawn again, the lit cell the one the sliders name
+assert e.figure.error is None
+assert e.figure.highlighted()["out_cell"] == (e.row.value, e.col.value), (e.row.value, e.col.value)
 print("live ok")
 """
 

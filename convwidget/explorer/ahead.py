@@ -377,12 +377,15 @@ class FrameAhead(anywidget.AnyWidget):
                 png = other = b""
             light, dark = (png, other) if first == "light" else (other, png)
             self._confirm(values, light, dark, texts)
-            if loop is not None and png:  # the other theme's picture in the loop's next turn
-                loop.call_soon(self._other_theme, self.base, values)
+            if loop is not None and png:  # the other theme's picture once the kernel is quiet
+                # (drawn at once it held up the next of rapid presses by a whole frame)
+                loop.call_later(self.delay, self._other_theme, self.base, values)
 
     def _other_theme(self, key: str, values: Values) -> None:
         """The confirmed frame in the theme the page does not show (a later theme switch shows
-        it at once), if ``key`` is still the confirmed one."""
+        it at once), if ``key`` is still the confirmed one and no change waits for the lock."""
+        if self._waiting:
+            return  # a change comes: its confirmation sends its own frames
         with self.turn():
             if key != self.base or (self.value and self.value_dark):
                 return
