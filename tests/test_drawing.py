@@ -11,6 +11,7 @@ import sys
 import matplotlib
 import numpy as np
 import pytest
+import torch
 from test_geometry import torch_dependencies  # tests/ is on sys.path (no package)
 
 from convwidget import ShapeError
@@ -168,6 +169,16 @@ def test_small_grids_get_indices_large_grids_do_not(fig):
     assert (labels[(0, 3)], labels[(3, 0)], labels[(3, 3)], labels[(1, 2)]) == ("1", "2", "3", "0")
     fig.set_geometry(layer_geometry("conv", (32, 32), kernel_size=3, padding=1))
     assert fig.labels == {"input": [], "output": []}
+
+
+@pytest.mark.parametrize("n", [13, 17, 24])
+def test_a_strip_longer_than_twelve_cells_gets_its_indices(fig, n):
+    """A 1 x n strip has wide cells: its input indices (what PyTorch's panel feeds in) and
+    its output cells are written, not only up to 12 cells a side."""
+    fig.set_geometry(layer_geometry("conv", (1, n), kernel_size=(1, 3)))
+    out = torch.nn.Conv2d(1, 1, (1, 3))(torch.zeros(1, 1, 1, n)).shape[-1]
+    assert [text for _, text in fig.labels["input"]] == [str(i) for i in range(n)]
+    assert [cell for cell, _ in fig.labels["output"]] == [(0, c) for c in range(out)]
 
 
 def test_empty_figure_renders_and_waits_for_a_geometry():

@@ -33,7 +33,7 @@ __all__ = [
 #: The light theme's colours (:data:`~convwidget.drawing.palettes.PALETTES` has both).
 PALETTE: dict[str, str] = PALETTES["light"]
 
-LABEL_MAX = 12  # cells a side up to which indices are written in cells
+LABEL_MAX = 144  # cells in a grid up to which indices are written in them (if they fit)
 MAX_CELL_PX = 44
 #: the palette entry of each hatched role's lines
 _HATCH = {"padding": "hatch", "output_padding": "output_padding_hatch", "unread": "unread_hatch"}
@@ -299,7 +299,7 @@ def _index_spots(grids: _Grids, codes: np.ndarray) -> Spots:
     """The indices to write (small grids only: they are the values the torch panel feeds in)."""
     rows, cols, cell = grids.rows, grids.cols, grids.lay.cell
     spots: Spots = {}
-    if max(rows.grid_size, cols.grid_size) <= LABEL_MAX and codes.shape == (rows.grid_size, cols.grid_size):
+    if rows.grid_size * cols.grid_size <= LABEL_MAX and codes.shape == (rows.grid_size, cols.grid_size):
         in_x, in_y = grids.lay.input_xy
         for i, r in enumerate(range(rows.grid_start, rows.grid_stop)):
             for j, c in enumerate(range(cols.grid_start, cols.grid_stop)):
@@ -315,7 +315,7 @@ def _index_spots(grids: _Grids, codes: np.ndarray) -> Spots:
     values = grids.output_labels
     if values is not None and len(values) != rows.output * cols.output:
         values = ()  # not this output's values: write none rather than wrong ones
-    if max(rows.output, cols.output) <= LABEL_MAX and values != ():
+    if rows.output * cols.output <= LABEL_MAX and values != ():
         out_x, out_y = grids.lay.output_xy
         for r in range(rows.output):
             for c in range(cols.output):
