@@ -342,13 +342,16 @@ def run_all(page, name: str, timeout_s: float = 120) -> None:
 # The Image widget shows its PNG through a blob: URL that is new on every update, so compare
 # the bytes behind it. (A blob revoked mid-fetch answers null; the caller polls again.)
 #: The explorer's picture in the page: the frames-ahead view (the default), or the kernel's
-#: Image (``ahead=False``, a quiz). A selector list: the first one in the page is taken.
+#: Image (``ahead=False``, a quiz, a 1-D or 3-D setting). The first one shown is taken.
 PICTURE = ".cw-explorer .cw-picture-ahead img, .cw-explorer .cw-picture"
 
 PICTURE_DIGEST_JS = """async (selector) => {
-  let img = document.querySelector(selector);
-  if (img && img.tagName !== 'IMG') img = img.querySelector('img');
-  if (!img || !img.src || img.offsetParent === null) return null;
+  // the first shown: a 2-D explorer's frames ahead, or its own Image for a 1-D or 3-D setting
+  const imgs = Array.from(document.querySelectorAll(selector))
+    .map(el => el.tagName === 'IMG' ? el : el.querySelector('img'))
+    .filter(el => el && el.offsetParent !== null);
+  const img = imgs[0];
+  if (!img || !img.src) return null;
   try {
     const bytes = await (await fetch(img.src)).arrayBuffer();
     const hash = await crypto.subtle.digest('SHA-256', bytes);

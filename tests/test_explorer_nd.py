@@ -257,10 +257,29 @@ def test_frames_ahead_give_way_to_the_own_picture_outside_2d() -> None:
         assert e.ahead is not None and e.picture_png()[:4] == b"\x89PNG"
         for size in ((10,), (3, 8, 8)):  # 1-D, 3-D: the explorer's own PNG picture is shown
             e.set(input_size=size)
+            assert e.picture in e.animation_panel.children, "the own picture is not in the page"
             assert e.picture.layout.display != "none" and e.picture_png() == bytes(e.picture.value)
-            assert e.picture_png()[:4] == b"\x89PNG"
+            assert e.picture_png()[:4] == b"\x89PNG" and e.ahead.widget.layout.display == "none"
         e.set(input_size=(8, 8))  # 2-D again: the frames ahead show it
         assert e.picture.layout.display == "none" and e.picture_png()[:4] == b"\x89PNG"
+        assert e.ahead.widget.layout.display != "none"
+    finally:
+        e.close()
+
+
+@pytest.mark.parametrize("size", [(10,), (3, 8, 8)])
+def test_built_outside_2d_the_frames_ahead_come_with_the_first_2d_setting(size) -> None:
+    e = ConvExplorer(ahead=True, input_size=size)
+    try:
+        assert e.ahead is None
+        e.set(input_size=(8, 8), kernel_size=3)
+        assert e.ahead is not None and e.ahead.widget in e.animation_panel.children
+        assert e.picture.layout.display == "none" and e.ahead.widget.layout.display != "none"
+        light = ConvExplorer(ahead=False, input_size=(8, 8), kernel_size=3)
+        try:  # the frame confirmed is the explorer's own picture of the setting
+            assert e.ahead.widget.value == light.picture_png("light")
+        finally:
+            light.close()
     finally:
         e.close()
 

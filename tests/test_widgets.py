@@ -428,8 +428,9 @@ def test_every_widget_has_a_cw_class(ahead: bool) -> None:
         assert own, f"{type(w).__name__} {getattr(w, 'description', '')!r} has no cw- class"
         classes.update(own)
     quiz_only = {c for c in CSS_CLASSES if c.startswith("cw-quiz")}  # test_explorer_quiz.py
-    # the picture: the frames ahead (the default), or the kernel's PNGs
-    other = {"cw-picture", "cw-picture-dark"} if ahead else {"cw-picture-ahead"}
+    # the picture: the frames ahead (the default; the kernel's PNGs kept hidden for 1-D and
+    # 3-D settings), or the kernel's PNGs
+    other = set() if ahead else {"cw-picture-ahead"}
     assert set(CSS_CLASSES) - {"cw-picture-live"} - quiz_only - other <= classes
     assert not classes & other
     assert not classes & quiz_only  # the plain explorer has no quiz
@@ -896,8 +897,10 @@ def test_frames_ahead_take_the_pictures_place_and_follow_refusals_and_the_projec
     no bytes sent twice); a refusal hides them for its sentence; projector mode redraws them."""
     e = ConvExplorer(input_size=16, kernel_size=3, padding=1, ahead=True)
     widget = e.ahead.widget
-    assert e.animation_panel.children[0] is widget and e.picture not in e.animation_panel.children
-    assert len(widget.value) > 100 and not e.picture.value and not e.picture_panel.prefetch
+    assert e.animation_panel.children[0] is widget
+    # the PNG pictures rest, hidden and empty (kept for a 1-D or 3-D setting)
+    assert all(i.layout.display == "none" and not i.value for i in e.picture_panel.images)
+    assert len(widget.value) > 100 and not e.picture_panel.prefetch
     small = len(widget.value)
     e.set(kernel_size=40)  # refused: the sentence in the picture's place, the frames hidden
     assert widget.layout.display == "none" and e.picture_error.layout.display == ""

@@ -861,12 +861,14 @@ class ExplorerAhead:
 
 def attach(explorer: Any) -> ExplorerAhead:
     """Frames ahead in place of a ConvExplorer's PNG picture (``ConvExplorer(ahead=True)``):
-    the explorer's refusal and note boxes stay; its own picture and idle prefetch rest."""
+    the explorer's refusal and note boxes stay; its own picture and idle prefetch rest while
+    the setting is 2-D (a 1-D or 3-D one shows the explorer's own picture)."""
     panel = explorer.picture_panel
     ahead = ExplorerAhead(explorer.state, explorer.setting_controls, explorer.player, scale=panel.scale)
     panel.prefetch = False
     ahead.set_targets({"output": explorer.output_label})  # the headline moves with the frame
     ahead.widget.add_class("cw-picture-ahead")
-    kids = [w for w in explorer.animation_panel.children if w not in panel.images]
-    explorer.animation_panel.children = (ahead.widget, *kids)
+    for image in panel.images:  # kept for 1-D and 3-D settings, which the explorer draws itself
+        image.layout.display = "none"
+    explorer.animation_panel.children = (ahead.widget, *explorer.animation_panel.children)
     return ahead

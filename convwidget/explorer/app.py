@@ -112,10 +112,9 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
         self._build_panels()
         self.ahead: Any = None
         # frames held in the browser (anywidget): drawn for 2-D settings; 1-D and 3-D: our PNGs
-        if ahead and not quiz and not self.live and self.state.ndim == 2:
-            from .ahead import attach
-
-            self.ahead = attach(self)
+        # (attached when the setting first becomes 2-D)
+        self._ahead_wanted = bool(ahead and not quiz and not self.live)
+        self._attach_ahead()
         if session is not None:
             self.quiz = ExplorerQuiz(self, session, on_error=self._show_error)
         self.presentation_button = presentation_button()
@@ -238,11 +237,18 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
             stack.enter_context(widget.hold_sync())
         return stack
 
+    def _attach_ahead(self) -> None:
+        if self._ahead_wanted and self.ahead is None and self.state.ndim == 2:
+            from .ahead import attach
+
+            self.ahead = attach(self)
+
     def _on_results(self, change: dict[str, Any] | None = None) -> None:
         """Every panel from the new results: once per change of the settings."""
         if self.state.ndim != self._ndim_shown:
             self._ndim_shown = self.state.ndim
             self._rescale_controls()
+            self._attach_ahead()
         if self._concealed:
             return  # a quiz question: nothing shown until it is answered
         results = self.state.results

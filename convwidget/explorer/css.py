@@ -80,7 +80,7 @@ CSS_CLASSES: dict[str, str] = {
     "cw-picture": "Image: the picture's PNG in the light colouring, at its natural pixel size "
                   "(width/height attributes = the PNG's); shown unless the page is JupyterLab Dark "
                   "(body[data-jp-theme-light=false]); hidden (display none) on a refused setting "
-                  "and in live mode",
+                  "and in live mode; with the frames ahead (the default), hidden while the setting is 2-D",
     "cw-picture-dark": "Image: the same frame in the dark colouring; shown only under "
                        "body[data-jp-theme-light=false]",
     "cw-picture-live": "ipympl Canvas with the same figure, only with ConvExplorer(live=True) or "
