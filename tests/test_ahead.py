@@ -16,15 +16,8 @@ import pytest
 import torch
 
 from convwidget.drawing import WindowFigure
-from convwidget.explorer.ahead import (
-    DEFAULT_BASE,
-    ExplorerFrames,
-    FrameAhead,
-    frame_key,
-    neighbour_values,
-    settings_of,
-    slider_ranges,
-)
+from convwidget.explorer.ahead import FrameAhead, frame_key, neighbour_values, slider_ranges
+from convwidget.explorer.aheadframes import DEFAULT_BASE, ExplorerFrames, settings_of
 from convwidget.explorer.state import ExplorerState
 from convwidget.geometry import layer_geometry
 
@@ -358,7 +351,7 @@ def test_refused_neighbours_are_not_sent() -> None:
 def test_explorer_frames_are_what_the_controls_would_show(settings: dict[str, Any]) -> None:
     """Each frame sent ahead is the geometry the explorer computes when the controls are moved
     to the frame's key, as the page would move them."""
-    from convwidget.explorer.ahead import ExplorerAhead
+    from convwidget.explorer.aheadframes import ExplorerAhead
     from convwidget.explorer.controls import Controls, Player
 
     def fail(err: BaseException) -> None:

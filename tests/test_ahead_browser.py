@@ -39,7 +39,8 @@ NAMES = ("kernel_size", "padding", "step", "stride")
 
 HARNESS = '''
 import ipywidgets as W
-from convwidget.explorer.ahead import ExplorerFrames, FrameAhead
+from convwidget.explorer.ahead import FrameAhead
+from convwidget.explorer.aheadframes import ExplorerFrames
 from convwidget.explorer.state import ExplorerState
 
 state = ExplorerState(input_size=32, kernel_size=3, padding=1, run_torch=False)

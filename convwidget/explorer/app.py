@@ -239,7 +239,7 @@ class ConvExplorer(QuizAccess, ScreenLayout, W.VBox):
 
     def _attach_ahead(self) -> None:
         if self._ahead_wanted and self.ahead is None and self.state.ndim == 2:
-            from .ahead import attach
+            from .aheadframes import attach
 
             self.ahead = attach(self)
 
