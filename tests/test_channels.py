@@ -174,6 +174,20 @@ def test_big_inputs_write_no_values_and_say_why() -> None:
     assert any("too small" in n for n in pic.notes) and any("not computed" in n for n in pic.notes)
 
 
+@pytest.mark.parametrize("n", [9, 10])
+def test_values_too_wide_for_their_cells_are_named_in_the_note(n: int) -> None:
+    """An average pool's means (torch's, e.g. '12.75') outgrow cells the input's integers fit:
+    the note names the output values, not every value."""
+    settings = dict(kind="avg_pool", kernel_size=2, stride=1, in_channels=2, out_channels=2)
+    spec, x, w, b, y, _ = torch_run(settings, (n, n), None)
+    assert (y != y.round()).any()  # means with decimals
+    pic = ChannelPicture(spec, x, w, b, y.numpy(), out_channel=0)
+    pic.frame((0, 0))
+    assert pic.output_labels() == {}
+    assert [note for note in pic.notes if "not written" in note] == [
+        f"output values not written: cells of {pic.cell} px are too small for them"]
+
+
 def test_many_channels_show_a_window_of_them() -> None:
     spec = LayerSpec.from_settings(kernel_size=3, in_channels=16, out_channels=32, groups=16)
     x = sample_input(16, (5, 5))

@@ -341,8 +341,12 @@ class ChannelPicture:
                         x + band.shapes[0][1] * self.cell + self.px(3), self.colours["edge"], self.px(2))
             self._text(bg, f"out {c}" + (" ◀" if selected else ""), x, y - self.px(16), LABEL_PX,
                        self.groups[group % 6][2], words=True)
-        if not (self.write_in and self.write_out):
-            self.notes.append(f"values not written: cells of {self.cell} px are too small")
+        unwritten = [side for side, written in (("input", self.write_in),
+                                                ("output", self.write_out or self.outputs is None))
+                     if not written]  # an output not computed has its own note above
+        if unwritten:
+            self.notes.append(f"{' and '.join(unwritten)} values not written: "
+                              f"cells of {self.cell} px are too small for them")
 
     # ------------------------------------------------------------------ a frame
     def cell_sum(self, cell: Sequence[int]) -> CellSum:
