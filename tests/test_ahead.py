@@ -223,8 +223,7 @@ def test_the_slider_moved_last_has_its_notches_sent_first() -> None:
 
 def test_in_a_kernel_the_confirmed_frame_comes_in_the_page_theme_first() -> None:
     """A request renders the page's theme and confirms it at once; the other theme follows
-    once the kernel has been quiet for ``delay``, under the same key; the page's slider values
-    are applied without being sent back to the page."""
+    once the kernel has been quiet for ``delay``, under the same key."""
     def render(values: dict[str, Any], theme: str) -> bytes:
         return f"{theme} k={values['k']}".encode()
 
@@ -240,10 +239,6 @@ def test_in_a_kernel_the_confirmed_frame_comes_in_the_page_theme_first() -> None
         ahead.request({"k": 5})
         await asyncio.sleep(ahead.delay + 0.02)
         seen.append((ahead.value, ahead.value_dark, ahead.base))
-        sent = []
-        k._send = lambda msg, buffers=None: sent.append(msg)  # type: ignore[method-assign]
-        assert ahead.apply_values({"k": 7}) == 1 and k.value == 7 and not sent
-        assert ahead.apply_values({"k": 0}) == 0 and k.value == 7  # outside the slider: ignored
         return seen
 
     (first, later) = asyncio.run(scenario())

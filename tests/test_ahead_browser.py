@@ -261,11 +261,10 @@ def test_busy_kernel_keeps_pending_until_it_confirms(page) -> None:
 
 
 def test_a_value_the_kernel_set_is_not_sent_back(page) -> None:
-    """The page reports the values the learner changed (a round trip sooner than the slider's
-    own message after rapid presses), never a value the kernel set meanwhile: here the kernel
-    makes stride follow kernel size 4 and is busy 0.3 s before its change reaches the page,
-    while the page reports its press. A report of every slider would send the old stride
-    back and leave the kernel on another setting than the sliders."""
+    """A value the kernel sets itself while the page moves on is never undone by the page:
+    here the kernel makes stride follow kernel size 4 and is busy 0.3 s before its change
+    reaches the page. (A page reporting all its sliders' values in a message of its own sent
+    the old stride back and left the kernel on another setting than the sliders.)"""
     kernel_execute(page, (
         "import time\n"
         "def _follow(change):\n"

@@ -174,9 +174,6 @@ class FrameAhead(anywidget.AnyWidget):
     targets = T.Dict(T.Unicode()).tag(sync=True)
     #: the confirmed frame's texts (target name -> HTML), sent with it (see ``describe``)
     texts = T.Dict(T.Unicode()).tag(sync=True)
-    #: the int sliders whose values the page reports at once in a message of its own (see
-    #: :meth:`apply_values`); the Play step is not among them
-    reported = T.List(T.Unicode()).tag(sync=True)
 
     #: Seconds of quiet after a confirmation before neighbours are rendered (a drag or
     #: rapid presses keep it from starting), and the longest one batch may render.
@@ -248,8 +245,6 @@ class FrameAhead(anywidget.AnyWidget):
         ids = {name: widget.model_id for name, widget in controls.items()}
         self.controls = dict(controls)
         self.sweep = sweep
-        self.reported = sorted(name for name, widget in controls.items()
-                               if name != sweep and isinstance(widget, W.IntSlider))
         if ids != self.sliders:
             self.reset()
             self.sliders = ids
@@ -538,46 +533,8 @@ class FrameAhead(anywidget.AnyWidget):
             self.send({"type": "frames", "keys": [], "theme": self.theme, "drop": drop})
 
     # ------------------------------------------------------------------ browser
-    def apply_values(self, values: Any) -> int:
-        """The learner moved the page's sliders to ``values`` (name -> int): set them here
-        now; how many changed.
-
-        ipywidgets sends a slider's changes one at a time (the next after the kernel has
-        answered the last), so after rapid presses the kernel would hear of the last value
-        one round trip late; the page's own message is not held back. Only the sliders named
-        in :attr:`reported`, enabled, within their range. The value is not sent back to the
-        page (it came from there); the slider's own message follows with the same value and
-        changes nothing. The page sends only the values changed there and not changed by the
-        kernel since (``static/ahead.js``): a value the kernel set itself, still on its way to
-        the page, is never sent back to undo it.
-
-        >>> k = W.IntSlider(3, min=1, max=9)
-        >>> ahead = FrameAhead(lambda values, theme: None)
-        >>> ahead.watch({"k": k})
-        >>> ahead.apply_values({"k": 5, "x": 1}), k.value, ahead.apply_values({"k": 99}), k.value
-        (1, 5, 0, 5)
-        """
-        if not isinstance(values, dict):
-            return 0
-        changed = 0
-        for name, value in values.items():
-            widget = self.controls.get(name)
-            if (name not in self.reported or widget is None or widget.disabled
-                    or type(value) is not int or not widget.min <= value <= widget.max):
-                continue
-            if widget.value != value:
-                # as if the slider's own message had come: the page has this value (or has
-                # moved on), so it is not sent back; ipywidgets applies any plain update,
-                # and an old value sent back would undo a press made since
-                with widget._lock_property(value=value):
-                    widget.value = value
-                changed += 1
-        return changed
-
     def _on_browser(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "values":
-            self.apply_values(content.get("values"))
-        elif isinstance(content, dict) and content.get("type") == "hello":
+        if isinstance(content, dict) and content.get("type") == "hello":
             self.page_seen = True  # from now on a request waits a moment for a newer one
             with self.lock:  # a new page (or a reload): it holds the confirmed frame only
                 self.held.clear()

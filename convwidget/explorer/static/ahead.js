@@ -59,8 +59,6 @@ function makeStore(model) {
     frames: new Map(), // key -> {light, dark, size}
     confirmed: { light: null, dark: null },
     controls: new Map(), // name -> the control's model
-    noters: new Map(), // name -> its change:value listener (noteChange)
-    local: new Set(), // controls changed in this page since the last report
     names: [],
     targets: new Map(), // name -> a text widget's model: it shows the shown frame's text
     ownTexts: 0, // > 0 while the page sets a target's value itself
@@ -113,45 +111,6 @@ function makeStore(model) {
     }
   };
   return store;
-}
-
-// Tell the kernel the values the learner gave the sliders (ahead.FrameAhead.apply_values):
-// ipywidgets sends a slider's next value only after the kernel has answered its last one, so
-// after rapid presses the kernel would hear of the last one a round trip late. Only the values
-// changed in this page and not changed since by the kernel: a value the kernel set itself (a
-// slider it clamped or made follow another) sent back from here would undo the kernel's newer
-// one. Sent REPORT_MS after the last change: the presses of a burst go as one message (the
-// kernel would otherwise update its state for each, ~10-25 ms apiece, before the last); a
-// learner's key repeat (30 ms and more apart) sends each.
-const REPORT_MS = 8;
-
-// ipywidgets applies the kernel's messages (updates and echoes) under the model's _state_lock:
-// a change made there is the kernel's, any other is this page's (a key, a drag, a jslink).
-function fromKernel(m) {
-  const lock = m._state_lock;
-  return !!lock && Object.prototype.hasOwnProperty.call(lock, "value");
-}
-
-function noteChange(model, store, name, m) {
-  if (fromKernel(m)) {
-    store.local.delete(name);
-    return;
-  }
-  if (!(model.get("reported") || []).includes(name)) return;
-  store.local.add(name);
-  clearTimeout(store.reportTimer);
-  store.reportTimer = setTimeout(() => sendValues(model, store), REPORT_MS);
-}
-
-function sendValues(model, store) {
-  const values = {};
-  for (const name of store.local) {
-    const m = store.controls.get(name);
-    const value = m && !m.get("disabled") ? m.get("value") : undefined;
-    if (typeof value === "number") values[name] = value;
-  }
-  store.local.clear();
-  if (Object.keys(values).length) model.send({ type: "values", values });
 }
 
 // Decode, in the background, the frames one notch from the controls' values: the picture a
@@ -212,22 +171,14 @@ function fileConfirmed(model, store) {
 
 async function watchControls(model, store) {
   const version = ++store.version;
-  for (const [name, m] of store.controls) {
-    m.off("change:value change:disabled", store.update);
-    m.off("change:value", store.noters.get(name));
-  }
+  for (const [, m] of store.controls) m.off("change:value change:disabled", store.update);
   store.controls = new Map();
-  store.noters = new Map();
-  store.local.clear();
   const ids = model.get("sliders") || {};
   const names = Object.keys(ids).sort();
   const models = await Promise.all(names.map((n) => model.widget_manager.get_model(ids[n])));
   if (version !== store.version) return; // the watched set changed meanwhile
   names.forEach((n, i) => {
     store.controls.set(n, models[i]);
-    const noter = (m) => noteChange(model, store, n, m);
-    store.noters.set(n, noter);
-    models[i].on("change:value", noter);
     models[i].on("change:value change:disabled", store.update);
   });
   store.names = names;
@@ -304,7 +255,6 @@ function initialize({ model }) {
   watchTargets(model, store);
   model.send({ type: "hello" }); // a new page holds nothing but the confirmed frame
   return () => {
-    clearTimeout(store.reportTimer);
     observer.disconnect();
     store.clear();
     for (const theme of ["light", "dark"]) {
