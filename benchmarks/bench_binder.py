@@ -13,8 +13,9 @@ FrameAhead's label column is one round trip: the picture does not wait for it).
 
 Then 5 rapid presses on FrameAhead's slider (6 rounds, each from one end of the slider):
 last keydown -> the final picture shown, and -> the kernel's confirmation of that setting; and
-5 rapid presses on ConvExplorer's kernel slider: last keydown -> PyTorch's verdict (the real
-layer's torch.Size) names the final output size and nothing is marked waiting.
+1 and 5 rapid presses on ConvExplorer's kernel slider: last keydown -> PyTorch's verdict (the
+real layer's torch.Size, from a frame held in the page or from the kernel) names the final
+output size, and -> the kernel has confirmed that setting.
 ``BENCH_RAW=1`` prints each FrameAhead press.
 
 p50 / p95 over 20 presses (after 2 warm-up presses), the load average, and goals: FrameAhead
@@ -117,6 +118,7 @@ def run(page: Any, lab: Any, name: str, presses: int) -> tuple[Times, list[str]]
                 times[target]["label"].append(result["label"])
             page.wait_for_timeout(400)  # a learner's pace; the frames ahead refill meanwhile
     times["FrameAhead"]["rapid"] = rapid(page)
+    times["ConvExplorer"]["one"] = rapid_explorer(page, presses=1, rounds=10)
     times["ConvExplorer"]["rapid"] = rapid_explorer(page)
     shut_down_sessions(lab)
     return times, missed
@@ -171,9 +173,9 @@ def rapid(page: Any, presses: int = 5, rounds: int = 6) -> list[tuple[float, flo
     return times
 
 
-# ConvExplorer after rapid presses: from the last keydown until PyTorch's verdict names the final
-# output size ("verdict"), and until the explorer no longer marks the kernel's answers as waiting
-# (the frame of that setting confirmed: "confirmed").
+# ConvExplorer after one or rapid presses: from the last keydown until PyTorch's verdict names the
+# final output size ("verdict": a frame held in the page carries it), and until the kernel has
+# confirmed that setting and nothing is marked waiting ("confirmed").
 EXPLORER_SETTLE_JS = """(size) => {
   const root = document.querySelector('.cw-explorer');
   const panel = root.querySelector('.cw-torch-panel');
@@ -192,7 +194,8 @@ EXPLORER_SETTLE_JS = """(size) => {
     const text = panel.innerText;
     if (v.verdict === null && text.includes(v.size) && text.includes('agrees')) v.verdict = now;
     const waiting = root.classList.contains('cw-waiting');
-    if (v.verdict !== null && v.confirmed === null && !waiting) v.confirmed = now;
+    const confirmed = root.querySelector('.cw-ahead').dataset.confirmed === '1';
+    if (v.verdict !== null && v.confirmed === null && !waiting && confirmed) v.confirmed = now;
   };
   new MutationObserver(check).observe(root, {subtree: true, attributes: true, childList: true,
                                              characterData: true});
@@ -202,8 +205,8 @@ EXPLORER_SETTLE_JS = """(size) => {
 
 def rapid_explorer(page: Any, presses: int = 5, rounds: int = 6) -> list[tuple[float, float]]:
     """ms from the last of ``presses`` rapid presses on the explorer's kernel slider until
-    PyTorch's verdict (the kernel ran the real layer) is shown for the final setting, and until
-    nothing is marked waiting for the kernel."""
+    PyTorch's verdict (the real layer's, run by the kernel ahead or after the press) is shown for
+    the final setting, and until the kernel has confirmed it and nothing is marked waiting."""
     times = []
     handle = page.locator(TARGETS["ConvExplorer"][1])
     for i in range(rounds):
@@ -258,12 +261,14 @@ def report(results: dict[int, Times], loads: list[tuple[float, ...]]) -> None:
         print(f"{rtt:>7} ms  FrameAhead, 5 rapid presses, last key -> final picture "
               f"{percentile(shown, 50):5.1f} / {percentile(shown, 95):5.1f}, confirmed by the kernel "
               f"{percentile(confirmed, 50):5.1f} / {percentile(confirmed, 95):5.1f} ms (goal <= {rtt} + 50)")
-        verdict = [v for v, _ in times["ConvExplorer"].get("rapid", [])]  # type: ignore[misc]
-        done = [c for _, c in times["ConvExplorer"].get("rapid", [])]  # type: ignore[misc]
-        if verdict:
-            print(f"{rtt:>7} ms  ConvExplorer, 5 rapid presses, last key -> PyTorch's verdict "
-                  f"{percentile(verdict, 50):5.1f} / {percentile(verdict, 95):5.1f} ms (goal <= {rtt} + 30), "
-                  f"nothing waiting {percentile(done, 50):5.1f} / {percentile(done, 95):5.1f} ms")
+        for series, what in (("one", "1 press"), ("rapid", "5 rapid presses")):
+            verdict = [v for v, _ in times["ConvExplorer"].get(series, [])]  # type: ignore[misc]
+            done = [c for _, c in times["ConvExplorer"].get(series, [])]  # type: ignore[misc]
+            if verdict:
+                print(f"{rtt:>7} ms  ConvExplorer, {what}, last key -> PyTorch's verdict "
+                      f"{percentile(verdict, 50):5.1f} / {percentile(verdict, 95):5.1f} ms "
+                      f"(goal <= {rtt} + 30), "
+                      f"confirmed {percentile(done, 50):5.1f} / {percentile(done, 95):5.1f} ms")
     print("\ngoals (issue 14, FrameAhead picture):")
     for line in verdicts:
         print("  " + line)

@@ -413,3 +413,65 @@ def test_confirming_a_frame_sent_ahead_draws_nothing_new() -> None:
     ahead.request({"k": 9})
     assert ahead._recent_size <= ahead.recent_bytes and list(ahead._recent)[-1][0] == ahead.key({"k": 9})
     ahead.close()
+
+
+def _random_settings(seed: int) -> dict[str, Any]:
+    import random
+
+    rng = random.Random(seed)
+    kind = rng.choice(["conv", "conv", "max_pool", "avg_pool", "conv_transpose"])
+    settings: dict[str, Any] = {"kind": kind, "input_size": (rng.randint(4, 12), rng.randint(4, 12)),
+                                "kernel_size": (rng.randint(1, 4), rng.randint(1, 4)),
+                                "stride": rng.randint(1, 3), "padding": rng.randint(0, 2)}
+    if kind != "avg_pool":
+        settings["dilation"] = rng.randint(1, 2)
+    if kind == "max_pool":
+        settings["ceil_mode"] = rng.random() < 0.5
+    if kind in ("conv", "conv_transpose"):
+        settings["in_channels"], settings["out_channels"] = rng.choice([(1, 1), (2, 4), (4, 4)])
+        settings["groups"] = rng.choice([1, 2]) if settings["in_channels"] > 1 else 1
+    if kind == "conv_transpose":
+        settings["output_padding"] = rng.randint(0, 1)
+    if kind == "avg_pool":
+        settings["count_include_pad"] = rng.random() < 0.5
+    return settings
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_texts_sent_ahead_are_what_the_explorer_shows_there(seed: int) -> None:
+    """The texts each frame carries (the headline, the formula, PyTorch's verdict from the real
+    layer, the lit cell) are exactly what the explorer's widgets show once the learner has
+    moved the control to the frame's setting and the kernel has answered."""
+    from convwidget import ConvExplorer
+
+    settings = _random_settings(seed)
+    e = ConvExplorer(ahead=True, **settings)
+    ahead = e.ahead
+    assert ahead is not None
+    rec = Recorder(ahead.widget)
+    ahead.confirm()
+    ahead.widget.fill()
+    base = ahead.values()
+    keyed = values_of(ahead.widget.key(base))
+    sent = [(key, texts) for content, _ in rec.frames()
+            for key, texts in zip(content["keys"], content["texts"], strict=True)]
+    start = {n: v for n, v in e.state.settings.items() if n != "ndim"}
+    checked = 0
+    for key, texts in sent[:24]:
+        moved = {n: v for n, v in values_of(key).items() if v != keyed[n]}
+        assert len(moved) == 1, (key, keyed)
+        (name, value), = moved.items()
+        ahead.watched[name].value = value  # the learner's move, as the page sends it
+        now = values_of(ahead.widget.key(ahead.values()))
+        now.setdefault("step", 0)  # (the step slider is enabled once a refused setting is left)
+        if now == {"step": 0, **values_of(key)}:  # (not when the kernel moved another control)
+            shown = {"output": e.output_label.value, "formula": e.formula.value,
+                     "torch": e.torch_panel.value, "step": e.step_label.value}
+            assert texts == shown, (settings, name, value)
+            assert "torch.Size" in texts["torch"] or "PyTorch refuses" in texts["torch"]
+            checked += 1
+        e.set(**start)  # back to the setting the frames were sent for
+        ahead.watched["step"].value = base["step"]
+        assert ahead.values() == base
+    assert checked >= min(len(sent), 4)
+    e.close()

@@ -358,3 +358,83 @@ def test_conv_explorer_controls_drive_frames_ahead(browser, lab: LabServer) -> N
     finally:
         context.close()
         shut_down_sessions(lab)
+
+
+# Every change of the explorer's texts in view, with the kernel slider's readout and whether
+# the explorer marks them as waiting for the kernel.
+TEXTS_LOG_JS = """() => {
+  const root = document.querySelector('.cw-explorer');
+  const text = (sel) => root.querySelector(sel).innerText;
+  window.__texts = [];
+  const record = () => window.__texts.push({
+    kernel: text('.cw-kernel-h .widget-readout').trim(), torch: text('.cw-torch-panel'),
+    output: text('.cw-output-size'), waiting: root.classList.contains('cw-waiting'),
+    confirmed: root.querySelector('.cw-seam').dataset.confirmed});
+  new MutationObserver(record).observe(root, {subtree: true, childList: true, characterData: true,
+                                              attributes: true, attributeFilter: ['class']});
+  return true;
+}"""
+
+
+def _said(kernel: int) -> tuple[str, str]:
+    """What PyTorch's verdict and the headline say at kernel ``kernel`` (input 16, padding 1):
+    the size of the real nn.Conv2d's output."""
+    import torch
+
+    out = torch.nn.Conv2d(1, 1, kernel, padding=1)(torch.zeros(1, 1, 16, 16)).shape
+    return f"torch.Size([{', '.join(map(str, out))}])", f"Output: {out[2]} × {out[3]}"
+
+
+def test_conv_explorer_verdict_moves_with_the_frame(browser, lab: LabServer) -> None:
+    """PyTorch's verdict (the real layer, run by the kernel for each frame it sends ahead) and
+    the output size switch with the picture, before the kernel hears of the press; under rapid
+    presses no verdict unmarked as waiting ever names another setting than the slider's."""
+    name = "ahead_verdict.ipynb"
+    (lab.root / "notebooks" / name).write_text(notebook_json(SEAM))
+    context = browser.new_context(viewport={"width": 1366, "height": 1400})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    settled = ("() => document.querySelector('.cw-seam').dataset.confirmed === '1'"
+               " && !document.querySelector('.cw-explorer').classList.contains('cw-waiting')")
+    try:
+        open_notebook(page, lab, name, workspace="ahead-verdict")
+        run_all(page, name)
+        page.wait_for_selector(".cw-seam .cw-ahead-img", state="visible")
+        handle = page.locator(".cw-explorer .cw-kernel-h .noUi-handle")
+        for key, kernel in (("ArrowRight", 4), ("ArrowLeft", 3)):
+            deadline = time.monotonic() + 60
+            while kernel_execute(page, "print(len(ahead.widget._queue))").strip() != "0":
+                assert time.monotonic() < deadline, "the frames ahead were not sent"
+                time.sleep(0.3)
+            kernel_execute(page, "import time; time.sleep(0)")  # the kernel is idle
+            handle.focus()
+            page.keyboard.press(key)
+            # at once, from the page (the kernel has not confirmed it yet): the held texts
+            now = page.evaluate(
+                "() => { const r = document.querySelector('.cw-explorer'); return [r.querySelector("
+                "'.cw-torch-panel').innerText, r.querySelector('.cw-output-size').innerText,"
+                " r.classList.contains('cw-waiting')]; }")
+            torch_size, output = _said(kernel)
+            assert torch_size in now[0] and "agrees" in now[0] and output in now[1] and not now[2], now
+            page.wait_for_function(settled)
+        assert page.evaluate(TEXTS_LOG_JS)
+        for key in ("ArrowRight",) * 5 + ("ArrowLeft",) * 3:
+            page.keyboard.press(key)
+        page.wait_for_function(settled)
+        page.wait_for_timeout(300)
+        log = page.evaluate("() => window.__texts")
+        final = page.evaluate("() => document.querySelector('.cw-explorer .cw-kernel-h .widget-readout')"
+                              ".innerText.trim()")
+        assert final == "5" and kernel_execute(page, "print(e.state.kernel_size)").strip() == "5"
+        unmarked = [entry for entry in log if not entry["waiting"]]
+        assert len(unmarked) >= 5, log
+        for entry in unmarked:
+            torch_size, output = _said(int(entry["kernel"]))
+            assert torch_size in entry["torch"] and output in entry["output"], entry
+        page_verdict = page.evaluate("() => document.querySelector('.cw-explorer .cw-torch-panel')"
+                                     ".innerText")
+        assert _said(5)[0] in page_verdict
+        assert _said(5)[0] in kernel_execute(page, "print(e.torch_panel.value)")
+    finally:
+        context.close()
+        shut_down_sessions(lab)

@@ -1,5 +1,6 @@
 """What the frames ahead show for a ConvExplorer (issue 14): :class:`ExplorerFrames` draws the
-picture and the calculator's headline of the setting a set of control values means, and
+picture and the texts in view (the output size, the formula, PyTorch's verdict from the real
+layer, the lit cell) of the setting a set of control values means, and
 :class:`ExplorerAhead` / :func:`attach` put a :class:`~.ahead.FrameAhead` in place of the
 explorer's own picture, watching its controls.
 
@@ -18,10 +19,9 @@ from typing import Any
 import ipywidgets as W
 
 from ..geometry import Geometry
-from ..spec import LayerSpec
 from .ahead import FrameAhead, Values
-from .panels import output_html
-from .state import SETTING_NAMES, compute
+from .panels import shown_texts
+from .state import SETTING_NAMES, Results, compute, spec_for
 
 __all__ = ["DEFAULT_BASE", "ExplorerAhead", "ExplorerFrames", "attach", "settings_of"]
 
@@ -75,13 +75,17 @@ class ExplorerFrames:
     """
 
     def __init__(self, base: Callable[[], Mapping[str, Any]], scale: float = 1.0,
-                 applies: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None) -> None:
+                 applies: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+                 run_torch: bool = True) -> None:
         self.base = base
         self.scale = scale
         self.applies = applies  # which values are settings here (e.g. not a hidden row's)
+        self.run_torch = run_torch  # the texts carry PyTorch's verdict (as the explorer's do)
         self._figure: Any = None
-        # settings -> (geometry or None, the output cells' values the picture writes, the headline)
-        self._geometries: OrderedDict[str, tuple[Geometry | None, Any, str | None]] = OrderedDict()
+        # settings -> (geometry or None, the output cells' values the picture writes)
+        self._geometries: OrderedDict[str, tuple[Geometry | None, Any]] = OrderedDict()
+        # settings -> the results the texts are written from (PyTorch run: the real layer)
+        self._results: OrderedDict[str, Results | None] = OrderedDict()
         self._lock = threading.RLock()  # one figure, renders from two kernel threads
 
     def geometry(self, values: Mapping[str, Any]) -> tuple[Geometry | None, int]:
@@ -92,42 +96,61 @@ class ExplorerFrames:
     def drawing(self, values: Mapping[str, Any]) -> tuple[Geometry | None, int, Any]:
         """The geometry, the step and the output cells' values (what the explorer's picture
         writes in them, ``Results.cell_values``) that ``values`` mean."""
-        geometry, step, labels, _ = self._entry(values)
-        return geometry, step, labels
+        return self._entry(values)
 
     def texts(self, values: Mapping[str, Any]) -> dict[str, str]:
-        """What the calculator's headline says for ``values`` (``"output"``: the explorer's
-        ``output_label``), as :func:`.panels.output_html` writes it.
+        """What the explorer's texts in view say for ``values`` (:func:`.panels.shown_texts`:
+        the headline, the formula, PyTorch's verdict from the real layer run here, the lit
+        cell); empty for a setting whose settings cannot be made (nothing is sent for it).
 
-        >>> ExplorerFrames(lambda: DEFAULT_BASE).texts({"kernel_size": 5})["output"][:34]
-        "<b style='font-size:1.2em'>Output:"
+        >>> texts = ExplorerFrames(lambda: DEFAULT_BASE).texts({"kernel_size": 5})
+        >>> texts["output"][:34], "torch.Size([1, 1, 3, 3])" in texts["torch"]
+        ("<b style='font-size:1.2em'>Output:", True)
         """
-        text = self._entry(values)[3]
-        return {} if text is None else {"output": text}
-
-    def _entry(self, values: Mapping[str, Any]) -> tuple[Geometry | None, int, Any, str | None]:
-        settings = settings_of(values if self.applies is None else self.applies(values), self.base())
-        key = repr(sorted(settings.items()))
+        settings, key = self._settings(values)
         with self._lock:
-            return self._geometry(key, settings, int(values.get("step", 0)))
+            if key not in self._results:
+                self._results[key] = self._compute(settings, self.run_torch)
+                if len(self._results) > self.results_kept:
+                    self._results.popitem(last=False)
+            results = self._results[key]
+        if results is None:
+            return {}
+        step = int(values.get("step", 0))
+        if results.geometry is not None:
+            step = max(0, min(step, results.geometry.n_steps - 1))
+        return shown_texts(results, step)
 
-    def _geometry(self, key: str, settings: dict[str, Any],
-                  step: int) -> tuple[Geometry | None, int, Any, str | None]:
-        if key not in self._geometries:
-            size = settings.pop("input_size")
-            try:
-                results = compute(LayerSpec.from_settings(**settings), size, run_torch=False)
-            except ValueError:
-                entry: tuple[Geometry | None, Any, str | None] = (None, None, None)
-            else:
-                drawn = results.picture_limit is None
-                entry = (results.geometry if drawn else None, results.cell_values if drawn else None,
-                         output_html(results))
-            self._geometries[key] = entry
-            if len(self._geometries) > 512:
-                self._geometries.popitem(last=False)
-        geometry, labels, text = self._geometries[key]
-        return geometry, 0 if geometry is None else max(0, min(step, geometry.n_steps - 1)), labels, text
+    #: Results kept for the texts (each may hold PyTorch's output values: a few hundred kB
+    #: at most); the neighbours of one setting are about 40.
+    results_kept = 64
+
+    def _settings(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+        settings = settings_of(values if self.applies is None else self.applies(values), self.base())
+        return settings, repr(sorted(settings.items()))
+
+    @staticmethod
+    def _compute(settings: Mapping[str, Any], run_torch: bool) -> Results | None:
+        settings = dict(settings)
+        size = settings.pop("input_size")
+        try:
+            return compute(spec_for(settings), size, run_torch=run_torch)
+        except (ValueError, TypeError):
+            return None
+
+    def _entry(self, values: Mapping[str, Any]) -> tuple[Geometry | None, int, Any]:
+        settings, key = self._settings(values)
+        with self._lock:
+            if key not in self._geometries:
+                results = self._compute(settings, run_torch=False)
+                drawn = results is not None and results.picture_limit is None
+                self._geometries[key] = ((results.geometry, results.cell_values) if drawn and results
+                                         else (None, None))
+                if len(self._geometries) > 512:
+                    self._geometries.popitem(last=False)
+            geometry, labels = self._geometries[key]
+        step = 0 if geometry is None else max(0, min(int(values.get("step", 0)), geometry.n_steps - 1))
+        return geometry, step, labels
 
     def __call__(self, values: Mapping[str, Any], theme: str) -> bytes | None:
         with self._lock:
@@ -165,7 +188,7 @@ class ExplorerFrames:
 
 #: PyTorch's defaults as ``ExplorerState.settings`` gives them (for examples and harnesses).
 DEFAULT_BASE: dict[str, Any] = {
-    "kind": "conv", "input_size": (7, 7), "kernel_size": (3, 3), "stride": (1, 1),
+    "kind": "conv", "ndim": 2, "input_size": (7, 7), "kernel_size": (3, 3), "stride": (1, 1),
     "padding": (0, 0), "dilation": (1, 1), "output_padding": (0, 0), "ceil_mode": False,
     "count_include_pad": True, "in_channels": 1, "out_channels": 1, "groups": 1,
 }
@@ -203,7 +226,8 @@ class ExplorerAhead:
             self.watched.update({f"{setting}_h": pair.h, f"{setting}_w": pair.w,
                                  f"{setting}_square": pair.square})
         self.watched["step"] = player.step
-        self.frames = ExplorerFrames(lambda: state.settings, scale=scale, applies=self._applies)
+        self.frames = ExplorerFrames(lambda: state.settings, scale=scale, applies=self._applies,
+                                     run_torch=state.run_torch)
         self.widget = FrameAhead(self.frames, skip_disabled=True, describe=self.frames.texts, **kwargs)
         #: text widgets that move with the frames (name -> widget; ``frames.texts`` names)
         self.targets: dict[str, W.Widget] = {}
@@ -283,7 +307,10 @@ def attach(explorer: Any) -> ExplorerAhead:
     panel = explorer.picture_panel
     ahead = ExplorerAhead(explorer.state, explorer.setting_controls, explorer.player, scale=panel.scale)
     panel.prefetch = False
-    ahead.set_targets({"output": explorer.output_label})  # the headline moves with the frame
+    # the texts in view move with the frame: the headline, the formula, PyTorch's verdict (the
+    # real layer, run for each frame sent ahead) and the lit cell
+    ahead.set_targets({"output": explorer.output_label, "formula": explorer.formula,
+                       "torch": explorer.torch_panel, "step": explorer.step_label})
     ahead.widget.add_class("cw-picture-ahead")
     for image in panel.images:  # kept for 1-D and 3-D settings, which the explorer draws itself
         image.layout.display = "none"

@@ -104,6 +104,22 @@ def formula_html(results: Results) -> tuple[str, str]:
     return "".join(math_lines), "".join(text_lines)
 
 
+def shown_texts(results: Results, step: int) -> dict[str, str]:
+    """The texts always in view, as the explorer writes them for ``results`` at ``step``:
+    the calculator's headline (``"output"``), the formula (``"formula"``), PyTorch's verdict
+    (``"torch"``, empty when PyTorch was not run) and the lit cell (``"step"``). The frames
+    ahead carry them (2-D: no depth slice).
+
+    >>> from convwidget.spec import LayerSpec
+    >>> from convwidget.explorer.state import compute
+    >>> texts = shown_texts(compute(LayerSpec.from_settings(kernel_size=2), (4, 4)), 4)
+    >>> sorted(texts), texts["step"][:28], "✓" in texts["torch"]
+    (['formula', 'output', 'step', 'torch'], 'output cell (1, 1) reads 4 i', True)
+    """
+    return {"output": output_html(results), "formula": formula_html(results)[0],
+            "torch": torch_html(results), "step": step_html(results, step)}
+
+
 def refusal_pointer() -> str:
     """What the calculator and the picture say of a refusal whose reason the PyTorch panel gives.
 

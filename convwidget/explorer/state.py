@@ -43,7 +43,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,7 @@ from .dims import NDIMS, SettingError, axis_names, check_input_length, check_ndi
 __all__ = [
     "DEFAULTS", "MAX_PICTURE_CELLS", "MAX_TAPS", "SETTING_NAMES", "ExplorerState", "Results",
     "SettingError", "axis_names", "compact", "compute", "fit_dims", "infer_ndim", "picture_limit",
+    "spec_for",
 ]
 
 #: The settings an explorer takes, in PyTorch's names (``ndim``: 1, 2 or 3 spatial dimensions).
@@ -79,6 +80,35 @@ _dims = dims  # the old private names, kept for old imports
 _pair = dims
 
 _PER_DIM = ("input_size", "kernel_size", "stride", "padding", "dilation", "output_padding")
+
+
+def spec_for(settings: Mapping[str, Any]) -> LayerSpec:
+    """The layer an explorer's ``settings`` (its names, ints or per-dimension tuples) mean:
+    settings the kind lacks take their neutral value (a pool's ``out_channels`` are its
+    ``in_channels``; an average pool's dilation is 1), as :attr:`ExplorerState.spec`.
+
+    >>> s = spec_for({**DEFAULTS, "kind": "avg_pool", "dilation": 2, "out_channels": 8})
+    >>> s.dilation, s.out_channels, s.stride
+    ((1, 1), 1, (3, 3))
+    """
+    kind, n = settings["kind"], settings["ndim"]
+    pool = kind in ("max_pool", "avg_pool")
+    padding = settings["padding"]
+    stride = settings["stride"]
+    if stride is None:  # PyTorch's default: a pool's stride is its kernel, a convolution's 1
+        stride = settings["kernel_size"] if pool else 1
+    return LayerSpec(
+        kind=kind, kernel_size=dims(settings["kernel_size"], n),
+        stride=dims(stride, n),
+        padding=padding if isinstance(padding, str) else dims(padding, n),
+        dilation=(1,) * n if kind == "avg_pool" else dims(settings["dilation"], n),
+        output_padding=dims(settings["output_padding"], n) if kind == "conv_transpose" else (0,) * n,
+        ceil_mode=settings["ceil_mode"] if pool else False,
+        count_include_pad=settings["count_include_pad"] if kind == "avg_pool" else True,
+        in_channels=settings["in_channels"],
+        out_channels=settings["in_channels"] if pool else settings["out_channels"],
+        groups=1 if pool else settings["groups"],
+    )
 
 
 def compact(value: Any) -> Any:
@@ -445,20 +475,7 @@ class ExplorerState(W.Widget):
                 self.padding = _numeric_padding(self.padding, self.kernel_size, self.dilation, self.ndim)
 
     def _make_spec(self) -> LayerSpec:
-        kind, n = self.kind, self.ndim
-        pool = kind in ("max_pool", "avg_pool")
-        conv_like = not pool
-        return LayerSpec(
-            kind=kind, kernel_size=dims(self.kernel_size, n), stride=dims(self.stride, n),
-            padding=self.padding if isinstance(self.padding, str) else dims(self.padding, n),
-            dilation=(1,) * n if kind == "avg_pool" else dims(self.dilation, n),
-            output_padding=dims(self.output_padding, n) if kind == "conv_transpose" else (0,) * n,
-            ceil_mode=self.ceil_mode if pool else False,
-            count_include_pad=self.count_include_pad if kind == "avg_pool" else True,
-            in_channels=self.in_channels,
-            out_channels=self.out_channels if conv_like else self.in_channels,
-            groups=self.groups if conv_like else 1,
-        )
+        return spec_for({name: getattr(self, name) for name in SETTING_NAMES if name != "input_size"})
 
     def _recompute(self) -> None:
         self._dirty = False

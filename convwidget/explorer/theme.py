@@ -100,9 +100,9 @@ def _rules() -> str:
     rules.append(".cw-explorer .cw-controls .widget-readout{min-width:24px;margin-left:2px} "
                  ".cw-explorer .cw-controls .widget-inline-hbox{margin-top:1px;margin-bottom:1px} "
                  ".cw-explorer .cw-controls .widget-label{margin-right:4px}")
-    # frames ahead (explorer/ahead.py): the picture and the headline already show the new
-    # setting, what only the kernel can say follows; dimmed, with a marker, if it takes more
-    # than a moment (most answers arrive before the dimming would be seen)
+    # frames ahead (explorer/ahead.py): the picture and the texts a held frame carries already
+    # show the new setting; what the page does not hold follows from the kernel, dimmed, with a
+    # marker, if it takes more than a moment (most answers arrive before it would be seen)
     waiting = ".cw-explorer.cw-waiting"
     rules.append(".cw-explorer .cw-torch-panel, .cw-explorer .cw-formula, .cw-explorer .cw-step-label, "
                  ".cw-explorer .cw-output-size{transition:opacity 0s} "

@@ -62,6 +62,8 @@ function makeStore(model) {
     names: [],
     targets: new Map(), // name -> a text widget's model: it shows the shown frame's text
     ownTexts: 0, // > 0 while the page sets a target's value itself
+    textsDue: false, // the texts after the headline may be shown now (see showTexts)
+    textsTimer: null,
     views: new Set(),
     version: 0,
     bytes: 0,
@@ -199,14 +201,34 @@ async function watchTargets(model, store) {
   store.update();
 }
 
+// The shown frame's texts into the target widgets: the headline at once, the others (PyTorch's
+// answer, the formula: MathJax typesets it) once the picture has been painted, in the next
+// task after the next frame, with the texts of the frame shown then. True while some wait.
+const FIRST = new Set(["output"]);
+
 function showTexts(store, texts) {
-  if (!texts) return;
+  if (!texts) return false;
+  let late = false;
   for (const [name, m] of store.targets) {
     const text = texts[name];
     if (typeof text !== "string" || m.get("value") === text) continue;
+    if (!FIRST.has(name) && !store.textsDue) {
+      late = true;
+      continue;
+    }
     store.ownTexts += 1;
     try { m.set("value", text); } finally { store.ownTexts -= 1; } // local: never sent back
   }
+  if (late && !store.textsTimer) {
+    const due = () => {
+      store.textsTimer = null;
+      store.textsDue = true;
+      try { store.update(); } finally { store.textsDue = false; }
+    };
+    store.textsTimer = typeof requestAnimationFrame === "function"
+      ? requestAnimationFrame(() => setTimeout(due, 0)) : setTimeout(due, 0);
+  }
+  return late;
 }
 
 function onMessage(model, store, msg, buffers) {
@@ -315,7 +337,7 @@ function render({ model, el }) {
       key = base;
       pending = true;
     }
-    showTexts(store, key === current && key !== base ? held.texts : model.get("texts"));
+    const late = showTexts(store, key === current && key !== base ? held.texts : model.get("texts"));
     el.classList.toggle("cw-ahead-pending", pending);
     // with no kernel behind the page the kernel never confirms: the picture and the texts stay
     // those of the setting saved with it, and say so (not "waiting for the kernel")
@@ -327,12 +349,16 @@ function render({ model, el }) {
         "the output size and PyTorch's answer are those of the setting saved with it. Run the " +
         "notebook to explore."
       : "waiting for the kernel";
-    // the kernel has not confirmed the controls' setting yet: what only it can say (PyTorch's
-    // answer, the formula) waits, marked (the explorer's style dims it after a moment); with
-    // no frame held for it ("behind"), the picture and the headline wait too
+    // the kernel has not confirmed the controls' setting yet: texts the held frame does not
+    // carry (PyTorch's answer, the formula: all of them, when a frame comes without) wait,
+    // marked (the explorer's style dims them after a moment); with no frame held for it
+    // ("behind"), the picture and the headline wait too
+    const carried = key === current && key !== base && held && held.texts
+      ? Object.keys(model.get("targets") || {}).every((n) => typeof held.texts[n] === "string")
+      : false;
     const root = el.closest(".cw-explorer");
     if (root) {
-      root.classList.toggle("cw-waiting", current !== null && current !== base);
+      root.classList.toggle("cw-waiting", current !== null && current !== base && (!carried || late));
       root.classList.toggle("cw-behind", current !== null && pending);
       root.classList.toggle("cw-no-kernel", stale && current !== base);
     }
