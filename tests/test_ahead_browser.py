@@ -292,6 +292,48 @@ def test_play_walks_held_steps(page) -> None:
     assert len(steps) >= 8, f"Play at 100 ms showed {len(steps)} frames in 1.5 s"
 
 
+def test_a_drag_shows_only_the_frames_of_the_sliders_values(page) -> None:
+    """The mouse drags the kernel slider right and back: the page shows frames as the handle
+    passes their notches, each one the sliders' setting, and ends on the kernel's."""
+    wait_filled(page)
+    handle = page.locator(".h-kernel-size .noUi-handle")
+    handle.scroll_into_view_if_needed()
+    grip = handle.bounding_box()
+    track = page.locator(".h-kernel-size .noUi-target").bounding_box()
+    assert grip and track
+    y = grip["y"] + grip["height"] / 2
+    page.mouse.move(grip["x"] + grip["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] * 0.95, y, steps=16)
+    page.mouse.move(track["x"] + track["width"] * 0.45, y, steps=8)
+    page.mouse.up()
+    shown = settle_and_check(page)
+    assert len({s["key"] for s in shown if s["pending"] == "0"}) >= 3, shown
+
+
+def test_a_restarted_kernel_leaves_the_page_honest(page) -> None:
+    """After a kernel restart nothing will confirm a move: a held frame is still the sliders'
+    setting and is shown; past the held notches the last picture stays, marked as not live."""
+    wait_filled(page)
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+    page.wait_for_function("() => { const k = window.jupyterapp.shell.currentWidget.sessionContext"
+                           ".session.kernel; return k && k.status === 'idle'; }", timeout=60_000)
+    page.wait_for_timeout(500)
+    press(page, "kernel_size", "ArrowRight", times=1)  # 4: held (±2 notches of 3)
+    state = ("() => { const el = document.querySelector('.cw-ahead'); const i = el.querySelector('img');"
+             " return {pending: i.dataset.pending, key: i.dataset.key, live: el.dataset.live,"
+             " mark: el.querySelector('.cw-ahead-mark').textContent}; }")
+    held = page.evaluate(state)
+    assert held["pending"] == "0" and held["live"] == "0" and _values(held["key"])["kernel_size"] == 4, held
+    press(page, "kernel_size", "ArrowRight", times=3)  # 7: never sent
+    page.wait_for_timeout(300)
+    after = page.evaluate(state)
+    assert after["pending"] == "1" and after["mark"] == "not live: the saved setting", after
+    for entry in page.evaluate("() => window.__shown"):
+        if entry["pending"] == "0":
+            assert {n: str(v) for n, v in _values(entry["key"]).items()} == entry["readouts"], entry
+
+
 def test_voila_renders_the_picture_and_switches_in_the_page(browser, lab: LabServer) -> None:
     """Voila (served by the same server at /voila/render/...) loads the anywidget front end."""
     name = "ahead_voila.ipynb"
