@@ -710,6 +710,47 @@ def test_in_a_kernel_the_dark_picture_follows_in_the_next_loop_turn() -> None:
     _run_in_own_loop(scenario)
 
 
+@pytest.mark.slow
+def test_a_notebook_run_without_a_page_saves_both_pictures_of_the_final_setting(tmp_path) -> None:
+    """``nbconvert --execute`` keeping the widget state saves only the messages sent while a
+    cell runs (the README's way to a static export, where ``ahead=False`` keeps the kernel's
+    own pictures): after a later cell changes the settings (``.set()``, a state trait, a
+    slider), the saved light and dark pictures are both the final setting's, as a script
+    draws them. The dark one was left to the loop's next turn and saved one setting behind."""
+    import base64
+    import json
+
+    import nbformat
+    from nbconvert.preprocessors import ExecutePreprocessor
+    from browser import notebook_json  # tests/ is on sys.path
+
+    first = {"input_size": 7, "kernel_size": 3, "padding": 1}
+    final = [{**first, "kernel_size": 2, "stride": 2}, {**first, "stride": 2},
+             {**first, "padding": 0}]
+    cells = ["from convwidget import ConvExplorer\n"
+             f"explorers = [ConvExplorer(**{first!r}, ahead=False) for _ in range(3)]",
+             "display(*explorers)",
+             "explorers[0].set(kernel_size=2, stride=2)\nexplorers[1].state.stride = 2\n"
+             "explorers[2].padding.h.value = 0",
+             "import json\nprint(json.dumps([[e.picture.model_id, e.picture_dark.model_id] "
+             "for e in explorers]))"]
+    notebook = nbformat.reads(notebook_json(*cells), as_version=4)
+    ExecutePreprocessor(timeout=180, kernel_name="python3", store_widget_state=True).preprocess(
+        notebook, {"metadata": {"path": str(tmp_path)}})
+    ids = json.loads(notebook.cells[-1].outputs[0]["text"])
+    saved = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+
+    def png(model_id: str) -> bytes:
+        (buffer,) = saved[model_id]["buffers"]
+        return base64.b64decode(buffer["data"])
+
+    for settings, (light, dark) in zip(final, ids, strict=True):
+        script = ConvExplorer(**settings, ahead=False)  # outside a loop: both pictures at once
+        assert png(light) == script.picture_png("light"), settings
+        assert png(dark) == script.picture_png("dark"), settings
+        assert png(dark) != ConvExplorer(**first, ahead=False).picture_png("dark")
+
+
 def test_repr_is_the_settings(explorer: ConvExplorer) -> None:
     assert repr(explorer).startswith("ConvExplorer(kind='conv', input_size=(8, 8), kernel_size=(3, 3)")
     assert repr(explorer).endswith("-> output_size=(8, 8)")

@@ -21,6 +21,7 @@ import struct
 import sys
 import threading
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -64,6 +65,36 @@ def ipympl_active() -> bool:
 
     backend = str(dict.__getitem__(matplotlib.rcParams, "backend")).lower()
     return "ipympl" in backend or backend == "widget"
+
+
+#: Pictures whose dark frame is due in the loop's next turn (see :meth:`Picture.show`)
+_dark_due: weakref.WeakSet[Picture] = weakref.WeakSet()
+_hooked_shells: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _finish_at_cell_end(picture: Picture) -> None:
+    """Have ``picture``'s due dark frame rendered before the running cell ends, if any runs.
+
+    A notebook run without a page (``nbconvert --execute`` keeping the widget state) saves
+    only the messages sent while a cell runs: a dark frame left to the loop's next turn would
+    leave the export's dark picture one setting behind. IPython's ``post_execute`` comes
+    after every cell, before its reply; a slider's message runs no cell, and keeps the
+    shortcut."""
+    _dark_due.add(picture)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return
+    shell = get_ipython()
+    if shell is not None and shell not in _hooked_shells:
+        shell.events.register("post_execute", _render_due_dark_frames)
+        _hooked_shells.add(shell)
+
+
+def _render_due_dark_frames() -> None:
+    for picture in list(_dark_due):
+        picture.finish_dark()
+    _dark_due.clear()
 
 
 @functools.cache
@@ -230,6 +261,7 @@ class Picture:
         self._on_error = on_error
         self.prefetched = 0  # frames rendered ahead of time (for tests and benchmarks)
         self._drawn = False  # a drawing was shown (the first comes with its dark twin at once)
+        self._dark_key: Key = None  # whose dark frame the loop's next turn renders
 
     @property
     def widgets(self) -> list[W.Widget]:
@@ -335,9 +367,18 @@ class Picture:
             self._set_images(self._remember(key, self._render()))
             return
         # In a kernel: the light picture goes out with this change, the dark one (~14 ms more)
-        # in the loop's next turn, unless another change comes first.
+        # in the loop's next turn, unless another change comes first (or the cell ends).
         self._set_images((self._figure.to_png(theme="light"),))
+        self._dark_key = key
+        _finish_at_cell_end(self)
         loop.call_soon(self._dark_for, key)
+
+    @_locked
+    def finish_dark(self) -> None:
+        """Render the dark frame due in the loop's next turn now (nothing when none is due)."""
+        key, self._dark_key = self._dark_key, None
+        if key is not None:
+            self._dark_for(key)
 
     @_locked
     def _dark_for(self, key: Key) -> None:
