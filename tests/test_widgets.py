@@ -721,8 +721,8 @@ def test_a_notebook_run_without_a_page_saves_both_pictures_of_the_final_setting(
     import json
 
     import nbformat
-    from nbconvert.preprocessors import ExecutePreprocessor
     from browser import notebook_json  # tests/ is on sys.path
+    from nbconvert.preprocessors import ExecutePreprocessor
 
     first = {"input_size": 7, "kernel_size": 3, "padding": 1}
     final = [{**first, "kernel_size": 2, "stride": 2}, {**first, "stride": 2},
@@ -744,10 +744,10 @@ def test_a_notebook_run_without_a_page_saves_both_pictures_of_the_final_setting(
         (buffer,) = saved[model_id]["buffers"]
         return base64.b64decode(buffer["data"])
 
-    for settings, (light, dark) in zip(final, ids, strict=True):
-        script = ConvExplorer(**settings, ahead=False)  # outside a loop: both pictures at once
-        assert png(light) == script.picture_png("light"), settings
-        assert png(dark) == script.picture_png("dark"), settings
+    for setting, (light, dark) in zip(final, ids, strict=True):
+        script = ConvExplorer(**setting, ahead=False)  # outside a loop: both pictures at once
+        assert png(light) == script.picture_png("light"), setting
+        assert png(dark) == script.picture_png("dark"), setting
         assert png(dark) != ConvExplorer(**first, ahead=False).picture_png("dark")
 
 

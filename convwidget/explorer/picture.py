@@ -69,6 +69,7 @@ def ipympl_active() -> bool:
 
 #: Pictures whose dark frame is due in the loop's next turn (see :meth:`Picture.show`)
 _dark_due: weakref.WeakSet[Picture] = weakref.WeakSet()
+_dark_due_lock = threading.Lock()  # a slider's message may add one while a cell ends
 _hooked_shells: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
@@ -80,7 +81,8 @@ def _finish_at_cell_end(picture: Picture) -> None:
     leave the export's dark picture one setting behind. IPython's ``post_execute`` comes
     after every cell, before its reply; a slider's message runs no cell, and keeps the
     shortcut."""
-    _dark_due.add(picture)
+    with _dark_due_lock:
+        _dark_due.add(picture)
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with ipywidgets
@@ -92,9 +94,11 @@ def _finish_at_cell_end(picture: Picture) -> None:
 
 
 def _render_due_dark_frames() -> None:
-    for picture in list(_dark_due):
+    with _dark_due_lock:
+        due = list(_dark_due)
+        _dark_due.clear()
+    for picture in due:
         picture.finish_dark()
-    _dark_due.clear()
 
 
 @functools.cache
